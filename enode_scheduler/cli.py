@@ -1,0 +1,54 @@
+"""The `enode-scheduler` command.
+
+Each group of subcommands lives in `enode_scheduler/commands/`; this module only builds the root
+app, holds the global `--config` option and maps the error tree to exit codes.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from enode_scheduler import __version__
+
+app = typer.Typer(
+    name="enode-scheduler",
+    help="Smart-charging scheduler for electric vehicles on the Enode API.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(__version__)
+        raise typer.Exit()
+
+
+@app.callback()
+def root(
+    ctx: typer.Context,
+    config: Annotated[
+        Path | None,
+        typer.Option(
+            "--config",
+            "-c",
+            envvar="ENODE_SCHEDULER_CONFIG",
+            help="TOML config file (default: built-in defaults).",
+            dir_okay=False,
+        ),
+    ] = None,
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_version, is_eager=True, help="Print the version."),
+    ] = False,
+) -> None:
+    """Smart-charging scheduler for electric vehicles on the Enode API."""
+    ctx.obj = {"config_path": config}
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,1 @@
+"""CLI subcommand groups; each module registers its commands on the root app in `cli.py`."""

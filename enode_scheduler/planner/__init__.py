@@ -1,0 +1,1 @@
+"""The pure planning core: stdlib only, no I/O, no clock reads."""

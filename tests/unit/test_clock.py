@@ -1,0 +1,36 @@
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from enode_scheduler.clock import FakeClock
+
+T0 = datetime(2024, 3, 5, 12, 0, tzinfo=UTC)
+
+
+async def test_fake_clock_wakes_sleepers_in_order_without_real_waiting() -> None:
+    clock = FakeClock(T0)
+    woke: list[tuple[str, datetime]] = []
+
+    async def sleeper(name: str, seconds: float) -> None:
+        await clock.sleep(seconds)
+        woke.append((name, clock.now()))
+
+    tasks = [asyncio.create_task(sleeper("late", 7200)), asyncio.create_task(sleeper("early", 60))]
+    await asyncio.sleep(0)
+    await clock.advance(3600)
+    assert woke == [("early", T0 + timedelta(seconds=60))]
+    await clock.advance(3600)
+    await asyncio.gather(*tasks)
+    assert woke[-1] == ("late", T0 + timedelta(hours=2))
+    assert clock.now() == T0 + timedelta(hours=2)
+
+
+async def test_fake_clock_refuses_naive_and_backwards_time() -> None:
+    with pytest.raises(ValueError, match="aware"):
+        FakeClock(datetime(2024, 1, 1))
+    clock = FakeClock(T0)
+    with pytest.raises(ValueError, match="backwards"):
+        await clock.advance_to(T0 - timedelta(seconds=1))

@@ -1,0 +1,1 @@
+"""Price sources (file, ENTSO-E, Nord Pool), the household tariff, and slot normalisation."""

@@ -9,12 +9,11 @@ import pytest
 from enode_scheduler.exceptions import PriceFormatError
 from enode_scheduler.prices.file import read_price_csv
 
+
 def test_reads_rows_as_contiguous_kwh_slots(tmp_path: Path) -> None:
     path = tmp_path / "p.csv"
     path.write_text(
-        "start_utc,price_eur_per_mwh\n"
-        "2024-01-01T00:00:00Z,48.98\n"
-        "2024-01-01T00:15:00Z,-5.00\n"
+        "start_utc,price_eur_per_mwh\n2024-01-01T00:00:00Z,48.98\n2024-01-01T00:15:00Z,-5.00\n"
     )
     slots = read_price_csv(path)
     assert [s.price_per_kwh for s in slots] == pytest.approx([0.04898, -0.005])

@@ -37,28 +37,27 @@ class SystemClock:
 
 
 class ScaledClock:
-    """Time that runs `speed` times faster than the wall clock, starting at `start`.
+    """Time that runs `speed` times faster than the wall clock: `start` at Unix time `anchor_unix`.
 
-    Used by the demo and the sim to pass a night in seconds with real processes.
+    The demo, the sim and the daemon each build one from the same (start, speed, anchor), so
+    separate processes agree on the simulated time without talking to each other.
     """
 
-    def __init__(self, *, start: datetime, speed: float) -> None:
+    def __init__(self, *, start: datetime, speed: float, anchor_unix: float | None = None) -> None:
         if speed <= 0:
             raise ValueError("speed must be positive")
-        self._start = start.astimezone(UTC)
-        self._speed = speed
-        self._loop_origin = time.monotonic()
-
-    @property
-    def speed(self) -> float:
-        return self._speed
+        if start.tzinfo is None:
+            raise ValueError("ScaledClock needs an aware start")
+        self.start = start.astimezone(UTC)
+        self.speed = speed
+        self.anchor_unix = time.time() if anchor_unix is None else anchor_unix
 
     def now(self) -> datetime:
-        elapsed_s = (time.monotonic() - self._loop_origin) * self._speed
-        return self._start + timedelta(seconds=elapsed_s)
+        elapsed_s = (time.time() - self.anchor_unix) * self.speed
+        return self.start + timedelta(seconds=elapsed_s)
 
     async def sleep(self, seconds: float) -> None:
-        await asyncio.sleep(max(0.0, seconds) / self._speed)
+        await asyncio.sleep(max(0.0, seconds) / self.speed)
 
 
 class FakeClock:

@@ -5,7 +5,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from enode_scheduler.clock import FakeClock
+from enode_scheduler.clock import FakeClock, ScaledClock
 
 T0 = datetime(2024, 3, 5, 12, 0, tzinfo=UTC)
 
@@ -34,3 +34,12 @@ async def test_fake_clock_refuses_naive_and_backwards_time() -> None:
     clock = FakeClock(T0)
     with pytest.raises(ValueError, match="backwards"):
         await clock.advance_to(T0 - timedelta(seconds=1))
+
+
+def test_scaled_clocks_with_one_anchor_agree_across_instances() -> None:
+    first = ScaledClock(start=T0, speed=600.0, anchor_unix=1_000.0)
+    second = ScaledClock(start=T0, speed=600.0, anchor_unix=1_000.0)
+    gap = abs((second.now() - first.now()).total_seconds())
+    # both read the same wall clock a moment apart; 600x turns that moment into well under 1 s
+    assert gap < 1.0
+    assert first.now() > T0 + timedelta(days=365)  # wall time is far past the anchor

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -37,9 +38,11 @@ async def test_fake_clock_refuses_naive_and_backwards_time() -> None:
 
 
 def test_scaled_clocks_with_one_anchor_agree_across_instances() -> None:
-    first = ScaledClock(start=T0, speed=600.0, anchor_unix=1_000.0)
-    second = ScaledClock(start=T0, speed=600.0, anchor_unix=1_000.0)
-    gap = abs((second.now() - first.now()).total_seconds())
+    anchor = time.time() - 10.0
+    first = ScaledClock(start=T0, speed=600.0, anchor_unix=anchor)
+    second = ScaledClock(start=T0, speed=600.0, anchor_unix=anchor)
+    gap_s = abs((second.now() - first.now()).total_seconds())
     # both read the same wall clock a moment apart; 600x turns that moment into well under 1 s
-    assert gap < 1.0
-    assert first.now() > T0 + timedelta(days=365)  # wall time is far past the anchor
+    assert gap_s < 1.0
+    # ten wall seconds since the anchor are at least 6000 simulated seconds
+    assert first.now() >= T0 + timedelta(seconds=6000)

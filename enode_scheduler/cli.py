@@ -12,6 +12,7 @@ from typing import Annotated
 import typer
 
 from enode_scheduler import __version__
+from enode_scheduler.commands import ops
 
 app = typer.Typer(
     name="enode-scheduler",
@@ -48,6 +49,10 @@ def root(
 ) -> None:
     """Smart-charging scheduler for electric vehicles on the Enode API."""
     ctx.obj = {"config_path": config}
+
+
+app.command("config-reference")(ops.config_reference)
+app.command("healthcheck")(ops.healthcheck)
 
 
 def main() -> None:

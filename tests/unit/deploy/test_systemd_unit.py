@@ -56,7 +56,7 @@ def test_unit_runs_the_daemon_with_a_watchdog() -> None:
 
 
 def test_every_credential_names_a_config_key() -> None:
-    keys = set(_dotted_keys(Settings, ()))
+    keys = config_keys()
     credentials = [value.split(":")[0] for value in _directives()["LoadCredential"]]
     assert "enode.client_secret" in credentials
     assert [name for name in credentials if name not in keys] == []
@@ -131,6 +131,11 @@ def _systemd_analyze() -> str:
     if found is None:
         pytest.skip("systemd-analyze not installed (.ci/run installs it)")
     return found
+
+
+def config_keys() -> set[str]:
+    """Every leaf key of the settings model as `section.key` (the credential file names)."""
+    return set(_dotted_keys(Settings, ()))
 
 
 def _dotted_keys(model: type[BaseModel], path: tuple[str, ...]) -> list[str]:

@@ -14,10 +14,10 @@ import typer
 from enode_scheduler import __version__
 from enode_scheduler.commands import config as config_commands
 from enode_scheduler.commands import db as db_commands
+from enode_scheduler.commands import sim as sim_command
 from enode_scheduler.commands.context import settings_from_context
 
 __all__ = ["app", "main", "settings_from_context"]
-from enode_scheduler.commands import sim as sim_command
 
 app = typer.Typer(
     name="enode-scheduler",

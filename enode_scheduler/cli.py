@@ -50,5 +50,10 @@ def root(
     ctx.obj = {"config_path": config}
 
 
+from enode_scheduler.commands import prices as prices_commands  # noqa: E402
+
+app.add_typer(prices_commands.app, name="prices")
+
+
 def main() -> None:
     app()

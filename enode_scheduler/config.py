@@ -1,15 +1,30 @@
 """Settings: one TOML file, then ENODE_SCHEDULER__SECTION__KEY environment overrides.
 
 Components receive their own section model (e.g. `EnodeSettings`), never the whole `Settings`.
-Loading, secret files and error reporting are implemented below the models.
+Loading, secret files and error reporting are implemented below the models (`load_settings`).
+
+Precedence, lowest first (a later source replaces a key set by an earlier one):
+
+1. built-in defaults (the models below);
+2. the TOML file: a key, or for a secret `<key>_file = "path"` (relative to the file);
+3. secret files named `<section>.<key>` (e.g. `enode.client_secret`, `database.token_keys`)
+   in /run/secrets (Docker secrets), then in $CREDENTIALS_DIRECTORY (systemd credentials);
+4. environment variables ENODE_SCHEDULER__SECTION__KEY (e.g.
+   ENODE_SCHEDULER__PRICES__ENTSOE__SECURITY_TOKEN), or ..._FILE for a secret's path.
+
+Within one source, giving both `<key>` and `<key>_file` is an error. Lists in the environment are
+JSON (`["a", "b"]`) or comma-separated; a list in a secret file is one item per line.
 """
 
 from __future__ import annotations
 
+import base64
 import os
+from collections.abc import Mapping
 from datetime import time
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
     AnyHttpUrl,
@@ -17,7 +32,22 @@ from pydantic import (
     ConfigDict,
     Field,
     SecretStr,
+    ValidationError,
+    field_validator,
 )
+from pydantic_core import ErrorDetails
+
+from enode_scheduler.config_sources import (
+    FILE_SUFFIX,
+    RawConfig,
+    field_type,
+    flatten,
+    read_env,
+    read_secret_file,
+    read_toml,
+    secret_keys,
+)
+from enode_scheduler.exceptions import ConfigError
 
 
 class _Section(BaseModel):
@@ -106,8 +136,9 @@ class DatabaseSettings(_Section):
     url: str | None = Field(
         default=None,
         description=(
-            "SQLAlchemy async URL, e.g. postgresql+asyncpg://user:password@host/db; unset means "
-            "the SQLite file enode-scheduler.db in state_dir."
+            "SQLAlchemy async URL, e.g. postgresql+asyncpg://user@host/db (keep the password out "
+            "of it: PostgreSQL reads it from the file named by $PGPASSFILE); unset means the "
+            "SQLite file enode-scheduler.db in state_dir."
         ),
     )
     auto_migrate: bool = Field(
@@ -126,6 +157,31 @@ class DatabaseSettings(_Section):
     )
     pool_size: int = Field(default=5, ge=1, description="Connections kept open to PostgreSQL.")
 
+    @field_validator("url")
+    @classmethod
+    def _sqlite_or_postgresql(cls, url: str | None) -> str | None:
+        if url is None:
+            return None
+        scheme = url.partition("://")[0].partition("+")[0] if "://" in url else ""
+        if scheme not in ("sqlite", "postgresql", "postgres"):
+            raise ValueError(f"not a SQLite or PostgreSQL URL (scheme {scheme or 'missing'!r})")
+        return url
+
+    @field_validator("token_keys")
+    @classmethod
+    def _fernet_keys(cls, keys: tuple[SecretStr, ...]) -> tuple[SecretStr, ...]:
+        for key in keys:
+            try:
+                raw = base64.urlsafe_b64decode(key.get_secret_value().encode("ascii"))
+            except (ValueError, UnicodeEncodeError):
+                raw = b""
+            if len(raw) != 32:
+                raise ValueError(
+                    "not a Fernet key (32 url-safe base64 bytes; make one with "
+                    "`enode-scheduler db new-key`)"
+                )
+        return keys
+
 
 class EntsoeSettings(_Section):
     api_url: AnyHttpUrl = Field(
@@ -143,21 +199,29 @@ class NordpoolSettings(_Section):
         default=AnyHttpUrl("https://dataportal-api.nordpoolgroup.com/api/DayAheadPrices"),
         description="Nord Pool day-ahead prices endpoint.",
     )
-    currency: str = Field(default="EUR", description="Currency of Nord Pool prices.")
+    currency: str = Field(
+        default="EUR",
+        pattern=r"^[A-Z]{3}$",
+        description="ISO 4217 currency code of Nord Pool prices.",
+    )
 
 
 class FilePricesSettings(_Section):
     path: Path | None = Field(
         default=None,
         description=(
-            "CSV or JSON price file; unset means the price data shipped with the "
-            "package (used by the demo)."
+            "CSV or JSON price file; unset means the price data shipped with the package (used by"
+            " the demo)."
         ),
     )
 
 
 class TimeOfUseFee(_Section):
-    """A grid fee per kWh that applies on some weekdays between two local times."""
+    """A grid fee per kWh on some weekdays between two local times.
+
+    `start == end` means all day; `start > end` wraps past midnight (22:00-06:00), and then the
+    weekday is the one the slot starts on.
+    """
 
     name: str = Field(description="Name of the fee, shown in explanations.")
     price_per_kwh: float = Field(description="Fee per kWh, in the price currency.")
@@ -174,7 +238,22 @@ class TimeOfUseFee(_Section):
     )
 
 
+def _check_timezone(name: str | None) -> str | None:
+    if name is not None:
+        try:
+            ZoneInfo(name)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {name!r}") from exc
+    return name
+
+
 class TariffSettings(_Section):
+    """What a household pays per kWh, in the currency of the price source.
+
+    price = (spot_per_kwh + supplier_markup_per_kwh) * (1 + vat) + grid fee. Grid fees are added
+    after VAT: enter them as the grid operator's consumer price, which already includes VAT.
+    """
+
     supplier_markup_per_kwh: float = Field(
         default=0.0, description="Supplier markup added to every slot's spot price, per kWh."
     )
@@ -191,17 +270,33 @@ class TariffSettings(_Section):
             "slot's start wins."
         ),
     )
-    timezone: str = Field(
-        default="Europe/Oslo",
-        description="IANA time zone in which grid fee days and times are read.",
+    timezone: str | None = Field(
+        default=None,
+        description=(
+            "IANA time zone in which grid fee days and times are read; unset means the price "
+            "zone's time zone."
+        ),
     )
+
+    _timezone_known = field_validator("timezone")(_check_timezone)
 
 
 class PricesSettings(_Section):
+    """Where day-ahead prices come from and when to refresh them.
+
+    `fixed` needs no spot source: the spot price is 0 and the tariff alone makes the price.
+    """
+
     source: Literal["entsoe", "nordpool", "file", "fixed"] = Field(
         default="file", description="Where day-ahead prices come from."
     )
-    zone: str = Field(default="NO2", description="Bidding zone, e.g. NO2, SE3, DE-LU.")
+    zone: str = Field(
+        default="NO2",
+        description=(
+            "Bidding zone, e.g. NO2, SE3, DE_LU; an unknown zone is refused with the list of "
+            "known ones."
+        ),
+    )
     publication_time: time = Field(
         default=time(13, 0),
         description="Local time after which the next day's prices are expected.",
@@ -212,7 +307,16 @@ class PricesSettings(_Section):
     retry_interval_s: float = Field(
         default=600.0,
         gt=0,
-        description="Seconds between fetch attempts while the next day's prices are missing.",
+        description=(
+            "First wait between fetch attempts while the next day's prices are missing; retries "
+            "back off exponentially up to retry_max_interval_s."
+        ),
+    )
+    retry_max_interval_s: float = Field(
+        default=3600.0, gt=0, description="Longest wait between fetch attempts."
+    )
+    http_timeout_s: float = Field(
+        default=30.0, gt=0, description="Seconds to wait for a price source to answer."
     )
     entsoe: EntsoeSettings = Field(default=EntsoeSettings(), description="ENTSO-E source settings.")
     nordpool: NordpoolSettings = Field(
@@ -224,6 +328,18 @@ class PricesSettings(_Section):
     tariff: TariffSettings = Field(
         default=TariffSettings(), description="What a household pays on top of the spot price."
     )
+
+    _publication_timezone_known = field_validator("publication_timezone")(_check_timezone)
+
+    @field_validator("zone")
+    @classmethod
+    def _zone_known(cls, value: str) -> str:
+        from enode_scheduler.prices.zones import ZONES  # config stays importable on its own
+
+        key = value.strip().upper().replace("-", "_")
+        if key not in ZONES:
+            raise ValueError(f"unknown price zone {value!r}; known: {', '.join(ZONES)}")
+        return key
 
 
 class SchedulerSettings(_Section):
@@ -365,3 +481,159 @@ class Settings(_Section):
     )
     api: ApiSettings = Field(default=ApiSettings(), description="HTTP API, health and metrics.")
     logging: LoggingSettings = Field(default=LoggingSettings(), description="Log output.")
+
+
+RUN_SECRETS_DIR = Path("/run/secrets")
+DEFAULTS_LABEL = "defaults"
+
+
+def load_settings(
+    path: Path | None,
+    *,
+    environ: Mapping[str, str] = os.environ,
+    run_secrets_dir: Path = RUN_SECRETS_DIR,
+) -> Settings:
+    """Defaults, the TOML file at `path`, secret files and the environment, in that order.
+
+    Raises ConfigError with one line per problem: `<source>: <section.key>: <what is wrong>`.
+    """
+    secrets = set(secret_keys(Settings))
+    toml = RawConfig()
+    if path is not None:
+        read_toml(path, toml)
+        if toml.problems:
+            raise ConfigError(toml.problems)
+        _resolve_file_keys(toml, secrets, base_dir=path.parent)
+    env = RawConfig()
+    read_env(environ, Settings, env)
+    _resolve_file_keys(env, secrets, base_dir=Path.cwd())
+    layers = [toml, _secret_dirs(secrets, environ, run_secrets_dir), env]
+    merged = _merge(layers)
+    if "state_dir" not in merged.data and environ.get("STATE_DIRECTORY"):
+        merged.set("state_dir", environ["STATE_DIRECTORY"].split(":")[0], origin="$STATE_DIRECTORY")
+    default_label = str(path) if path is not None else DEFAULTS_LABEL
+    return _validate(merged, secrets, default_label=default_label)
+
+
+def _merge(layers: list[RawConfig]) -> RawConfig:
+    merged = RawConfig()
+    for layer in layers:
+        merged.problems.extend(layer.problems)
+        for dotted, value in flatten(layer.data):
+            merged.set(dotted, value, origin=layer.origin_of(dotted, DEFAULTS_LABEL))
+    return merged
+
+
+def _resolve_file_keys(raw: RawConfig, secrets: set[str], *, base_dir: Path) -> None:
+    """Replace `<secret>_file = path` by the file's content, within one source."""
+    for dotted, value in list(flatten(raw.data)):
+        key = dotted.removesuffix(FILE_SUFFIX)
+        if key == dotted or key not in secrets:
+            continue
+        origin = raw.origins.get(dotted, DEFAULTS_LABEL)
+        _pop(raw.data, dotted)
+        if key in raw.origins:
+            raw.problems.append(f"{origin}: {key}: give either {key} or {dotted}, not both")
+            continue
+        secret_path = base_dir / Path(str(value)).expanduser()
+        try:
+            content = read_secret_file(secret_path, field_type(Settings, key))
+        except (OSError, UnicodeDecodeError) as exc:
+            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+            raw.problems.append(f"{origin}: {dotted}: cannot read {secret_path}: {reason}")
+            continue
+        raw.set(key, content, origin=str(secret_path))
+
+
+def _secret_dirs(secrets: set[str], environ: Mapping[str, str], run_secrets_dir: Path) -> RawConfig:
+    raw = RawConfig()
+    dirs = [run_secrets_dir]
+    if environ.get("CREDENTIALS_DIRECTORY"):
+        dirs.append(Path(environ["CREDENTIALS_DIRECTORY"]))
+    for directory in dirs:
+        for key in sorted(secrets):
+            candidate = directory / key
+            if not candidate.is_file():
+                continue
+            try:
+                raw.set(
+                    key,
+                    read_secret_file(candidate, field_type(Settings, key)),
+                    origin=str(candidate),
+                )
+            except (OSError, UnicodeDecodeError) as exc:
+                reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+                raw.problems.append(f"{candidate}: {key}: cannot read: {reason}")
+    return raw
+
+
+def _validate(raw: RawConfig, secrets: set[str], *, default_label: str) -> Settings:
+    problems = dict.fromkeys(raw.problems, "")
+    reported: set[str] = set()
+
+    def report(dotted: str, message: str) -> None:
+        if dotted not in reported:
+            reported.add(dotted)
+            problems[f"{raw.origin_of(dotted, default_label)}: {dotted}: {message}"] = ""
+
+    for dotted, value in flatten(raw.data):
+        for message in _raw_checks(dotted, value, secrets):
+            report(dotted, message)
+    settings: Settings | None = None
+    try:
+        settings = Settings.model_validate(raw.data)
+    except ValidationError as exc:
+        for error in exc.errors():
+            report(".".join(str(part) for part in error["loc"]), _message(error))
+    if settings is not None:
+        for dotted, message in _cross_checks(settings):
+            report(dotted, message)
+    if problems:
+        raise ConfigError(list(problems))
+    assert settings is not None
+    return settings
+
+
+def _raw_checks(dotted: str, value: Any, secrets: set[str]) -> list[str]:
+    name = dotted.rpartition(".")[2]
+    if value == "" and (dotted in secrets or name.endswith("_id")):
+        return ["must not be empty"]
+    if isinstance(value, list) and dotted in secrets and any(item == "" for item in value):
+        return ["must not contain empty strings"]
+    is_number = isinstance(value, int | float) and not isinstance(value, bool)
+    if name.endswith("_s") and is_number and value < 0:
+        return ["must not be negative (a duration in seconds)"]
+    return []
+
+
+def _cross_checks(settings: Settings) -> list[tuple[str, str]]:
+    """Rules that span keys; a per-key rule belongs on the section model instead."""
+    problems = []
+    enode = settings.enode
+    if enode.client_id is not None and enode.client_secret is None:
+        problems.append(("enode.client_secret", "required when enode.client_id is set"))
+    if enode.client_secret is not None and enode.client_id is None:
+        problems.append(("enode.client_id", "required when enode.client_secret is set"))
+    prices = settings.prices
+    if prices.source == "entsoe" and prices.entsoe.security_token is None:
+        problems.append(("prices.entsoe.security_token", 'required when prices.source = "entsoe"'))
+    return problems
+
+
+def _message(error: ErrorDetails) -> str:
+    kind = error["type"]
+    if kind == "extra_forbidden":
+        return "unknown key"
+    if kind.startswith("url_"):
+        return "not a valid URL"
+    if kind == "missing":
+        return "required"
+    message = error["msg"].removeprefix("Value error, ")
+    return message.replace("Input should be", "must be").replace("input should be", "must be")
+
+
+def _pop(data: dict[str, Any], dotted: str) -> None:
+    *parents, last = dotted.split(".")
+    for part in parents:
+        data = data[part]
+    data.pop(last, None)

@@ -6,6 +6,7 @@ needs a `Field(description=...)`; `render_reference` refuses a field without one
 
 from __future__ import annotations
 
+import inspect
 import types
 from collections.abc import Iterator
 from datetime import time
@@ -29,15 +30,23 @@ _INTRO = """\
      Do not edit; change the field descriptions and regenerate. -->
 
 Settings come from one TOML file, given with `--config FILE` or the environment variable
-`ENODE_SCHEDULER_CONFIG`; without a file the defaults below apply. Each key can be overridden by an
-environment variable `ENODE_SCHEDULER__SECTION__KEY` (sections nest with `__`, e.g.
-`ENODE_SCHEDULER__PRICES__ENTSOE__SECURITY_TOKEN`); lists are written as JSON there. Run
+`ENODE_SCHEDULER_CONFIG`; without a file the defaults below apply. Run
 `enode-scheduler check-config FILE` to validate a file before you deploy it.
 
-Keys marked **secret** are never logged. Rather than writing them into the file, give them as a
-file: `<key>_file = "/path"` in the same section, or a file named `<section>.<key>` (e.g.
-`enode.client_secret`) in `$CREDENTIALS_DIRECTORY` (systemd `LoadCredential=`) or `/run/secrets`
-(Docker and Compose secrets).
+Sources, lowest precedence first; a later one replaces a key an earlier one set:
+
+1. the defaults below;
+2. the TOML file;
+3. secret files named `<section>.<key>` (e.g. `enode.client_secret`) in `/run/secrets` (Docker
+   and Compose secrets), then in `$CREDENTIALS_DIRECTORY` (systemd `LoadCredential=`);
+4. environment variables `ENODE_SCHEDULER__SECTION__KEY` (sections nest with `__`, e.g.
+   `ENODE_SCHEDULER__PRICES__ENTSOE__SECURITY_TOKEN`). Lists there are JSON (`["a", "b"]`) or
+   comma-separated.
+
+Keys marked **secret** are never logged, and only they can come from files: `<key>_file = "path"`
+in the TOML file (relative to it), a secret file as in 3., or `ENODE_SCHEDULER__..._FILE` naming
+a file. A list in a file is one item per line. Giving both `<key>` and `<key>_file` in one source
+is an error.
 """
 
 
@@ -84,7 +93,7 @@ def _env_pattern(path: tuple[str, ...]) -> str:
 def _render_section(title: str, env: str | None, model: type[BaseModel]) -> str:
     lines = [f"## {title}", ""]
     if model.__doc__ and model.__doc__ != BaseModel.__doc__:
-        lines += [model.__doc__.strip(), ""]
+        lines += [inspect.cleandoc(model.__doc__), ""]
     if env is not None:
         lines += [f"Environment: `{env}`", ""]
     lines += ["| Key | Type | Default | Description |", "| --- | --- | --- | --- |"]

@@ -22,6 +22,7 @@ from enode_scheduler.commands.plan_case import plan_case
 
 __all__ = ["app", "main", "settings_from_context"]
 
+
 app = typer.Typer(
     name="enode-scheduler",
     help="Smart-charging scheduler for electric vehicles on the Enode API.",

@@ -200,9 +200,7 @@ class NordpoolSettings(_Section):
         description="Nord Pool day-ahead prices endpoint.",
     )
     currency: str = Field(
-        default="EUR",
-        pattern=r"^[A-Z]{3}$",
-        description="ISO 4217 currency code of Nord Pool prices.",
+        default="EUR", pattern=r"^[A-Z]{3}$", description="Currency of Nord Pool prices."
     )
 
 
@@ -210,8 +208,8 @@ class FilePricesSettings(_Section):
     path: Path | None = Field(
         default=None,
         description=(
-            "CSV or JSON price file; unset means the price data shipped with the package (used by"
-            " the demo)."
+            "CSV or JSON price file; unset means the price data shipped with the "
+            "package (used by the demo)."
         ),
     )
 
@@ -274,7 +272,7 @@ class TariffSettings(_Section):
         default=None,
         description=(
             "IANA time zone in which grid fee days and times are read; unset means the price "
-            "zone's time zone."
+            "zone's own time zone."
         ),
     )
 
@@ -290,13 +288,7 @@ class PricesSettings(_Section):
     source: Literal["entsoe", "nordpool", "file", "fixed"] = Field(
         default="file", description="Where day-ahead prices come from."
     )
-    zone: str = Field(
-        default="NO2",
-        description=(
-            "Bidding zone, e.g. NO2, SE3, DE_LU; an unknown zone is refused with the list of "
-            "known ones."
-        ),
-    )
+    zone: str = Field(default="NO2", description="Bidding zone, e.g. NO2, SE3, DE-LU.")
     publication_time: time = Field(
         default=time(13, 0),
         description="Local time after which the next day's prices are expected.",
@@ -307,16 +299,15 @@ class PricesSettings(_Section):
     retry_interval_s: float = Field(
         default=600.0,
         gt=0,
-        description=(
-            "First wait between fetch attempts while the next day's prices are missing; retries "
-            "back off exponentially up to retry_max_interval_s."
-        ),
+        description="Seconds between fetch attempts while the next day's prices are missing.",
     )
     retry_max_interval_s: float = Field(
-        default=3600.0, gt=0, description="Longest wait between fetch attempts."
+        default=3600.0,
+        gt=0,
+        description="Retries back off exponentially from retry_interval_s up to this many seconds.",
     )
     http_timeout_s: float = Field(
-        default=30.0, gt=0, description="Seconds to wait for a price source to answer."
+        default=30.0, gt=0, description="Timeout of one request to the price source, seconds."
     )
     entsoe: EntsoeSettings = Field(default=EntsoeSettings(), description="ENTSO-E source settings.")
     nordpool: NordpoolSettings = Field(

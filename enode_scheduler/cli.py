@@ -12,6 +12,7 @@ from typing import Annotated
 import typer
 
 from enode_scheduler import __version__
+from enode_scheduler.commands.backtest import backtest
 from enode_scheduler.commands.plan_case import plan_case
 
 app = typer.Typer(
@@ -52,6 +53,7 @@ def root(
 
 
 app.command("plan-case")(plan_case)
+app.command("backtest")(backtest)
 
 
 def main() -> None:

@@ -92,7 +92,9 @@ def merge(intervals: Sequence[tuple[float, float]]) -> list[tuple[float, float]]
 
 
 def _cheapest_first(pieces: Sequence[Piece], need_us: float) -> list[tuple[float, float]]:
-    order = sorted(range(len(pieces)), key=lambda i: (pieces[i].price_per_kwh, i))
+    prices = [piece.price_per_kwh for piece in pieces]
+    # a stable sort keeps ties in time order: the earlier piece is filled first
+    order = sorted(range(len(pieces)), key=prices.__getitem__)
     chosen: set[int] = set()
     left = need_us
     partial = -1

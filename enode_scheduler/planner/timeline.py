@@ -97,9 +97,7 @@ def build_timeline(
 
 def _check_slots(slots: Sequence[Slot], *, strict: bool) -> None:
     """Slots must be sorted and non-overlapping, and (strict) without gaps."""
-    if all(a.end == b.start for a, b in pairwise(slots)) and all(
-        s.end > s.start for s in slots
-    ):
+    if all(a.end == b.start for a, b in pairwise(slots)) and all(s.end > s.start for s in slots):
         return
     previous: Slot | None = None
     for slot in slots:

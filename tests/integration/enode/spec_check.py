@@ -22,6 +22,7 @@ from werkzeug.datastructures import Headers, ImmutableMultiDict
 SPEC_NAME = "openapi-enode-v1.4.corrected.json"
 # The spec's only server; requests to the sim are checked as if sent there.
 SPEC_HOST = "https://api.test.enode.io"
+NOT_IN_SPEC = ("/oauth2/", "/_sim/")
 
 
 class _SpecRequest:
@@ -108,7 +109,9 @@ class SpecChecker:
 
     def check(self, request: httpx.Request, body: bytes, response: httpx.Response) -> None:
         if not str(request.url).startswith(self.api_prefix):
-            return  # the OAuth token URL and the sim's control API are not in the spec
+            return
+        if request.url.path.startswith(NOT_IN_SPEC):
+            return  # OAuth lives on its own host at Enode; the sim serves it beside the API
         self.checked += 1
         spec_request = _SpecRequest(request, body)
         where = f"{request.method} {request.url.path}"

@@ -5,6 +5,7 @@ A transport wrapper in test code only: the client under test is unchanged.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 import warnings
@@ -88,8 +89,8 @@ class SpecChecker:
 
     @classmethod
     def load(cls, shared_dir: Path, api_url: str) -> SpecChecker:
-        document = json.loads((shared_dir / "enode" / SPEC_NAME).read_text(encoding="utf-8"))
-        return cls(OpenAPI.from_dict(document), document, api_url.rstrip("/"))
+        openapi, document = _load_spec(shared_dir / "enode" / SPEC_NAME)
+        return cls(openapi, document, api_url.rstrip("/"))
 
     def _operation(self, method: str, path: str) -> dict[str, Any] | None:
         for template, item in self.document["paths"].items():
@@ -138,6 +139,12 @@ class SpecChecker:
                 self.violations.append(f"response {where} {status}: missing body")
         except Exception as exc:
             self.violations.append(f"response {where} {status}: {_explain(exc)}")
+
+
+@functools.cache
+def _load_spec(path: Path) -> tuple[OpenAPI, dict[str, Any]]:
+    document = json.loads(path.read_text(encoding="utf-8"))
+    return OpenAPI.from_dict(document), document
 
 
 def _explain(exc: BaseException) -> str:

@@ -11,6 +11,7 @@ import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 
 from enode_scheduler.clock import Clock, FakeClock
 from enode_scheduler.exceptions import StaleEpoch, StoreError
@@ -40,6 +41,18 @@ __all__ = [
 ]
 
 # Store twins ---------------------------------------------------------------------------------
+
+if TYPE_CHECKING:
+    from enode_scheduler.ports import (
+        CommandIntentStore,
+        LeaseStore,
+        PlanStore,
+        PriceSlotStore,
+        ScheduleStore,
+        TokenStore,
+        UserStore,
+        VehicleStore,
+    )
 
 
 @dataclass
@@ -342,3 +355,16 @@ class InMemoryStore:
             intents=InMemoryCommandIntentStore(clock=clock, leases=leases, lease_name=lease_name),
             leases=leases,
         )
+
+
+if TYPE_CHECKING:
+    # mypy proves the twins implement the ports exactly.
+    def _implements_ports(store: InMemoryStore) -> None:
+        _users: UserStore = store.users
+        _tokens: TokenStore = store.tokens
+        _vehicles: VehicleStore = store.vehicles
+        _plans: PlanStore = store.plans
+        _schedules: ScheduleStore = store.schedules
+        _prices: PriceSlotStore = store.prices
+        _intents: CommandIntentStore = store.intents
+        _leases: LeaseStore = store.leases

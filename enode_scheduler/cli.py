@@ -12,7 +12,12 @@ from typing import Annotated
 import typer
 
 from enode_scheduler import __version__
+from enode_scheduler.commands import config as config_commands
+from enode_scheduler.commands import db as db_commands
 from enode_scheduler.commands import sim as sim_command
+from enode_scheduler.commands.context import settings_from_context
+
+__all__ = ["app", "main", "settings_from_context"]
 
 app = typer.Typer(
     name="enode-scheduler",
@@ -52,6 +57,8 @@ def root(
 
 
 app.command("sim")(sim_command.sim)
+app.command("check-config")(config_commands.check_config)
+app.add_typer(db_commands.app, name="db")
 
 
 def main() -> None:

@@ -14,6 +14,7 @@ import typer
 from enode_scheduler import __version__
 from enode_scheduler.commands import config as config_commands
 from enode_scheduler.commands import db as db_commands
+from enode_scheduler.commands import enode as enode_commands
 from enode_scheduler.commands import sim as sim_command
 from enode_scheduler.commands.context import settings_from_context
 
@@ -59,6 +60,9 @@ def root(
 app.command("sim")(sim_command.sim)
 app.command("check-config")(config_commands.check_config)
 app.add_typer(db_commands.app, name="db")
+app.command("link")(enode_commands.link)
+app.command("vehicles")(enode_commands.vehicles)
+app.add_typer(enode_commands.charge_app, name="charge")
 
 
 def main() -> None:

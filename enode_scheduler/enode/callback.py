@@ -61,9 +61,10 @@ async def wait_for_callback(
         server = await asyncio.start_server(serve, host, port)
     except OSError as exc:
         raise LinkError(f"cannot listen on {host}:{port} for the callback: {exc}") from exc
+    # The timer starts before anyone is told to send the browser, so it covers the whole wait.
+    timer: asyncio.Future[Any] = asyncio.ensure_future(clock.sleep(timeout_s))
     if on_listening is not None:
         on_listening()
-    timer: asyncio.Future[Any] = asyncio.ensure_future(clock.sleep(timeout_s))
     waiting: list[asyncio.Future[Any]] = [outcome, timer]
     try:
         async with server:

@@ -15,6 +15,7 @@ from starlette.routing import Route
 from enode_scheduler.sim.faults import Fault
 from enode_scheduler.sim.state import SimState, UnknownVehicle
 from enode_scheduler.sim.vehicle import SimVehicle
+from enode_scheduler.sim.webhooks import Delivery
 
 _FAULT_FIELDS = {f.name for f in fields(Fault)} - {"id", "until", "hits", "_seen"}
 ControlHandler = Callable[[Request, SimState, dict[str, Any]], Awaitable[Any]]
@@ -206,6 +207,27 @@ async def link_denial(request: Request, state: SimState, body: dict[str, Any]) -
     return {"user_id": user_id, "denied": request.method != "DELETE"}
 
 
+async def webhooks(request: Request, state: SimState, body: dict[str, Any]) -> Any:
+    return {
+        "config": state.webhook,
+        "deliveries": [_delivery(d) for d in state.firehose.deliveries],
+    }
+
+
+async def deliver_webhook(request: Request, state: SimState, body: dict[str, Any]) -> Any:
+    event = str(body.get("event", "user:vehicle:updated"))
+    delivery = await state.deliver_webhook(str(body["vehicle_id"]), event=event)
+    if delivery is None:
+        raise ValueError("no firehose webhook is configured (PUT /webhooks/firehose first)")
+    return _delivery(delivery)
+
+
+def _delivery(delivery: Delivery) -> dict[str, Any]:
+    data = asdict(delivery)
+    data["sim_time"] = delivery.sim_time.isoformat()
+    return data
+
+
 def routes() -> list[Route]:
     table: list[tuple[str, ControlHandler, list[str]]] = [
         ("/info", info, ["GET"]),
@@ -229,5 +251,7 @@ def routes() -> list[Route]:
         ("/users/{userId}/revoke", revoke, ["POST"]),
         ("/users/{userId}/link-denial", link_denial, ["PUT", "DELETE"]),
         ("/tokens/expire", expire_tokens, ["POST"]),
+        ("/webhooks", webhooks, ["GET"]),
+        ("/webhooks/deliver", deliver_webhook, ["POST"]),
     ]
     return [Route("/_sim" + path, control(fn), methods=methods) for path, fn, methods in table]

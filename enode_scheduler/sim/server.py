@@ -168,6 +168,7 @@ async def run_sim(
         yield RunningSim(state, config.host, sock.getsockname()[1])
     finally:
         state.shutdown.set()
+        await state.firehose.close()
         server.should_exit = True
         server.stop_requested.set()
         with contextlib.suppress(asyncio.CancelledError):

@@ -17,7 +17,9 @@ from enode_scheduler.sim.auth import AuthStore, IssuedTokens
 from enode_scheduler.sim.config import SPEC_VENDORS, SimConfig
 from enode_scheduler.sim.faults import Fault, FaultBook
 from enode_scheduler.sim.fleet import build_fleet, seeded_uuid
+from enode_scheduler.sim.shapes import VEHICLE_FIELDS, vehicle_body
 from enode_scheduler.sim.vehicle import Action, SimVehicle
+from enode_scheduler.sim.webhooks import Delivery, Firehose
 
 VENDOR_STATUSES = ("READY", "ELEVATED_ERROR_RATE", "OUTAGE")
 
@@ -96,12 +98,38 @@ class SimState:
         self.vendor_status: dict[str, str] = dict.fromkeys(SPEC_VENDORS, "READY")
         self.command_delays: dict[str, float] = {}
         self.ready = True
-        self.webhook: dict[str, Any] | None = None
+        self.firehose = Firehose(clock)
         self.shutdown = asyncio.Event()
         self._seq = 0
 
     def now(self) -> datetime:
         return self.clock.now()
+
+    @property
+    def webhook(self) -> dict[str, Any] | None:
+        """The firehose webhook as configured through the API, or None."""
+        if self.firehose.url is None:
+            return None
+        return {"url": self.firehose.url, "secret": self.firehose.secret}
+
+    async def deliver_webhook(
+        self, vehicle_id: str, *, event: str = "user:vehicle:updated"
+    ) -> Delivery | None:
+        """Send one event about the vehicle to the firehose now (None when none is set)."""
+        return await self.firehose.deliver([self._event(vehicle_id, event)])
+
+    def _event(self, vehicle_id: str, event: str) -> dict[str, Any]:
+        vehicle = self.vehicle(vehicle_id)
+        return self.firehose.vehicle_event(
+            event, vehicle.user_id, vehicle_body(vehicle, list(VEHICLE_FIELDS))
+        )
+
+    def _notify(self, vehicle_id: str, *, after_s: float = 0.0) -> None:
+        # Built when sent, so a command's event shows the car after it acted.
+        if vehicle_id in self.vehicles:
+            self.firehose.send_later(
+                after_s, lambda: [self._event(vehicle_id, "user:vehicle:updated")]
+            )
 
     # ---- vehicles -------------------------------------------------------------------------
     def vehicle(self, vehicle_id: str) -> SimVehicle:
@@ -127,16 +155,19 @@ class SimState:
     def set_soc(self, vehicle_id: str, soc_percent: float) -> SimVehicle:
         vehicle = self.vehicle(vehicle_id)
         vehicle.set_soc(soc_percent, now=self.now())
+        self._notify(vehicle_id)
         return vehicle
 
     def set_charge_limit(self, vehicle_id: str, limit_percent: float) -> SimVehicle:
         vehicle = self.vehicle(vehicle_id)
         vehicle.set_charge_limit(limit_percent, now=self.now())
+        self._notify(vehicle_id)
         return vehicle
 
     def set_reachable(self, vehicle_id: str, reachable: bool) -> SimVehicle:
         vehicle = self.vehicle(vehicle_id)
         vehicle.reachable = reachable
+        self._notify(vehicle_id)
         return vehicle
 
     def set_smart_charging(
@@ -157,7 +188,9 @@ class SimState:
             counters.starts += 1
         else:
             counters.stops += 1
-        vehicle.command(action, now=self.now(), delay_s=self.command_delay(vehicle.vendor))
+        delay_s = self.command_delay(vehicle.vendor)
+        vehicle.command(action, now=self.now(), delay_s=delay_s)
+        self._notify(vehicle_id, after_s=delay_s)
 
     def command_delay(self, vendor: str) -> float:
         if vendor in self.command_delays:
@@ -278,4 +311,5 @@ class SimState:
     def _set_plugged(self, vehicle_id: str, *, plugged: bool) -> SimVehicle:
         vehicle = self.vehicle(vehicle_id)
         vehicle.set_plugged(plugged, now=self.now(), charge_on_plug=self.config.charge_on_plug)
+        self._notify(vehicle_id)
         return vehicle

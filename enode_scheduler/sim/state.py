@@ -6,9 +6,7 @@ All methods run on the server's event loop (or, in tests, the same loop), so no 
 from __future__ import annotations
 
 import asyncio
-import random
 from collections import deque
-from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -16,61 +14,15 @@ from enode_scheduler.clock import Clock
 from enode_scheduler.sim.auth import AuthStore, IssuedTokens
 from enode_scheduler.sim.config import SPEC_VENDORS, SimConfig
 from enode_scheduler.sim.faults import Fault, FaultBook
-from enode_scheduler.sim.fleet import build_fleet, seeded_uuid
+from enode_scheduler.sim.fleet import build_fleet, new_vehicle
+from enode_scheduler.sim.records import LinkDenial, LogEntry, UserRecord, VehicleCounters
 from enode_scheduler.sim.shapes import VEHICLE_FIELDS, vehicle_body
 from enode_scheduler.sim.vehicle import Action, SimVehicle
 from enode_scheduler.sim.webhooks import Delivery, Firehose
 
+__all__ = ["VENDOR_STATUSES", "LogEntry", "SimState", "UnknownVehicle", "VehicleCounters"]
+
 VENDOR_STATUSES = ("READY", "ELEVATED_ERROR_RATE", "OUTAGE")
-
-
-@dataclass
-class LogEntry:
-    """One request the sim received, with what it answered."""
-
-    seq: int
-    sim_time: datetime
-    method: str
-    path: str
-    query: list[tuple[str, str]]
-    user_id: str | None
-    vendor: str | None
-    vehicle_id: str | None
-    status: int
-    fault: str | None
-    request_content_type: str | None
-    request_body: str
-    response_content_type: str | None
-    response_body: str
-
-    def as_dict(self) -> dict[str, Any]:
-        data = asdict(self)
-        data["sim_time"] = self.sim_time.isoformat()
-        data["query"] = [list(pair) for pair in self.query]
-        return data
-
-
-@dataclass
-class VehicleCounters:
-    requests: int = 0
-    commands_received: int = 0
-    starts: int = 0
-    stops: int = 0
-    watches: int = 0
-    rate_limited: int = 0
-
-
-@dataclass
-class LinkDenial:
-    error: str = "access_denied"
-    description: str = "The user denied access"
-
-
-@dataclass
-class UserRecord:
-    id: str
-    locations: dict[str, dict[str, Any]] = field(default_factory=dict)
-    link_denial: LinkDenial | None = None
 
 
 class UnknownVehicle(KeyError):
@@ -208,30 +160,10 @@ class SimState:
     def add_vehicle(self, user_id: str, *, vendor: str = "TESLA", **fields: Any) -> SimVehicle:
         """A new car for `user_id` (created if needed); `fields` override SimVehicle attributes."""
         self.add_user(user_id)
-        profile = self.config.vendor(vendor) or self.config.vendors[0]
-        rng_seed = self.config.seed * 1_000_003 + len(self.vehicles)
-        rng = random.Random(rng_seed)  # noqa: S311
-        values: dict[str, Any] = {
-            "id": seeded_uuid(rng),
-            "user_id": user_id,
-            "vendor": vendor,
-            "model": profile.models[0],
-            "year": 2023,
-            "capacity_kwh": profile.capacity_kwh[0],
-            "max_charge_kw": profile.max_charge_kw[-1],
-            "efficiency": profile.efficiency,
-            "charge_limit_percent": 80.0,
-            "soc_percent": 50.0,
-            "plugged_in": False,
-            "charging": False,
-            "reasons": ["NOT_PLUGGED_IN"],
-            "updated_at": self.now(),
-            "latitude": 59.91,
-            "longitude": 10.75,
-            "odometer_km": 10_000.0,
-        }
-        values.update(fields)
-        vehicle = SimVehicle(**values)
+        seed = self.config.seed * 1_000_003 + len(self.vehicles)
+        vehicle = new_vehicle(
+            self.config, user_id, vendor=vendor, seed=seed, now=self.now(), **fields
+        )
         self._register(vehicle)
         self.counters[vehicle.id] = VehicleCounters()
         return vehicle

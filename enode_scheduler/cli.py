@@ -17,6 +17,7 @@ from enode_scheduler.commands import db as db_commands
 from enode_scheduler.commands import ops
 from enode_scheduler.commands import prices as prices_commands
 from enode_scheduler.commands import sim as sim_command
+from enode_scheduler.commands.backtest import backtest
 from enode_scheduler.commands.context import settings_from_context
 from enode_scheduler.commands.plan_case import plan_case
 
@@ -65,6 +66,7 @@ app.add_typer(db_commands.app, name="db")
 app.command("sim")(sim_command.sim)
 app.add_typer(prices_commands.app, name="prices")
 app.command("plan-case")(plan_case)
+app.command("backtest")(backtest)
 app.command("config-reference")(ops.config_reference)
 app.command("healthcheck")(ops.healthcheck)
 

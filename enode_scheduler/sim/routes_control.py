@@ -1,4 +1,28 @@
-"""The /_sim/ control API: steer the fake cars and faults over HTTP (loopback only, no auth)."""
+"""The /_sim/ control API: steer the fake cars and faults over HTTP (loopback only, no auth).
+
+JSON in and out; errors are {"error": ...} with 400 (bad input) or 404 (unknown vehicle).
+
+    GET    /_sim/info                        sim time, users, vehicle count, seed, health
+    GET    /_sim/vehicles                    every car with its hidden state and counters
+    POST   /_sim/vehicles                    add a car: {"user_id", "vendor", <SimVehicle fields>}
+    GET    /_sim/vehicles/{id}               one car
+    PATCH  /_sim/vehicles/{id}               soc_percent, charge_limit_percent, plugged_in,
+                                             reachable, smart_charging_enabled/_deadline
+    POST   /_sim/vehicles/{id}/plug|unplug
+    GET    /_sim/counters                    {vehicle_id: counters}
+    GET    /_sim/faults  POST /_sim/faults   list / add (body: Fault fields)
+    DELETE /_sim/faults  DELETE /_sim/faults/{id}
+    GET    /_sim/log?since=SEQ&path_prefix=P DELETE /_sim/log
+    PUT    /_sim/vendors/{vendor}/status     {"status": READY|ELEVATED_ERROR_RATE|OUTAGE}
+    PUT    /_sim/ready                       {"ready": bool}
+    PUT    /_sim/command-delay               {"seconds", "vendor"?}
+    POST   /_sim/users/{id}/token            {"scopes"?} -> tokens without the link flow
+    POST   /_sim/users/{id}/revoke           drop the user's tokens
+    PUT|DELETE /_sim/users/{id}/link-denial  {"error", "description"}
+    POST   /_sim/tokens/expire               every access token expires now
+    GET    /_sim/webhooks                    firehose config and deliveries
+    POST   /_sim/webhooks/deliver            {"vehicle_id", "event"?} -> one delivery now
+"""
 
 from __future__ import annotations
 

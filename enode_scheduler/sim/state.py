@@ -221,6 +221,8 @@ class SimState:
     def set_vendor_status(self, vendor: str, status: str) -> None:
         if status not in VENDOR_STATUSES:
             raise ValueError(f"vendor status must be one of {VENDOR_STATUSES}, not {status!r}")
+        if vendor not in SPEC_VENDORS:
+            raise ValueError(f"vendor must be one of {SPEC_VENDORS}, not {vendor!r}")
         self.vendor_status[vendor] = status
 
     # ---- request log ----------------------------------------------------------------------

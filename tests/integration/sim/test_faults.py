@@ -191,3 +191,34 @@ async def test_a_vendor_quota_limits_each_user_per_window(
         base_url=sim.api_url, headers={"Authorization": f"Bearer {other}"}
     ) as http:
         assert (await _get_state(http, theirs.id)).status_code == 200
+
+
+@pytest.mark.parametrize("kind", ["timeout", "server_error"])
+async def test_an_applied_fault_loses_the_answer_but_not_the_command(
+    sim: RunningSim, sim_clock: FakeClock, user_token: str, kind: str
+) -> None:
+    car = vehicle_of(sim)
+    sim.state.set_command_delay(0)
+    sim.state.plug(car.id)
+    sim.state.set_soc(car.id, 30)
+    sim.state.set_charge_limit(car.id, 90)
+    sim.state.add_fault(Fault(kind, applied=True, hang_s=30, count=1))  # type: ignore[arg-type]
+    headers = {"Authorization": f"Bearer {user_token}"}
+    async with httpx.AsyncClient(base_url=sim.api_url, headers=headers, timeout=0.2) as http:
+        try:
+            answer = await http.post(f"/vehicles/{car.id}/charging", json={"action": "STOP"})
+            assert answer.status_code == 503
+        except httpx.ReadTimeout:
+            assert kind == "timeout"
+    assert sim.state.counters[car.id].commands_received == 1
+    assert sim.state.vehicle(car.id).reasons == ["MANUALLY_STOPPED"]
+
+
+async def test_an_unapplied_fault_drops_the_command(
+    sim: RunningSim, sim_http: httpx.AsyncClient
+) -> None:
+    car = vehicle_of(sim)
+    sim.state.add_fault(Fault("server_error", count=1))
+    answer = await sim_http.post(f"/vehicles/{car.id}/charging", json={"action": "STOP"})
+    assert answer.status_code == 503
+    assert sim.state.counters[car.id].commands_received == 0

@@ -14,6 +14,7 @@ import pytest
 
 from enode_scheduler.clock import FakeClock
 from enode_scheduler.sim import RunningSim
+from tests.integration.enode_spec import EnodeSpec, spec_hooks
 from tests.integration.sim.helpers import vehicle_of
 
 SECRET = "0123456789abcdef0123456789abcdef"
@@ -46,13 +47,15 @@ class Receiver:
 
 
 @pytest.fixture
-async def receiver(sim: RunningSim) -> AsyncIterator[Receiver]:
+async def receiver(enode_spec: EnodeSpec, sim: RunningSim) -> AsyncIterator[Receiver]:
     found = Receiver()
     server = await asyncio.start_server(found.handle, "127.0.0.1", 0)
     found.url = f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}/webhooks/enode"
     client_token = sim.state.auth.issue_client(now=sim.state.now()).access_token
     async with httpx.AsyncClient(
-        base_url=sim.api_url, headers={"Authorization": f"Bearer {client_token}"}
+        event_hooks=spec_hooks(enode_spec),
+        base_url=sim.api_url,
+        headers={"Authorization": f"Bearer {client_token}"},
     ) as http:
         put = await http.put("/webhooks/firehose", json={"url": found.url, "secret": SECRET})
         assert put.status_code == 204
@@ -100,10 +103,14 @@ async def test_a_command_is_reported_when_it_lands(
     assert events[0]["createdAt"] == "2026-01-05T18:00:30Z"
 
 
-async def test_the_test_endpoint_and_a_dead_receiver(sim: RunningSim, receiver: Receiver) -> None:
+async def test_the_test_endpoint_and_a_dead_receiver(
+    enode_spec: EnodeSpec, sim: RunningSim, receiver: Receiver
+) -> None:
     client_token = sim.state.auth.issue_client(now=sim.state.now()).access_token
     async with httpx.AsyncClient(
-        base_url=sim.api_url, headers={"Authorization": f"Bearer {client_token}"}
+        event_hooks=spec_hooks(enode_spec),
+        base_url=sim.api_url,
+        headers={"Authorization": f"Bearer {client_token}"},
     ) as http:
         answer = await http.post("/webhooks/firehose/test")
         _, events = await receiver.next()

@@ -141,9 +141,7 @@ async def patch_vehicle(request: Request, state: SimState, body: dict[str, Any])
         "charge_limit_percent": lambda v: state.set_charge_limit(vid, float(v)),
         "reachable": lambda v: state.set_reachable(vid, bool(v)),
         "smart_charging_enabled": lambda v: state.set_smart_charging(vid, enabled=bool(v)),
-        "smart_charging_deadline": lambda v: state.set_smart_charging(
-            vid, enabled=state.vehicle(vid).smart_enabled, deadline=str(v)
-        ),
+        "smart_charging_deadline": lambda v: state.set_smart_charging(vid, deadline=str(v)),
     }
     unknown = set(body) - set(setters)
     if unknown:

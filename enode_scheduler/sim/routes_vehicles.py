@@ -33,7 +33,7 @@ _ANY_VEHICLE_SCOPE = (
     "vehicle:charge_state",
     "vehicle:smart_charging_policy",
 )
-_DEADLINE = re.compile(r"\d{2}:\d{2}")
+_DEADLINE = re.compile(r"([01]\d|2[0-3]):[0-5]\d")
 
 
 def requested_fields(ctx: Ctx) -> list[str]:
@@ -113,13 +113,10 @@ async def put_policy(ctx: Ctx) -> Response:
     enabled, deadline = body.get("isEnabled"), body.get("deadline")
     if enabled is not None and not isinstance(enabled, bool):
         raise BadRequest("isEnabled must be a boolean")
-    if deadline is not None and not (isinstance(deadline, str) and _DEADLINE.search(deadline)):
-        raise BadRequest("deadline must be HH:MM (UTC)")
+    if deadline is not None and not (isinstance(deadline, str) and _DEADLINE.fullmatch(deadline)):
+        raise BadRequest("deadline must be HH:MM on a 24-hour clock (UTC)")
     vehicle = _vehicle(ctx)
-    if enabled is not None:
-        vehicle.smart_enabled = enabled
-    if deadline is not None:
-        vehicle.smart_deadline = deadline
+    ctx.state.set_smart_charging(vehicle.id, enabled=enabled, deadline=deadline)
     return JSONResponse(policy(vehicle))
 
 

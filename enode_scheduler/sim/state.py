@@ -123,12 +123,12 @@ class SimState:
         return vehicle
 
     def set_smart_charging(
-        self, vehicle_id: str, *, enabled: bool, deadline: str | None = None
+        self, vehicle_id: str, *, enabled: bool | None = None, deadline: str | None = None
     ) -> SimVehicle:
+        """Switch Enode's own smart charging; `deadline` is HH:MM in UTC."""
         vehicle = self.vehicle(vehicle_id)
-        vehicle.smart_enabled = enabled
-        if deadline is not None:
-            vehicle.smart_deadline = deadline
+        vehicle.set_smart_charging(enabled=enabled, deadline=deadline, now=self.now())
+        self._notify(vehicle_id)
         return vehicle
 
     def command(self, vehicle_id: str, action: Action) -> None:

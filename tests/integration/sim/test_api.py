@@ -198,3 +198,19 @@ async def test_unknown_paths_are_404_problems(sim_http: httpx.AsyncClient) -> No
     response = await sim_http.get("/chargers/nope/whatever")
     assert response.status_code == 404
     check_problem(404, dict(response.headers), response.content)
+
+
+async def test_enabling_smart_charging_takes_over_a_plugged_in_car(
+    sim: RunningSim, sim_http: httpx.AsyncClient
+) -> None:
+    car = vehicle_of(sim)
+    sim.state.set_smart_charging(car.id, enabled=False)
+    sim.state.unplug(car.id)
+    sim.state.set_soc(car.id, 30)
+    sim.state.set_charge_limit(car.id, 90)
+    sim.state.plug(car.id)
+    path = f"/vehicles/{car.id}/smart-charging-policy"
+    await sim_http.put(path, json={"isEnabled": True, "deadline": "07:00"})
+    state = (await sim_http.get(f"/vehicles/{car.id}/charge-state")).json()
+    assert (state["isCharging"], state["isChargingReasons"]) == (False, ["SMART_CHARGING_DELAY"])
+    assert (await sim_http.put(path, json={"deadline": "25:00"})).status_code == 400

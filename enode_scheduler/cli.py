@@ -14,6 +14,7 @@ import typer
 from enode_scheduler import __version__
 from enode_scheduler.commands import config as config_commands
 from enode_scheduler.commands import db as db_commands
+from enode_scheduler.commands import enode as enode_commands
 from enode_scheduler.commands import ops
 from enode_scheduler.commands import prices as prices_commands
 from enode_scheduler.commands import sim as sim_command
@@ -69,6 +70,9 @@ app.command("plan-case")(plan_case)
 app.command("backtest")(backtest)
 app.command("config-reference")(ops.config_reference)
 app.command("healthcheck")(ops.healthcheck)
+app.command("link")(enode_commands.link)
+app.command("vehicles")(enode_commands.vehicles)
+app.add_typer(enode_commands.charge_app, name="charge")
 
 
 def main() -> None:

@@ -1,11 +1,21 @@
-"""The start-penalty programme of `optimize` on a time lattice: same states, arrays for speed.
+"""The start-penalty programme of `optimize` on a time lattice, met in the middle.
 
 Interior pieces (all but the first and the last, which `now` and the deadline may clip) have
-lengths that are multiples of one unit `g` (their gcd: 15 minutes for 15/60-minute slots). A length
-is then ``k * g`` plus the first piece's length when it is full (before the partial) or plus the
-last piece's length when it will be full (after it). So each state family is a list indexed by k,
-and a layer is eight lists: (partial placed?, offset flag, charging?) -> cost by k. Backtracking
-recomputes which move gave each value instead of storing pointers.
+lengths that are multiples of one unit `u` (their gcd: 15 minutes for 15/60-minute slots). By the
+lemma in `optimize`, some optimal plan fills whole pieces plus exactly one partial piece `i` (a
+partial may be the whole piece) touching one of its edges. The full length before `i` is
+``f0 * first + k * u`` and after it ``f1 * last + R * u`` (f0/f1: first/last piece full), so the
+partial's length ``need - f0 * first - f1 * last - (k + R) * u`` is forced by ``j = k + R``.
+
+So two small programmes over full/empty pieces suffice: a forward one, F[i][f0][on][k] = cheapest
+pieces 0..i with k interior units full, ending charging (on) or not; and a backward one,
+B[i][f1][on][R] = cheapest pieces i..n-1 with R interior units full, given charging (on) or not
+just before piece i. Each piece costs two list passes per flag in each direction. A partial at
+piece i then joins F[i-1] and B[i+1] over all k with k + R = j: a minimum of sums, which runs as
+one C-level `min(map(add, ...))` without building a list. Ending the partial at the piece's left
+edge continues a window (no start) and idles after it; touching the right edge opens a window (a
+start) that the next piece may continue. The best join over all pieces is the optimum; backtracking
+re-derives each decision from the stored lists instead of storing pointers.
 """
 
 from __future__ import annotations
@@ -13,42 +23,58 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from functools import reduce
+from operator import add
+from typing import NamedTuple
 
-from enode_scheduler.planner.pieces import EMPTY as _EMPTY
-from enode_scheduler.planner.pieces import FULL as _FULL
-from enode_scheduler.planner.pieces import LEFT as _LEFT
-from enode_scheduler.planner.pieces import RIGHT as _RIGHT
-from enode_scheduler.planner.pieces import Piece
+from enode_scheduler.planner.pieces import FULL, LEFT, RIGHT, Piece
 
 INF = math.inf
 # Above this many lattice units the dictionary programme of `optimize` is used instead.
 MAX_UNITS = 4000
-_Layer = list[list[float]]
 _TOL = 1e-9
+# A pair of lists by `on` (0: idle at the boundary, 1: charging there), indexed by units.
+_Pair = tuple[list[float], list[float]]
+# One layer: a pair per flag (first / last piece full).
+_Layer = tuple[_Pair | None, _Pair | None]
 
 
-def _at(placed: int, flag: int, on: int) -> int:
-    return placed * 4 + flag * 2 + on
+class _Join(NamedTuple):
+    """A candidate optimum: the partial piece, its side, its length and the lists it joins."""
+
+    value: float
+    piece: int
+    action: int
+    part: float
+    flag0: int
+    flag1: int
+    j: int
 
 
 class LatticeProgramme:
     """Exact placement with a start penalty over pieces whose inner lengths share a unit."""
 
     def __init__(
-        self, pieces: Sequence[Piece], need_us: float, penalty: float, free_start: bool
+        self,
+        pieces: Sequence[Piece],
+        need_us: float,
+        penalty: float,
+        free_start: bool,
+        masks: tuple[Sequence[bool], Sequence[bool]] | None = None,
     ) -> None:
+        """`masks`: per piece, may it be full / hold the partial (`bounds`); default all."""
         self.pieces = pieces
+        self.may_fill, self.may_split = masks or ([True] * len(pieces), [True] * len(pieces))
+        self.value = INF
         self.need = need_us
         self.penalty = penalty
         self.unit = reduce(math.gcd, (p.length_us for p in pieces[1:-1]))
         self.size = int(need_us // self.unit) + 1
         self.first = pieces[0].length_us
         self.last = pieces[-1].length_us
-        start: _Layer = [[INF] * (self.size + 1) for _ in range(8)]
-        start[_at(0, 0, 0)][0] = 0.0
-        if free_start:
-            start[_at(0, 0, 1)][0] = 0.0
-        self.layers: list[_Layer] = [start]
+        # the shared list for "never charging here": steps recognise it and skip their passes
+        self.never = [INF] * (self.size + 1)
+        self.start = self._point(0.0, 0.0 if free_start else INF)
+        self.end = self._end_point(0.0, 0.0)
         self._partial_cache: dict[tuple[int, bool, bool], list[tuple[int, int, int, float]]] = {}
 
     @classmethod
@@ -59,20 +85,144 @@ class LatticeProgramme:
         return unit > 0 and need_us / unit < MAX_UNITS
 
     def solve(self) -> list[tuple[float, float]]:
-        for index in range(len(self.pieces) - 1):
-            self.layers.append(self._forward(index, self.layers[-1]))
-        finals = self._finals(self.layers[-1])
-        _, at, k, action, part = min(finals)
-        spans = [self._span(len(self.pieces) - 1, action, part)]
-        for index in range(len(self.pieces) - 2, -1, -1):
-            at, k, action, part = self._back(index, at, k)
-            spans.append(self._span(index, action, part))
+        """The cheapest spans; `value` becomes their objective (inf: the masks allow no plan)."""
+        forward, backward = self._forward_layers(), self._backward_layers()
+        best = self._joins(forward, backward)
+        self.value = best.value
+        if best.value == INF:
+            return []
+        k = self._split(best, forward, backward)
+        spans = [self._span(best.piece, best.action, best.part)]
+        before_on = 1 if best.action == LEFT else None
+        spans += self._trace_forward(forward, best.piece - 1, best.flag0, before_on, k)
+        after_on = 1 if best.action == RIGHT else 0
+        spans += self._trace_backward(backward, best.piece + 1, best.flag1, after_on, best.j - k)
         return [s for s in spans if s is not None]
 
-    # --- moves -------------------------------------------------------------------------------
+    def _point(self, off: float, on: float) -> _Pair:
+        """Lists that hold `off` / `on` at zero units and nothing elsewhere."""
+        rest = [INF] * self.size
+        return [off, *rest], [on, *rest]
+
+    def _end_point(self, off: float, on: float) -> _Pair:
+        """`_point` reversed, for the backward lists."""
+        rest = [INF] * self.size
+        return [*rest, off], [*rest, on]
+
+    # --- the two programmes -------------------------------------------------------------------
+
+    def _forward_layers(self) -> list[_Layer]:
+        """forward[i] is F after piece i (i = 0..n-2); the first piece sets flag 0."""
+        pen, first = self.penalty, self.pieces[0]
+        off, on = self.start
+        cost = first.price_per_kwh * first.length_us
+        layer: _Layer = ((_lower(off, on), self.never), None)
+        if self.first < self.need and self.may_fill[0]:
+            layer = (layer[0], self._point(INF, min(on[0] + cost, off[0] + pen + cost)))
+        layers = [layer]
+        grow = self._grow
+        for piece, fill in zip(self.pieces[1:-1], self.may_fill[1:-1], strict=True):
+            step = piece.length_us // self.unit if fill else 0
+            idle, full = layer
+            layer = (
+                None if idle is None else grow(idle, piece, step),
+                None if full is None else grow(full, piece, step),
+            )
+            layers.append(layer)
+        return layers
+
+    def _backward_layers(self) -> list[_Layer]:
+        """backward[i] is B before piece i (i = 1..n-1; index 0 unused); flag 1: last is full."""
+        pen, last = self.penalty, self.pieces[-1]
+        cost = last.price_per_kwh * last.length_us
+        layer: _Layer = (self.end, None)
+        if self.last < self.need and self.may_fill[-1]:
+            layer = (layer[0], self._end_point(cost + pen, cost))
+        layers = [layer]
+        for piece, fill in zip(self.pieces[-2:0:-1], self.may_fill[-2:0:-1], strict=True):
+            if fill:
+                step = piece.length_us // self.unit
+                idle, full = layer
+                layer = (
+                    None if idle is None else _shrink(idle, piece, step, pen),
+                    None if full is None else _shrink(full, piece, step, pen),
+                )
+            else:
+                # an empty piece passes the idle lists through, whatever the state before it
+                layer = tuple(None if pair is None else (pair[0], pair[0]) for pair in layer)  # type: ignore[assignment]
+            layers.append(layer)
+        layers.append(layers[-1])
+        return layers[::-1]
+
+    def _grow(self, pair: _Pair, piece: Piece, step: int) -> _Pair:
+        """F after an interior piece: empty (idle after) or, if `step`, full (charging after)."""
+        off, on = pair
+        idle = off if on is self.never else _lower(off, on)
+        if not 0 < step < len(on):
+            # never full: barred by the bounds, or alone longer than the need
+            return idle, self.never
+        cost = piece.price_per_kwh * piece.length_us
+        restart = cost + self.penalty
+        if on is self.never:
+            filled = [b + restart for b in off[: len(off) - step]]
+        else:
+            filled = [
+                a + cost if a + cost < b + restart else b + restart
+                for a, b in zip(on[: len(on) - step], off, strict=False)
+            ]
+        return idle, [INF] * step + filled
+
+    # --- joining them at the partial piece ----------------------------------------------------
+
+    def _joins(self, forward: list[_Layer], backward: list[_Layer]) -> _Join:
+        """The best way to place the partial piece, over all pieces, flags and sides."""
+        best = _Join(INF, 0, LEFT, 0.0, 0, 0, 0)
+        last, size, pen = len(self.pieces) - 1, self.size, self.penalty
+        for index, piece in enumerate(self.pieces):
+            if not self.may_split[index]:
+                continue
+            before = forward[index - 1] if index else (self.start, None)
+            after = backward[index + 1] if index < last else (self.end, None)
+            idle = self._idle_after(forward, index)
+            for flag0, flag1, j, part in self._partials(index):
+                left, right = before[flag0], after[flag1]
+                if left is None or right is None:
+                    continue
+                extra = piece.price_per_kwh * part
+                if left[1] is not self.never:
+                    ends_on = _meet(left[1], right[0], j, size) + extra
+                    if ends_on < best.value:
+                        best = _Join(ends_on, index, LEFT, part, flag0, flag1, j)
+                idle_left = idle[flag0]
+                assert idle_left is not None
+                opens = _meet(idle_left, right[1], j, size) + extra + pen
+                if opens < best.value:
+                    best = _Join(opens, index, RIGHT, part, flag0, flag1, j)
+        return best
+
+    def _idle_after(self, forward: list[_Layer], index: int) -> tuple[list[float] | None, ...]:
+        """Per flag, the cheapest F before piece `index` whichever side: F[index] left empty."""
+        if 0 < index < len(self.pieces) - 1:
+            return tuple(None if pair is None else pair[0] for pair in forward[index])
+        before = forward[index - 1] if index else (self.start, None)
+        return tuple(None if pair is None else _lower(*pair) for pair in before)
+
+    def _split(self, best: _Join, forward: list[_Layer], backward: list[_Layer]) -> int:
+        """The k (units before the partial) that realises the best join."""
+        last = len(self.pieces) - 1
+        left = (forward[best.piece - 1] if best.piece else (self.start, None))[best.flag0]
+        right = (backward[best.piece + 1] if best.piece < last else (self.end, None))[best.flag1]
+        assert left is not None
+        assert right is not None
+        before = left[1] if best.action == LEFT else _lower(*left)
+        after = right[0] if best.action == LEFT else right[1]
+        low, high = max(0, best.j - self.size), min(self.size, best.j)
+        shift = self.size - best.j
+        sums = list(map(add, before[low : high + 1], after[low + shift : high + shift + 1]))
+        return low + sums.index(min(sums))
 
     def _partials(self, index: int) -> list[tuple[int, int, int, float]]:
-        """(flag before, flag after, j = k + k', length r) of every partial fill of piece index."""
+        """(flag before, flag after, j = k + R, length) of every partial fill of piece index."""
         key = (self.pieces[index].length_us, index == 0, index == len(self.pieces) - 1)
         cached = self._partial_cache.get(key)
         if cached is None:
@@ -92,143 +242,93 @@ class LatticeProgramme:
                         out.append((flag0, flag1, j, min(part, float(piece.length_us))))
         return out
 
-    def _forward(self, index: int, layer: _Layer) -> _Layer:
-        piece, size, pen = self.pieces[index], self.size, self.penalty
-        live = [min(values) < INF for values in layer]
-        new: _Layer = [[INF] * (size + 1) for _ in range(8)]
-        for base in (0, 2, 4, 6):
-            if live[base] or live[base + 1]:
-                new[base] = [
-                    x if x < y else y for x, y in zip(layer[base], layer[base + 1], strict=True)
-                ]
-        price, cost = piece.price_per_kwh, piece.price_per_kwh * piece.length_us
-        if index == 0:
-            if self.first < self.need:
-                on0, off0 = layer[_at(0, 0, 1)][0] + cost, layer[_at(0, 0, 0)][0] + pen + cost
-                new[_at(0, 1, 1)][0] = on0 if on0 < off0 else off0
-        else:
-            step = piece.length_us // self.unit
-            restart = pen + cost
-            for flag in (0, 1) if step <= size else ():
-                # lists 0-3: before the partial (k counts up); 4-7: after it (k counts down)
-                off_at, on_at = flag * 2, flag * 2 + 1
-                if live[off_at] or live[on_at]:
-                    off, on = layer[off_at][: size + 1 - step], layer[on_at]
-                    new[on_at][step:] = _cheaper(on, off, cost, restart)
-                if live[off_at + 4] or live[on_at + 4]:
-                    off, on = layer[off_at + 4][step:], layer[on_at + 4][step:]
-                    new[on_at + 4][: size + 1 - step] = _cheaper(on, off, cost, restart)
-        for flag0, flag1, j, part in self._partials(index):
-            if not (live[flag0 * 2] or live[flag0 * 2 + 1]):
-                continue
-            low, high = max(0, j - size), min(size, j)
-            if low > high:
-                continue
-            extra = price * part
-            restart = extra + pen
-            on = layer[flag0 * 2 + 1][low : high + 1][::-1]
-            off = layer[flag0 * 2][low : high + 1][::-1]
-            left, right = new[4 + flag1 * 2], new[5 + flag1 * 2]
-            span = slice(j - high, j - low + 1)
-            left[span] = [
-                a if a < (b := x + extra) else b for a, x in zip(left[span], on, strict=False)
-            ]
-            right[span] = [
-                a if a < (b := (x if x < y else y) + restart) else b
-                for a, x, y in zip(right[span], on, off, strict=False)
-            ]
-        return new
+    # --- backtracking -------------------------------------------------------------------------
 
-    def _finals(self, layer: _Layer) -> list[tuple[float, int, int, int, float]]:
-        """(value, list index, k, action, part) of every way to finish with the last piece."""
-        pen, piece = self.penalty, self.pieces[-1]
-        cost = piece.price_per_kwh * piece.length_us
-        out = [
-            (layer[_at(1, 0, 0)][0], _at(1, 0, 0), 0, _EMPTY, 0.0),
-            (layer[_at(1, 0, 1)][0], _at(1, 0, 1), 0, _EMPTY, 0.0),
-            (layer[_at(1, 1, 1)][0] + cost, _at(1, 1, 1), 0, _FULL, 0.0),
-            (layer[_at(1, 1, 0)][0] + pen + cost, _at(1, 1, 0), 0, _FULL, 0.0),
-        ]
-        for flag0, _, j, part in self._partials(len(self.pieces) - 1):
-            if j > self.size:
+    def _trace_forward(
+        self, forward: list[_Layer], index: int, flag: int, on: int | None, k: int
+    ) -> list[tuple[float, float] | None]:
+        """Full pieces among index..0 that reach F[index][flag][on][k] (on None: cheaper side)."""
+        spans: list[tuple[float, float] | None] = []
+        pen = self.penalty
+        for at in range(index, -1, -1):
+            pair = forward[at][flag]
+            assert pair is not None
+            if on is None:
+                on = 1 if pair[1][k] <= pair[0][k] else 0
+            if not on:
+                on = None  # an empty piece keeps k; the cheaper side before it was taken
                 continue
-            extra = piece.price_per_kwh * part
-            out.append((layer[_at(0, flag0, 1)][j] + extra, _at(0, flag0, 1), j, _LEFT, part))
-            out.append(
-                (layer[_at(0, flag0, 0)][j] + extra + pen, _at(0, flag0, 0), j, _RIGHT, part)
-            )
-            out.append(
-                (layer[_at(0, flag0, 1)][j] + extra + pen, _at(0, flag0, 1), j, _RIGHT, part)
-            )
-        return out
+            spans.append(self._span(at, FULL, 0.0))
+            if at == 0:
+                break
+            piece = self.pieces[at]
+            cost = piece.price_per_kwh * piece.length_us
+            k -= piece.length_us // self.unit
+            before = forward[at - 1][flag]
+            assert before is not None
+            # the same comparison as `_grow`, so that ties resolve the same way
+            on = 1 if before[1][k] + cost < before[0][k] + (cost + pen) else 0
+        return spans
 
-    def _back(self, index: int, at: int, k: int) -> tuple[int, int, int, float]:
-        """The state before piece `index` and the move that led to (at, k) after it."""
-        target = self.layers[index + 1][at][k]
-        for before, k0, action, part, value in self._moves_into(index, at, k):
-            if abs(value - target) <= _TOL * max(1.0, abs(target)):
-                return before, k0, action, part
-        raise ArithmeticError("lattice backtrack lost its path")
-
-    def _moves_into(self, index: int, at: int, k: int) -> list[tuple[int, int, int, float, float]]:
-        layer, pen, piece = self.layers[index], self.penalty, self.pieces[index]
-        placed, flag, on = at // 4, (at // 2) % 2, at % 2
-        cost, price = piece.price_per_kwh * piece.length_us, piece.price_per_kwh
-        moves: list[tuple[int, int, int, float, float]] = []
-        if not on:
-            for src in (_at(placed, flag, 0), _at(placed, flag, 1)):
-                moves.append((src, k, _EMPTY, 0.0, layer[src][k]))
-        elif index == 0 and placed == 0:
-            if flag == 1 and k == 0:
-                moves.append((_at(0, 0, 1), 0, _FULL, 0.0, layer[_at(0, 0, 1)][0] + cost))
-                moves.append((_at(0, 0, 0), 0, _FULL, 0.0, layer[_at(0, 0, 0)][0] + pen + cost))
-        elif index > 0:
-            step = piece.length_us // self.unit
-            k0 = k - step if placed == 0 else k + step
-            if 0 <= k0 <= self.size:
-                moves.append(
-                    (_at(placed, flag, 1), k0, _FULL, 0.0, layer[_at(placed, flag, 1)][k0] + cost)
-                )
-                moves.append(
-                    (
-                        _at(placed, flag, 0),
-                        k0,
-                        _FULL,
-                        0.0,
-                        layer[_at(placed, flag, 0)][k0] + pen + cost,
-                    )
-                )
-        if placed == 1:
-            for flag0, flag1, j, part in self._partials(index):
-                k0 = j - k
-                if flag1 != flag or not 0 <= k0 <= self.size:
-                    continue
-                extra = price * part
-                if not on:
-                    moves.append(
-                        (_at(0, flag0, 1), k0, _LEFT, part, layer[_at(0, flag0, 1)][k0] + extra)
-                    )
-                else:
-                    for src in (_at(0, flag0, 1), _at(0, flag0, 0)):
-                        moves.append((src, k0, _RIGHT, part, layer[src][k0] + extra + pen))
-        return moves
+    def _trace_backward(
+        self, backward: list[_Layer], index: int, flag: int, on: int, units: int
+    ) -> list[tuple[float, float] | None]:
+        """Decisions of pieces index..n-1 that realise B[index][flag][on][units]."""
+        spans: list[tuple[float, float] | None] = []
+        last = len(self.pieces) - 1
+        for at in range(index, last):
+            pair = backward[at][flag]
+            after = backward[at + 1][flag]
+            assert pair is not None
+            assert after is not None
+            at_units = self.size - units
+            if pair[on][at_units] == after[0][at_units]:
+                on = 0
+                continue
+            spans.append(self._span(at, FULL, 0.0))
+            units -= self.pieces[at].length_us // self.unit
+            on = 1
+        if index <= last and flag:
+            spans.append(self._span(last, FULL, 0.0))
+        return spans
 
     def _span(self, index: int, action: int, part: float) -> tuple[float, float] | None:
         piece = self.pieces[index]
-        if action == _FULL:
+        if action == FULL:
             return (float(piece.start_us), float(piece.end_us))
-        if action == _LEFT:
+        if action == LEFT:
             return (float(piece.start_us), piece.start_us + part)
-        if action == _RIGHT:
+        if action == RIGHT:
             return (piece.end_us - part, float(piece.end_us))
         return None
 
 
-def _cheaper(
-    first: list[float], second: list[float], first_add: float, second_add: float
-) -> list[float]:
-    """Element-wise min(first + first_add, second + second_add)."""
-    return [
-        a + first_add if a + first_add < b + second_add else b + second_add
-        for a, b in zip(first, second, strict=False)
-    ]
+def _lower(first: list[float], second: list[float]) -> list[float]:
+    """Element-wise minimum."""
+    return [a if a < b else b for a, b in zip(first, second, strict=True)]
+
+
+def _shrink(pair: _Pair, piece: Piece, step: int, penalty: float) -> _Pair:
+    """B before an interior piece: from idle a filled piece is a start, from charging it is not.
+
+    B lists are stored reversed (position size - R), so that a join pairs both sides in order.
+    """
+    off, on = pair
+    cost = piece.price_per_kwh * piece.length_us
+    restart = cost + penalty
+    later, tail = on[step:], off[max(0, len(off) - step) :]
+    from_idle = [b if b < a + restart else a + restart for a, b in zip(later, off, strict=False)]
+    from_on = [b if b < a + cost else a + cost for a, b in zip(later, off, strict=False)]
+    return from_idle + tail, from_on + tail
+
+
+def _meet(before: list[float], after: list[float], j: int, size: int) -> float:
+    """min over k of F[k] + B[j - k]: both sides of a partial with j units around it.
+
+    `after` is reversed (B[R] at size - R), so k and size - j + k run up together.
+    """
+    low, high = max(0, j - size), min(size, j)
+    if low > high:
+        return INF
+    shift = size - j
+    return float(min(map(add, before[low : high + 1], after[low + shift : high + shift + 1])))

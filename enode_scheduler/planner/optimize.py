@@ -40,7 +40,8 @@ import math
 from bisect import bisect_left
 from collections.abc import Sequence
 
-from enode_scheduler.planner.lattice import LatticeProgramme
+from enode_scheduler.planner.bounds import PieceBounds, piece_bounds
+from enode_scheduler.planner.lattice import INF, LatticeProgramme
 from enode_scheduler.planner.pieces import EMPTY as _EMPTY
 from enode_scheduler.planner.pieces import FULL as _FULL
 from enode_scheduler.planner.pieces import LEFT as _LEFT
@@ -50,6 +51,8 @@ from enode_scheduler.planner.pieces import Piece
 # A state is (partial placed?, charging at the boundary?, length in µs).
 _State = tuple[bool, bool, int]
 _Back = tuple[_State, int, float]
+# Bounded lattice runs with growing bets before falling back to the cheapest-first bound.
+_BETS = 6
 
 
 def place(
@@ -68,8 +71,53 @@ def place(
         return merge(_cheapest_first(pieces, need_us))
     pieces = _join_equal_prices(pieces)
     if LatticeProgramme.fits(pieces, need_us):
-        return merge(LatticeProgramme(pieces, need_us, penalty, free_start).solve())
+        return merge(_bounded_lattice(pieces, need_us, penalty, free_start))
     return merge(_exact_with_penalty(pieces, need_us, penalty, free_start))
+
+
+def _bounded_lattice(
+    pieces: Sequence[Piece], need_us: float, penalty: float, free_start: bool
+) -> list[tuple[float, float]]:
+    """The lattice programme over only the pieces that `bounds` cannot rule out.
+
+    Runs bet that the optimum is within `bet` of the Lagrangian floor, using the few pieces that
+    allows. If the best plan of a run is within its bet, every piece an optimal plan could use
+    was in the run, so it is optimal. Otherwise the bet doubles, capped by the best plan found
+    so far (a real plan, so the optimum is no worse: a run with that cap as its bet is exact).
+    After a few bets the cheapest-first plan gives the upper bound of last resort.
+    """
+    bounds = piece_bounds(pieces, need_us, penalty, free_start)
+    step = penalty / 4
+    upper = INF
+    for _ in range(_BETS):
+        bet = min(bounds.floor + step, upper)
+        run = LatticeProgramme(pieces, need_us, penalty, free_start, bounds.masks(bet))
+        spans = run.solve()
+        if run.value <= bet:
+            return spans
+        # the run's plan is a real plan: no optimum is worse
+        upper = min(upper, run.value)
+        step *= 2
+    return _proven_run(pieces, need_us, penalty, free_start, bounds, upper)
+
+
+def _proven_run(
+    pieces: Sequence[Piece],
+    need_us: float,
+    penalty: float,
+    free_start: bool,
+    bounds: PieceBounds,
+    upper: float,
+) -> list[tuple[float, float]]:
+    """The lattice over the pieces that a plan of objective `upper` (or cheapest-first) allows."""
+    incumbent = merge(_cheapest_first(pieces, need_us))
+    upper = min(upper, _objective(pieces, incumbent, penalty, free_start))
+    run = LatticeProgramme(pieces, need_us, penalty, free_start, bounds.masks(upper))
+    spans = run.solve()
+    if run.value < INF:
+        return spans
+    # unreachable in exact arithmetic; the unmasked run is the safe answer to float surprises
+    return LatticeProgramme(pieces, need_us, penalty, free_start).solve()
 
 
 def _join_equal_prices(pieces: Sequence[Piece]) -> list[Piece]:

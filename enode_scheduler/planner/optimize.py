@@ -52,7 +52,7 @@ from enode_scheduler.planner.pieces import Piece
 _State = tuple[bool, bool, int]
 _Back = tuple[_State, int, float]
 # Bounded lattice runs with growing bets before falling back to the cheapest-first bound.
-_BETS = 6
+_BETS = 8
 
 
 def place(
@@ -87,7 +87,7 @@ def _bounded_lattice(
     After a few bets the cheapest-first plan gives the upper bound of last resort.
     """
     bounds = piece_bounds(pieces, need_us, penalty, free_start)
-    step = penalty / 4
+    step = penalty / 8
     upper = INF
     for _ in range(_BETS):
         bet = min(bounds.floor + step, upper)
@@ -142,28 +142,48 @@ def merge(intervals: Sequence[tuple[float, float]]) -> list[tuple[float, float]]
     return merged
 
 
+def place_cheapest(
+    starts_us: Sequence[int], ends_us: Sequence[int], prices: Sequence[float], need_us: float
+) -> list[tuple[float, float]]:
+    """`place` without a start penalty, on parallel lists: no piece objects on the hot path."""
+    if need_us <= 0 or not starts_us:
+        return []
+    if need_us >= ends_us[-1] - starts_us[0]:
+        return [(float(starts_us[0]), float(ends_us[-1]))]
+    return merge(_cheapest_columns(starts_us, ends_us, prices, need_us))
+
+
 def _cheapest_first(pieces: Sequence[Piece], need_us: float) -> list[tuple[float, float]]:
-    prices = [piece.price_per_kwh for piece in pieces]
+    starts, ends, prices = (
+        [p.start_us for p in pieces],
+        [p.end_us for p in pieces],
+        [p.price_per_kwh for p in pieces],
+    )
+    return _cheapest_columns(starts, ends, prices, need_us)
+
+
+def _cheapest_columns(
+    starts: Sequence[int], ends: Sequence[int], prices: Sequence[float], need_us: float
+) -> list[tuple[float, float]]:
     # a stable sort keeps ties in time order: the earlier piece is filled first
-    order = sorted(range(len(pieces)), key=prices.__getitem__)
+    order = sorted(range(len(prices)), key=prices.__getitem__)
     chosen: set[int] = set()
     left = need_us
     partial = -1
     for index in order:
-        length = pieces[index].length_us
+        length = ends[index] - starts[index]
         if length >= left:
             partial = index
             break
         chosen.add(index)
         left -= length
-    out = [(float(pieces[i].start_us), float(pieces[i].end_us)) for i in chosen]
+    out = [(float(starts[i]), float(ends[i])) for i in chosen]
     if partial >= 0:
-        piece = pieces[partial]
         # lean against a charged neighbour so that the windows merge
         if partial + 1 in chosen and partial - 1 not in chosen:
-            out.append((piece.end_us - left, float(piece.end_us)))
+            out.append((ends[partial] - left, float(ends[partial])))
         else:
-            out.append((float(piece.start_us), piece.start_us + left))
+            out.append((float(starts[partial]), starts[partial] + left))
     return out
 
 

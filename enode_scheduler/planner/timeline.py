@@ -6,7 +6,7 @@ from bisect import bisect_left, bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from itertools import accumulate, repeat
+from itertools import repeat
 from operator import attrgetter, mul, sub
 from typing import NamedTuple
 
@@ -23,28 +23,14 @@ _PRICE, _PROVISIONAL = attrgetter("price_per_kwh"), attrgetter("provisional")
 
 @dataclass(frozen=True, slots=True)
 class Timeline:
-    """Pieces of the horizon in µs from `origin` as parallel tuples; `provisional[i]` marks
-    estimated prices. `cost_us[i]` is the price * µs of all pieces before i (prefix sums)."""
+    """Pieces of the horizon in µs from `origin` as parallel lists (piece objects cost time on
+    the hot path); `provisional[i]` marks estimated prices."""
 
     origin: datetime
     starts_us: Sequence[int]
     ends_us: Sequence[int]
     prices: Sequence[float]
     provisional: Sequence[bool]
-    cost_us: Sequence[float]
-
-    @classmethod
-    def of(
-        cls,
-        origin: datetime,
-        starts_us: Sequence[int],
-        ends_us: Sequence[int],
-        prices: Sequence[float],
-        provisional: Sequence[bool],
-    ) -> Timeline:
-        lengths = map(sub, ends_us, starts_us)
-        cost_us = list(accumulate(map(mul, prices, lengths), initial=0.0))
-        return cls(origin, starts_us, ends_us, prices, provisional, cost_us)
 
     @property
     def pieces(self) -> tuple[Piece, ...]:
@@ -57,15 +43,17 @@ class Timeline:
 
     def cost_per_kw(self, start_us: float, end_us: float) -> float:
         """Sum of price * hours over [start_us, end_us): the cost of 1 kW drawn in it."""
-        return (self._cost_until(end_us) - self._cost_until(start_us)) / 3.6e9
-
-    def _cost_until(self, moment_us: float) -> float:
-        index = min(self._first_after(moment_us), len(self.prices) - 1)
-        if index < 0:
+        first = self._first_after(start_us)
+        last = min(self._first_after(end_us), len(self.prices) - 1)
+        if first > last:
             return 0.0
-        start = self.starts_us[index]
-        inside = min(max(moment_us, start), self.ends_us[index]) - start
-        return self.cost_us[index] + self.prices[index] * inside
+        # whole pieces in C; then take off what lies outside [start_us, end_us) at the two ends
+        starts, ends, prices = self.starts_us, self.ends_us, self.prices
+        lengths = map(sub, ends[first : last + 1], starts[first : last + 1])
+        total = sum(map(mul, prices[first : last + 1], lengths))
+        total -= prices[first] * max(0.0, start_us - starts[first])
+        total -= prices[last] * max(0.0, ends[last] - end_us)
+        return float(total) / 3.6e9
 
     def is_provisional(self, start_us: float, end_us: float) -> bool:
         if True not in self.provisional:
@@ -128,9 +116,9 @@ def build_timeline(
     if cursor < deadline:
         _fill(pieces, flags, now, cursor, deadline, tail_price)
     if not pieces:
-        return Timeline.of(now, (), (), (), ())
+        return Timeline(now, (), (), (), ())
     starts, ends = [p.start_us for p in pieces], [p.end_us for p in pieces]
-    return Timeline.of(now, starts, ends, [p.price_per_kwh for p in pieces], flags)
+    return Timeline(now, starts, ends, [p.price_per_kwh for p in pieces], flags)
 
 
 class _Columns(NamedTuple):
@@ -162,7 +150,7 @@ def _covered(
         offsets = [(end - now) // _US for end in ends]
     offsets[-1] = (deadline - now) // _US
     prices = list(map(_PRICE, inside))
-    return Timeline.of(now, [0, *offsets[:-1]], offsets, prices, list(map(_PROVISIONAL, inside)))
+    return Timeline(now, [0, *offsets[:-1]], offsets, prices, list(map(_PROVISIONAL, inside)))
 
 
 def _check_slots(slots: Sequence[Slot], columns: _Columns, *, strict: bool) -> bool:

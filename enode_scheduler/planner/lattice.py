@@ -71,6 +71,8 @@ class LatticeProgramme:
         self.size = int(need_us // self.unit) + 1
         self.first = pieces[0].length_us
         self.last = pieces[-1].length_us
+        self.steps = [p.length_us // self.unit for p in pieces]
+        self.costs = [p.price_per_kwh * p.length_us for p in pieces]
         # the shared list for "never charging here": steps recognise it and skip their passes
         self.never = [INF] * (self.size + 1)
         self.start = self._point(0.0, 0.0 if free_start else INF)
@@ -120,14 +122,16 @@ class LatticeProgramme:
         if self.first < self.need and self.may_fill[0]:
             layer = (layer[0], self._point(INF, min(on[0] + cost, off[0] + pen + cost)))
         layers = [layer]
-        grow = self._grow
-        for piece, fill in zip(self.pieces[1:-1], self.may_fill[1:-1], strict=True):
-            step = piece.length_us // self.unit if fill else 0
+        grow, never = self._grow, self.never
+        for index in range(1, len(self.pieces) - 1):
             idle, full = layer
-            layer = (
-                None if idle is None else grow(idle, piece, step),
-                None if full is None else grow(full, piece, step),
-            )
+            step = self.steps[index] if self.may_fill[index] else 0
+            # a run of pieces that stay empty leaves the layer as it is: share it
+            if step or not _settled(idle, never) or not _settled(full, never):
+                layer = (
+                    None if idle is None else grow(idle, index, step),
+                    None if full is None else grow(full, index, step),
+                )
             layers.append(layer)
         return layers
 
@@ -139,29 +143,32 @@ class LatticeProgramme:
         if self.last < self.need and self.may_fill[-1]:
             layer = (layer[0], self._end_point(cost + pen, cost))
         layers = [layer]
-        for piece, fill in zip(self.pieces[-2:0:-1], self.may_fill[-2:0:-1], strict=True):
-            if fill:
-                step = piece.length_us // self.unit
-                idle, full = layer
+        for index in range(len(self.pieces) - 2, 0, -1):
+            idle, full = layer
+            if self.may_fill[index]:
+                step, cost = self.steps[index], self.costs[index]
                 layer = (
-                    None if idle is None else _shrink(idle, piece, step, pen),
-                    None if full is None else _shrink(full, piece, step, pen),
+                    None if idle is None else _shrink(idle, step, cost, pen),
+                    None if full is None else _shrink(full, step, cost, pen),
                 )
-            else:
+            elif not (_passed(idle) and _passed(full)):
                 # an empty piece passes the idle lists through, whatever the state before it
-                layer = tuple(None if pair is None else (pair[0], pair[0]) for pair in layer)  # type: ignore[assignment]
+                layer = (
+                    None if idle is None else (idle[0], idle[0]),
+                    None if full is None else (full[0], full[0]),
+                )
             layers.append(layer)
         layers.append(layers[-1])
         return layers[::-1]
 
-    def _grow(self, pair: _Pair, piece: Piece, step: int) -> _Pair:
+    def _grow(self, pair: _Pair, index: int, step: int) -> _Pair:
         """F after an interior piece: empty (idle after) or, if `step`, full (charging after)."""
         off, on = pair
         idle = off if on is self.never else _lower(off, on)
         if not 0 < step < len(on):
             # never full: barred by the bounds, or alone longer than the need
             return idle, self.never
-        cost = piece.price_per_kwh * piece.length_us
+        cost = self.costs[index]
         restart = cost + self.penalty
         if on is self.never:
             filled = [b + restart for b in off[: len(off) - step]]
@@ -308,13 +315,22 @@ def _lower(first: list[float], second: list[float]) -> list[float]:
     return [a if a < b else b for a, b in zip(first, second, strict=True)]
 
 
-def _shrink(pair: _Pair, piece: Piece, step: int, penalty: float) -> _Pair:
+def _settled(pair: _Pair | None, never: list[float]) -> bool:
+    """True if an empty piece would not change this F pair (it already ends idle)."""
+    return pair is None or pair[1] is never
+
+
+def _passed(pair: _Pair | None) -> bool:
+    """True if an empty piece would not change this B pair (both sides are the idle lists)."""
+    return pair is None or pair[0] is pair[1]
+
+
+def _shrink(pair: _Pair, step: int, cost: float, penalty: float) -> _Pair:
     """B before an interior piece: from idle a filled piece is a start, from charging it is not.
 
     B lists are stored reversed (position size - R), so that a join pairs both sides in order.
     """
     off, on = pair
-    cost = piece.price_per_kwh * piece.length_us
     restart = cost + penalty
     later, tail = on[step:], off[max(0, len(off) - step) :]
     from_idle = [b if b < a + restart else a + restart for a, b in zip(later, off, strict=False)]
@@ -327,7 +343,7 @@ def _meet(before: list[float], after: list[float], j: int, size: int) -> float:
 
     `after` is reversed (B[R] at size - R), so k and size - j + k run up together.
     """
-    low, high = max(0, j - size), min(size, j)
+    low, high = (j - size if j > size else 0), (j if j < size else size)
     if low > high:
         return INF
     shift = size - j

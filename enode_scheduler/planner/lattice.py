@@ -59,11 +59,11 @@ class LatticeProgramme:
         need_us: float,
         penalty: float,
         free_start: bool,
-        masks: tuple[Sequence[bool], Sequence[bool]] | None = None,
     ) -> None:
-        """`masks`: per piece, may it be full / hold the partial (`bounds`); default all."""
         self.pieces = pieces
-        self.may_fill, self.may_split = masks or ([True] * len(pieces), [True] * len(pieces))
+        everywhere = [True] * len(pieces)
+        self.may_fill: Sequence[bool] = everywhere
+        self.may_split: Sequence[bool] = everywhere
         self.value = INF
         self.need = need_us
         self.penalty = penalty
@@ -71,10 +71,12 @@ class LatticeProgramme:
         self.size = int(need_us // self.unit) + 1
         self.first = pieces[0].length_us
         self.last = pieces[-1].length_us
-        self.steps = [p.length_us // self.unit for p in pieces]
-        self.costs = [p.price_per_kwh * p.length_us for p in pieces]
+        lengths = [p.end_us - p.start_us for p in pieces]
+        self.steps = [length // self.unit for length in lengths]
+        self.costs = [p.price_per_kwh * length for p, length in zip(pieces, lengths, strict=True)]
         # the shared list for "never charging here": steps recognise it and skip their passes
         self.never = [INF] * (self.size + 1)
+        self.free_start = free_start
         self.start = self._point(0.0, 0.0 if free_start else INF)
         self.end = self._end_point(0.0, 0.0)
         self._partial_cache: dict[tuple[int, bool, bool], list[tuple[int, int, int, float]]] = {}
@@ -86,8 +88,16 @@ class LatticeProgramme:
         unit = reduce(math.gcd, (p.length_us for p in pieces[1:-1]))
         return unit > 0 and need_us / unit < MAX_UNITS
 
-    def solve(self) -> list[tuple[float, float]]:
-        """The cheapest spans; `value` becomes their objective (inf: the masks allow no plan)."""
+    def solve(
+        self, masks: tuple[Sequence[bool], Sequence[bool]] | None = None
+    ) -> list[tuple[float, float]]:
+        """The cheapest spans; `value` becomes their objective (inf: the masks allow no plan).
+
+        `masks`: per piece, may it be full / hold the partial (see `bounds`); default: all may.
+        One programme can be solved with several masks: what does not depend on them is shared.
+        """
+        if masks is not None:
+            self.may_fill, self.may_split = masks
         forward, backward = self._forward_layers(), self._backward_layers()
         best = self._joins(forward, backward)
         self.value = best.value

@@ -89,35 +89,31 @@ def _bounded_lattice(
     bounds = piece_bounds(pieces, need_us, penalty, free_start)
     step = penalty / 8
     upper = INF
+    run = LatticeProgramme(pieces, need_us, penalty, free_start)
     for _ in range(_BETS):
         bet = min(bounds.floor + step, upper)
-        run = LatticeProgramme(pieces, need_us, penalty, free_start, bounds.masks(bet))
-        spans = run.solve()
+        spans = run.solve(bounds.masks(bet))
         if run.value <= bet:
             return spans
         # the run's plan is a real plan: no optimum is worse
         upper = min(upper, run.value)
         step *= 2
-    return _proven_run(pieces, need_us, penalty, free_start, bounds, upper)
+    return _proven_run(run, bounds, upper)
 
 
 def _proven_run(
-    pieces: Sequence[Piece],
-    need_us: float,
-    penalty: float,
-    free_start: bool,
-    bounds: PieceBounds,
-    upper: float,
+    run: LatticeProgramme, bounds: PieceBounds, upper: float
 ) -> list[tuple[float, float]]:
     """The lattice over the pieces that a plan of objective `upper` (or cheapest-first) allows."""
+    pieces, need_us, penalty = run.pieces, run.need, run.penalty
     incumbent = merge(_cheapest_first(pieces, need_us))
-    upper = min(upper, _objective(pieces, incumbent, penalty, free_start))
-    run = LatticeProgramme(pieces, need_us, penalty, free_start, bounds.masks(upper))
-    spans = run.solve()
+    upper = min(upper, _objective(pieces, incumbent, penalty, run.free_start))
+    spans = run.solve(bounds.masks(upper))
     if run.value < INF:
         return spans
     # unreachable in exact arithmetic; the unmasked run is the safe answer to float surprises
-    return LatticeProgramme(pieces, need_us, penalty, free_start).solve()
+    everywhere = [True] * len(pieces)
+    return run.solve((everywhere, everywhere))
 
 
 def _join_equal_prices(pieces: Sequence[Piece]) -> list[Piece]:

@@ -48,55 +48,60 @@ class PieceBounds(NamedTuple):
         return [b <= top for b in self.full], [b <= top for b in self.split]
 
 
-def marginal_price(pieces: Sequence[Piece], need_us: float) -> float:
+def marginal_price(prices: Sequence[float], lengths: Sequence[int], need_us: float) -> float:
     """Price of the last piece the cheapest-first fill of `need_us` touches."""
     left = need_us
-    for piece in sorted(pieces, key=lambda p: p.price_per_kwh):
-        left -= piece.length_us
+    for index in sorted(range(len(prices)), key=prices.__getitem__):
+        left -= lengths[index]
         if left <= 0:
-            return piece.price_per_kwh
-    return max(piece.price_per_kwh for piece in pieces)
+            return prices[index]
+    return max(prices)
 
 
 def piece_bounds(
     pieces: Sequence[Piece], need_us: float, penalty: float, free_start: bool
 ) -> PieceBounds:
     """Bounds for every piece from one Lagrangian relaxation at the marginal price."""
-    lam = marginal_price(pieces, need_us)
-    weights = [(p.price_per_kwh - lam) * p.length_us for p in pieces]
+    prices = [p.price_per_kwh for p in pieces]
+    lengths = [p.end_us - p.start_us for p in pieces]
+    lam = marginal_price(prices, lengths, need_us)
+    weights = [(price - lam) * length for price, length in zip(prices, lengths, strict=True)]
     on_before, off_before = _forward(weights, penalty, free_start)
     on_after, off_after = _backward(weights, penalty)
     shift = lam * need_us
+    rows = zip(on_before, off_before, weights, on_after[1:], off_after[1:], strict=False)
     full, split = [], []
-    for i, weight in enumerate(weights):
-        enter = min(on_before[i], off_before[i] + penalty)
-        full.append(enter + weight + on_after[i + 1] + shift)
-        ends = on_before[i] + off_after[i + 1]
-        opens = min(on_before[i], off_before[i]) + penalty + on_after[i + 1]
-        split.append(min(ends, opens) + min(0.0, weight) + shift)
+    for on, off, weight, later_on, later_off in rows:
+        enter = on if on < off + penalty else off + penalty
+        full.append(enter + weight + later_on + shift)
+        ends = on + later_off
+        opens = (on if on < off else off) + penalty + later_on
+        split.append((ends if ends < opens else opens) + (weight if weight < 0 else 0.0) + shift)
     # every plan of the lattice's form has its partial somewhere
     floor = min(split)
     # float error of sums over ~1e10 price-µs: far below any cost that matters
-    scale = sum(abs(p.price_per_kwh) * p.length_us for p in pieces) + penalty + abs(shift)
+    scale = sum(abs(w) for w in weights) + penalty + abs(shift)
     return PieceBounds(full, split, floor, 1e-9 * scale + 1.0)
 
 
 def _forward(weights: list[float], penalty: float, free_start: bool) -> tuple[list[float], ...]:
     """Least relaxed value of pieces before i, ending charging / idle at boundary i."""
-    on, off = [0.0 if free_start else INF], [0.0]
+    a, b = (0.0 if free_start else INF), 0.0
+    on, off = [a], [b]
     for weight in weights:
-        a, b = on[-1], off[-1]
-        on.append((a if a < b + penalty else b + penalty) + weight)
-        off.append(a if a < b else b)
+        a, b = (a if a < b + penalty else b + penalty) + weight, (a if a < b else b)
+        on.append(a)
+        off.append(b)
     return on, off
 
 
 def _backward(weights: list[float], penalty: float) -> tuple[list[float], ...]:
     """Least relaxed value of pieces from i on, given charging / idle at boundary i."""
-    count = len(weights)
-    on, off = [0.0] * (count + 1), [0.0] * (count + 1)
-    for i in range(count - 1, -1, -1):
-        a, b, weight = on[i + 1], off[i + 1], weights[i]
-        on[i] = b if b < weight + a else weight + a
-        off[i] = b if b < weight + penalty + a else weight + penalty + a
-    return on, off
+    a = b = 0.0
+    on, off = [a], [b]
+    for weight in reversed(weights):
+        full = weight + a
+        a, b = (b if b < full else full), (b if b < full + penalty else full + penalty)
+        on.append(a)
+        off.append(b)
+    return on[::-1], off[::-1]

@@ -27,10 +27,20 @@ length still to come). Lengths are exact integer sums of piece lengths, so no di
 error enters. Before the partial the state holds the length charged so far; when the partial is
 placed we pick the length ``R`` that the later full pieces will add (an achievable subset sum of
 the later pieces with ``0 < need - done - R <= piece``), and the state then counts ``R`` down
-to zero. With 15/60-minute slots the lengths are few (multiples of 15 minutes plus the clipped
-first/last piece): `lattice.LatticeProgramme` runs exactly this programme as arrays indexed by the
-number of 15-minute units, which is the fast path; the dictionary form here is the general
-fallback (any slot lengths), with a branch-and-bound cut against the cheapest-first plan.
+to zero. This dictionary form is the general fallback (any slot lengths), with a branch-and-bound
+cut against the cheapest-first plan.
+
+The fast path, for 15/60-minute slots. The lengths are few (multiples of 15 minutes plus the
+clipped first/last piece), so `lattice.LatticeProgramme` runs the same search as lists indexed by
+15-minute units, split in the middle: a forward programme over full/empty pieces before the
+partial, a backward one after it, joined at the partial piece (see its docstring). Most pieces
+are too expensive to matter, and `bounds` proves which: a Lagrangian relaxation gives, for every
+piece, a lower bound on any plan that fills it (or holds the partial there). A piece whose bound
+exceeds the objective of some real plan is in no optimal plan, so the lattice treats it as empty.
+`_bounded_lattice` bets on an upper bound near the relaxation's floor, and a run whose best plan is
+within its bet is optimal (every piece an optimum could use was allowed); otherwise the bet grows,
+capped by the best real plan seen. The answer is therefore exact, however the bet turns out; the
+bet only decides how many pieces each run looks at.
 Neighbouring pieces with one price are joined first: the lemma only needs price changes.
 """
 

@@ -11,15 +11,10 @@ from hypothesis import strategies as st
 
 from enode_scheduler.planner import Slot
 from enode_scheduler.planner.bounds import piece_bounds
+from enode_scheduler.planner.cheapest import cheapest_first, merge, objective, place_cheapest
+from enode_scheduler.planner.dictionary import exact_with_penalty
 from enode_scheduler.planner.lattice import LatticeProgramme
-from enode_scheduler.planner.optimize import (
-    _bounded_lattice,
-    _cheapest_first,
-    _exact_with_penalty,
-    _objective,
-    merge,
-    place_cheapest,
-)
+from enode_scheduler.planner.optimize import _bounded_lattice
 from enode_scheduler.planner.pieces import Piece
 from enode_scheduler.planner.timeline import build_timeline
 from enode_scheduler.prices.file import read_price_csv
@@ -82,7 +77,7 @@ def test_cheapest_first_on_lists_matches_pieces(
     pieces, need, _, _ = case
     columns = ([p.start_us for p in pieces], [p.end_us for p in pieces])
     fast = place_cheapest(*columns, [p.price_per_kwh for p in pieces], need)
-    assert fast == merge(_cheapest_first(pieces, need))
+    assert fast == merge(cheapest_first(pieces, need))
 
 
 @settings(max_examples=200, deadline=None)
@@ -93,11 +88,11 @@ def test_bounded_lattice_is_as_good_as_the_full_programmes(
     pieces, need, penalty, free = case
     bounded = merge(_bounded_lattice(pieces, need, penalty, free))
     full = merge(LatticeProgramme(pieces, need, penalty, free).solve())
-    general = merge(_exact_with_penalty(pieces, need, penalty, free))
+    general = merge(exact_with_penalty(pieces, need, penalty, free))
     assert sum(e - s for s, e in bounded) == pytest.approx(need, abs=1.0)
-    best = _objective(pieces, general, penalty, free)
-    assert _objective(pieces, bounded, penalty, free) == pytest.approx(best, rel=1e-9, abs=1.0)
-    assert _objective(pieces, full, penalty, free) == pytest.approx(best, rel=1e-9, abs=1.0)
+    best = objective(pieces, general, penalty, free)
+    assert objective(pieces, bounded, penalty, free) == pytest.approx(best, rel=1e-9, abs=1.0)
+    assert objective(pieces, full, penalty, free) == pytest.approx(best, rel=1e-9, abs=1.0)
 
 
 @settings(max_examples=200, deadline=None)
@@ -106,7 +101,7 @@ def test_bounds_never_exceed_an_optimal_plan(case: tuple[list[Piece], float, flo
     """Every piece an optimal plan fills (or splits) has a bound at most its objective."""
     pieces, need, penalty, free = case
     spans = merge(LatticeProgramme(pieces, need, penalty, free).solve())
-    best = _objective(pieces, spans, penalty, free)
+    best = objective(pieces, spans, penalty, free)
     bounds = piece_bounds(pieces, need, penalty, free)
     assert bounds.floor <= best + bounds.slack
     for piece, full, split in zip(pieces, bounds.full, bounds.split, strict=True):
@@ -127,6 +122,6 @@ def test_bounded_lattice_on_real_48_hour_windows(shared_dir: Path) -> None:
         need, penalty, free = 4.5 * 3.6e9, penalty_eur * 3.6e9 / 7.4, first % 1000 == 0
         bounded = merge(_bounded_lattice(pieces, need, penalty, free))
         full = merge(LatticeProgramme(pieces, need, penalty, free).solve())
-        assert _objective(pieces, bounded, penalty, free) == pytest.approx(
-            _objective(pieces, full, penalty, free), rel=1e-9
+        assert objective(pieces, bounded, penalty, free) == pytest.approx(
+            objective(pieces, full, penalty, free), rel=1e-9
         )

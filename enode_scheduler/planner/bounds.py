@@ -47,6 +47,10 @@ class PieceBounds(NamedTuple):
         top = upper + self.slack
         return [b <= top for b in self.full], [b <= top for b in self.split]
 
+    def split_floors(self) -> list[float]:
+        """`split` less the float slack: safe to compare with an objective the lattice computed."""
+        return [b - self.slack for b in self.split]
+
 
 def marginal_price(prices: Sequence[float], lengths: Sequence[int], need_us: float) -> float:
     """Price of the last piece the cheapest-first fill of `need_us` touches."""

@@ -65,6 +65,7 @@ class LatticeProgramme:
         self.may_fill: Sequence[bool] = everywhere
         self.may_split: Sequence[bool] = everywhere
         self.value = INF
+        self.split_floors: Sequence[float] = ()
         self.need = need_us
         self.penalty = penalty
         self.unit = reduce(math.gcd, (p.length_us for p in pieces[1:-1]))
@@ -89,15 +90,19 @@ class LatticeProgramme:
         return unit > 0 and need_us / unit < MAX_UNITS
 
     def solve(
-        self, masks: tuple[Sequence[bool], Sequence[bool]] | None = None
+        self,
+        masks: tuple[Sequence[bool], Sequence[bool]] | None = None,
+        split_floors: Sequence[float] = (),
     ) -> list[tuple[float, float]]:
         """The cheapest spans; `value` becomes their objective (inf: the masks allow no plan).
 
         `masks`: per piece, may it be full / hold the partial (see `bounds`); default: all may.
+        `split_floors`: per piece, a lower bound on any plan with its partial there (optional).
         One programme can be solved with several masks: what does not depend on them is shared.
         """
         if masks is not None:
             self.may_fill, self.may_split = masks
+        self.split_floors = split_floors
         forward, backward = self._forward_layers(), self._backward_layers()
         best = self._joins(forward, backward)
         self.value = best.value
@@ -195,9 +200,15 @@ class LatticeProgramme:
         """The best way to place the partial piece, over all pieces, flags and sides."""
         best = _Join(INF, 0, LEFT, 0.0, 0, 0, 0)
         last, size, pen = len(self.pieces) - 1, self.size, self.penalty
-        for index, piece in enumerate(self.pieces):
+        floors = self.split_floors
+        # with lower bounds, the most promising pieces come first and the rest can be cut off
+        order = sorted(range(last + 1), key=floors.__getitem__) if floors else range(last + 1)
+        for index in order:
             if not self.may_split[index]:
                 continue
+            if floors and floors[index] > best.value:
+                break
+            piece = self.pieces[index]
             before = forward[index - 1] if index else (self.start, None)
             after = backward[index + 1] if index < last else (self.end, None)
             idle = self._idle_after(forward, index)

@@ -97,7 +97,7 @@ def _bounded_lattice(
     run = LatticeProgramme(pieces, need_us, penalty, free_start)
     for _ in range(_BETS):
         bet = min(bounds.floor + step, upper)
-        spans = run.solve(bounds.masks(bet))
+        spans = run.solve(bounds.masks(bet), bounds.split_floors())
         if run.value <= bet:
             return spans
         # the run's plan is a real plan: no optimum is worse
@@ -113,7 +113,7 @@ def _proven_run(
     pieces, need_us, penalty = run.pieces, run.need, run.penalty
     incumbent = merge(cheapest_first(pieces, need_us))
     upper = min(upper, objective(pieces, incumbent, penalty, run.free_start))
-    spans = run.solve(bounds.masks(upper))
+    spans = run.solve(bounds.masks(upper), bounds.split_floors())
     if run.value < INF:
         return spans
     # unreachable in exact arithmetic; the unmasked run is the safe answer to float surprises

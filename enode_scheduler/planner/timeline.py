@@ -31,6 +31,8 @@ class Timeline:
     ends_us: Sequence[int]
     prices: Sequence[float]
     provisional: Sequence[bool]
+    # read once: is_provisional runs for every window
+    any_provisional: bool = True
 
     @property
     def pieces(self) -> tuple[Piece, ...]:
@@ -56,7 +58,7 @@ class Timeline:
         return float(total) / 3.6e9
 
     def is_provisional(self, start_us: float, end_us: float) -> bool:
-        if True not in self.provisional:
+        if not self.any_provisional:
             return False
         return any(
             flag and low < end_us and start_us < high
@@ -116,9 +118,10 @@ def build_timeline(
     if cursor < deadline:
         _fill(pieces, flags, now, cursor, deadline, tail_price)
     if not pieces:
-        return Timeline(now, (), (), (), ())
+        return Timeline(now, (), (), (), (), any_provisional=False)
     starts, ends = [p.start_us for p in pieces], [p.end_us for p in pieces]
-    return Timeline(now, starts, ends, [p.price_per_kwh for p in pieces], flags)
+    prices = [p.price_per_kwh for p in pieces]
+    return Timeline(now, starts, ends, prices, flags, any_provisional=True in flags)
 
 
 class _Columns(NamedTuple):
@@ -150,7 +153,8 @@ def _covered(
         offsets = [(end - now) // _US for end in ends]
     offsets[-1] = (deadline - now) // _US
     prices = list(map(_PRICE, inside))
-    return Timeline(now, [0, *offsets[:-1]], offsets, prices, list(map(_PROVISIONAL, inside)))
+    flags = list(map(_PROVISIONAL, inside))
+    return Timeline(now, [0, *offsets[:-1]], offsets, prices, flags, any_provisional=True in flags)
 
 
 def _check_slots(slots: Sequence[Slot], columns: _Columns, *, strict: bool) -> bool:

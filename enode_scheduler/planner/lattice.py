@@ -14,8 +14,12 @@ just before piece i. Each piece costs two list passes per flag in each direction
 piece i then joins F[i-1] and B[i+1] over all k with k + R = j: a minimum of sums, which runs as
 one C-level `min(map(add, ...))` without building a list. Ending the partial at the piece's left
 edge continues a window (no start) and idles after it; touching the right edge opens a window (a
-start) that the next piece may continue. The best join over all pieces is the optimum; backtracking
-re-derives each decision from the stored lists instead of storing pointers.
+start) that the next piece may continue. The best join over all pieces is the optimum;
+`lattice_trace` re-derives each decision from the stored lists instead of storing pointers.
+
+Masks from `bounds` mark pieces that no optimal plan fills or splits: such a piece is only ever
+empty, which costs no list pass at all once the lists on both sides are idle, and the joins visit
+pieces in order of their lower bound and stop at the first one that cannot beat the best so far.
 """
 
 from __future__ import annotations
@@ -23,31 +27,26 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from functools import reduce
-from operator import add
-from typing import NamedTuple
 
-from enode_scheduler.planner.pieces import FULL, LEFT, RIGHT, Piece
+from enode_scheduler.planner.lattice_lists import (
+    INF,
+    Join,
+    Layer,
+    Pair,
+    lower,
+    meet,
+    passed,
+    settled,
+    shrink,
+)
+from enode_scheduler.planner.lattice_trace import span, split_point, trace_backward, trace_forward
+from enode_scheduler.planner.pieces import LEFT, RIGHT, Piece
 
-INF = math.inf
+__all__ = ["INF", "MAX_UNITS", "LatticeProgramme"]
+
 # Above this many lattice units the dictionary programme of `optimize` is used instead.
 MAX_UNITS = 4000
 _TOL = 1e-9
-# A pair of lists by `on` (0: idle at the boundary, 1: charging there), indexed by units.
-_Pair = tuple[list[float], list[float]]
-# One layer: a pair per flag (first / last piece full).
-_Layer = tuple[_Pair | None, _Pair | None]
-
-
-class _Join(NamedTuple):
-    """A candidate optimum: the partial piece, its side, its length and the lists it joins."""
-
-    value: float
-    piece: int
-    action: int
-    part: float
-    flag0: int
-    flag1: int
-    j: int
 
 
 class LatticeProgramme:
@@ -108,32 +107,32 @@ class LatticeProgramme:
         self.value = best.value
         if best.value == INF:
             return []
-        k = self._split(best, forward, backward)
-        spans = [self._span(best.piece, best.action, best.part)]
+        k = split_point(self, best, forward, backward)
+        spans = [span(self.pieces, best.piece, best.action, best.part)]
         before_on = 1 if best.action == LEFT else None
-        spans += self._trace_forward(forward, best.piece - 1, best.flag0, before_on, k)
+        spans += trace_forward(self, forward, best.piece - 1, best.flag0, before_on, k)
         after_on = 1 if best.action == RIGHT else 0
-        spans += self._trace_backward(backward, best.piece + 1, best.flag1, after_on, best.j - k)
+        spans += trace_backward(self, backward, best.piece + 1, best.flag1, after_on, best.j - k)
         return [s for s in spans if s is not None]
 
-    def _point(self, off: float, on: float) -> _Pair:
+    def _point(self, off: float, on: float) -> Pair:
         """Lists that hold `off` / `on` at zero units and nothing elsewhere."""
         rest = [INF] * self.size
         return [off, *rest], [on, *rest]
 
-    def _end_point(self, off: float, on: float) -> _Pair:
+    def _end_point(self, off: float, on: float) -> Pair:
         """`_point` reversed, for the backward lists."""
         rest = [INF] * self.size
         return [*rest, off], [*rest, on]
 
     # --- the two programmes -------------------------------------------------------------------
 
-    def _forward_layers(self) -> list[_Layer]:
+    def _forward_layers(self) -> list[Layer]:
         """forward[i] is F after piece i (i = 0..n-2); the first piece sets flag 0."""
         pen, first = self.penalty, self.pieces[0]
         off, on = self.start
         cost = first.price_per_kwh * first.length_us
-        layer: _Layer = ((_lower(off, on), self.never), None)
+        layer: Layer = ((lower(off, on), self.never), None)
         if self.first < self.need and self.may_fill[0]:
             layer = (layer[0], self._point(INF, min(on[0] + cost, off[0] + pen + cost)))
         layers = [layer]
@@ -142,7 +141,7 @@ class LatticeProgramme:
             idle, full = layer
             step = self.steps[index] if self.may_fill[index] else 0
             # a run of pieces that stay empty leaves the layer as it is: share it
-            if step or not _settled(idle, never) or not _settled(full, never):
+            if step or not settled(idle, never) or not settled(full, never):
                 layer = (
                     None if idle is None else grow(idle, index, step),
                     None if full is None else grow(full, index, step),
@@ -150,11 +149,11 @@ class LatticeProgramme:
             layers.append(layer)
         return layers
 
-    def _backward_layers(self) -> list[_Layer]:
+    def _backward_layers(self) -> list[Layer]:
         """backward[i] is B before piece i (i = 1..n-1; index 0 unused); flag 1: last is full."""
         pen, last = self.penalty, self.pieces[-1]
         cost = last.price_per_kwh * last.length_us
-        layer: _Layer = (self.end, None)
+        layer: Layer = (self.end, None)
         if self.last < self.need and self.may_fill[-1]:
             layer = (layer[0], self._end_point(cost + pen, cost))
         layers = [layer]
@@ -163,10 +162,10 @@ class LatticeProgramme:
             if self.may_fill[index]:
                 step, cost = self.steps[index], self.costs[index]
                 layer = (
-                    None if idle is None else _shrink(idle, step, cost, pen),
-                    None if full is None else _shrink(full, step, cost, pen),
+                    None if idle is None else shrink(idle, step, cost, pen),
+                    None if full is None else shrink(full, step, cost, pen),
                 )
-            elif not (_passed(idle) and _passed(full)):
+            elif not (passed(idle) and passed(full)):
                 # an empty piece passes the idle lists through, whatever the state before it
                 layer = (
                     None if idle is None else (idle[0], idle[0]),
@@ -176,10 +175,10 @@ class LatticeProgramme:
         layers.append(layers[-1])
         return layers[::-1]
 
-    def _grow(self, pair: _Pair, index: int, step: int) -> _Pair:
+    def _grow(self, pair: Pair, index: int, step: int) -> Pair:
         """F after an interior piece: empty (idle after) or, if `step`, full (charging after)."""
         off, on = pair
-        idle = off if on is self.never else _lower(off, on)
+        idle = off if on is self.never else lower(off, on)
         if not 0 < step < len(on):
             # never full: barred by the bounds, or alone longer than the need
             return idle, self.never
@@ -196,9 +195,9 @@ class LatticeProgramme:
 
     # --- joining them at the partial piece ----------------------------------------------------
 
-    def _joins(self, forward: list[_Layer], backward: list[_Layer]) -> _Join:
+    def _joins(self, forward: list[Layer], backward: list[Layer]) -> Join:
         """The best way to place the partial piece, over all pieces, flags and sides."""
-        best = _Join(INF, 0, LEFT, 0.0, 0, 0, 0)
+        best = Join(INF, 0, LEFT, 0.0, 0, 0, 0)
         last, size, pen = len(self.pieces) - 1, self.size, self.penalty
         floors = self.split_floors
         # with lower bounds, the most promising pieces come first and the rest can be cut off
@@ -218,36 +217,22 @@ class LatticeProgramme:
                     continue
                 extra = piece.price_per_kwh * part
                 if left[1] is not self.never:
-                    ends_on = _meet(left[1], right[0], j, size) + extra
+                    ends_on = meet(left[1], right[0], j, size) + extra
                     if ends_on < best.value:
-                        best = _Join(ends_on, index, LEFT, part, flag0, flag1, j)
+                        best = Join(ends_on, index, LEFT, part, flag0, flag1, j)
                 idle_left = idle[flag0]
                 assert idle_left is not None
-                opens = _meet(idle_left, right[1], j, size) + extra + pen
+                opens = meet(idle_left, right[1], j, size) + extra + pen
                 if opens < best.value:
-                    best = _Join(opens, index, RIGHT, part, flag0, flag1, j)
+                    best = Join(opens, index, RIGHT, part, flag0, flag1, j)
         return best
 
-    def _idle_after(self, forward: list[_Layer], index: int) -> tuple[list[float] | None, ...]:
+    def _idle_after(self, forward: list[Layer], index: int) -> tuple[list[float] | None, ...]:
         """Per flag, the cheapest F before piece `index` whichever side: F[index] left empty."""
         if 0 < index < len(self.pieces) - 1:
             return tuple(None if pair is None else pair[0] for pair in forward[index])
         before = forward[index - 1] if index else (self.start, None)
-        return tuple(None if pair is None else _lower(*pair) for pair in before)
-
-    def _split(self, best: _Join, forward: list[_Layer], backward: list[_Layer]) -> int:
-        """The k (units before the partial) that realises the best join."""
-        last = len(self.pieces) - 1
-        left = (forward[best.piece - 1] if best.piece else (self.start, None))[best.flag0]
-        right = (backward[best.piece + 1] if best.piece < last else (self.end, None))[best.flag1]
-        assert left is not None
-        assert right is not None
-        before = left[1] if best.action == LEFT else _lower(*left)
-        after = right[0] if best.action == LEFT else right[1]
-        low, high = max(0, best.j - self.size), min(self.size, best.j)
-        shift = self.size - best.j
-        sums = list(map(add, before[low : high + 1], after[low + shift : high + shift + 1]))
-        return low + sums.index(min(sums))
+        return tuple(None if pair is None else lower(*pair) for pair in before)
 
     def _partials(self, index: int) -> list[tuple[int, int, int, float]]:
         """(flag before, flag after, j = k + R, length) of every partial fill of piece index."""
@@ -269,103 +254,3 @@ class LatticeProgramme:
                     if 0 < part <= piece.length_us + _TOL:
                         out.append((flag0, flag1, j, min(part, float(piece.length_us))))
         return out
-
-    # --- backtracking -------------------------------------------------------------------------
-
-    def _trace_forward(
-        self, forward: list[_Layer], index: int, flag: int, on: int | None, k: int
-    ) -> list[tuple[float, float] | None]:
-        """Full pieces among index..0 that reach F[index][flag][on][k] (on None: cheaper side)."""
-        spans: list[tuple[float, float] | None] = []
-        pen = self.penalty
-        for at in range(index, -1, -1):
-            pair = forward[at][flag]
-            assert pair is not None
-            if on is None:
-                on = 1 if pair[1][k] <= pair[0][k] else 0
-            if not on:
-                on = None  # an empty piece keeps k; the cheaper side before it was taken
-                continue
-            spans.append(self._span(at, FULL, 0.0))
-            if at == 0:
-                break
-            piece = self.pieces[at]
-            cost = piece.price_per_kwh * piece.length_us
-            k -= piece.length_us // self.unit
-            before = forward[at - 1][flag]
-            assert before is not None
-            # the same comparison as `_grow`, so that ties resolve the same way
-            on = 1 if before[1][k] + cost < before[0][k] + (cost + pen) else 0
-        return spans
-
-    def _trace_backward(
-        self, backward: list[_Layer], index: int, flag: int, on: int, units: int
-    ) -> list[tuple[float, float] | None]:
-        """Decisions of pieces index..n-1 that realise B[index][flag][on][units]."""
-        spans: list[tuple[float, float] | None] = []
-        last = len(self.pieces) - 1
-        for at in range(index, last):
-            pair = backward[at][flag]
-            after = backward[at + 1][flag]
-            assert pair is not None
-            assert after is not None
-            at_units = self.size - units
-            if pair[on][at_units] == after[0][at_units]:
-                on = 0
-                continue
-            spans.append(self._span(at, FULL, 0.0))
-            units -= self.pieces[at].length_us // self.unit
-            on = 1
-        if index <= last and flag:
-            spans.append(self._span(last, FULL, 0.0))
-        return spans
-
-    def _span(self, index: int, action: int, part: float) -> tuple[float, float] | None:
-        piece = self.pieces[index]
-        if action == FULL:
-            return (float(piece.start_us), float(piece.end_us))
-        if action == LEFT:
-            return (float(piece.start_us), piece.start_us + part)
-        if action == RIGHT:
-            return (piece.end_us - part, float(piece.end_us))
-        return None
-
-
-def _lower(first: list[float], second: list[float]) -> list[float]:
-    """Element-wise minimum."""
-    return [a if a < b else b for a, b in zip(first, second, strict=True)]
-
-
-def _settled(pair: _Pair | None, never: list[float]) -> bool:
-    """True if an empty piece would not change this F pair (it already ends idle)."""
-    return pair is None or pair[1] is never
-
-
-def _passed(pair: _Pair | None) -> bool:
-    """True if an empty piece would not change this B pair (both sides are the idle lists)."""
-    return pair is None or pair[0] is pair[1]
-
-
-def _shrink(pair: _Pair, step: int, cost: float, penalty: float) -> _Pair:
-    """B before an interior piece: from idle a filled piece is a start, from charging it is not.
-
-    B lists are stored reversed (position size - R), so that a join pairs both sides in order.
-    """
-    off, on = pair
-    restart = cost + penalty
-    later, tail = on[step:], off[max(0, len(off) - step) :]
-    from_idle = [b if b < a + restart else a + restart for a, b in zip(later, off, strict=False)]
-    from_on = [b if b < a + cost else a + cost for a, b in zip(later, off, strict=False)]
-    return from_idle + tail, from_on + tail
-
-
-def _meet(before: list[float], after: list[float], j: int, size: int) -> float:
-    """min over k of F[k] + B[j - k]: both sides of a partial with j units around it.
-
-    `after` is reversed (B[R] at size - R), so k and size - j + k run up together.
-    """
-    low, high = (j - size if j > size else 0), (j if j < size else size)
-    if low > high:
-        return INF
-    shift = size - j
-    return float(min(map(add, before[low : high + 1], after[low + shift : high + shift + 1])))

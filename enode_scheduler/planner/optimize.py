@@ -58,6 +58,8 @@ __all__ = ["merge", "place", "place_cheapest"]
 
 # Bounded lattice runs with growing bets before falling back to the cheapest-first bound.
 _BETS = 8
+# A bet that lets more than 1/_WIDE of the pieces be full is not worth a run of its own.
+_WIDE = 3
 
 
 def place(
@@ -89,20 +91,28 @@ def _bounded_lattice(
     allows. If the best plan of a run is within its bet, every piece an optimal plan could use
     was in the run, so it is optimal. Otherwise the bet doubles, capped by the best plan found
     so far (a real plan, so the optimum is no worse: a run with that cap as its bet is exact).
-    After a few bets the cheapest-first plan gives the upper bound of last resort.
+    When the bounds are weak (flat prices) a bet allows most pieces anyway; then the run with the
+    cap comes at once (the cheapest-first plan is the cap before any run), so that such a plan
+    costs about one full run. After a few bets that cap is also the bound of last resort.
     """
     bounds = piece_bounds(pieces, need_us, penalty, free_start)
     step = penalty / 8
     upper = INF
     run = LatticeProgramme(pieces, need_us, penalty, free_start)
+    masks = bounds.masks(bounds.floor + step)
+    if sum(masks[0]) * _WIDE > len(pieces):
+        return _proven_run(run, bounds, INF)
     for _ in range(_BETS):
         bet = min(bounds.floor + step, upper)
-        spans = run.solve(bounds.masks(bet), bounds.split_floors())
+        spans = run.solve(masks, bounds.split_floors())
         if run.value <= bet:
             return spans
         # the run's plan is a real plan: no optimum is worse
         upper = min(upper, run.value)
         step *= 2
+        masks = bounds.masks(min(bounds.floor + step, upper))
+        if upper < INF and sum(masks[0]) * _WIDE > len(pieces):
+            break
     return _proven_run(run, bounds, upper)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -113,9 +114,13 @@ def test_bounds_never_exceed_an_optimal_plan(case: tuple[list[Piece], float, flo
 
 
 def test_bounded_lattice_on_real_48_hour_windows(shared_dir: Path) -> None:
+    """Real prices (bounds rule out most slots) and flat noisy ones (bounds rule out few)."""
     slots = read_price_csv(shared_dir / "data/prices/NO1_2025_15min.csv")
-    for first, penalty_eur in ((0, 0.05), (500, 0.5), (1500, 0.05), (2500, 0.5)):
-        window = slots[first : first + 192]
+    noise = random.Random(7)
+    flat = [Slot(s.start, s.end, 0.1 + round(noise.uniform(-0.01, 0.01), 4)) for s in slots[:192]]
+    windows = [(slots[first : first + 192], first) for first in (0, 500, 1500, 2500)]
+    for window, first in [*windows, (flat, 0), (flat, 1)]:
+        penalty_eur = 0.05 if first % 1000 == 0 else 0.5
         now = window[0].start + timedelta(minutes=7)
         timeline = build_timeline(window, now=now, deadline=window[-1].end, tail_price=None)
         pieces = list(timeline.pieces)

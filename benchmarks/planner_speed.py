@@ -2,11 +2,14 @@
 
 Run: PYTHONPATH=. python benchmarks/planner_speed.py [--seconds 2]
 Prices are real: the 15-minute NO1 series of October 2025, walked in 48-hour windows.
+Plans per CPU-second (time.process_time) are the fair figure on a shared machine; plans per
+wall-second are printed too, with the load average, so that a busy machine shows as such.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import time
 from datetime import timedelta
 from pathlib import Path
@@ -57,14 +60,17 @@ def main() -> None:
     args = parser.parse_args()
     slots = read_price_csv(PRICES)
     table = Table(title=f"planner speed, {HORIZON_SLOTS} x 15-min slots, 64 kWh, 7.4 kW")
-    for column in ("start penalty", "plans/CPU-s", "plans/wall-s", "plans run", "target"):
+    columns = ("start penalty", "plans/CPU-s", "plans/wall-s", "plans run", "target", "met")
+    for column in columns:
         table.add_column(column, justify="right")
     for penalty, target in ((0.0, 2000), (0.05, 100), (0.5, 100)):
         wall_rate, cpu_rate, done = _rate(_cases(slots, penalty), args.seconds)
-        table.add_row(
-            f"{penalty:.2f}", f"{cpu_rate:,.0f}", f"{wall_rate:,.0f}", str(done), f">= {target:,}"
-        )
+        met = "yes" if cpu_rate >= target else "no"
+        row = (f"{penalty:.2f}", f"{cpu_rate:,.0f}", f"{wall_rate:,.0f}", str(done))
+        table.add_row(*row, f">= {target:,}", met)
     Console().print(table)
+    load = ", ".join(f"{value:.1f}" for value in os.getloadavg())
+    Console().print(f"{os.cpu_count()} CPUs, load average {load} (1, 5, 15 min)")
 
 
 if __name__ == "__main__":

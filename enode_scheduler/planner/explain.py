@@ -28,6 +28,11 @@ def explain(schedule: Schedule) -> Schedule:
 
 
 def _window_line(window: Window) -> str:
-    span = f"{window.start:%Y-%m-%d %H:%M:%S}Z to {window.end:%Y-%m-%d %H:%M:%S}Z"
+    # isoformat is several times faster than strftime, and this runs for every window
+    start, end = (
+        window.start.isoformat(" ", "seconds")[:19],
+        window.end.isoformat(" ", "seconds")[:19],
+    )
+    span = f"{start}Z to {end}Z"
     estimate = " (prices there are estimates)" if window.provisional else ""
     return f"{window.reason.value} {span}: {_WHY[window.reason]}{estimate}"

@@ -9,7 +9,7 @@ from enode_scheduler.exceptions import InvalidCase
 from enode_scheduler.planner.curve import charge_time_s, soc_after_s
 from enode_scheduler.planner.explain import explain
 from enode_scheduler.planner.models import Goal, Schedule, Slot, VehicleState, Window, WindowReason
-from enode_scheduler.planner.optimize import merge, place
+from enode_scheduler.planner.optimize import merge, place, place_cheapest
 from enode_scheduler.planner.timeline import Timeline, build_timeline
 
 # Floating-point slack when deciding whether the need just fits the horizon.
@@ -47,12 +47,15 @@ def plan(
     windows: list[tuple[float, float, WindowReason]] = []
     if floor_us > 0:
         windows.append((0.0, float(floor_us), WindowReason.MIN_SOC))
-    rest = place(
-        timeline.clipped(floor_us),
-        total_us - floor_us,
-        penalty=goal.start_penalty * 3.6e9 / power_kw,
-        free_start=state.charging_now or floor_us > 0,
-    )
+    if goal.start_penalty > 0:
+        rest = place(
+            timeline.clipped(floor_us),
+            total_us - floor_us,
+            penalty=goal.start_penalty * 3.6e9 / power_kw,
+            free_start=state.charging_now or floor_us > 0,
+        )
+    else:
+        rest = place_cheapest(*timeline.clipped_arrays(floor_us), total_us - floor_us)
     windows += [(start, end, WindowReason.CHEAPEST) for start, end in rest]
     return explain(
         _schedule(

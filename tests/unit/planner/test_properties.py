@@ -10,8 +10,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from enode_scheduler.planner import Goal, Slot, VehicleState, plan
+from enode_scheduler.planner.cheapest import merge, objective
+from enode_scheduler.planner.dictionary import exact_with_penalty
 from enode_scheduler.planner.lattice import LatticeProgramme
-from enode_scheduler.planner.optimize import _exact_with_penalty, _objective, merge
 from enode_scheduler.planner.pieces import Piece
 
 highspy = pytest.importorskip("highspy")
@@ -99,8 +100,8 @@ def test_lattice_and_dictionary_programmes_agree(
 ) -> None:
     pieces, need, penalty, free = case
     lattice = merge(LatticeProgramme(pieces, need, penalty, free).solve())
-    general = merge(_exact_with_penalty(pieces, need, penalty, free))
+    general = merge(exact_with_penalty(pieces, need, penalty, free))
     assert sum(e - s for s, e in lattice) == pytest.approx(need, abs=1.0)
-    assert _objective(pieces, lattice, penalty, free) == pytest.approx(
-        _objective(pieces, general, penalty, free), rel=1e-9, abs=1.0
+    assert objective(pieces, lattice, penalty, free) == pytest.approx(
+        objective(pieces, general, penalty, free), rel=1e-9, abs=1.0
     )

@@ -12,6 +12,7 @@ from typing import Annotated
 import typer
 
 from enode_scheduler import __version__
+from enode_scheduler.commands.plan_case import plan_case
 
 app = typer.Typer(
     name="enode-scheduler",
@@ -48,6 +49,9 @@ def root(
 ) -> None:
     """Smart-charging scheduler for electric vehicles on the Enode API."""
     ctx.obj = {"config_path": config}
+
+
+app.command("plan-case")(plan_case)
 
 
 def main() -> None:

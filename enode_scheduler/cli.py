@@ -13,6 +13,7 @@ import typer
 
 from enode_scheduler import __version__
 from enode_scheduler.commands.plan_case import plan_case
+from enode_scheduler.commands import sim as sim_command
 
 app = typer.Typer(
     name="enode-scheduler",
@@ -52,6 +53,7 @@ def root(
 
 
 app.command("plan-case")(plan_case)
+app.command("sim")(sim_command.sim)
 
 
 def main() -> None:

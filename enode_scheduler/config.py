@@ -11,12 +11,15 @@ from datetime import time
 from pathlib import Path
 from typing import Literal
 
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
 from pydantic import (
     AnyHttpUrl,
     BaseModel,
     ConfigDict,
     Field,
     SecretStr,
+    field_validator,
 )
 
 
@@ -68,7 +71,7 @@ class EntsoeSettings(_Section):
 
 class NordpoolSettings(_Section):
     api_url: AnyHttpUrl = AnyHttpUrl("https://dataportal-api.nordpoolgroup.com/api/DayAheadPrices")
-    currency: str = "EUR"
+    currency: str = Field(default="EUR", pattern=r"^[A-Z]{3}$")
 
 
 class FilePricesSettings(_Section):
@@ -77,7 +80,11 @@ class FilePricesSettings(_Section):
 
 
 class TimeOfUseFee(_Section):
-    """A grid fee per kWh that applies on some weekdays between two local times."""
+    """A grid fee per kWh on some weekdays between two local times.
+
+    `start == end` means all day; `start > end` wraps past midnight (22:00-06:00), and then the
+    weekday is the one the slot starts on.
+    """
 
     name: str
     price_per_kwh: float
@@ -94,24 +101,62 @@ class TimeOfUseFee(_Section):
     end: time = time(0, 0)
 
 
+def _check_timezone(name: str | None) -> str | None:
+    if name is not None:
+        try:
+            ZoneInfo(name)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {name!r}") from exc
+    return name
+
+
 class TariffSettings(_Section):
+    """What a household pays per kWh, in the currency of the price source.
+
+    price = (spot_per_kwh + supplier_markup_per_kwh) * (1 + vat) + grid fee. Grid fees are added
+    after VAT: enter them as the grid operator's consumer price, which already includes VAT.
+    """
+
     supplier_markup_per_kwh: float = 0.0
     vat: float = Field(default=0.0, ge=0, le=1)
     # Applied in order; the first fee whose days and times match a slot's start wins.
     grid_fees: tuple[TimeOfUseFee, ...] = ()
-    timezone: str = "Europe/Oslo"
+    # Local time of the grid fees; None means the price zone's time zone.
+    timezone: str | None = None
+
+    _timezone_known = field_validator("timezone")(_check_timezone)
 
 
 class PricesSettings(_Section):
+    """Where day-ahead prices come from and when to refresh them.
+
+    `fixed` needs no spot source: the spot price is 0 and the tariff alone makes the price.
+    """
+
     source: Literal["entsoe", "nordpool", "file", "fixed"] = "file"
     zone: str = "NO2"
     publication_time: time = time(13, 0)
     publication_timezone: str = "Europe/Brussels"
     retry_interval_s: float = Field(default=600.0, gt=0)
+    # Retries back off exponentially from retry_interval_s up to this.
+    retry_max_interval_s: float = Field(default=3600.0, gt=0)
+    http_timeout_s: float = Field(default=30.0, gt=0)
     entsoe: EntsoeSettings = EntsoeSettings()
     nordpool: NordpoolSettings = NordpoolSettings()
     file: FilePricesSettings = FilePricesSettings()
     tariff: TariffSettings = TariffSettings()
+
+    _publication_timezone_known = field_validator("publication_timezone")(_check_timezone)
+
+    @field_validator("zone")
+    @classmethod
+    def _zone_known(cls, value: str) -> str:
+        from enode_scheduler.prices.zones import ZONES  # config stays importable on its own
+
+        key = value.strip().upper().replace("-", "_")
+        if key not in ZONES:
+            raise ValueError(f"unknown price zone {value!r}; known: {', '.join(ZONES)}")
+        return key
 
 
 class SchedulerSettings(_Section):

@@ -32,6 +32,7 @@ from enode_scheduler.exceptions import (
     StaleEpoch,
 )
 from enode_scheduler.planner.models import Goal, Schedule, Slot, VehicleState
+from enode_scheduler.planner.timeline import estimate_tail_price
 from enode_scheduler.ports import (
     ChargeAction,
     CommandIntent,
@@ -398,8 +399,7 @@ class Reconciler:
             start_penalty=plan.start_penalty,
             deadline_margin_s=s.deadline_margin_s,
         )
-        recent = usable[-24:]
-        tail = sum(x.price_per_kwh for x in recent) / len(recent)
+        tail = estimate_tail_price(usable)
         try:
             return self._planner(state, goal, usable, now=now, tail_price_per_kwh=tail)
         except InvalidInput as exc:

@@ -9,12 +9,11 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, time, timedelta
-from zoneinfo import ZoneInfo
+from datetime import datetime, timedelta
 
 from enode_scheduler.clock import Clock
 from enode_scheduler.exceptions import EnodeNotFound, EnodeRateLimited, StaleEpoch
-from enode_scheduler.planner.models import Goal, Schedule, Slot, VehicleState, Window, WindowReason
+from enode_scheduler.planner.models import Slot
 from enode_scheduler.ports import (
     ChargeAction,
     CommandIntent,
@@ -147,50 +146,6 @@ class FakeEnode:
             return
         want = action is ChargeAction.START and car.plugged and car.soc_percent < car.limit_percent
         self._set(car, charging=want, now=self.clock.now())
-
-
-def greedy_plan(
-    state: VehicleState,
-    goal: Goal,
-    slots: Sequence[Slot],
-    *,
-    now: datetime,
-    tail_price_per_kwh: float | None = None,
-) -> Schedule:
-    """Cheapest whole slots first (then a partial one); a stand-in for the real planner."""
-    end = goal.deadline - timedelta(seconds=goal.deadline_margin_s)
-    need_kwh = max(0.0, (goal.target_soc_percent - state.soc_percent) / 100)
-    need_kwh *= state.battery_capacity_kwh / state.charge_efficiency
-    usable = [(max(s.start, now), min(s.end, end), s.price_per_kwh) for s in slots]
-    usable = [u for u in usable if u[1] > u[0]]
-    chosen: list[tuple[datetime, datetime, float]] = []
-    left_kwh = need_kwh
-    for start, stop, price in sorted(usable, key=lambda u: (u[2], u[0])):
-        if left_kwh <= 1e-9:
-            break
-        full_kwh = (stop - start).total_seconds() / 3600 * state.max_charge_kw
-        take_kwh = min(full_kwh, left_kwh)
-        secs = take_kwh / state.max_charge_kw * 3600
-        chosen.append((start, start + timedelta(seconds=secs), price))
-        left_kwh -= take_kwh
-    chosen.sort()
-    windows: list[Window] = []
-    for start, stop, _ in chosen:
-        if windows and windows[-1].end >= start:
-            windows[-1] = dataclasses.replace(windows[-1], end=stop)
-        else:
-            windows.append(Window(start, stop, WindowReason.CHEAPEST))
-    energy = need_kwh - left_kwh
-    cost = sum((b - a).total_seconds() / 3600 * state.max_charge_kw * p for a, b, p in chosen)
-    gain = energy * state.charge_efficiency / state.battery_capacity_kwh * 100
-    return Schedule(
-        feasible=left_kwh <= 1e-6,
-        windows=tuple(windows),
-        grid_energy_kwh=energy,
-        cost=cost,
-        starts=len(windows),
-        soc_at_deadline_percent=state.soc_percent + gain,
-    )
 
 
 class MemoryStores:
@@ -344,17 +299,3 @@ class MemoryStores:
 
     async def current(self, name: str) -> Lease | None:
         return self.leases.get(name)
-
-
-def simple_next_deadline(
-    *, weekdays: frozenset[int], local_time: time, tz: str, now: datetime
-) -> datetime:
-    """The next local `local_time` on one of `weekdays`; a stand-in for planner.goals."""
-    zone = ZoneInfo(tz)
-    local_now = now.astimezone(zone)
-    for days in range(8):
-        day = (local_now + timedelta(days=days)).date()
-        candidate = datetime.combine(day, local_time, tzinfo=zone).astimezone(UTC)
-        if day.weekday() in weekdays and candidate > now:
-            return candidate
-    raise ValueError("no weekday given")

@@ -10,6 +10,7 @@ import pytest
 
 from enode_scheduler.clock import FakeClock
 from enode_scheduler.config import SchedulerSettings
+from enode_scheduler.planner import next_deadline, plan
 from enode_scheduler.planner.models import Slot
 from enode_scheduler.ports import (
     ChargeAction,
@@ -20,7 +21,7 @@ from enode_scheduler.ports import (
     PlanStatus,
 )
 from enode_scheduler.service import LostLeadership, Ports, Reconciler
-from tests.fakes import FakeCar, FakeEnode, MemoryStores, greedy_plan, simple_next_deadline
+from tests.fakes import FakeCar, FakeEnode, MemoryStores
 
 START = datetime(2024, 1, 10, 12, 0, tzinfo=UTC)
 ZONE = "NO2"
@@ -72,9 +73,7 @@ async def make_world(cars: Sequence[FakeCar], settings: SchedulerSettings = SETT
     stores = MemoryStores(clock)
     await stores.upsert_slots(ZONE, night_prices(START))
     ports = Ports(enode, stores, stores, stores, stores, stores)
-    rec = Reconciler(
-        ports, settings, zone=ZONE, planner=greedy_plan, next_deadline=simple_next_deadline
-    )
+    rec = Reconciler(ports, settings, zone=ZONE, planner=plan, next_deadline=next_deadline)
     return World(clock, enode, stores, rec)
 
 
@@ -138,13 +137,14 @@ async def test_stale_epoch_stops_the_step_before_anything_is_sent() -> None:
     await world.add_plan("v1", target=80.0, deadline=TOMORROW_7)
     await world.rec.load(now=world.clock.now())
     world.stores.leases["leader"] = Lease("leader", "me", 5, START)
-    await world.run(hours=14, epoch=5)
-    assert world.enode.commands
-    world.enode.commands.clear()
+    await world.run(hours=12, epoch=5)
+    assert world.enode.commands == []
+    # Another process took over while this one was paused; its next send must be refused.
     world.stores.leases["leader"] = Lease("leader", "new", 6, START)
     with pytest.raises(LostLeadership):
-        await world.run(hours=2, epoch=5)
+        await world.run(hours=6, epoch=5)
     assert world.enode.commands == []
+    assert [i.status for i in world.stores.intents.values()] == [IntentStatus.PENDING]
 
 
 async def test_rate_limited_vendor_is_left_alone_until_retry_after() -> None:

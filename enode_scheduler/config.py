@@ -174,6 +174,13 @@ class SchedulerSettings(_Section):
     default_charge_kw: float = Field(default=7.4, gt=0)
     default_efficiency: float = Field(default=0.9, gt=0, le=1)
     default_capacity_kwh: float = Field(default=60.0, gt=0)
+    # How often the daemon looks for added, edited or removed plans.
+    plans_refresh_s: float = Field(default=30.0, gt=0)
+    # Wall-clock seconds without a completed reconcile step before the daemon exits (non-zero).
+    stall_timeout_s: float = Field(default=300.0, gt=0)
+    # Wall-clock seconds in-flight work may take to finish after SIGTERM before it is abandoned.
+    shutdown_grace_s: float = Field(default=10.0, gt=0, le=60)
+    max_concurrent_reads: int = Field(default=32, ge=1)
 
 
 class ApiToken(_Section):

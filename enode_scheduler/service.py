@@ -13,7 +13,7 @@ import dataclasses
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from typing import Protocol
 
 import structlog
@@ -66,7 +66,7 @@ class PlanFn(Protocol):
 
 class DeadlineFn(Protocol):
     def __call__(
-        self, *, weekdays: frozenset[int], local_time: object, tz: str, now: datetime
+        self, *, weekdays: frozenset[int], local_time: time, tz: str, now: datetime
     ) -> datetime: ...
 
 

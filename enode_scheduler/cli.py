@@ -12,8 +12,13 @@ from typing import Annotated
 import typer
 
 from enode_scheduler import __version__
-from enode_scheduler.commands.plan_case import plan_case
+from enode_scheduler.commands import config as config_commands
+from enode_scheduler.commands import db as db_commands
 from enode_scheduler.commands import sim as sim_command
+from enode_scheduler.commands.context import settings_from_context
+from enode_scheduler.commands.plan_case import plan_case
+
+__all__ = ["app", "main", "settings_from_context"]
 
 app = typer.Typer(
     name="enode-scheduler",
@@ -54,6 +59,8 @@ def root(
 
 app.command("plan-case")(plan_case)
 app.command("sim")(sim_command.sim)
+app.command("check-config")(config_commands.check_config)
+app.add_typer(db_commands.app, name="db")
 
 
 def main() -> None:

@@ -6,24 +6,13 @@ they follow the port contracts closely enough for the reconciler (unique intent 
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from enode_scheduler.clock import Clock
-from enode_scheduler.exceptions import EnodeNotFound, EnodeRateLimited, StaleEpoch
-from enode_scheduler.planner.models import Slot
-from enode_scheduler.ports import (
-    ChargeAction,
-    CommandIntent,
-    IntentStatus,
-    Lease,
-    PlanRecord,
-    PlanStatus,
-    ScheduleRecord,
-    VehicleReading,
-)
+from enode_scheduler.exceptions import EnodeNotFound, EnodeRateLimited
+from enode_scheduler.ports import ChargeAction, ScheduleRecord, ScheduleStore, VehicleReading
 
 
 @dataclass
@@ -148,154 +137,19 @@ class FakeEnode:
         self._set(car, charging=want, now=self.clock.now())
 
 
-class MemoryStores:
-    """Plans, schedules, readings, intents, price slots and leases held in dicts."""
+class RecordingSchedules:
+    """A ScheduleStore that remembers every schedule saved (to check windows afterwards)."""
 
-    def __init__(self, clock: Clock) -> None:
-        self.clock = clock
-        self.plans: dict[str, PlanRecord] = {}
-        self.schedules: dict[str, ScheduleRecord] = {}
-        self.schedule_history: list[ScheduleRecord] = []
-        self.readings: dict[str, VehicleReading] = {}
-        self.intents: dict[str, CommandIntent] = {}
-        self.slots: dict[str, dict[datetime, Slot]] = {}
-        self.leases: dict[str, Lease] = {}
-        self._next_id = 1
+    def __init__(self, inner: ScheduleStore) -> None:
+        self.inner = inner
+        self.history: list[ScheduleRecord] = []
 
-    # PlanStore
-    async def put_plan(self, plan: PlanRecord) -> PlanRecord:
-        now = self.clock.now()
-        old = self.plans.get(plan.vehicle_id)
-        stored = dataclasses.replace(
-            plan,
-            plan_id=old.plan_id if old else self._bump(),
-            created_at=old.created_at if old else now,
-            updated_at=now,
-            status=PlanStatus.ACTIVE,
-        )
-        self.plans[plan.vehicle_id] = stored
-        return stored
-
-    def _bump(self) -> int:
-        self._next_id += 1
-        return self._next_id
-
-    async def get_plan(self, vehicle_id: str) -> PlanRecord | None:
-        return self.plans.get(vehicle_id)
-
-    async def list_plans(self, *, enabled_only: bool = False) -> list[PlanRecord]:
-        return [p for p in self.plans.values() if p.enabled or not enabled_only]
-
-    async def delete_plan(self, vehicle_id: str) -> bool:
-        return self.plans.pop(vehicle_id, None) is not None
-
-    async def set_plan_status(
-        self, vehicle_id: str, status: PlanStatus, *, reason: str | None = None
-    ) -> None:
-        plan = self.plans[vehicle_id]
-        self.plans[vehicle_id] = dataclasses.replace(plan, status=status, status_reason=reason)
-
-    async def plans_changed_since(self, since: datetime) -> list[PlanRecord]:
-        return [p for p in self.plans.values() if p.updated_at and p.updated_at > since]
-
-    # ScheduleStore
     async def save_schedule(self, record: ScheduleRecord) -> None:
-        self.schedules[record.vehicle_id] = record
-        self.schedule_history.append(record)
+        self.history.append(record)
+        await self.inner.save_schedule(record)
 
     async def get_schedule(self, vehicle_id: str) -> ScheduleRecord | None:
-        return self.schedules.get(vehicle_id)
+        return await self.inner.get_schedule(vehicle_id)
 
     async def get_schedules(self, vehicle_ids: Sequence[str]) -> dict[str, ScheduleRecord]:
-        return {v: self.schedules[v] for v in vehicle_ids if v in self.schedules}
-
-    # VehicleStore
-    async def save_readings(self, readings: Sequence[VehicleReading]) -> None:
-        for r in readings:
-            self.readings[r.vehicle_id] = r
-
-    async def latest_readings(
-        self, vehicle_ids: Sequence[str] | None = None
-    ) -> dict[str, VehicleReading]:
-        ids = self.readings if vehicle_ids is None else vehicle_ids
-        return {v: self.readings[v] for v in ids if v in self.readings}
-
-    async def list_vehicle_ids(self, user_id: str | None = None) -> list[str]:
-        return [v for v, r in self.readings.items() if user_id in (None, r.user_id)]
-
-    # CommandIntentStore
-    async def create_intent(self, intent: CommandIntent) -> CommandIntent | None:
-        if intent.key in self.intents:
-            return None
-        stored = dataclasses.replace(intent, created_at=self.clock.now(), intent_id=self._bump())
-        self.intents[intent.key] = stored
-        return stored
-
-    async def in_flight(self, vehicle_ids: Sequence[str]) -> dict[str, CommandIntent]:
-        wanted = set(vehicle_ids)
-        live = (IntentStatus.PENDING, IntentStatus.SENT)
-        return {
-            i.vehicle_id: i
-            for i in self.intents.values()
-            if i.vehicle_id in wanted and i.status in live
-        }
-
-    async def mark_sent(self, key: str, *, epoch: int, at: datetime) -> None:
-        current = max((lease.epoch for lease in self.leases.values()), default=epoch)
-        if epoch < current:
-            raise StaleEpoch(f"epoch {epoch} < {current}")
-        i = self.intents[key]
-        self.intents[key] = dataclasses.replace(
-            i, status=IntentStatus.SENT, sent_at=at, attempts=i.attempts + 1
-        )
-
-    async def mark_verified(self, key: str, *, at: datetime) -> None:
-        i = self.intents[key]
-        self.intents[key] = dataclasses.replace(i, status=IntentStatus.VERIFIED, verified_at=at)
-
-    async def mark_failed(self, key: str, *, error: str, at: datetime) -> None:
-        i = self.intents[key]
-        self.intents[key] = dataclasses.replace(i, status=IntentStatus.FAILED, error=error)
-
-    async def history(self, vehicle_id: str, *, since: datetime) -> list[CommandIntent]:
-        return [
-            i
-            for i in self.intents.values()
-            if i.vehicle_id == vehicle_id and i.created_at and i.created_at >= since
-        ]
-
-    # PriceSlotStore
-    async def upsert_slots(self, zone: str, slots: Sequence[Slot]) -> int:
-        table = self.slots.setdefault(zone, {})
-        changed = sum(1 for s in slots if table.get(s.start) != s)
-        table.update({s.start: s for s in slots})
-        return changed
-
-    async def get_slots(self, zone: str, *, start: datetime, end: datetime) -> list[Slot]:
-        table = self.slots.get(zone, {})
-        return sorted(
-            (s for s in table.values() if s.end > start and s.start < end), key=lambda s: s.start
-        )
-
-    # LeaseStore
-    async def acquire(self, name: str, *, holder: str, ttl_s: float) -> Lease | None:
-        now = self.clock.now()
-        lease = self.leases.get(name)
-        if lease is not None and lease.holder != holder and lease.expires_at > now:
-            return None
-        epoch = (
-            lease.epoch
-            if lease is not None and lease.holder == holder
-            else ((lease.epoch if lease else 0) + 1)
-        )
-        new = Lease(name, holder, epoch, now + timedelta(seconds=ttl_s))
-        self.leases[name] = new
-        return new
-
-    async def release(self, lease: Lease) -> None:
-        current = self.leases.get(lease.name)
-        if current is not None and current.holder == lease.holder:
-            self.leases[lease.name] = dataclasses.replace(current, expires_at=self.clock.now())
-
-    async def current(self, name: str) -> Lease | None:
-        return self.leases.get(name)
+        return await self.inner.get_schedules(vehicle_ids)

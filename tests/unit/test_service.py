@@ -16,12 +16,12 @@ from enode_scheduler.ports import (
     ChargeAction,
     CommandIntent,
     IntentStatus,
-    Lease,
     PlanRecord,
     PlanStatus,
 )
 from enode_scheduler.service import LostLeadership, Ports, Reconciler
-from tests.fakes import FakeCar, FakeEnode, MemoryStores
+from enode_scheduler.testing import InMemoryStore
+from tests.fakes import FakeCar, FakeEnode, RecordingSchedules
 
 START = datetime(2024, 1, 10, 12, 0, tzinfo=UTC)
 ZONE = "NO2"
@@ -46,7 +46,8 @@ def night_prices(start: datetime, hours: int = 72) -> list[Slot]:
 class World:
     clock: FakeClock
     enode: FakeEnode
-    stores: MemoryStores
+    stores: InMemoryStore
+    schedules: RecordingSchedules
     rec: Reconciler
 
     async def run(self, *, hours: float, epoch: int | None = 1) -> None:
@@ -60,7 +61,7 @@ class World:
 
     async def add_plan(self, vehicle_id: str, *, target: float, deadline: datetime) -> None:
         user = self.enode.cars[vehicle_id].user_id
-        await self.stores.put_plan(
+        await self.stores.plans.put_plan(
             PlanRecord(
                 vehicle_id=vehicle_id, user_id=user, target_soc_percent=target, deadline=deadline
             )
@@ -70,11 +71,18 @@ class World:
 async def make_world(cars: Sequence[FakeCar], settings: SchedulerSettings = SETTINGS) -> World:
     clock = FakeClock(START)
     enode = FakeEnode(clock, cars)
-    stores = MemoryStores(clock)
-    await stores.upsert_slots(ZONE, night_prices(START))
-    ports = Ports(enode, stores, stores, stores, stores, stores)
+    stores = InMemoryStore.create(clock=clock)
+    await stores.prices.upsert_slots(ZONE, night_prices(START))
+    # Epoch 1: this test process leads unless a test says otherwise.
+    await stores.leases.acquire("leader", holder="me", ttl_s=30 * 24 * 3600)
+    schedules = RecordingSchedules(stores.schedules)
+    ports = Ports(enode, stores.vehicles, stores.plans, schedules, stores.intents, stores.prices)
     rec = Reconciler(ports, settings, zone=ZONE, planner=plan, next_deadline=next_deadline)
-    return World(clock, enode, stores, rec)
+    return World(clock, enode, stores, schedules, rec)
+
+
+async def intents(world: World, vehicle_id: str = "v1") -> list[CommandIntent]:
+    return await world.stores.intents.history(vehicle_id, since=START - timedelta(days=1))
 
 
 def outside_windows_s(world: World, vehicle_id: str) -> float:
@@ -84,7 +92,7 @@ def outside_windows_s(world: World, vehicle_id: str) -> float:
     # A window counts from the moment the schedule holding it was computed.
     windows = [
         (max(w.start, r.computed_at), w.end)
-        for r in world.stores.schedule_history
+        for r in world.schedules.history
         if r.vehicle_id == vehicle_id
         for w in r.schedule.windows
     ]
@@ -120,8 +128,10 @@ async def test_car_charges_in_the_cheap_night_and_meets_its_target() -> None:
     assert outside_windows_s(world, "v1") <= SETTINGS.safety_tick_s
     actions = [a for _, _, a in world.enode.commands]
     assert actions == [ChargeAction.START, ChargeAction.STOP]
-    assert all(i.status is IntentStatus.VERIFIED for i in world.stores.intents.values())
-    assert world.stores.plans["v1"].status is PlanStatus.DONE
+    assert all(i.status is IntentStatus.VERIFIED for i in await intents(world))
+    plan_record = await world.stores.plans.get_plan("v1")
+    assert plan_record is not None
+    assert plan_record.status is PlanStatus.DONE
 
 
 async def test_standby_without_epoch_never_sends() -> None:
@@ -136,15 +146,19 @@ async def test_stale_epoch_stops_the_step_before_anything_is_sent() -> None:
     world = await make_world([FakeCar("v1", "u1")])
     await world.add_plan("v1", target=80.0, deadline=TOMORROW_7)
     await world.rec.load(now=world.clock.now())
-    world.stores.leases["leader"] = Lease("leader", "me", 5, START)
-    await world.run(hours=12, epoch=5)
+    await world.run(hours=12, epoch=1)
     assert world.enode.commands == []
     # Another process took over while this one was paused; its next send must be refused.
-    world.stores.leases["leader"] = Lease("leader", "new", 6, START)
+    lease = await world.stores.leases.current("leader")
+    assert lease is not None
+    await world.stores.leases.release(lease)
+    taken = await world.stores.leases.acquire("leader", holder="new", ttl_s=3600)
+    assert taken is not None
+    assert taken.epoch == 2
     with pytest.raises(LostLeadership):
-        await world.run(hours=6, epoch=5)
+        await world.run(hours=6, epoch=1)
     assert world.enode.commands == []
-    assert [i.status for i in world.stores.intents.values()] == [IntentStatus.PENDING]
+    assert [i.status for i in await intents(world)] == [IntentStatus.PENDING]
 
 
 async def test_rate_limited_vendor_is_left_alone_until_retry_after() -> None:
@@ -163,7 +177,7 @@ async def test_implausible_soc_is_skipped_and_nothing_is_sent() -> None:
     world.enode.bad_soc.add("v1")
     await world.rec.load(now=world.clock.now())
     await world.run(hours=16)
-    assert world.stores.readings == {}
+    assert await world.stores.vehicles.latest_readings() == {}
     assert world.enode.commands == []
 
 
@@ -173,7 +187,7 @@ async def test_enode_smart_charging_is_reported_not_fought() -> None:
     await world.rec.load(now=world.clock.now())
     await world.run(hours=16)
     assert world.enode.commands == []
-    assert "v1" in world.stores.schedules
+    assert await world.stores.schedules.get_schedule("v1") is not None
 
 
 async def test_unconfirmed_commands_fail_the_plan_after_bounded_attempts() -> None:
@@ -182,7 +196,8 @@ async def test_unconfirmed_commands_fail_the_plan_after_bounded_attempts() -> No
     await world.rec.load(now=world.clock.now())
     await world.run(hours=18)
     assert len(world.enode.commands) == SETTINGS.command_max_attempts
-    plan = world.stores.plans["v1"]
+    plan = await world.stores.plans.get_plan("v1")
+    assert plan is not None
     assert plan.status is PlanStatus.FAILED
     assert plan.status_reason is not None
 
@@ -190,12 +205,12 @@ async def test_unconfirmed_commands_fail_the_plan_after_bounded_attempts() -> No
 async def test_restart_abandons_unsent_intents_and_verifies_sent_ones() -> None:
     world = await make_world([FakeCar("v1", "u1", charging=True, soc_percent=30.0)])
     await world.add_plan("v1", target=80.0, deadline=TOMORROW_7)
-    await world.stores.create_intent(
+    await world.stores.intents.create_intent(
         CommandIntent("old", "v1", "u1", ChargeAction.START, "window", epoch=1)
     )
     await world.rec.load(now=world.clock.now())
     await world.run(hours=0.1)
-    assert world.stores.intents["old"].status is IntentStatus.FAILED
+    assert [i.status for i in await intents(world) if i.key == "old"] == [IntentStatus.FAILED]
     # 12:00 is outside every window: the first step after the restart stops the car.
     assert world.enode.commands[0][1:] == ("v1", ChargeAction.STOP)
     assert world.enode.commands[0][0] == START
@@ -226,7 +241,7 @@ async def test_plug_in_replans_and_unplugged_car_is_read_rarely() -> None:
 
 async def test_repeating_plan_charges_every_night() -> None:
     world = await make_world([FakeCar("v1", "u1", soc_percent=50.0)])
-    await world.stores.put_plan(
+    await world.stores.plans.put_plan(
         PlanRecord(
             vehicle_id="v1",
             user_id="u1",

@@ -13,7 +13,9 @@ import typer
 
 from enode_scheduler import __version__
 from enode_scheduler.commands import config as config_commands
+from enode_scheduler.commands import daemon as daemon_commands
 from enode_scheduler.commands import db as db_commands
+from enode_scheduler.commands import plans as plans_commands
 from enode_scheduler.commands import sim as sim_command
 from enode_scheduler.commands.context import settings_from_context
 from enode_scheduler.commands.plan_case import plan_case
@@ -61,6 +63,9 @@ app.command("plan-case")(plan_case)
 app.command("sim")(sim_command.sim)
 app.command("check-config")(config_commands.check_config)
 app.add_typer(db_commands.app, name="db")
+app.command("run")(daemon_commands.run)
+app.command("demo")(daemon_commands.demo)
+app.add_typer(plans_commands.app, name="plans")
 
 
 def main() -> None:

@@ -60,7 +60,7 @@ def replan_reason(
     *,
     reading: VehicleReading,
     previous: VehicleReading | None,
-    plan: PlanRecord,
+    plan_edited: bool,
     schedule: Schedule | None,
     computed_at: datetime | None,
     deadline: datetime,
@@ -72,7 +72,7 @@ def replan_reason(
     """The first reason to plan this car again, or None to keep its schedule."""
     if schedule is None or computed_at is None:
         return ReplanReason.NO_SCHEDULE
-    if plan.updated_at is not None and plan.updated_at > computed_at:
+    if plan_edited:
         return ReplanReason.PLAN_EDITED
     if reading.is_plugged_in and previous is not None and previous.is_plugged_in is False:
         return ReplanReason.PLUGGED_IN

@@ -96,6 +96,7 @@ class Car:
     next_poll_at: datetime | None = None
     intent: CommandIntent | None = None
     failed_attempts: int = 0
+    plan_edited: bool = False
     power_kw: float | None = None
 
 
@@ -161,6 +162,8 @@ class Reconciler:
             car.reading = readings.get(vid)
             car.record = records.get(vid)
             car.intent = in_flight.get(vid)
+            edited = car.plan.updated_at
+            car.plan_edited = bool(car.record and edited and edited > car.record.computed_at)
             # Reconcile before anything else after a restart: every car is due at once.
             car.next_poll_at = now
         self._all_due = True
@@ -180,7 +183,7 @@ class Reconciler:
                 changed += 1
             elif car.plan != plan:
                 if plan.updated_at != car.plan.updated_at:
-                    car.failed_attempts = 0
+                    car.failed_attempts, car.plan_edited = 0, True
                 car.plan = plan
                 car.next_poll_at = now
                 changed += 1
@@ -240,9 +243,12 @@ class Reconciler:
         by_user: dict[str, list[Car]] = defaultdict(list)
         for car in cars:
             by_user[car.plan.user_id].append(car)
-        batches = await asyncio.gather(
-            *(self._read_user(u, cs, now=now) for u, cs in by_user.items())
-        )
+        calls = [
+            self._read_user(u, group, now=now)
+            for u, cs in by_user.items()
+            for group in self._read_groups(u, cs)
+        ]
+        batches = await asyncio.gather(*calls)
         fresh: list[VehicleReading] = []
         for readings, errors in batches:
             fresh.extend(readings)
@@ -254,6 +260,23 @@ class Reconciler:
                 car.power_kw = reading.charge_rate_kw
         report.polled = len(fresh)
         return fresh
+
+    def _read_groups(self, user_id: str, cars: list[Car]) -> list[list[Car]]:
+        """One list call for a user whose cars share one vendor, else one read per car.
+
+        A vendor's 429 must not starve the user's cars of other makes, so mixed users are
+        read car by car, each behind its own (user, vendor) gate.
+        """
+        if len(cars) == 1:
+            return [cars]
+        vendors = {
+            c.reading.vendor if c.reading else None
+            for c in self.cars.values()
+            if c.plan.user_id == user_id
+        }
+        if len(vendors) == 1 and None not in vendors:
+            return [cars]
+        return [[c] for c in cars]
 
     async def _read_user(
         self, user_id: str, cars: list[Car], *, now: datetime
@@ -344,7 +367,7 @@ class Reconciler:
         reason = decide.replan_reason(
             reading=car.reading,
             previous=car.previous,
-            plan=car.plan,
+            plan_edited=car.plan_edited,
             schedule=car.record.schedule if car.record else None,
             computed_at=car.record.computed_at if car.record else None,
             deadline=deadline,
@@ -363,6 +386,7 @@ class Reconciler:
             schedule = decide.stabilize(schedule, car.record.schedule, now=now, hold_until=hold)
         record = ScheduleRecord(car.plan.vehicle_id, schedule, deadline, computed_at=now)
         await self._ports.schedules.save_schedule(record)
+        car.plan_edited = False
         car.record, car.anchor_soc_percent = record, car.reading.soc_percent
         report.replanned += 1
         report.reasons[reason.value] += 1
@@ -373,6 +397,7 @@ class Reconciler:
             feasible=schedule.feasible,
             windows=len(schedule.windows),
             cost=round(schedule.cost, 4),
+            at=now.isoformat(),
         )
 
     def _plan(
@@ -441,7 +466,10 @@ class Reconciler:
         else:
             await intents.mark_failed(intent.key, error="not_confirmed", at=now)
             car.failed_attempts += 1
-            log.warning("command_not_confirmed", vehicle_id=car.plan.vehicle_id, key=intent.key)
+            log.warning(
+                "command_not_confirmed", vehicle_id=car.plan.vehicle_id, key=intent.key,
+                charging=car.reading.is_charging, at=now.isoformat(),
+            )  # fmt: skip
         car.intent = None
 
     async def _act(self, car: Car, *, now: datetime, epoch: int | None, report: StepReport) -> None:
@@ -500,8 +528,9 @@ class Reconciler:
         else:
             report.stopped += 1
         log.info(
-            "command_sent", vehicle_id=plan.vehicle_id, action=action.value, key=key, epoch=epoch
-        )
+            "command_sent", vehicle_id=plan.vehicle_id, action=action.value, key=key, epoch=epoch,
+            at=now.isoformat(),
+        )  # fmt: skip
 
     async def _send_failed(self, car: Car, exc: EnodeError, *, now: datetime) -> None:
         assert car.intent is not None

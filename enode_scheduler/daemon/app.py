@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import os
 import signal
 import socket
@@ -75,6 +76,9 @@ class Daemon:
 
     async def run(self) -> int:
         """Run until `stop()` (or a signal); returns the process exit code."""
+        # One line per job run or HTTP request drowns the daemon's own events.
+        for noisy in ("apscheduler", "httpx"):
+            logging.getLogger(noisy).setLevel(logging.WARNING)
         async with AsyncExitStack() as stack:
             if self.deps.store.dialect == "sqlite":
                 stack.enter_context(sqlite_lock(self._sqlite_path()))

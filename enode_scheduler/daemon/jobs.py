@@ -15,7 +15,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from enode_scheduler.config import SchedulerSettings
 
 # APScheduler jobs shorter than this only burn CPU; the reconcile loop has its own timer anyway.
-MIN_INTERVAL_S = 0.05
+MIN_INTERVAL_S = 0.25
 
 Job = Callable[[], Awaitable[None]]
 

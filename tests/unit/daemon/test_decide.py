@@ -85,7 +85,7 @@ def _reason(**kw: object) -> ReplanReason | None:
     args: dict[str, object] = {
         "reading": reading(),
         "previous": reading(),
-        "plan": PLAN,
+        "plan_edited": False,
         "schedule": schedule((2, 4)),
         "computed_at": T0,
         "deadline": h(8),
@@ -101,17 +101,12 @@ def _reason(**kw: object) -> ReplanReason | None:
 def test_replan_reasons() -> None:
     assert _reason() is None
     assert _reason(schedule=None) is ReplanReason.NO_SCHEDULE
-    edited = PLAN.__class__(**{**_fields(PLAN), "updated_at": h(1)})
-    assert _reason(plan=edited) is ReplanReason.PLAN_EDITED
+    assert _reason(plan_edited=True) is ReplanReason.PLAN_EDITED
     assert _reason(previous=reading(is_plugged_in=False)) is ReplanReason.PLUGGED_IN
     assert _reason(prices_changed_at=h(0.5)) is ReplanReason.NEW_PRICES
     assert _reason(scheduled_deadline=h(-16)) is ReplanReason.NEXT_DEADLINE
     assert _reason(expected_soc_percent=56.0) is ReplanReason.SOC_OFF_CURVE
     assert _reason(expected_soc_percent=54.0) is None
-
-
-def _fields(plan: PlanRecord) -> dict[str, object]:
-    return {name: getattr(plan, name) for name in plan.__slots__}  # type: ignore[attr-defined]
 
 
 def test_expected_soc_rises_through_windows_only() -> None:

@@ -15,12 +15,15 @@ from enode_scheduler import __version__
 from enode_scheduler.commands import config as config_commands
 from enode_scheduler.commands import daemon as daemon_commands
 from enode_scheduler.commands import db as db_commands
+from enode_scheduler.commands import ops
 from enode_scheduler.commands import plans as plans_commands
+from enode_scheduler.commands import prices as prices_commands
 from enode_scheduler.commands import sim as sim_command
 from enode_scheduler.commands.context import settings_from_context
 from enode_scheduler.commands.plan_case import plan_case
 
 __all__ = ["app", "main", "settings_from_context"]
+
 
 app = typer.Typer(
     name="enode-scheduler",
@@ -59,10 +62,13 @@ def root(
     ctx.obj = {"config_path": config}
 
 
-app.command("plan-case")(plan_case)
-app.command("sim")(sim_command.sim)
 app.command("check-config")(config_commands.check_config)
 app.add_typer(db_commands.app, name="db")
+app.command("sim")(sim_command.sim)
+app.add_typer(prices_commands.app, name="prices")
+app.command("plan-case")(plan_case)
+app.command("config-reference")(ops.config_reference)
+app.command("healthcheck")(ops.healthcheck)
 app.command("run")(daemon_commands.run)
 app.command("demo")(daemon_commands.demo)
 app.add_typer(plans_commands.app, name="plans")

@@ -346,7 +346,7 @@ class InMemoryStore:
         )
 
 
-# Price source twin (prices branch)
+# Price source twin
 
 
 class InMemoryPriceSource:
@@ -373,7 +373,7 @@ class InMemoryPriceSource:
         return sorted(found, key=lambda s: s.start)
 
 
-# Enode token store twin (enode branch)
+# Enode token store twin
 
 
 class InMemoryTokenStore:

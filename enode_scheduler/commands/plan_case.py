@@ -17,7 +17,9 @@ from enode_scheduler.planner.case import parse_case, result_to_json
 def plan_case(
     file: Annotated[
         Path,
-        typer.Argument(help="A JSON case, or a JSON array of cases ('-' reads stdin).", dir_okay=False),
+        typer.Argument(
+            help="A JSON case, or a JSON array of cases ('-' reads stdin).", dir_okay=False
+        ),
     ],
 ) -> None:
     """Plan one case (or an array of cases) from FILE and print the JSON result(s)."""

@@ -36,25 +36,17 @@ from __future__ import annotations
 import math
 from bisect import bisect_left
 from collections.abc import Sequence
-from dataclasses import dataclass
 
-_EMPTY, _FULL, _LEFT, _RIGHT = 0, 1, 2, 3
+from enode_scheduler.planner.lattice import LatticeProgramme
+from enode_scheduler.planner.pieces import EMPTY as _EMPTY
+from enode_scheduler.planner.pieces import FULL as _FULL
+from enode_scheduler.planner.pieces import LEFT as _LEFT
+from enode_scheduler.planner.pieces import RIGHT as _RIGHT
+from enode_scheduler.planner.pieces import Piece
+
 # A state is (partial placed?, charging at the boundary?, length in µs).
 _State = tuple[bool, bool, int]
 _Back = tuple[_State, int, float]
-
-
-@dataclass(frozen=True, slots=True)
-class Piece:
-    """Time [start_us, end_us) relative to the horizon start, at one price per kWh."""
-
-    start_us: int
-    end_us: int
-    price_per_kwh: float
-
-    @property
-    def length_us(self) -> int:
-        return self.end_us - self.start_us
 
 
 def place(
@@ -71,7 +63,21 @@ def place(
         return [(float(pieces[0].start_us), float(pieces[-1].end_us))]
     if penalty <= 0:
         return merge(_cheapest_first(pieces, need_us))
+    pieces = _join_equal_prices(pieces)
+    if LatticeProgramme.fits(pieces, need_us):
+        return merge(LatticeProgramme(pieces, need_us, penalty, free_start).solve())
     return merge(_exact_with_penalty(pieces, need_us, penalty, free_start))
+
+
+def _join_equal_prices(pieces: Sequence[Piece]) -> list[Piece]:
+    """Join neighbours with one price: the lemma below only needs price changes as boundaries."""
+    out = [pieces[0]]
+    for piece in pieces[1:]:
+        if piece.price_per_kwh == out[-1].price_per_kwh:
+            out[-1] = Piece(out[-1].start_us, piece.end_us, piece.price_per_kwh)
+        else:
+            out.append(piece)
+    return out
 
 
 def merge(intervals: Sequence[tuple[float, float]]) -> list[tuple[float, float]]:
@@ -123,18 +129,80 @@ def _exact_with_penalty(
     pieces: Sequence[Piece], need_us: float, penalty: float, free_start: bool
 ) -> list[tuple[float, float]]:
     after = _subset_sums_after(pieces, need_us)
+    bound = _Bound(pieces, need_us, penalty, free_start)
     layer: dict[_State, float] = {(False, False, 0): 0.0}
     if free_start:
         layer[(False, True, 0)] = 0.0
     history: list[dict[_State, _Back]] = []
     for index, piece in enumerate(pieces):
         layer, back = _step(layer, piece, after[index], need_us, penalty)
+        layer = bound.prune(layer, penalty)
         history.append(back)
     finals = [(cost, s) for s, cost in layer.items() if s[0] and s[2] == 0]
     if not finals:
-        raise ArithmeticError("no exact placement found; pieces do not hold the need")
+        return bound.incumbent
     state = min(finals)[1]
     return _replay(pieces, history, state)
+
+
+class _Bound:
+    """Branch and bound around the DP: drop states that cannot beat the cheapest-first plan.
+
+    The lower bound of a state is its cost so far plus the cheapest fill of what is still to
+    charge among all pieces, ignoring starts; it never overestimates, so no optimum is lost.
+    """
+
+    def __init__(
+        self, pieces: Sequence[Piece], need_us: float, penalty: float, free_start: bool
+    ) -> None:
+        self.need_us = need_us
+        self.incumbent = merge(_cheapest_first(pieces, need_us))
+        self.upper = _objective(pieces, self.incumbent, penalty, free_start)
+        self.upper += 1e-9 * abs(self.upper) + 1e-6
+        ordered = sorted((p.price_per_kwh, p.length_us) for p in pieces)
+        self.lengths: list[float] = []
+        self.costs: list[float] = []
+        total_length, total_cost = 0.0, 0.0
+        for price, length in ordered:
+            total_length += length
+            total_cost += price * length
+            self.lengths.append(total_length)
+            self.costs.append(total_cost)
+        self.prices = [price for price, _ in ordered]
+
+    def fill_cost(self, amount: float) -> float:
+        index = bisect_left(self.lengths, amount)
+        if index >= len(self.lengths):
+            return self.costs[-1]
+        before_length = self.lengths[index - 1] if index else 0.0
+        before_cost = self.costs[index - 1] if index else 0.0
+        return before_cost + self.prices[index] * (amount - before_length)
+
+    def prune(self, layer: dict[_State, float], penalty: float) -> dict[_State, float]:
+        kept: dict[_State, float] = {}
+        for state, cost in layer.items():
+            placed, charging, length = state
+            twin = layer.get((placed, not charging, length))
+            # charging can stop for free and idling can start for the penalty
+            if twin is not None and (twin <= cost if not charging else twin + penalty <= cost):
+                continue
+            left = length if placed else self.need_us - length
+            if cost + self.fill_cost(left) <= self.upper:
+                kept[state] = cost
+        return kept
+
+
+def _objective(
+    pieces: Sequence[Piece], spans: Sequence[tuple[float, float]], penalty: float, free_start: bool
+) -> float:
+    cost = 0.0
+    for piece in pieces:
+        for start, end in spans:
+            low, high = max(start, piece.start_us), min(end, piece.end_us)
+            if high > low:
+                cost += piece.price_per_kwh * (high - low)
+    starts = len(spans) - (1 if spans and free_start and spans[0][0] <= pieces[0].start_us else 0)
+    return cost + penalty * starts
 
 
 def _step(
@@ -145,28 +213,30 @@ def _step(
     later_set = set(later)
     length, price = piece.length_us, piece.price_per_kwh
     full_cost = price * length
-
-    def relax(state: _State, cost: float, prev: _State, action: int, amount: float) -> None:
-        if cost < new.get(state, math.inf):
-            new[state] = cost
-            back[state] = (prev, action, amount)
-
+    inf = math.inf
     for prev, cost in layer.items():
         placed, charging, done = prev
         start_cost = 0.0 if charging else penalty
+        moves: list[tuple[_State, float, int, float]] = []
         if not placed or done in later_set:
-            relax((placed, False, done), cost, prev, _EMPTY, 0.0)
+            moves.append(((placed, False, done), cost, _EMPTY, 0.0))
         if not placed:
             if done + length < need_us:
-                relax((False, True, done + length), cost + full_cost + start_cost, prev, _FULL, 0)
+                moves.append(
+                    ((False, True, done + length), cost + full_cost + start_cost, _FULL, 0)
+                )
             rest = need_us - done
             for still in later[bisect_left(later, rest - length) : bisect_left(later, rest)]:
                 part = rest - still
                 if charging:
-                    relax((True, False, still), cost + price * part, prev, _LEFT, part)
-                relax((True, True, still), cost + price * part + penalty, prev, _RIGHT, part)
+                    moves.append(((True, False, still), cost + price * part, _LEFT, part))
+                moves.append(((True, True, still), cost + price * part + penalty, _RIGHT, part))
         elif done - length in later_set:
-            relax((True, True, done - length), cost + full_cost + start_cost, prev, _FULL, 0)
+            moves.append(((True, True, done - length), cost + full_cost + start_cost, _FULL, 0))
+        for state, value, action, amount in moves:
+            if value < new.get(state, inf):
+                new[state] = value
+                back[state] = (prev, action, amount)
     return new, back
 
 

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from enode_scheduler.exceptions import InvalidCase
 from enode_scheduler.planner.models import Slot
-from enode_scheduler.planner.optimize import Piece
+from enode_scheduler.planner.pieces import Piece
 
 _US = timedelta(microseconds=1)
 
@@ -27,17 +28,26 @@ class Timeline:
     def cost_per_kw(self, start_us: float, end_us: float) -> float:
         """Sum of price * hours over [start_us, end_us): the cost of 1 kW drawn in it."""
         total = 0.0
-        for piece in self.pieces:
-            low, high = max(start_us, piece.start_us), min(end_us, piece.end_us)
-            if high > low:
-                total += piece.price_per_kwh * (high - low)
+        for index in range(self._first_after(start_us), len(self.pieces)):
+            piece = self.pieces[index]
+            if piece.start_us >= end_us:
+                break
+            total += piece.price_per_kwh * (
+                min(end_us, piece.end_us) - max(start_us, piece.start_us)
+            )
         return total / 3.6e9
 
     def is_provisional(self, start_us: float, end_us: float) -> bool:
+        if not any(self.provisional):
+            return False
         return any(
             flag and piece.start_us < end_us and start_us < piece.end_us
             for piece, flag in zip(self.pieces, self.provisional, strict=True)
         )
+
+    def _first_after(self, moment_us: float) -> int:
+        """Index of the first piece that ends after `moment_us`."""
+        return bisect_right([p.end_us for p in self.pieces], moment_us)
 
     def clipped(self, start_us: int) -> tuple[Piece, ...]:
         """The pieces from `start_us` on, the first one cut at `start_us`."""
@@ -60,6 +70,7 @@ def build_timeline(
     flags: list[bool] = []
     cursor = now
     previous: Slot | None = None
+    cursor_us = 0
     for slot in slots:
         _check_order(previous, slot, strict=tail_price is None)
         previous = slot
@@ -67,16 +78,20 @@ def build_timeline(
             continue
         if slot.start > cursor:
             _fill(pieces, flags, now, cursor, slot.start, tail_price)
-        start, end = max(slot.start, cursor), min(slot.end, deadline)
-        pieces.append(Piece((start - now) // _US, (end - now) // _US, slot.price_per_kwh))
+            cursor_us = pieces[-1].end_us
+        cursor = min(slot.end, deadline)
+        end_us = (cursor - now) // _US
+        pieces.append(Piece(cursor_us, end_us, slot.price_per_kwh))
         flags.append(slot.provisional)
-        cursor = end
+        cursor_us = end_us
     if cursor < deadline:
         _fill(pieces, flags, now, cursor, deadline, tail_price)
     return Timeline(now, tuple(pieces), tuple(flags))
 
 
 def _check_order(previous: Slot | None, slot: Slot, *, strict: bool) -> None:
+    if previous is not None and slot.start == previous.end and slot.end > slot.start:
+        return
     if slot.end <= slot.start:
         raise InvalidCase(f"prices: slot starting {_iso(slot.start)} does not end after it starts")
     if previous is None:

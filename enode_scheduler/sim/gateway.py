@@ -137,18 +137,22 @@ async def _serve(ctx: Ctx, handler: Handler, fault: Fault | None) -> Response:
     if fault is None:
         return await handler(ctx)
     if fault.kind == "slow":
-        await asyncio.sleep(fault.delay_s)
+        await _wait(ctx, fault.delay_s)
         return await handler(ctx)
     if fault.kind == "timeout":
-        # Released early on shutdown so a hung request never blocks stopping the server.
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(ctx.state.shutdown.wait(), timeout=fault.hang_s)
+        await _wait(ctx, fault.hang_s)
         return problem(504, "The vendor did not answer in time")
     if fault.kind == "rate_limit":
         return _rate_limited(ctx, fault)
     if fault.kind == "server_error":
         return problem(fault.status, "The vendor cloud failed (injected)")
     return malformed(await handler(ctx), fault.malformed)
+
+
+async def _wait(ctx: Ctx, seconds: float) -> None:
+    # Real seconds, cut short on shutdown so a held request never blocks stopping the server.
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(ctx.state.shutdown.wait(), timeout=seconds)
 
 
 def _rate_limited(ctx: Ctx, fault: Fault) -> Response:

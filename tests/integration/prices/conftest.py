@@ -55,7 +55,7 @@ def price_server() -> Iterator[PriceServer]:
     server = PriceServer(url="")
     httpd = ThreadingHTTPServer(("127.0.0.1", 0), _handler(server))
     server.url = f"http://127.0.0.1:{httpd.server_address[1]}/api"
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread = threading.Thread(target=httpd.serve_forever, args=(0.01,), daemon=True)
     thread.start()
     yield server
     httpd.shutdown()

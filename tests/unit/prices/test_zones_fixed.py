@@ -23,7 +23,7 @@ def test_zone_names_map_to_eic_and_area(name: str, eic: str, area: str) -> None:
 
 
 def test_unknown_zone_is_bad_input_listing_known_ones() -> None:
-    with pytest.raises(InvalidInput, match="unknown price zone 'XX'.*NO1"):
+    with pytest.raises(InvalidInput, match=r"unknown price zone 'XX'.*NO1"):
         get_zone("XX")
 
 

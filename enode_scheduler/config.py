@@ -426,7 +426,7 @@ class SchedulerSettings(_Section):
         default=10.0,
         gt=0,
         le=60,
-        description="Wall-clock seconds in-flight work may take after SIGTERM before it is abandoned.",
+        description="Wall seconds in-flight work may take after SIGTERM before it is abandoned.",
     )
     max_concurrent_reads: int = Field(
         default=32, ge=1, description="Vehicle reads the daemon keeps in flight at once."

@@ -7,7 +7,7 @@ import contextlib
 import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from email.utils import format_datetime
 from typing import Any, Literal
 
@@ -68,6 +68,7 @@ def endpoint(
                 response = await _serve(ctx, handler, fault)
         except BadRequest as exc:
             response = problem(400, str(exc))
+        response.headers["Date"] = format_datetime(_whole_second(state.now()), usegmt=True)
         _record(ctx, response, fault)
         return response
 
@@ -162,12 +163,15 @@ def _rate_limited(ctx: Ctx, fault: Fault) -> Response:
     if fault.retry_after == "seconds":
         headers["Retry-After"] = str(max(0, round(fault.retry_after_s)))
     elif fault.retry_after == "http_date":
-        when = ctx.state.now() + timedelta(seconds=fault.retry_after_s)
-        # HTTP-dates have whole seconds; round up so the promised wait is never shortened.
-        if when.microsecond:
-            when = when.replace(microsecond=0) + timedelta(seconds=1)
+        when = _whole_second(ctx.state.now() + timedelta(seconds=fault.retry_after_s), up=True)
         headers["Retry-After"] = format_datetime(when, usegmt=True)
     return problem(429, "Rate limiting by the vendor prevented the request", headers=headers)
+
+
+def _whole_second(when: datetime, *, up: bool = False) -> datetime:
+    # HTTP-dates have whole seconds; a Retry-After rounds up so the wait is never shortened.
+    whole = when.replace(microsecond=0)
+    return whole + timedelta(seconds=1) if up and when.microsecond else whole
 
 
 def _record(ctx: Ctx, response: Response, fault: Fault | None) -> None:

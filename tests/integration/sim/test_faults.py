@@ -41,6 +41,9 @@ async def test_429_with_retry_after_as_http_date(
     when = parsedate_to_datetime(response.headers["Retry-After"])
     # Whole seconds, rounded up: never earlier than promised.
     assert when == sim_clock.now().replace(microsecond=0) + timedelta(seconds=91)
+    # Date is sim time too, so Retry-After minus Date is the wait.
+    sent = parsedate_to_datetime(response.headers["Date"])
+    assert (when - sent).total_seconds() == 91
 
 
 async def test_429_without_retry_after_for_a_duration(

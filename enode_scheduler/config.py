@@ -531,6 +531,7 @@ def _merge(layers: list[RawConfig]) -> RawConfig:
     merged = RawConfig()
     for layer in layers:
         merged.problems.extend(layer.problems)
+        merged.failed |= layer.failed
         for dotted, value in flatten(layer.data):
             merged.set(dotted, value, origin=layer.origin_of(dotted, DEFAULTS_LABEL))
     return merged
@@ -553,6 +554,7 @@ def _resolve_file_keys(raw: RawConfig, secrets: set[str], *, base_dir: Path) -> 
         except (OSError, UnicodeDecodeError) as exc:
             reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
             raw.problems.append(f"{origin}: {dotted}: cannot read {secret_path}: {reason}")
+            raw.failed.add(key)
             continue
         raw.set(key, content, origin=str(secret_path))
 
@@ -576,12 +578,13 @@ def _secret_dirs(secrets: set[str], environ: Mapping[str, str], run_secrets_dir:
             except (OSError, UnicodeDecodeError) as exc:
                 reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
                 raw.problems.append(f"{candidate}: {key}: cannot read: {reason}")
+                raw.failed.add(key)
     return raw
 
 
 def _validate(raw: RawConfig, secrets: set[str], *, default_label: str) -> Settings:
     problems = dict.fromkeys(raw.problems, "")
-    reported: set[str] = set()
+    reported = set(raw.failed)
 
     def report(dotted: str, message: str) -> None:
         if dotted not in reported:

@@ -11,6 +11,7 @@ import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 
 from enode_scheduler.clock import Clock, FakeClock
 from enode_scheduler.exceptions import PriceError, PricesNotPublished, StaleEpoch, StoreError
@@ -42,6 +43,18 @@ __all__ = [
 ]
 
 # Store twins ---------------------------------------------------------------------------------
+
+if TYPE_CHECKING:
+    from enode_scheduler.ports import (
+        CommandIntentStore,
+        LeaseStore,
+        PlanStore,
+        PriceSlotStore,
+        ScheduleStore,
+        TokenStore,
+        UserStore,
+        VehicleStore,
+    )
 
 
 @dataclass
@@ -346,6 +359,19 @@ class InMemoryStore:
         )
 
 
+if TYPE_CHECKING:
+    # mypy proves the twins implement the ports exactly.
+    def _implements_ports(store: InMemoryStore) -> None:
+        _users: UserStore = store.users
+        _tokens: TokenStore = store.tokens
+        _vehicles: VehicleStore = store.vehicles
+        _plans: PlanStore = store.plans
+        _schedules: ScheduleStore = store.schedules
+        _prices: PriceSlotStore = store.prices
+        _intents: CommandIntentStore = store.intents
+        _leases: LeaseStore = store.leases
+
+
 # Price source twin
 
 
@@ -373,11 +399,11 @@ class InMemoryPriceSource:
         return sorted(found, key=lambda s: s.start)
 
 
-# Enode token store twin
+# Enode token store twin ------------------------------------------------------------------------
 
 
 class InMemoryTokenStore:
-    """A `ports.TokenStore` in a dict; records who was marked for re-linking and why."""
+    """A bare `ports.TokenStore` in a dict; records who was marked for re-linking and why."""
 
     def __init__(self) -> None:
         self.tokens: dict[str, UserTokens] = {}

@@ -12,6 +12,12 @@ from typing import Annotated
 import typer
 
 from enode_scheduler import __version__
+from enode_scheduler.commands import config as config_commands
+from enode_scheduler.commands import db as db_commands
+from enode_scheduler.commands import prices as prices_commands
+from enode_scheduler.commands.context import settings_from_context
+
+__all__ = ["app", "main", "settings_from_context"]
 
 app = typer.Typer(
     name="enode-scheduler",
@@ -50,8 +56,8 @@ def root(
     ctx.obj = {"config_path": config}
 
 
-from enode_scheduler.commands import prices as prices_commands  # noqa: E402
-
+app.command("check-config")(config_commands.check_config)
+app.add_typer(db_commands.app, name="db")
 app.add_typer(prices_commands.app, name="prices")
 
 

@@ -1,7 +1,13 @@
 from __future__ import annotations
 
+import secrets
+from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import create_async_engine
 
 from enode_scheduler.clock import FakeClock
 from enode_scheduler.config import DatabaseSettings
@@ -23,7 +29,32 @@ def day(d: date) -> list[Slot]:
     return clip(QUARTERS, start=start, end=end)
 
 
-async def test_refresh_into_sqlite_stores_once_and_keeps_data_on_failure(tmp_path: Path) -> None:
+@pytest.fixture
+async def fresh_postgres_url(postgres_url: str) -> AsyncIterator[str]:
+    """A database of its own on the shared server, dropped afterwards."""
+    name = f"test_prices_{secrets.token_hex(4)}"
+    admin = create_async_engine(postgres_url, isolation_level="AUTOCOMMIT")
+    async with admin.connect() as conn:
+        await conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield f"{postgres_url.rsplit('/', 1)[0]}/{name}"
+    finally:
+        async with admin.connect() as conn:
+            await conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        await admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def database(request: pytest.FixtureRequest) -> DatabaseSettings:
+    if request.param == "sqlite":
+        return DatabaseSettings(auto_migrate=True)
+    url = request.getfixturevalue("fresh_postgres_url")
+    return DatabaseSettings(url=url, auto_migrate=True)
+
+
+async def test_refresh_into_sql_stores_once_and_keeps_data_on_failure(
+    tmp_path: Path, database: DatabaseSettings
+) -> None:
     today, tomorrow = date(2025, 10, 25), date(2025, 10, 26)
     clock = FakeClock(datetime(2025, 10, 25, 11, 30, tzinfo=UTC))  # after 13:00 CEST
     source = InMemoryPriceSource()
@@ -33,8 +64,7 @@ async def test_refresh_into_sqlite_stores_once_and_keeps_data_on_failure(tmp_pat
     async def replan(zone: str, slots: list[Slot]) -> None:
         replans.append(len(slots))
 
-    settings = DatabaseSettings(auto_migrate=True)
-    async with open_store(settings, state_dir=tmp_path, clock=clock) as store:
+    async with open_store(database, state_dir=tmp_path, clock=clock) as store:
         job = PriceRefreshJob(
             zone="NO1", source=source, store=store.prices, clock=clock, on_new_slots=replan
         )

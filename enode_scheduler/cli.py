@@ -15,9 +15,12 @@ from enode_scheduler import __version__
 from enode_scheduler.commands import config as config_commands
 from enode_scheduler.commands import db as db_commands
 from enode_scheduler.commands import prices as prices_commands
+from enode_scheduler.commands import sim as sim_command
 from enode_scheduler.commands.context import settings_from_context
+from enode_scheduler.commands.plan_case import plan_case
 
 __all__ = ["app", "main", "settings_from_context"]
+
 
 app = typer.Typer(
     name="enode-scheduler",
@@ -58,7 +61,9 @@ def root(
 
 app.command("check-config")(config_commands.check_config)
 app.add_typer(db_commands.app, name="db")
+app.command("sim")(sim_command.sim)
 app.add_typer(prices_commands.app, name="prices")
+app.command("plan-case")(plan_case)
 
 
 def main() -> None:

@@ -14,6 +14,7 @@ import typer
 from enode_scheduler import __version__
 from enode_scheduler.commands import config as config_commands
 from enode_scheduler.commands import db as db_commands
+from enode_scheduler.commands import ops
 from enode_scheduler.commands import prices as prices_commands
 from enode_scheduler.commands import sim as sim_command
 from enode_scheduler.commands.context import settings_from_context
@@ -64,6 +65,8 @@ app.add_typer(db_commands.app, name="db")
 app.command("sim")(sim_command.sim)
 app.add_typer(prices_commands.app, name="prices")
 app.command("plan-case")(plan_case)
+app.command("config-reference")(ops.config_reference)
+app.command("healthcheck")(ops.healthcheck)
 
 
 def main() -> None:

@@ -19,6 +19,7 @@ from enode_scheduler.commands import ops
 from enode_scheduler.commands import plans as plans_commands
 from enode_scheduler.commands import prices as prices_commands
 from enode_scheduler.commands import sim as sim_command
+from enode_scheduler.commands.backtest import backtest
 from enode_scheduler.commands.context import settings_from_context
 from enode_scheduler.commands.plan_case import plan_case
 
@@ -72,6 +73,7 @@ app.command("healthcheck")(ops.healthcheck)
 app.command("run")(daemon_commands.run)
 app.command("demo")(daemon_commands.demo)
 app.add_typer(plans_commands.app, name="plans")
+app.command("backtest")(backtest)
 
 
 def main() -> None:

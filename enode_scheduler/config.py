@@ -136,8 +136,9 @@ class DatabaseSettings(_Section):
     url: str | None = Field(
         default=None,
         description=(
-            "SQLAlchemy async URL, e.g. postgresql+asyncpg://user:password@host/db; unset means "
-            "the SQLite file enode-scheduler.db in state_dir."
+            "SQLAlchemy async URL, e.g. postgresql+asyncpg://user@host/db (keep the password out "
+            "of it: PostgreSQL reads it from the file named by $PGPASSFILE); unset means the "
+            "SQLite file enode-scheduler.db in state_dir."
         ),
     )
     auto_migrate: bool = Field(

@@ -30,6 +30,7 @@ def draw(demo: DemoRun, path: Path) -> None:
         for w_start, w_end in track.windows:
             prices.axvspan(w_start, w_end, ymin=row * 0.04, ymax=row * 0.04 + 0.035,
                            color=line.get_color(), alpha=0.8)  # fmt: skip
+    socs.set_xlim(start, end)
     socs.set_ylabel("SoC %")
     socs.legend(loc="lower right", fontsize="small")
     fig.autofmt_xdate()

@@ -216,7 +216,6 @@ def _deadline(car: DemoCar, night: int) -> Callable[[RunningSim, DemoRun], None]
         track = demo.tracks[car.vehicle_id]
         rec = track.nights[-1]
         rec.soc_at_deadline = sim.state.vehicle(car.vehicle_id).soc_percent
-        rec.feasible = _feasible(demo, car.vehicle_id, rec.deadline)
 
     return act
 
@@ -231,15 +230,6 @@ def _drive(car: DemoCar) -> Callable[[RunningSim, DemoRun], None]:
     return act
 
 
-def _feasible(demo: DemoRun, vehicle_id: str, deadline: datetime) -> bool | None:
-    if demo.daemon is None:
-        return None
-    car = demo.daemon.reconciler.cars.get(vehicle_id)
-    if car is None or car.record is None:
-        return None
-    return car.record.schedule.feasible
-
-
 def _sample(demo: DemoRun, sim: RunningSim, now: datetime) -> None:
     demo.now = now
     for vid, track in demo.tracks.items():
@@ -252,11 +242,21 @@ def _sample(demo: DemoRun, sim: RunningSim, now: datetime) -> None:
         track.last_soc = v.soc_percent
         track.samples.append((now, v.soc_percent, v.plugged_in, v.charging))
         if demo.daemon is not None:
-            state = demo.daemon.reconciler.cars.get(vid)
-            if state is not None and state.record is not None:
-                for w in state.record.schedule.windows:
-                    if (w.start, w.end) not in track.windows:
-                        track.windows.append((w.start, w.end))
+            _note_schedule(demo.daemon, track)
+
+
+def _note_schedule(daemon: Daemon, track: Track) -> None:
+    """Remember the windows the daemon planned, and whether tonight's goal is feasible."""
+    state = daemon.reconciler.cars.get(track.car.vehicle_id)
+    if state is None or state.record is None:
+        return
+    for w in state.record.schedule.windows:
+        if (w.start, w.end) not in track.windows:
+            track.windows.append((w.start, w.end))
+    night = track.nights[-1] if track.nights else None
+    plugged = state.reading is not None and state.reading.is_plugged_in
+    if night is not None and plugged and state.record.deadline == night.deadline:
+        night.feasible = state.record.schedule.feasible
 
 
 def _close_books(demo: DemoRun, sim: RunningSim) -> None:

@@ -173,7 +173,8 @@ class Daemon:
         epoch = self.leadership.epoch
         self.metrics.leader = epoch is not None
         if epoch is None:
-            self._progress_mono = time.monotonic()  # a waiting standby is healthy
+            if self.leadership.reachable:
+                self._progress_mono = time.monotonic()  # a standby that can ask is healthy
             return
         started = time.monotonic()
         try:
@@ -260,6 +261,8 @@ class Daemon:
         self._wake.set()
 
     async def watchdog(self) -> None:
+        if self.stop_event.is_set():
+            return
         stalled_s = time.monotonic() - self._progress_mono
         if stalled_s <= self.settings.stall_timeout_s:
             self.notifier.watchdog()

@@ -31,6 +31,8 @@ class Leadership:
         self.ttl_s = ttl_s
         self.lease: Lease | None = None
         self.gained = 0
+        # False while the database cannot be asked: a standby that cannot reach it is not healthy.
+        self.reachable = True
 
     @property
     def epoch(self) -> int | None:
@@ -42,7 +44,13 @@ class Leadership:
             lease = await self._leases.acquire(LEADER_LEASE, holder=self.holder, ttl_s=self.ttl_s)
         except StoreError as exc:
             lease = None
-            log.warning("lease_renew_failed", holder=self.holder, error=str(exc))
+            if self.reachable:
+                log.warning("lease_renew_failed", holder=self.holder, error=str(exc))
+            self.reachable = False
+        else:
+            if not self.reachable:
+                log.info("lease_renew_recovered", holder=self.holder)
+            self.reachable = True
         was = self.epoch
         self.lease = lease
         if lease is not None and was != lease.epoch:

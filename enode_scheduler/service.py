@@ -167,7 +167,7 @@ class Reconciler:
             # Reconcile before anything else after a restart: every car is due at once.
             car.next_poll_at = now
         self._all_due = True
-        log.info("fleet_loaded", vehicles=len(ids), in_flight=len(in_flight))
+        log.info("fleet_loaded", vehicles=len(ids), in_flight=len(in_flight), at=now.isoformat())
 
     async def refresh_plans(self, *, now: datetime) -> int:
         """Pick up added, edited and removed plans; returns how many changed."""
@@ -398,6 +398,8 @@ class Reconciler:
             windows=len(schedule.windows),
             cost=round(schedule.cost, 4),
             at=now.isoformat(),
+            deadline=deadline.isoformat(),
+            window_list=[[w.start.isoformat(), w.end.isoformat()] for w in schedule.windows],
         )
 
     def _plan(

@@ -10,11 +10,9 @@ from typing import Annotated
 
 import typer
 
-from enode_scheduler.bootstrap import build
 from enode_scheduler.clock import Clock, ScaledClock, SystemClock
 from enode_scheduler.commands.context import settings_from_context
 from enode_scheduler.config import Settings
-from enode_scheduler.daemon.app import Daemon
 from enode_scheduler.daemon.notify import Notifier
 from enode_scheduler.exceptions import (
     AlreadyRunning,
@@ -41,6 +39,11 @@ def _clock(speed: float | None, start: str | None, anchor_unix: float | None) ->
 
 
 async def _serve(settings: Settings, clock: Clock, notifier: Notifier) -> int:
+    # Imported here: the adapters pull in SQLAlchemy, httpx and FastAPI, which other commands
+    # (and `--help`) do not need.
+    from enode_scheduler.bootstrap import build
+    from enode_scheduler.daemon.app import Daemon
+
     async with build(settings, clock=clock) as deps:
         return await Daemon(deps, notifier=notifier).run()
 

@@ -204,10 +204,16 @@ class Reconciler:
         due = [car for car in self.cars.values() if self._all_due or self._wake_at(car) <= now]
         self._all_due = False
         to_read = [c for c in due if c.next_poll_at is None or c.next_poll_at <= now]
+        reading = {id(c) for c in to_read}
+        # Cars at a window boundary act on their latest reading first, so their commands do not
+        # wait behind the polls of the rest of the fleet.
+        for car in due:
+            if id(car) not in reading:
+                await self._handle(car, slots, now=now, epoch=epoch, report=report)
         fresh = await self._read(to_read, now=now, report=report)
         if fresh:
             await self._ports.vehicles.save_readings(fresh)
-        for car in due:
+        for car in to_read:
             await self._handle(car, slots, now=now, epoch=epoch, report=report)
         return report
 
@@ -322,12 +328,17 @@ class Reconciler:
     ) -> None:
         if car.reading is not None and car.plan.status is PlanStatus.ACTIVE:
             deadline = self._deadline(car.plan, now=now)
-            if deadline is None:
-                await self._finish(car, now=now)
-            else:
+            if deadline is not None:
                 await self._maybe_replan(car, slots, deadline=deadline, now=now, report=report)
-                await self._verify(car, now=now, report=report)
-                await self._act(car, now=now, epoch=epoch, report=report)
+            await self._verify(car, now=now, report=report)
+            # Past a one-off deadline every window is over: a car still charging is stopped
+            # once, then the finished plan leaves it alone.
+            finished = deadline is None
+            await self._act(car, now=now, epoch=epoch, report=report, finished=finished)
+            if finished:
+                await self._finish(car, now=now)
+        elif car.reading is not None:
+            await self._verify(car, now=now, report=report)
         car.previous, car.handled_at = car.reading, now
         self._schedule_poll(car, now=now)
 
@@ -474,11 +485,23 @@ class Reconciler:
             )  # fmt: skip
         car.intent = None
 
-    async def _act(self, car: Car, *, now: datetime, epoch: int | None, report: StepReport) -> None:
+    async def _act(
+        self,
+        car: Car,
+        *,
+        now: datetime,
+        epoch: int | None,
+        report: StepReport,
+        finished: bool = False,
+    ) -> None:
         reading, record = car.reading, car.record
-        if reading is None or record is None:
+        if reading is None or (record is None and not finished):
             return
-        desired = decide.desired_charging(record.schedule, reading, car.plan, now=now)
+        desired = (
+            False
+            if finished or record is None
+            else decide.desired_charging(record.schedule, reading, car.plan, now=now)
+        )
         action = decide.command_needed(
             desired=desired, observed=reading.is_charging, in_flight=car.intent is not None
         )

@@ -40,11 +40,12 @@ class Car:
     capacity_kwh: float
     soc_percent: float
     target_percent: float
+    min_soc_percent: float = 0.0
 
 
 CARS = (
-    Car("e2e-vw", "VOLKSWAGEN", 77.0, 30.0, 80.0),
-    Car("e2e-kona", "HYUNDAI", 64.0, 50.0, 90.0),
+    Car("e2e-vw", "VOLKSWAGEN", 77.0, 50.0, 80.0),
+    Car("e2e-kona", "HYUNDAI", 64.0, 60.0, 90.0),
     Car("e2e-bmw", "BMW", 42.2, 60.0, 80.0),
 )
 USER = "e2e-user"
@@ -53,11 +54,18 @@ USER = "e2e-user"
 class Night:
     """A sim with the cars, a database with tokens and plans, and daemons to start."""
 
-    def __init__(self, tmp: Path, *, database_url: str | None, cars: tuple[Car, ...] = CARS):
+    def __init__(
+        self,
+        tmp: Path,
+        *,
+        database_url: str | None,
+        cars: tuple[Car, ...] = CARS,
+        speed: float = SPEED,
+    ) -> None:
         self.tmp = tmp
         self.database_url = database_url
         self.cars = cars
-        self.timeline = Timeline(START, SPEED)
+        self.timeline = Timeline(START, speed)
         self.sim = Sim(self.timeline, command_delay_s=COMMAND_DELAY_S)
         for car in cars:
             self.sim.add_car(
@@ -83,7 +91,8 @@ class Night:
             for car in self.cars:
                 await store.plans.put_plan(
                     PlanRecord(vehicle_id=car.vehicle_id, user_id=USER,
-                               target_soc_percent=car.target_percent, deadline=DEADLINE)
+                               target_soc_percent=car.target_percent, deadline=DEADLINE,
+                               min_soc_percent=car.min_soc_percent)
                 )  # fmt: skip
 
     def start_daemon(self, name: str = "daemon") -> Daemon:

@@ -257,3 +257,18 @@ async def test_repeating_plan_charges_every_night() -> None:
     await world.run(hours=24)
     assert world.enode.cars["v1"].soc_percent == pytest.approx(70.0, abs=0.5)
     assert outside_windows_s(world, "v1") <= SETTINGS.safety_tick_s
+
+
+async def test_car_charging_after_a_missed_deadline_is_stopped_once_then_left_alone() -> None:
+    world = await make_world([FakeCar("v1", "u1", charging=True, soc_percent=30.0)])
+    await world.add_plan("v1", target=80.0, deadline=START + timedelta(hours=1))
+    await world.clock.advance(2 * 3600)  # the daemon was down across the deadline
+    await world.rec.load(now=world.clock.now())
+    await world.run(hours=0.5)
+    assert [a for _, _, a in world.enode.commands] == [ChargeAction.STOP]
+    plan_record = await world.stores.plans.get_plan("v1")
+    assert plan_record is not None
+    assert plan_record.status is PlanStatus.DONE
+    world.enode.cars["v1"].charging = True  # the owner starts charging by hand
+    await world.run(hours=5)
+    assert [a for _, _, a in world.enode.commands] == [ChargeAction.STOP]

@@ -249,10 +249,11 @@ class Reconciler:
         by_user: dict[str, list[Car]] = defaultdict(list)
         for car in cars:
             by_user[car.plan.user_id].append(car)
+        vendors = self._vendors_of([u for u, cs in by_user.items() if len(cs) > 1])
         calls = [
             self._read_user(u, group, now=now)
             for u, cs in by_user.items()
-            for group in self._read_groups(u, cs)
+            for group in _read_groups(cs, vendors.get(u, set()))
         ]
         batches = await asyncio.gather(*calls)
         fresh: list[VehicleReading] = []
@@ -267,22 +268,15 @@ class Reconciler:
         report.polled = len(fresh)
         return fresh
 
-    def _read_groups(self, user_id: str, cars: list[Car]) -> list[list[Car]]:
-        """One list call for a user whose cars share one vendor, else one read per car.
-
-        A vendor's 429 must not starve the user's cars of other makes, so mixed users are
-        read car by car, each behind its own (user, vendor) gate.
-        """
-        if len(cars) == 1:
-            return [cars]
-        vendors = {
-            c.reading.vendor if c.reading else None
-            for c in self.cars.values()
-            if c.plan.user_id == user_id
-        }
-        if len(vendors) == 1 and None not in vendors:
-            return [cars]
-        return [[c] for c in cars]
+    def _vendors_of(self, user_ids: list[str]) -> dict[str, set[str | None]]:
+        """The makes of each user's planned cars (one pass over the fleet, only when needed)."""
+        wanted = set(user_ids)
+        found: dict[str, set[str | None]] = defaultdict(set)
+        if wanted:
+            for c in self.cars.values():
+                if c.plan.user_id in wanted:
+                    found[c.plan.user_id].add(c.reading.vendor if c.reading else None)
+        return found
 
     async def _read_user(
         self, user_id: str, cars: list[Car], *, now: datetime
@@ -582,6 +576,17 @@ class Reconciler:
         )
         car.plan = dataclasses.replace(car.plan, status=PlanStatus.FAILED, status_reason=reason)
         log.error("plan_failed", vehicle_id=car.plan.vehicle_id, reason=reason)
+
+
+def _read_groups(cars: list[Car], vendors: set[str | None]) -> list[list[Car]]:
+    """One list call for a user whose cars share one make, else one read per car.
+
+    A vendor's 429 must not starve the user's cars of other makes, so mixed users are read car
+    by car, each behind its own (user, vendor) gate.
+    """
+    if len(cars) == 1 or (len(vendors) == 1 and None not in vendors):
+        return [cars]
+    return [[c] for c in cars]
 
 
 _NEVER = datetime.max.replace(tzinfo=UTC)

@@ -33,7 +33,7 @@ REPO = Path(__file__).resolve().parents[2]
 CLI = [sys.executable, "-c", "from enode_scheduler.cli import main; main()"]
 
 
-def _env() -> dict[str, str]:
+def subprocess_env() -> dict[str, str]:
     env = dict(os.environ)
     env["PYTHONPATH"] = str(REPO) + os.pathsep + env.get("PYTHONPATH", "")
     return env
@@ -65,7 +65,7 @@ class Sim:
         self.proc = subprocess.Popen(
             [*CLI, "sim", "--port", "0", "--vehicles", "0", "--token-ttl", str(14 * 86400),
              "--command-delay", str(command_delay_s), *timeline.args()],
-            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=_env(), text=True,
+            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=subprocess_env(), text=True,
         )  # fmt: skip
         assert self.proc.stdout is not None
         self.info: dict[str, Any] = json.loads(self.proc.stdout.readline())
@@ -140,7 +140,7 @@ class Daemon:
         self._log = log_path.open("a")
         self.proc = subprocess.Popen(
             [*CLI, "--config", str(config), "run", *timeline.args()],
-            stdout=self._log, stderr=self._log, env=_env(),
+            stdout=self._log, stderr=self._log, env=subprocess_env(),
         )  # fmt: skip
 
     def events(self, name: str | None = None) -> list[dict[str, Any]]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import math
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -143,7 +144,7 @@ async def _serve(ctx: Ctx, handler: Handler, fault: Fault | None) -> Response:
     if fault.kind == "timeout":
         await _wait(ctx, fault.hang_s)
         return problem(504, "The vendor did not answer in time")
-    if fault.kind == "rate_limit":
+    if fault.kind in ("rate_limit", "quota"):
         return _rate_limited(ctx, fault)
     if fault.kind == "server_error":
         return problem(fault.status, "The vendor cloud failed (injected)")
@@ -161,7 +162,7 @@ def _rate_limited(ctx: Ctx, fault: Fault) -> Response:
         ctx.state.counters[ctx.vehicle.id].rate_limited += 1
     headers: dict[str, str] = {}
     if fault.retry_after == "seconds":
-        headers["Retry-After"] = str(max(0, round(fault.retry_after_s)))
+        headers["Retry-After"] = str(max(0, math.ceil(fault.retry_after_s)))
     elif fault.retry_after == "http_date":
         when = _whole_second(ctx.state.now() + timedelta(seconds=fault.retry_after_s), up=True)
         headers["Retry-After"] = format_datetime(when, usegmt=True)

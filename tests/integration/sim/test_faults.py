@@ -167,3 +167,27 @@ async def test_global_faults_spare_the_token_endpoint(sim: RunningSim) -> None:
             auth=(sim.client_id, sim.client_secret),
         )
     assert broken.status_code == 502
+
+
+async def test_a_vendor_quota_limits_each_user_per_window(
+    sim: RunningSim, sim_clock: FakeClock, sim_http: httpx.AsyncClient
+) -> None:
+    car = vehicle_of(sim)
+    sim.state.add_fault(Fault("quota", vendor=car.vendor, quota_requests=3, quota_window_s=60))
+    statuses = []
+    for _ in range(4):
+        statuses.append((await _get_state(sim_http, car.id)).status_code)
+        await sim_clock.advance(10)
+    assert statuses == [200, 200, 200, 429]
+    limited = sim.state.log[-1]
+    assert limited.fault == "quota"
+    # Asked at t=40: the oldest request (t=0) leaves the 60 s window in 20 s.
+    assert (await _get_state(sim_http, car.id)).headers["Retry-After"] == "20"
+    await sim_clock.advance(20)
+    assert (await _get_state(sim_http, car.id)).status_code == 200
+    other = sim.state.issue_user_token("user-2").access_token
+    theirs = vehicle_of(sim, "user-2")
+    async with httpx.AsyncClient(
+        base_url=sim.api_url, headers={"Authorization": f"Bearer {other}"}
+    ) as http:
+        assert (await _get_state(http, theirs.id)).status_code == 200

@@ -528,6 +528,9 @@ class Reconciler:
         except StaleEpoch as exc:
             raise LostLeadership(str(exc)) from exc
         car.intent = dataclasses.replace(created, status=IntentStatus.SENT, sent_at=now)
+        verify_at = now + timedelta(seconds=self._settings.verify_delay_s)
+        if car.next_poll_at is None or car.next_poll_at > verify_at:
+            car.next_poll_at = verify_at
         try:
             await self._ports.enode.set_charging(
                 plan.user_id,

@@ -128,7 +128,13 @@ async def test_car_charges_in_the_cheap_night_and_meets_its_target() -> None:
     assert outside_windows_s(world, "v1") <= SETTINGS.safety_tick_s
     actions = [a for _, _, a in world.enode.commands]
     assert actions == [ChargeAction.START, ChargeAction.STOP]
-    assert all(i.status is IntentStatus.VERIFIED for i in await intents(world))
+    done = await intents(world)
+    assert all(i.status is IntentStatus.VERIFIED for i in done)
+    # Each command is re-read right after the vendor's delay, not at the next regular poll.
+    for i in done:
+        assert i.sent_at is not None
+        assert i.verified_at is not None
+        assert i.verified_at - i.sent_at <= timedelta(seconds=SETTINGS.verify_delay_s + 1)
     plan_record = await world.stores.plans.get_plan("v1")
     assert plan_record is not None
     assert plan_record.status is PlanStatus.DONE

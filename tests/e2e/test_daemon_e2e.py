@@ -185,17 +185,18 @@ async def plans(night: Night) -> list[PlanRecord]:
 
 async def test_429_storm_and_bad_data_are_absorbed(sqlite_night: Night) -> None:
     night = sqlite_night
+    daemon = night.start_daemon()
+    await until(lambda: bool(daemon.events("daemon_started")), timeout_s=30, what="start")
     night.sim.control(
         "POST", "/faults",
         {"kind": "rate_limit", "vendor": "VOLKSWAGEN", "retry_after_s": 900,
-         "duration_s": 3 * 3600},
+         "duration_s": 2 * 3600},
     )  # fmt: skip
     night.sim.control(
         "POST", "/faults",
         {"kind": "malformed", "vendor": "HYUNDAI", "malformed": "missing_fields",
          "duration_s": 2 * 3600},
     )  # fmt: skip
-    daemon = night.start_daemon()
     await sim_time(night.timeline, END)
     assert daemon.terminate() == 0
     assert_targets_met(night)

@@ -494,7 +494,9 @@ class Reconciler:
         desired = (
             False
             if finished or record is None
-            else decide.desired_charging(record.schedule, reading, car.plan, now=now)
+            else decide.desired_charging(
+                record.schedule, reading, car.plan, now=now, deadline=record.deadline
+            )
         )
         action = decide.command_needed(
             desired=desired, observed=reading.is_charging, in_flight=car.intent is not None

@@ -278,3 +278,12 @@ async def test_car_charging_after_a_missed_deadline_is_stopped_once_then_left_al
     world.enode.cars["v1"].charging = True  # the owner starts charging by hand
     await world.run(hours=5)
     assert [a for _, _, a in world.enode.commands] == [ChargeAction.STOP]
+
+
+async def test_a_car_less_efficient_than_assumed_still_meets_its_target() -> None:
+    world = await make_world([FakeCar("v1", "u1", soc_percent=40.0, efficiency=0.8)])
+    await world.add_plan("v1", target=70.0, deadline=TOMORROW_7)
+    await world.rec.load(now=world.clock.now())
+    await world.run(hours=20)
+    assert world.enode.cars["v1"].soc_percent >= 70.0 - 0.25
+    assert outside_windows_s(world, "v1") <= 30 * 60

@@ -97,6 +97,8 @@ class Car:
     intent: CommandIntent | None = None
     failed_attempts: int = 0
     plan_edited: bool = False
+    # computed_at of the schedule whose last window this car is charging past (logged once).
+    extended_for: datetime | None = None
     power_kw: float | None = None
 
 
@@ -498,6 +500,8 @@ class Reconciler:
                 record.schedule, reading, car.plan, now=now, deadline=record.deadline
             )
         )
+        if desired and record is not None and not record.schedule.charging_at(now):
+            self._note_extension(car, record, now=now)
         action = decide.command_needed(
             desired=desired, observed=reading.is_charging, in_flight=car.intent is not None
         )
@@ -564,6 +568,18 @@ class Reconciler:
         if not isinstance(exc, _TRANSIENT):
             car.failed_attempts += 1
         self._postpone([car], exc, now=now)
+
+    def _note_extension(self, car: Car, record: ScheduleRecord, *, now: datetime) -> None:
+        if car.extended_for == record.computed_at:
+            return
+        car.extended_for = record.computed_at
+        log.info(
+            "window_extended",
+            vehicle_id=car.plan.vehicle_id,
+            soc_percent=_soc(car),
+            target_percent=car.plan.target_soc_percent,
+            at=now.isoformat(),
+        )
 
     def _smart_charging(self, car: Car) -> bool:
         vid = car.plan.vehicle_id

@@ -111,8 +111,9 @@ async def test_cars_reach_targets_charging_only_inside_windows_at_the_planned_co
         starts = [datetime.fromisoformat(e["at"]) for e in daemon.events("command_sent")
                   if e["vehicle_id"] == car.vehicle_id and e["action"] == "START"]  # fmt: skip
         assert starts
-        for at in starts:  # decided inside a window, at most one tick after it opened
-            assert any(w_start <= at <= min(w_end, w_start + timedelta(seconds=TICK_S))
+        late = timedelta(seconds=TICK_S + WALL_LATENCY_S * night.timeline.speed)
+        for at in starts:  # decided inside a window, about one tick after it opened
+            assert any(w_start <= at <= min(w_end, w_start + late)
                        for w_start, w_end in windows), at  # fmt: skip
         actual += cost_of(intervals, slots, POWER_KW)
         first = next(
@@ -155,8 +156,7 @@ async def _crash_and_restart(night: Night) -> None:
     stops = [datetime.fromisoformat(e["at"]) for e in second.events("command_sent")
              if e["vehicle_id"] == vw and e["action"] == "STOP"]  # fmt: skip
     assert stops[0] - restarted_at <= timedelta(seconds=TICK_S + WALL_LATENCY_S * 1200)
-    assert not any(night.sim.car(c.vehicle_id)["charging"] for c in night.cars)
-    second.kill()  # outside every window
+    second.kill()  # outside the VW's windows
     third = night.start_daemon("third")
     await sim_time(night.timeline, END)
     assert third.terminate() == 0

@@ -120,7 +120,9 @@ async def test_cars_reach_targets_charging_only_inside_windows_at_the_planned_co
             e for e in daemon.events("plan_replanned") if e["vehicle_id"] == car.vehicle_id
         )
         expected += first["cost"]
-    assert actual == pytest.approx(expected, rel=0.05)
+    # The planner's optimum is a floor; late starts and the minutes a last window is extended
+    # by (both grown by the clock's speed) cost a little more, never much.
+    assert expected * 0.99 <= actual <= expected * 1.10
     assert len(await sent_intents(night)) == sum(
         len(night.sim.commands(c.vehicle_id)) for c in CARS
     )

@@ -13,9 +13,11 @@ import typer
 
 from enode_scheduler import __version__
 from enode_scheduler.commands import config as config_commands
+from enode_scheduler.commands import daemon as daemon_commands
 from enode_scheduler.commands import db as db_commands
 from enode_scheduler.commands import enode as enode_commands
 from enode_scheduler.commands import ops
+from enode_scheduler.commands import plans as plans_commands
 from enode_scheduler.commands import prices as prices_commands
 from enode_scheduler.commands import sim as sim_command
 from enode_scheduler.commands.backtest import backtest
@@ -70,6 +72,9 @@ app.command("plan-case")(plan_case)
 app.command("backtest")(backtest)
 app.command("config-reference")(ops.config_reference)
 app.command("healthcheck")(ops.healthcheck)
+app.command("run")(daemon_commands.run)
+app.command("demo")(daemon_commands.demo)
+app.add_typer(plans_commands.app, name="plans")
 app.command("link")(enode_commands.link)
 app.command("vehicles")(enode_commands.vehicles)
 app.add_typer(enode_commands.charge_app, name="charge")

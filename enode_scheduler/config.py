@@ -407,6 +407,28 @@ class SchedulerSettings(_Section):
         gt=0,
         description="Battery capacity assumed when the vehicle does not report one.",
     )
+    plans_refresh_s: float = Field(
+        default=30.0,
+        gt=0,
+        description="Seconds between looks for added, edited or removed plans in the database.",
+    )
+    stall_timeout_s: float = Field(
+        default=300.0,
+        gt=0,
+        description=(
+            "Wall-clock seconds without a completed reconcile step before the daemon exits "
+            "with status 3 (and stops sending WATCHDOG=1)."
+        ),
+    )
+    shutdown_grace_s: float = Field(
+        default=10.0,
+        gt=0,
+        le=60,
+        description="Wall seconds in-flight work may take after SIGTERM before it is abandoned.",
+    )
+    max_concurrent_reads: int = Field(
+        default=32, ge=1, description="Vehicle reads the daemon keeps in flight at once."
+    )
 
 
 class ApiToken(_Section):

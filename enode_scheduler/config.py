@@ -143,6 +143,8 @@ class ApiSettings(_Section):
     tokens: tuple[ApiToken, ...] = ()
     metrics_require_token: bool = False
     max_body_bytes: int = Field(default=65536, gt=0)
+    # Firehose deliveries batch many events, so they get a larger cap.
+    webhook_max_body_bytes: int = Field(default=1_048_576, gt=0)
 
 
 class LoggingSettings(_Section):

@@ -1,0 +1,106 @@
+"""User routes: start and finish the Enode link flow, and unlink."""
+
+from __future__ import annotations
+
+import html
+from dataclasses import replace
+from typing import Annotated
+
+import structlog
+from fastapi import APIRouter, Depends, HTTPException, Query, Response
+from fastapi.responses import HTMLResponse
+
+from enode_scheduler.daemon.api_auth import TokenTable
+from enode_scheduler.daemon.api_deps import ApiDeps, LinkFlow
+from enode_scheduler.daemon.api_models import LinkOut, UserId
+from enode_scheduler.daemon.api_problems import responses
+from enode_scheduler.daemon.api_vehicles import Deps
+from enode_scheduler.exceptions import LinkError
+from enode_scheduler.ports import UserRecord
+
+__all__ = ["callback_router", "user_router"]
+
+log = structlog.get_logger()
+OAuthParam = Annotated[str | None, Query(max_length=2048)]
+
+
+def _link_flow(deps: ApiDeps) -> LinkFlow:
+    if deps.link is None:
+        raise HTTPException(503, "Enode is not configured, so users cannot be linked.")
+    return deps.link
+
+
+def user_router(tokens: TokenTable) -> APIRouter:
+    """Routes under /v1/users that link and unlink users (write scope)."""
+    write = [Depends(tokens.require("write"))]
+    router = APIRouter(prefix="/v1", tags=["users"], responses=responses(401, 403, 422, 503))
+
+    @router.post("/users/{user_id}/link", dependencies=write, responses=responses(502))
+    async def start_link(user_id: UserId, deps: Deps) -> LinkOut:
+        """Start linking the user's vehicles; send the user to `authorize_url`."""
+        link = _link_flow(deps)
+        if await deps.users.get_user(user_id) is None:
+            await deps.users.upsert_user(UserRecord(user_id=user_id))
+        url = await link.start_link(user_id)
+        log.info("link_started", user_id=user_id)
+        return LinkOut(authorize_url=url)
+
+    @router.delete(
+        "/users/{user_id}",
+        dependencies=write,
+        status_code=204,
+        response_class=Response,
+        responses=responses(404, 502),
+    )
+    async def unlink(user_id: UserId, deps: Deps) -> None:
+        """Deauthorize the user at Enode and delete their tokens, vehicles and plans here."""
+        if await deps.users.get_user(user_id) is None:
+            raise HTTPException(404, f"No user {user_id!r} is known.")
+        await _link_flow(deps).unlink(user_id)
+        await deps.users.delete_user(user_id)
+        log.info("user_unlinked", user_id=user_id)
+
+    return router
+
+
+def callback_router() -> APIRouter:
+    """The OAuth redirect target; a browser lands here, so it answers with a plain page."""
+    router = APIRouter(tags=["users"])
+
+    @router.get("/oauth/callback", response_class=HTMLResponse, responses={400: {}, 503: {}})
+    async def oauth_callback(
+        deps: Deps,
+        state: OAuthParam = None,
+        code: OAuthParam = None,
+        error: OAuthParam = None,
+        error_description: OAuthParam = None,
+    ) -> HTMLResponse:
+        """Finish linking: check the one-time state, exchange the code, store the tokens."""
+        if deps.link is None:
+            return _page(503, "Linking is not available", "Enode is not configured.")
+        if not state:
+            return _page(400, "Linking failed", "The link has no state; start again.")
+        try:
+            user_id = await deps.link.complete_link(
+                state=state, code=code, error=error, error_description=error_description
+            )
+        except LinkError as exc:
+            log.warning("link_failed", error=exc.error)
+            return _page(400, "Linking failed", str(exc))
+        user = await deps.users.get_user(user_id) or UserRecord(user_id=user_id)
+        await deps.users.upsert_user(
+            replace(user, linked=True, needs_relink=False, relink_reason=None)
+        )
+        log.info("link_completed", user_id=user_id)
+        return _page(200, "Vehicles linked", "You can close this page.")
+
+    return router
+
+
+def _page(status: int, title: str, message: str) -> HTMLResponse:
+    body = (
+        "<!doctype html><html><head><meta charset=utf-8>"
+        f"<title>{html.escape(title)}</title></head>"
+        f"<body><h1>{html.escape(title)}</h1><p>{html.escape(message)}</p></body></html>"
+    )
+    return HTMLResponse(body, status_code=status)

@@ -30,9 +30,13 @@ def api_settings(**overrides: Any) -> ApiSettings:
     return ApiSettings(tokens=tokens, **overrides)
 
 
+def signature(body: bytes, *, secret: str = WEBHOOK_SECRET) -> str:
+    return "sha1=" + hmac.new(secret.encode(), body, hashlib.sha1).hexdigest()
+
+
 def signed(events: list[dict[str, Any]], *, secret: str = WEBHOOK_SECRET) -> tuple[bytes, str]:
     body = json.dumps(events).encode()
-    return body, "sha1=" + hmac.new(secret.encode(), body, hashlib.sha1).hexdigest()
+    return body, signature(body, secret=secret)
 
 
 def reading(vehicle_id: str = "veh-1", user_id: str = "user-1", **kw: Any) -> VehicleReading:

@@ -28,10 +28,10 @@ async def seeded(api: Api) -> Api:
     return api
 
 
-async def _post(api: Api, body: bytes, signature: str | None, delivery: str | None = None) -> Any:
+async def _post(api: Api, body: bytes, sig: str | None, delivery: str | None = None) -> Any:
     headers = {"content-type": "application/json"}
-    if signature is not None:
-        headers["X-Enode-Signature"] = signature
+    if sig is not None:
+        headers["X-Enode-Signature"] = sig
     if delivery is not None:
         headers["X-Enode-Delivery"] = delivery
     return await api.client.post("/webhooks/enode", content=body, headers=headers)

@@ -12,6 +12,11 @@ from typing import Annotated
 import typer
 
 from enode_scheduler import __version__
+from enode_scheduler.commands import config as config_commands
+from enode_scheduler.commands import db as db_commands
+from enode_scheduler.commands.context import settings_from_context
+
+__all__ = ["app", "main", "settings_from_context"]
 
 app = typer.Typer(
     name="enode-scheduler",
@@ -48,6 +53,10 @@ def root(
 ) -> None:
     """Smart-charging scheduler for electric vehicles on the Enode API."""
     ctx.obj = {"config_path": config}
+
+
+app.command("check-config")(config_commands.check_config)
+app.add_typer(db_commands.app, name="db")
 
 
 def main() -> None:

@@ -1,15 +1,29 @@
 """Settings: one TOML file, then ENODE_SCHEDULER__SECTION__KEY environment overrides.
 
 Components receive their own section model (e.g. `EnodeSettings`), never the whole `Settings`.
-Loading, secret files and error reporting are implemented below the models.
+Loading, secret files and error reporting are implemented below the models (`load_settings`).
+
+Precedence, lowest first (a later source replaces a key set by an earlier one):
+
+1. built-in defaults (the models below);
+2. the TOML file: a key, or for a secret `<key>_file = "path"` (relative to the file);
+3. secret files named `<section>.<key>` (e.g. `enode.client_secret`, `database.token_keys`)
+   in /run/secrets (Docker secrets), then in $CREDENTIALS_DIRECTORY (systemd credentials);
+4. environment variables ENODE_SCHEDULER__SECTION__KEY (e.g.
+   ENODE_SCHEDULER__PRICES__ENTSOE__SECURITY_TOKEN), or ..._FILE for a secret's path.
+
+Within one source, giving both `<key>` and `<key>_file` is an error. Lists in the environment are
+JSON (`["a", "b"]`) or comma-separated; a list in a secret file is one item per line.
 """
 
 from __future__ import annotations
 
+import base64
 import os
+from collections.abc import Mapping
 from datetime import time
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import (
     AnyHttpUrl,
@@ -17,7 +31,22 @@ from pydantic import (
     ConfigDict,
     Field,
     SecretStr,
+    ValidationError,
+    field_validator,
 )
+from pydantic_core import ErrorDetails
+
+from enode_scheduler.config_sources import (
+    FILE_SUFFIX,
+    RawConfig,
+    field_type,
+    flatten,
+    read_env,
+    read_secret_file,
+    read_toml,
+    secret_keys,
+)
+from enode_scheduler.exceptions import ConfigError
 
 
 class _Section(BaseModel):
@@ -59,6 +88,31 @@ class DatabaseSettings(_Section):
     # Fernet keys; the first encrypts, all decrypt. Empty: a key generated in state_dir/token.key.
     token_keys: tuple[SecretStr, ...] = ()
     pool_size: int = Field(default=5, ge=1)
+
+    @field_validator("url")
+    @classmethod
+    def _sqlite_or_postgresql(cls, url: str | None) -> str | None:
+        if url is None:
+            return None
+        scheme = url.partition("://")[0].partition("+")[0] if "://" in url else ""
+        if scheme not in ("sqlite", "postgresql", "postgres"):
+            raise ValueError(f"not a SQLite or PostgreSQL URL (scheme {scheme or 'missing'!r})")
+        return url
+
+    @field_validator("token_keys")
+    @classmethod
+    def _fernet_keys(cls, keys: tuple[SecretStr, ...]) -> tuple[SecretStr, ...]:
+        for key in keys:
+            try:
+                raw = base64.urlsafe_b64decode(key.get_secret_value().encode("ascii"))
+            except (ValueError, UnicodeEncodeError):
+                raw = b""
+            if len(raw) != 32:
+                raise ValueError(
+                    "not a Fernet key (32 url-safe base64 bytes; make one with "
+                    "`enode-scheduler db new-key`)"
+                )
+        return keys
 
 
 class EntsoeSettings(_Section):
@@ -160,3 +214,159 @@ class Settings(_Section):
     scheduler: SchedulerSettings = SchedulerSettings()
     api: ApiSettings = ApiSettings()
     logging: LoggingSettings = LoggingSettings()
+
+
+RUN_SECRETS_DIR = Path("/run/secrets")
+DEFAULTS_LABEL = "defaults"
+
+
+def load_settings(
+    path: Path | None,
+    *,
+    environ: Mapping[str, str] = os.environ,
+    run_secrets_dir: Path = RUN_SECRETS_DIR,
+) -> Settings:
+    """Defaults, the TOML file at `path`, secret files and the environment, in that order.
+
+    Raises ConfigError with one line per problem: `<source>: <section.key>: <what is wrong>`.
+    """
+    secrets = set(secret_keys(Settings))
+    toml = RawConfig()
+    if path is not None:
+        read_toml(path, toml)
+        if toml.problems:
+            raise ConfigError(toml.problems)
+        _resolve_file_keys(toml, secrets, base_dir=path.parent)
+    env = RawConfig()
+    read_env(environ, Settings, env)
+    _resolve_file_keys(env, secrets, base_dir=Path.cwd())
+    layers = [toml, _secret_dirs(secrets, environ, run_secrets_dir), env]
+    merged = _merge(layers)
+    if "state_dir" not in merged.data and environ.get("STATE_DIRECTORY"):
+        merged.set("state_dir", environ["STATE_DIRECTORY"].split(":")[0], origin="$STATE_DIRECTORY")
+    default_label = str(path) if path is not None else DEFAULTS_LABEL
+    return _validate(merged, secrets, default_label=default_label)
+
+
+def _merge(layers: list[RawConfig]) -> RawConfig:
+    merged = RawConfig()
+    for layer in layers:
+        merged.problems.extend(layer.problems)
+        for dotted, value in flatten(layer.data):
+            merged.set(dotted, value, origin=layer.origin_of(dotted, DEFAULTS_LABEL))
+    return merged
+
+
+def _resolve_file_keys(raw: RawConfig, secrets: set[str], *, base_dir: Path) -> None:
+    """Replace `<secret>_file = path` by the file's content, within one source."""
+    for dotted, value in list(flatten(raw.data)):
+        key = dotted.removesuffix(FILE_SUFFIX)
+        if key == dotted or key not in secrets:
+            continue
+        origin = raw.origins.get(dotted, DEFAULTS_LABEL)
+        _pop(raw.data, dotted)
+        if key in raw.origins:
+            raw.problems.append(f"{origin}: {key}: give either {key} or {dotted}, not both")
+            continue
+        secret_path = base_dir / Path(str(value)).expanduser()
+        try:
+            content = read_secret_file(secret_path, field_type(Settings, key))
+        except (OSError, UnicodeDecodeError) as exc:
+            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+            raw.problems.append(f"{origin}: {dotted}: cannot read {secret_path}: {reason}")
+            continue
+        raw.set(key, content, origin=str(secret_path))
+
+
+def _secret_dirs(secrets: set[str], environ: Mapping[str, str], run_secrets_dir: Path) -> RawConfig:
+    raw = RawConfig()
+    dirs = [run_secrets_dir]
+    if environ.get("CREDENTIALS_DIRECTORY"):
+        dirs.append(Path(environ["CREDENTIALS_DIRECTORY"]))
+    for directory in dirs:
+        for key in sorted(secrets):
+            candidate = directory / key
+            if not candidate.is_file():
+                continue
+            try:
+                raw.set(
+                    key,
+                    read_secret_file(candidate, field_type(Settings, key)),
+                    origin=str(candidate),
+                )
+            except (OSError, UnicodeDecodeError) as exc:
+                reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+                raw.problems.append(f"{candidate}: {key}: cannot read: {reason}")
+    return raw
+
+
+def _validate(raw: RawConfig, secrets: set[str], *, default_label: str) -> Settings:
+    problems = dict.fromkeys(raw.problems, "")
+    reported: set[str] = set()
+
+    def report(dotted: str, message: str) -> None:
+        if dotted not in reported:
+            reported.add(dotted)
+            problems[f"{raw.origin_of(dotted, default_label)}: {dotted}: {message}"] = ""
+
+    for dotted, value in flatten(raw.data):
+        for message in _raw_checks(dotted, value, secrets):
+            report(dotted, message)
+    settings: Settings | None = None
+    try:
+        settings = Settings.model_validate(raw.data)
+    except ValidationError as exc:
+        for error in exc.errors():
+            report(".".join(str(part) for part in error["loc"]), _message(error))
+    if settings is not None:
+        for dotted, message in _cross_checks(settings):
+            report(dotted, message)
+    if problems:
+        raise ConfigError(list(problems))
+    assert settings is not None
+    return settings
+
+
+def _raw_checks(dotted: str, value: Any, secrets: set[str]) -> list[str]:
+    name = dotted.rpartition(".")[2]
+    if value == "" and (dotted in secrets or name.endswith("_id")):
+        return ["must not be empty"]
+    if isinstance(value, list) and dotted in secrets and any(item == "" for item in value):
+        return ["must not contain empty strings"]
+    is_number = isinstance(value, int | float) and not isinstance(value, bool)
+    if name.endswith("_s") and is_number and value < 0:
+        return ["must not be negative (a duration in seconds)"]
+    return []
+
+
+def _cross_checks(settings: Settings) -> list[tuple[str, str]]:
+    """Rules that span keys; a per-key rule belongs on the section model instead."""
+    problems = []
+    enode = settings.enode
+    if enode.client_id is not None and enode.client_secret is None:
+        problems.append(("enode.client_secret", "required when enode.client_id is set"))
+    if enode.client_secret is not None and enode.client_id is None:
+        problems.append(("enode.client_id", "required when enode.client_secret is set"))
+    prices = settings.prices
+    if prices.source == "entsoe" and prices.entsoe.security_token is None:
+        problems.append(("prices.entsoe.security_token", 'required when prices.source = "entsoe"'))
+    return problems
+
+
+def _message(error: ErrorDetails) -> str:
+    kind = error["type"]
+    if kind == "extra_forbidden":
+        return "unknown key"
+    if kind.startswith("url_"):
+        return "not a valid URL"
+    if kind == "missing":
+        return "required"
+    message = error["msg"].removeprefix("Value error, ")
+    return message.replace("Input should be", "must be").replace("input should be", "must be")
+
+
+def _pop(data: dict[str, Any], dotted: str) -> None:
+    *parents, last = dotted.split(".")
+    for part in parents:
+        data = data[part]
+    data.pop(last, None)

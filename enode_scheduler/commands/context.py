@@ -1,0 +1,30 @@
+"""What every command needs from the root app: the settings, loaded once per invocation.
+
+Command modules import `settings_from_context` from here (cli.py re-exports it), since cli.py
+imports the command modules.
+"""
+
+from __future__ import annotations
+
+import typer
+
+from enode_scheduler.config import Settings, load_settings
+from enode_scheduler.exceptions import ConfigError
+
+
+def settings_from_context(ctx: typer.Context) -> Settings:
+    """The settings of this invocation (global --config), loaded once; a bad config exits 2
+    with one line per problem on stderr."""
+    root = ctx.find_root()
+    if not isinstance(root.obj, dict):
+        root.obj = {"config_path": None}
+    obj = root.obj
+    if "settings" not in obj:
+        try:
+            obj["settings"] = load_settings(obj.get("config_path"))
+        except ConfigError as exc:
+            for line in exc.problems:
+                typer.echo(line, err=True)
+            raise typer.Exit(2) from exc
+    settings: Settings = obj["settings"]
+    return settings

@@ -1,0 +1,89 @@
+"""structlog set-up: JSON lines for machines, a readable console for people, secrets masked."""
+
+from __future__ import annotations
+
+import logging
+import re
+import sys
+from collections.abc import Mapping
+from typing import Any, TextIO
+
+import structlog
+from structlog.typing import EventDict, Processor, WrappedLogger
+
+from enode_scheduler.config import LoggingSettings
+
+MASK = "***"
+_SECRET_KEY = re.compile(
+    r"token|secret|password|passwd|authorization|refresh|api_?key|credential|cookie|^code$",
+    re.IGNORECASE,
+)
+# Keys that name something about a secret without being one (token_url, token_expires_at).
+_NOT_SECRET_SUFFIXES = ("_url", "_uri", "_at", "_s", "_count", "_total")
+
+
+def is_secret_key(key: str) -> bool:
+    """Whether a value logged under `key` must not be shown."""
+    return bool(_SECRET_KEY.search(key)) and not key.lower().endswith(_NOT_SECRET_SUFFIXES)
+
+
+def mask_secrets(value: Any) -> Any:
+    """A copy of `value` with the values of secret-looking keys masked, at any depth."""
+    if isinstance(value, Mapping):
+        return {
+            k: MASK if isinstance(k, str) and is_secret_key(k) else mask_secrets(v)
+            for k, v in value.items()
+        }
+    if isinstance(value, list | tuple):
+        return [mask_secrets(item) for item in value]
+    return value
+
+
+def mask_processor(_logger: WrappedLogger, _method: str, event_dict: EventDict) -> EventDict:
+    """structlog processor: mask secret values before anything renders them."""
+    masked: EventDict = mask_secrets(event_dict)
+    return masked
+
+
+def configure_logging(settings: LoggingSettings, *, stream: TextIO | None = None) -> None:
+    """Send structlog (and stdlib logging) to `stream` (stderr by default) at the set level.
+
+    Format "auto" means console when the stream is a terminal, JSON lines otherwise.
+    """
+    out = stream if stream is not None else sys.stderr
+    level = logging.getLevelNamesMapping()[settings.level.upper()]
+    renderer = _renderer(settings.format, out)
+    shared: list[Processor] = [
+        structlog.contextvars.merge_contextvars,
+        structlog.processors.add_log_level,
+        structlog.processors.TimeStamper(fmt="iso", utc=True),
+        mask_processor,
+    ]
+    structlog.configure(
+        processors=[*shared, structlog.processors.format_exc_info, renderer],
+        wrapper_class=structlog.make_filtering_bound_logger(level),
+        logger_factory=structlog.PrintLoggerFactory(file=out),
+        cache_logger_on_first_use=False,
+    )
+    _route_stdlib(shared, renderer, out, level)
+
+
+def _renderer(fmt: str, out: TextIO) -> Processor:
+    is_tty = hasattr(out, "isatty") and out.isatty()
+    if fmt == "json" or (fmt == "auto" and not is_tty):
+        return structlog.processors.JSONRenderer()
+    return structlog.dev.ConsoleRenderer(colors=is_tty)
+
+
+def _route_stdlib(shared: list[Processor], renderer: Processor, out: TextIO, level: int) -> None:
+    # Libraries (uvicorn, alembic, apscheduler) log through stdlib; render them the same way.
+    handler = logging.StreamHandler(out)
+    handler.setFormatter(
+        structlog.stdlib.ProcessorFormatter(
+            foreign_pre_chain=shared,
+            processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, renderer],
+        )
+    )
+    root = logging.getLogger()
+    root.handlers = [handler]
+    root.setLevel(level)

@@ -1,0 +1,47 @@
+"""What every repository shares: transactions that translate database errors, upserts."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from sqlalchemy import Table
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from enode_scheduler.clock import Clock
+from enode_scheduler.exceptions import StoreError
+
+
+class Repository:
+    """Base of the SQL repositories: one engine, one clock for the timestamps we write."""
+
+    def __init__(self, engine: AsyncEngine, *, clock: Clock) -> None:
+        self._engine = engine
+        self._clock = clock
+
+    @property
+    def dialect(self) -> str:
+        return self._engine.dialect.name
+
+    @asynccontextmanager
+    async def _tx(self) -> AsyncIterator[AsyncConnection]:
+        """One transaction; database errors leave as StoreError with the cause kept."""
+        try:
+            async with self._engine.begin() as conn:
+                yield conn
+        except SQLAlchemyError as exc:
+            raise StoreError(f"database error: {exc.__class__.__name__}: {exc}") from exc
+
+    def _insert(self, table: Table) -> Any:
+        """A dialect-specific INSERT with ON CONFLICT support (both backends have it)."""
+        if self.dialect == "postgresql":
+            return postgresql.insert(table)
+        return sqlite.insert(table)
+
+
+def chunks(items: list[Any], size: int) -> list[list[Any]]:
+    """Batches small enough for SQLite's bound-parameter limit."""
+    return [items[i : i + size] for i in range(0, len(items), size)]

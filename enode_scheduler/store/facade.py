@@ -1,0 +1,95 @@
+"""`open_store`: the engine, the schema check and every repository, as one context manager."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from enode_scheduler.clock import Clock, SystemClock
+from enode_scheduler.config import DatabaseSettings
+from enode_scheduler.store.crypto import cipher_from_settings
+from enode_scheduler.store.engine import create_engine
+from enode_scheduler.store.intents import LEADER_LEASE, SqlCommandIntentStore
+from enode_scheduler.store.leases import SqlLeaseStore
+from enode_scheduler.store.migrate import check_schema
+from enode_scheduler.store.plans import SqlPlanStore
+from enode_scheduler.store.prices import SqlPriceSlotStore
+from enode_scheduler.store.schedules import SqlScheduleStore
+from enode_scheduler.store.users import SqlUserStore
+from enode_scheduler.store.vehicles import SqlVehicleStore
+
+
+@dataclass(frozen=True, slots=True)
+class Store:
+    """Every repository over one engine. `users` and `tokens` are the same object."""
+
+    engine: AsyncEngine
+    users: SqlUserStore
+    tokens: SqlUserStore
+    vehicles: SqlVehicleStore
+    plans: SqlPlanStore
+    schedules: SqlScheduleStore
+    prices: SqlPriceSlotStore
+    intents: SqlCommandIntentStore
+    leases: SqlLeaseStore
+
+    @property
+    def dialect(self) -> str:
+        """ "sqlite" or "postgresql"."""
+        return self.engine.dialect.name
+
+
+@asynccontextmanager
+async def open_store(
+    settings: DatabaseSettings,
+    *,
+    state_dir: Path,
+    clock: Clock | None = None,
+    lease_name: str = LEADER_LEASE,
+) -> AsyncIterator[Store]:
+    """Open the database, check (or with `auto_migrate`, upgrade) its schema, yield the store.
+
+    Raises SchemaOutdated when the schema is behind and `auto_migrate` is off. `clock` stamps the
+    rows we write (created_at, updated_at); leases use database time instead.
+    """
+    engine = create_engine(settings, state_dir=state_dir)
+    try:
+        await check_schema(engine, auto_migrate=settings.auto_migrate)
+        yield build_store(
+            engine,
+            settings=settings,
+            state_dir=state_dir,
+            clock=clock or SystemClock(),
+            lease_name=lease_name,
+        )
+    finally:
+        await engine.dispose()
+
+
+def build_store(
+    engine: AsyncEngine,
+    *,
+    settings: DatabaseSettings,
+    state_dir: Path,
+    clock: Clock,
+    lease_name: str = LEADER_LEASE,
+) -> Store:
+    """The repositories over an engine whose schema is already checked."""
+    keys = [key.get_secret_value() for key in settings.token_keys]
+    cipher = cipher_from_settings(keys, state_dir=state_dir)
+    users = SqlUserStore(engine, clock=clock, cipher=cipher)
+    return Store(
+        engine=engine,
+        users=users,
+        tokens=users,
+        vehicles=SqlVehicleStore(engine, clock=clock),
+        plans=SqlPlanStore(engine, clock=clock),
+        schedules=SqlScheduleStore(engine, clock=clock),
+        prices=SqlPriceSlotStore(engine, clock=clock),
+        intents=SqlCommandIntentStore(engine, clock=clock, lease_name=lease_name),
+        leases=SqlLeaseStore(engine, clock=clock),
+    )

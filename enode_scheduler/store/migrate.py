@@ -1,0 +1,83 @@
+"""Schema migrations (alembic) run from code, and the schema check every opener does.
+
+The scripts live in the package (`enode_scheduler/migrations`), so an installed wheel migrates
+without the source tree; the top-level alembic.ini points at the same place for developers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy.engine import Connection
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from enode_scheduler.exceptions import SchemaOutdated, StoreError
+
+SCRIPT_LOCATION = "enode_scheduler:migrations"
+T = TypeVar("T")
+UPGRADE_HINT = "run `enode-scheduler db upgrade` (or set database.auto_migrate = true)"
+
+
+def alembic_config() -> Config:
+    config = Config()
+    config.set_main_option("script_location", SCRIPT_LOCATION)
+    return config
+
+
+def head_revisions() -> set[str]:
+    return set(ScriptDirectory.from_config(alembic_config()).get_heads())
+
+
+async def current_revisions(engine: AsyncEngine) -> set[str]:
+    def read(conn: Connection) -> set[str]:
+        return set(MigrationContext.configure(conn).get_current_heads())
+
+    return await _run(engine, read)
+
+
+async def upgrade(engine: AsyncEngine, revision: str = "head") -> None:
+    await _run(engine, lambda conn: _command(conn, command.upgrade, revision))
+
+
+async def downgrade(engine: AsyncEngine, revision: str) -> None:
+    await _run(engine, lambda conn: _command(conn, command.downgrade, revision))
+
+
+async def check_schema(engine: AsyncEngine, *, auto_migrate: bool) -> None:
+    """Refuse a database that is not at the head revision, or upgrade it when allowed."""
+    current, heads = await current_revisions(engine), head_revisions()
+    if current == heads:
+        return
+    known = {rev.revision for rev in ScriptDirectory.from_config(alembic_config()).walk_revisions()}
+    if not current <= known:
+        raise SchemaOutdated(
+            f"database schema is at revision {', '.join(sorted(current))}, which this version of "
+            "enode-scheduler does not know; upgrade enode-scheduler"
+        )
+    if auto_migrate:
+        await upgrade(engine)
+        return
+    at = ", ".join(sorted(current)) or "empty (no tables)"
+    raise SchemaOutdated(
+        f"database schema is {at}, this version needs {', '.join(sorted(heads))}: {UPGRADE_HINT}"
+    )
+
+
+def _command(conn: Connection, fn: Callable[..., Any], revision: str) -> None:
+    config = alembic_config()
+    config.attributes["connection"] = conn
+    fn(config, revision)
+
+
+async def _run(engine: AsyncEngine, fn: Callable[[Connection], T]) -> T:
+    try:
+        async with engine.begin() as conn:
+            return await conn.run_sync(fn)
+    except SQLAlchemyError as exc:
+        raise StoreError(f"database error: {exc.__class__.__name__}: {exc}") from exc

@@ -1,0 +1,96 @@
+"""Charge plans, one per vehicle."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, select, update
+
+from enode_scheduler.ports import PlanRecord, PlanStatus
+from enode_scheduler.store.base import Repository
+from enode_scheduler.store.schema import plans_table
+from enode_scheduler.store.users import ensure_user
+
+plans = plans_table
+
+
+class SqlPlanStore(Repository):
+    """`put_plan` keeps `created_at` and the plan id of a replaced plan; status changes do not
+    touch `updated_at` (they are not edits, so they do not trigger a replan)."""
+
+    async def put_plan(self, plan: PlanRecord) -> PlanRecord:
+        now = self._clock.now()
+        values = _values(plan)
+        stmt = self._insert(plans).values(**values, created_at=now, updated_at=now)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=[plans.c.vehicle_id],
+            set_={**{name: stmt.excluded[name] for name in values}, "updated_at": now},
+        )
+        async with self._tx() as conn:
+            await ensure_user(self, conn, plan.user_id, now=now)
+            await conn.execute(stmt)
+            row = (
+                await conn.execute(select(plans).where(plans.c.vehicle_id == plan.vehicle_id))
+            ).one()
+        return _record(row)
+
+    async def get_plan(self, vehicle_id: str) -> PlanRecord | None:
+        async with self._tx() as conn:
+            row = (
+                await conn.execute(select(plans).where(plans.c.vehicle_id == vehicle_id))
+            ).one_or_none()
+        return None if row is None else _record(row)
+
+    async def list_plans(self, *, enabled_only: bool = False) -> list[PlanRecord]:
+        query = select(plans).order_by(plans.c.vehicle_id)
+        if enabled_only:
+            query = query.where(plans.c.enabled.is_(True))
+        async with self._tx() as conn:
+            return [_record(row) for row in (await conn.execute(query)).all()]
+
+    async def delete_plan(self, vehicle_id: str) -> bool:
+        async with self._tx() as conn:
+            result = await conn.execute(delete(plans).where(plans.c.vehicle_id == vehicle_id))
+        return bool(result.rowcount)
+
+    async def set_plan_status(
+        self, vehicle_id: str, status: PlanStatus, *, reason: str | None = None
+    ) -> None:
+        stmt = (
+            update(plans)
+            .where(plans.c.vehicle_id == vehicle_id)
+            .values(status=status.value, status_reason=reason)
+        )
+        async with self._tx() as conn:
+            await conn.execute(stmt)
+
+    async def plans_changed_since(self, since: datetime) -> list[PlanRecord]:
+        query = select(plans).where(plans.c.updated_at > since).order_by(plans.c.updated_at)
+        async with self._tx() as conn:
+            return [_record(row) for row in (await conn.execute(query)).all()]
+
+
+def _values(plan: PlanRecord) -> dict[str, Any]:
+    return {
+        "vehicle_id": plan.vehicle_id,
+        "user_id": plan.user_id,
+        "target_soc_percent": plan.target_soc_percent,
+        "timezone": plan.timezone,
+        "deadline": plan.deadline,
+        "weekdays": sorted(plan.weekdays),
+        "local_time": plan.local_time,
+        "min_soc_percent": plan.min_soc_percent,
+        "start_penalty": plan.start_penalty,
+        "enabled": plan.enabled,
+        "status": plan.status.value,
+        "status_reason": plan.status_reason,
+    }
+
+
+def _record(row: Any) -> PlanRecord:
+    fields = {f.name: getattr(row, f.name) for f in dataclasses.fields(PlanRecord)}
+    fields["weekdays"] = frozenset(row.weekdays or ())
+    fields["status"] = PlanStatus(row.status)
+    return PlanRecord(**fields)

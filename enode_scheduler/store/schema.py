@@ -1,0 +1,168 @@
+"""The database schema (SQLAlchemy 2 declarative). Changes go through an alembic revision."""
+
+from __future__ import annotations
+
+from datetime import datetime, time
+from typing import Any, cast
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    Time,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from enode_scheduler.store.types import UTCDateTime
+
+# Stable constraint names, so migrations can refer to them on every backend.
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map = {datetime: UTCDateTime(), list[Any]: JSON()}  # noqa: RUF012
+
+
+class UserRow(Base):
+    __tablename__ = "users"
+
+    user_id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    timezone: Mapped[str] = mapped_column(String(64), default="UTC")
+    # Fernet tokens (urlsafe base64 text), never the clear token.
+    access_token_enc: Mapped[str | None] = mapped_column(Text)
+    refresh_token_enc: Mapped[str | None] = mapped_column(Text)
+    token_expires_at: Mapped[datetime | None]
+    needs_relink: Mapped[bool] = mapped_column(Boolean, default=False)
+    relink_reason: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class VehicleRow(Base):
+    __tablename__ = "vehicles"
+
+    vehicle_id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    user_id: Mapped[str] = mapped_column(
+        ForeignKey("users.user_id", ondelete="CASCADE"), index=True
+    )
+    vendor: Mapped[str | None] = mapped_column(String(64))
+    battery_capacity_kwh: Mapped[float | None] = mapped_column(Float)
+    soc_percent: Mapped[float | None] = mapped_column(Float)
+    is_reachable: Mapped[bool | None] = mapped_column(Boolean)
+    is_plugged_in: Mapped[bool | None] = mapped_column(Boolean)
+    is_charging: Mapped[bool | None] = mapped_column(Boolean)
+    charge_rate_kw: Mapped[float | None] = mapped_column(Float)
+    charge_limit_percent: Mapped[float | None] = mapped_column(Float)
+    charging_reasons: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    charging_location_id: Mapped[str | None] = mapped_column(String(128))
+    smart_charging_enabled: Mapped[bool | None] = mapped_column(Boolean)
+    last_seen: Mapped[datetime | None]
+
+
+class PlanRow(Base):
+    __tablename__ = "plans"
+
+    plan_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    vehicle_id: Mapped[str] = mapped_column(String(128), unique=True)
+    user_id: Mapped[str] = mapped_column(
+        ForeignKey("users.user_id", ondelete="CASCADE"), index=True
+    )
+    target_soc_percent: Mapped[float] = mapped_column(Float)
+    timezone: Mapped[str] = mapped_column(String(64))
+    deadline: Mapped[datetime | None]
+    # Sorted list of weekday numbers, 0 = Monday; empty for a one-off plan.
+    weekdays: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    local_time: Mapped[time | None] = mapped_column(Time)
+    min_soc_percent: Mapped[float] = mapped_column(Float, default=0.0)
+    start_penalty: Mapped[float] = mapped_column(Float, default=0.0)
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    status: Mapped[str] = mapped_column(String(16))
+    status_reason: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime] = mapped_column(index=True)
+
+
+class ScheduleRow(Base):
+    __tablename__ = "schedules"
+
+    vehicle_id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    feasible: Mapped[bool] = mapped_column(Boolean)
+    # [{"start", "end", "reason", "provisional"}] with ISO-8601 UTC times.
+    windows: Mapped[list[Any]] = mapped_column(JSON)
+    grid_energy_kwh: Mapped[float] = mapped_column(Float)
+    expected_cost: Mapped[float] = mapped_column(Float)
+    baseline_cost: Mapped[float] = mapped_column(Float)
+    starts: Mapped[int] = mapped_column(Integer)
+    expected_soc_percent: Mapped[float] = mapped_column(Float)
+    explanation: Mapped[list[Any]] = mapped_column(JSON)
+    deadline: Mapped[datetime]
+    computed_at: Mapped[datetime]
+
+
+class PriceSlotRow(Base):
+    __tablename__ = "price_slots"
+    __table_args__ = (UniqueConstraint("zone", "start", name="uq_price_slots_zone_start"),)
+
+    slot_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    zone: Mapped[str] = mapped_column(String(32))
+    start: Mapped[datetime]
+    end: Mapped[datetime]
+    price_per_kwh: Mapped[float] = mapped_column(Float)
+    provisional: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class CommandIntentRow(Base):
+    __tablename__ = "command_intents"
+    __table_args__ = (Index("ix_command_intents_vehicle_status", "vehicle_id", "status"),)
+
+    intent_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    key: Mapped[str] = mapped_column(String(255), unique=True)
+    vehicle_id: Mapped[str] = mapped_column(String(128))
+    user_id: Mapped[str] = mapped_column(String(128))
+    action: Mapped[str] = mapped_column(String(8))
+    reason: Mapped[str] = mapped_column(Text)
+    epoch: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(16))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime]
+    sent_at: Mapped[datetime | None]
+    verified_at: Mapped[datetime | None]
+    error: Mapped[str | None] = mapped_column(Text)
+
+
+class LeaseRow(Base):
+    __tablename__ = "leases"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    holder: Mapped[str] = mapped_column(String(255))
+    epoch: Mapped[int] = mapped_column(Integer)
+    expires_at: Mapped[datetime]
+
+
+def _table(model: type[Base]) -> Table:
+    return cast(Table, model.__table__)
+
+
+# Core tables for the repositories, which work with SQL expressions rather than ORM objects.
+users_table = _table(UserRow)
+vehicles_table = _table(VehicleRow)
+plans_table = _table(PlanRow)
+schedules_table = _table(ScheduleRow)
+price_slots_table = _table(PriceSlotRow)
+command_intents_table = _table(CommandIntentRow)
+leases_table = _table(LeaseRow)

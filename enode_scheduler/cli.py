@@ -14,6 +14,7 @@ import typer
 from enode_scheduler import __version__
 from enode_scheduler.commands import config as config_commands
 from enode_scheduler.commands import db as db_commands
+from enode_scheduler.commands import sim as sim_command
 from enode_scheduler.commands.context import settings_from_context
 
 __all__ = ["app", "main", "settings_from_context"]
@@ -57,6 +58,7 @@ def root(
 
 app.command("check-config")(config_commands.check_config)
 app.add_typer(db_commands.app, name="db")
+app.command("sim")(sim_command.sim)
 
 
 def main() -> None:

@@ -35,6 +35,7 @@ __all__ = [
     "InMemoryPriceSlotStore",
     "InMemoryScheduleStore",
     "InMemoryStore",
+    "InMemoryTokenStore",
     "InMemoryUserStore",
     "InMemoryVehicleStore",
 ]
@@ -342,3 +343,26 @@ class InMemoryStore:
             intents=InMemoryCommandIntentStore(clock=clock, leases=leases, lease_name=lease_name),
             leases=leases,
         )
+
+
+# Enode token store twin
+
+
+class InMemoryTokenStore:
+    """A `ports.TokenStore` in a dict; records who was marked for re-linking and why."""
+
+    def __init__(self) -> None:
+        self.tokens: dict[str, UserTokens] = {}
+        self.needs_relink: dict[str, str] = {}
+        self.saves = 0
+
+    async def get_tokens(self, user_id: str) -> UserTokens | None:
+        return self.tokens.get(user_id)
+
+    async def save_tokens(self, user_id: str, tokens: UserTokens) -> None:
+        self.tokens[user_id] = tokens
+        self.needs_relink.pop(user_id, None)
+        self.saves += 1
+
+    async def mark_needs_relink(self, user_id: str, *, reason: str) -> None:
+        self.needs_relink[user_id] = reason

@@ -1,0 +1,281 @@
+"""EnodeClient: one method per Enode endpoint the scheduler uses; the only code with Enode URLs."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import AsyncIterator, Mapping, Sequence
+from contextlib import asynccontextmanager
+from urllib.parse import quote
+
+import httpx
+from pydantic import TypeAdapter
+
+from enode_scheduler.clock import Clock
+from enode_scheduler.config import EnodeSettings
+from enode_scheduler.enode import wire
+from enode_scheduler.enode.auth import ClientToken, TokenEndpoint, UserTokenManager
+from enode_scheduler.enode.backoff import GateBook
+from enode_scheduler.enode.link import LinkFlow, LinkSession
+from enode_scheduler.enode.metrics import EnodeMetrics
+from enode_scheduler.enode.transport import Call, Transport
+from enode_scheduler.exceptions import EnodeServerError
+from enode_scheduler.ports import ChargeAction, TokenStore, VehicleReading
+
+# What the scheduler reads on every poll: state, Enode's own smart charging, and the brand.
+READING_FIELDS = ("chargeState", "smartChargingPolicy", "information")
+
+_VEHICLES = TypeAdapter(list[wire.Vehicle])
+_VENDORS = TypeAdapter(list[wire.VendorHealth])
+_LOCATIONS = TypeAdapter(list[wire.ChargingLocation])
+
+
+def _seg(value: str) -> str:
+    return quote(value, safe="")
+
+
+class EnodeClient:
+    """The Enode API for the daemon and the CLI; implements `ports.EnodeApi` and more.
+
+    Every request passes the (user, vendor) cooldown gate and the global pace limit; GETs retry
+    transient failures, START/STOP is sent at most once per call.
+    """
+
+    def __init__(
+        self,
+        settings: EnodeSettings,
+        *,
+        http: httpx.AsyncClient,
+        token_store: TokenStore,
+        clock: Clock,
+        rng: random.Random | None = None,
+        metrics: EnodeMetrics | None = None,
+    ) -> None:
+        self.metrics = metrics or EnodeMetrics()
+        endpoint = TokenEndpoint(http, settings, clock=clock, metrics=self.metrics)
+        self._users = UserTokenManager(endpoint, token_store, clock=clock, metrics=self.metrics)
+        self._transport = Transport(
+            http,
+            settings,
+            clock=clock,
+            client_token=ClientToken(endpoint, clock=clock),
+            user_tokens=self._users,
+            metrics=self.metrics,
+            rng=rng or random.Random(),  # noqa: S311 - jitter, not security
+        )
+        self.link = LinkFlow(
+            settings,
+            create_link_state=self.create_link_state,
+            endpoint=endpoint,
+            token_store=token_store,
+            clock=clock,
+        )
+        self._vendor_of: dict[str, str] = {}
+
+    @property
+    def gates(self) -> GateBook:
+        return self._transport.gates
+
+    # -- ports.EnodeApi -------------------------------------------------------------------------
+
+    async def list_vehicles(self, user_id: str) -> list[VehicleReading]:
+        vehicles = await self.vehicles(user_id, fields=READING_FIELDS)
+        return [wire.to_reading(v, user_id=user_id) for v in vehicles]
+
+    async def get_vehicle(self, user_id: str, vehicle_id: str) -> VehicleReading:
+        vehicle = await self.vehicle(user_id, vehicle_id, fields=READING_FIELDS)
+        return wire.to_reading(vehicle, user_id=user_id)
+
+    async def set_charging(
+        self, user_id: str, vehicle_id: str, action: ChargeAction, *, vendor: str | None = None
+    ) -> None:
+        call = Call(
+            "set_charging",
+            "POST",
+            f"/vehicles/{_seg(vehicle_id)}/charging",
+            "user",
+            user_id=user_id,
+            vendor=vendor or self._vendor_of.get(vehicle_id),
+            json={"action": ChargeAction(action).value},
+            idempotent=False,
+        )
+        await self._transport.send(call)
+
+    # -- vehicles -------------------------------------------------------------------------------
+
+    async def vehicles(self, user_id: str, *, fields: Sequence[str] = ()) -> list[wire.Vehicle]:
+        """GET /vehicles with `field[]` selection."""
+        call = Call(
+            "list_vehicles", "GET", "/vehicles", "user", user_id=user_id, params=_fields(fields)
+        )
+        response = await self._transport.send(call)
+        vehicles = wire.parse(_VEHICLES, response.content, operation=call.operation)
+        self._learn_vendors(vehicles)
+        return vehicles
+
+    async def vehicle(
+        self, user_id: str, vehicle_id: str, *, fields: Sequence[str] = ()
+    ) -> wire.Vehicle:
+        """GET /vehicles/{id} with `field[]` selection."""
+        call = self._user_get("get_vehicle", user_id, vehicle_id, "", params=_fields(fields))
+        response = await self._transport.send(call)
+        vehicle = wire.parse(wire.Vehicle, response.content, operation=call.operation)
+        self._learn_vendors([vehicle])
+        return vehicle
+
+    async def charge_state(self, user_id: str, vehicle_id: str) -> wire.ChargeState:
+        call = self._user_get("charge_state", user_id, vehicle_id, "/charge-state")
+        response = await self._transport.send(call)
+        return wire.parse(wire.ChargeState, response.content, operation=call.operation)
+
+    async def smart_charging_policy(
+        self, user_id: str, vehicle_id: str
+    ) -> wire.SmartChargingPolicy:
+        call = self._user_get("get_policy", user_id, vehicle_id, "/smart-charging-policy")
+        response = await self._transport.send(call)
+        return wire.parse(wire.SmartChargingPolicy, response.content, operation=call.operation)
+
+    async def put_smart_charging_policy(
+        self, user_id: str, vehicle_id: str, *, is_enabled: bool, deadline: str | None = None
+    ) -> wire.SmartChargingPolicy:
+        """Set Enode's own smart charging (e.g. switch it off so it does not fight ours)."""
+        body: dict[str, object] = {"isEnabled": is_enabled}
+        if deadline is not None:
+            body["deadline"] = deadline
+        call = Call(
+            "put_policy",
+            "PUT",
+            f"/vehicles/{_seg(vehicle_id)}/smart-charging-policy",
+            "user",
+            user_id=user_id,
+            vendor=self._vendor_of.get(vehicle_id),
+            json=body,
+        )
+        response = await self._transport.send(call)
+        return wire.parse(wire.SmartChargingPolicy, response.content, operation=call.operation)
+
+    async def watch(self, user_id: str, vehicle_id: str, *, watched: str = "IS_CHARGING") -> None:
+        """Ask Enode for high-rate updates of one property for a while (spec: a single value)."""
+        call = Call(
+            "watch",
+            "POST",
+            f"/vehicles/{_seg(vehicle_id)}/watch",
+            "user",
+            user_id=user_id,
+            vendor=self._vendor_of.get(vehicle_id),
+            json={"properties": watched},
+            idempotent=False,
+        )
+        await self._transport.send(call)
+
+    async def charging_locations(self, user_id: str) -> list[wire.ChargingLocation]:
+        call = Call("charging_locations", "GET", "/charging-locations", "user", user_id=user_id)
+        response = await self._transport.send(call)
+        return wire.parse(_LOCATIONS, response.content, operation=call.operation)
+
+    # -- health ---------------------------------------------------------------------------------
+
+    async def health_ready(self) -> bool:
+        """True on 204; False when Enode answers 503 (not an error: a state)."""
+        call = Call("health_ready", "GET", "/health/ready", "none", idempotent=False)
+        try:
+            await self._transport.send(call)
+        except EnodeServerError as exc:
+            if exc.status == 503:
+                return False
+            raise
+        return True
+
+    async def vendor_health(self) -> list[wire.VendorHealth]:
+        """GET /health/vendors; vendors in OUTAGE are paused until a later call clears them."""
+        call = Call("vendor_health", "GET", "/health/vendors", "none")
+        response = await self._transport.send(call)
+        vendors = wire.parse(_VENDORS, response.content, operation=call.operation)
+        self.gates.set_paused_vendors({v.vendor for v in vendors if v.status == "OUTAGE"})
+        return vendors
+
+    # -- user management (client token) --------------------------------------------------------
+
+    async def create_link_state(self, user_id: str) -> str:
+        """POST /users/{id}/link -> linkState."""
+        call = self._client_call("link_user", "POST", f"/users/{_seg(user_id)}/link", json={})
+        response = await self._transport.send(call)
+        return wire.parse(wire.LinkResponse, response.content, operation=call.operation).link_state
+
+    async def start_link(self, user_id: str) -> LinkSession:
+        return await self.link.start(user_id)
+
+    async def complete_link(self, params: Mapping[str, str], *, user_id: str | None = None) -> str:
+        return await self.link.complete(params, user_id=user_id)
+
+    async def deauthorize_user(self, user_id: str) -> None:
+        """DELETE /users/{id}/authorization: drop vendor credentials and tokens, keep data."""
+        path = f"/users/{_seg(user_id)}/authorization"
+        await self._transport.send(self._client_call("deauthorize_user", "DELETE", path))
+
+    async def delete_user(self, user_id: str) -> None:
+        """DELETE /users/{id}: unlink the user and delete all their data at Enode."""
+        call = self._client_call("delete_user", "DELETE", f"/users/{_seg(user_id)}")
+        await self._transport.send(call)
+
+    async def set_firehose_webhook(self, url: str, *, secret: str) -> None:
+        """PUT /webhooks/firehose (experimental in the spec)."""
+        body = {"url": url, "secret": secret}
+        call = self._client_call("set_webhook", "PUT", "/webhooks/firehose", json=body)
+        await self._transport.send(call)
+
+    async def test_firehose_webhook(self) -> None:
+        call = self._client_call("test_webhook", "POST", "/webhooks/firehose/test")
+        await self._transport.send(call)
+
+    # -- helpers --------------------------------------------------------------------------------
+
+    def _user_get(
+        self,
+        operation: str,
+        user_id: str,
+        vehicle_id: str,
+        suffix: str,
+        *,
+        params: list[tuple[str, str | int | float | bool | None]] | None = None,
+    ) -> Call:
+        return Call(
+            operation,
+            "GET",
+            f"/vehicles/{_seg(vehicle_id)}{suffix}",
+            "user",
+            user_id=user_id,
+            vendor=self._vendor_of.get(vehicle_id),
+            params=params or [],
+        )
+
+    @staticmethod
+    def _client_call(operation: str, method: str, path: str, *, json: object = None) -> Call:
+        return Call(operation, method, path, "client", json=json, idempotent=method == "GET")
+
+    def _learn_vendors(self, vehicles: Sequence[wire.Vehicle]) -> None:
+        for vehicle in vehicles:
+            vendor = vehicle.vendor()
+            if vendor:
+                self._vendor_of[vehicle.id] = vendor
+
+
+def _fields(fields: Sequence[str]) -> list[tuple[str, str | int | float | bool | None]]:
+    return [("field[]", name) for name in fields]
+
+
+@asynccontextmanager
+async def open_enode_client(
+    settings: EnodeSettings,
+    *,
+    token_store: TokenStore,
+    clock: Clock,
+    http: httpx.AsyncClient | None = None,
+    rng: random.Random | None = None,
+) -> AsyncIterator[EnodeClient]:
+    """An EnodeClient over `http`, or over its own pooled AsyncClient closed on exit."""
+    if http is not None:
+        yield EnodeClient(settings, http=http, token_store=token_store, clock=clock, rng=rng)
+        return
+    timeout = httpx.Timeout(settings.read_timeout_s, connect=settings.connect_timeout_s)
+    async with httpx.AsyncClient(timeout=timeout) as own:
+        yield EnodeClient(settings, http=own, token_store=token_store, clock=clock, rng=rng)

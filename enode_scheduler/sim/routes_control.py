@@ -1,0 +1,233 @@
+"""The /_sim/ control API: steer the fake cars and faults over HTTP (loopback only, no auth)."""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+from collections.abc import Awaitable, Callable
+from dataclasses import asdict, fields
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from enode_scheduler.sim.faults import Fault
+from enode_scheduler.sim.state import SimState, UnknownVehicle
+from enode_scheduler.sim.vehicle import SimVehicle
+
+_FAULT_FIELDS = {f.name for f in fields(Fault)} - {"id", "until", "hits"}
+ControlHandler = Callable[[Request, SimState, dict[str, Any]], Awaitable[Any]]
+
+
+def vehicle_view(state: SimState, vehicle: SimVehicle) -> dict[str, Any]:
+    """Everything about one car, including what the API does not show."""
+    return {
+        "id": vehicle.id,
+        "user_id": vehicle.user_id,
+        "vendor": vehicle.vendor,
+        "model": vehicle.model,
+        "capacity_kwh": vehicle.capacity_kwh,
+        "max_charge_kw": vehicle.max_charge_kw,
+        "efficiency": vehicle.efficiency,
+        "charge_limit_percent": vehicle.charge_limit_percent,
+        "soc_percent": vehicle.soc_percent,
+        "plugged_in": vehicle.plugged_in,
+        "charging": vehicle.charging,
+        "reasons": vehicle.reasons,
+        "reachable": vehicle.reachable,
+        "smart_charging_enabled": vehicle.smart_enabled,
+        "command_delay_s": state.command_delay(vehicle.vendor),
+        "pending": [
+            {"action": c.action, "effective_at": c.effective_at.isoformat()}
+            for c in vehicle.pending
+        ],
+        "counters": asdict(state.counters[vehicle.id]),
+    }
+
+
+def control(handler: ControlHandler) -> Callable[[Request], Awaitable[Response]]:
+    async def run(request: Request) -> Response:
+        host = request.client.host if request.client else ""
+        if not _loopback(host):
+            return JSONResponse({"error": "the control API answers loopback only"}, 403)
+        raw = await request.body()
+        try:
+            body = json.loads(raw) if raw else {}
+            result = await handler(request, request.app.state.sim, body)
+        except UnknownVehicle as exc:
+            return JSONResponse({"error": f"unknown vehicle {exc.args[0]}"}, 404)
+        except (ValueError, TypeError, KeyError) as exc:
+            return JSONResponse({"error": str(exc)}, 400)
+        return JSONResponse(result)
+
+    return run
+
+
+def _loopback(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return host in ("localhost", "testclient")
+
+
+def _vid(request: Request) -> str:
+    return str(request.path_params["vehicleId"])
+
+
+async def info(request: Request, state: SimState, body: dict[str, Any]) -> Any:
+    return {
+        "now": state.now().isoformat(),
+        "users": sorted(state.users),
+        "vehicles": len(state.vehicles),
+        "seed": state.config.seed,
+        "ready": state.ready,
+        "vendor_status": state.vendor_status,
+    }
+
+
+async def list_vehicles(request: Request, state: SimState, body: dict[str, Any]) -> Any:
+    return [vehicle_view(state, state.vehicle(v)) for v in list(state.vehicles)]
+
+
+async def get_vehicle(request: Request, state: SimState, body: dict[str, Any]) -> Any:
+    return vehicle_view(state, state.vehicle(_vid(request)))
+
+
+async def add_vehicle(request: Request, state: SimState, body: dict[str, Any]) -> Any:
+    user_id = body.pop("user_id")
+    return vehicle_view(state, state.add_vehicle(str(user_id), **body))
+
+
+async def plug(request: Request, state: SimState, body: dict[str, Any]) -> Any:
+    return vehicle_view(state, state.plug(_vid(request)))
+
+
+async def unplug(request: Request, state: SimState, body: dict[str, Any]) -> Any:
+    return vehicle_view(state, state.unplug(_vid(request)))
+
+
+async def patch_vehicle(request: Request, state: SimState, body: dict[str, Any]) -> Any:
+    """Set any of soc_percent, charge_limit_percent, plugged_in, reachable, smart_charging_*."""
+    vid = _vid(request)
+    setters: dict[str, Callable[[Any], object]] = {
+        "plugged_in": lambda v: state.plug(vid) if v else state.unplug(vid),
+        "soc_percent": lambda v: state.set_soc(vid, float(v)),
+        "charge_limit_percent": lambda v: state.set_charge_limit(vid, float(v)),
+        "reachable": lambda v: state.set_reachable(vid, bool(v)),
+        "smart_charging_enabled": lambda v: state.set_smart_charging(vid, enabled=bool(v)),
+        "smart_charging_deadline": lambda v: state.set_smart_charging(
+            vid, enabled=state.vehicle(vid).smart_enabled, deadline=str(v)
+        ),
+    }
+    unknown = set(body) - set(setters)
+    if unknown:
+        raise ValueError(f"unknown keys {sorted(unknown)}; use {sorted(setters)}")
+    for key, value in body.items():
+        setters[key](value)
+    return vehicle_view(state, state.vehicle(vid))
+
+
+async def counters(request: Request, state: SimState, body: dict[str, Any]) -> Any:
+    return {vid: asdict(c) for vid, c in state.counters.items()}
+
+
+async def list_faults(request: Request, state: SimState, body: dict[str, Any]) -> Any:
+    return [f.as_dict() for f in state.faults.all(state.now())]
+
+
+async def add_fault(request: Request, state: SimState, body: dict[str, Any]) -> Any:
+    unknown = set(body) - _FAULT_FIELDS
+    if unknown:
+        raise ValueError(f"unknown fault keys {sorted(unknown)}; use {sorted(_FAULT_FIELDS)}")
+    return state.add_fault(Fault(**body)).as_dict()
+
+
+async def delete_fault(request: Request, state: SimState, body: dict[str, Any]) -> Any:
+    return {"removed": state.remove_fault(int(request.path_params["faultId"]))}
+
+
+async def clear_faults(request: Request, state: SimState, body: dict[str, Any]) -> Any:
+    state.clear_faults()
+    return {"removed": "all"}
+
+
+async def read_log(request: Request, state: SimState, body: dict[str, Any]) -> Any:
+    since = int(request.query_params.get("since", "0"))
+    prefix = request.query_params.get("path_prefix", "")
+    return [e.as_dict() for e in state.requests(path_prefix=prefix) if e.seq > since]
+
+
+async def clear_log(request: Request, state: SimState, body: dict[str, Any]) -> Any:
+    state.clear_log()
+    return {"cleared": True}
+
+
+async def vendor_status(request: Request, state: SimState, body: dict[str, Any]) -> Any:
+    state.set_vendor_status(str(request.path_params["vendor"]), str(body["status"]))
+    return state.vendor_status
+
+
+async def set_ready(request: Request, state: SimState, body: dict[str, Any]) -> Any:
+    state.ready = bool(body["ready"])
+    return {"ready": state.ready}
+
+
+async def command_delay(request: Request, state: SimState, body: dict[str, Any]) -> Any:
+    state.set_command_delay(float(body["seconds"]), vendor=body.get("vendor"))
+    return {"command_delays": state.command_delays}
+
+
+async def user_token(request: Request, state: SimState, body: dict[str, Any]) -> Any:
+    scopes = tuple(body.get("scopes", ["all"]))
+    issued = state.issue_user_token(str(request.path_params["userId"]), scopes)
+    return asdict(issued)
+
+
+async def revoke(request: Request, state: SimState, body: dict[str, Any]) -> Any:
+    return {"revoked": state.revoke_user_tokens(str(request.path_params["userId"]))}
+
+
+async def expire_tokens(request: Request, state: SimState, body: dict[str, Any]) -> Any:
+    state.expire_tokens()
+    return {"expired": True}
+
+
+async def link_denial(request: Request, state: SimState, body: dict[str, Any]) -> Any:
+    user_id = str(request.path_params["userId"])
+    if request.method == "DELETE":
+        state.allow_link(user_id)
+    else:
+        state.deny_link(
+            user_id,
+            error=str(body.get("error", "access_denied")),
+            description=str(body.get("description", "The user denied access")),
+        )
+    return {"user_id": user_id, "denied": request.method != "DELETE"}
+
+
+def routes() -> list[Route]:
+    table: list[tuple[str, ControlHandler, list[str]]] = [
+        ("/info", info, ["GET"]),
+        ("/vehicles", list_vehicles, ["GET"]),
+        ("/vehicles", add_vehicle, ["POST"]),
+        ("/vehicles/{vehicleId}", get_vehicle, ["GET"]),
+        ("/vehicles/{vehicleId}", patch_vehicle, ["PATCH"]),
+        ("/vehicles/{vehicleId}/plug", plug, ["POST"]),
+        ("/vehicles/{vehicleId}/unplug", unplug, ["POST"]),
+        ("/counters", counters, ["GET"]),
+        ("/faults", list_faults, ["GET"]),
+        ("/faults", add_fault, ["POST"]),
+        ("/faults", clear_faults, ["DELETE"]),
+        ("/faults/{faultId:int}", delete_fault, ["DELETE"]),
+        ("/log", read_log, ["GET"]),
+        ("/log", clear_log, ["DELETE"]),
+        ("/vendors/{vendor}/status", vendor_status, ["PUT"]),
+        ("/ready", set_ready, ["PUT"]),
+        ("/command-delay", command_delay, ["PUT"]),
+        ("/users/{userId}/token", user_token, ["POST"]),
+        ("/users/{userId}/revoke", revoke, ["POST"]),
+        ("/users/{userId}/link-denial", link_denial, ["PUT", "DELETE"]),
+        ("/tokens/expire", expire_tokens, ["POST"]),
+    ]
+    return [Route("/_sim" + path, control(fn), methods=methods) for path, fn, methods in table]

@@ -1,0 +1,143 @@
+"""Serving the sim over real HTTP on loopback, in-process (`run_sim`) or as a program."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import socket
+from collections.abc import AsyncIterator, Generator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import uvicorn
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+
+from enode_scheduler.clock import Clock, SystemClock
+from enode_scheduler.sim import routes_control, routes_misc, routes_oauth, routes_vehicles
+from enode_scheduler.sim.config import SimConfig
+from enode_scheduler.sim.problems import problem
+from enode_scheduler.sim.state import SimState
+
+
+def build_app(state: SimState) -> Starlette:
+    """The ASGI app of the fake Enode API around `state`."""
+    routes = [
+        *routes_oauth.routes(),
+        *routes_vehicles.routes(),
+        *routes_misc.routes(),
+        *routes_control.routes(),
+    ]
+    app = Starlette(routes=routes, exception_handlers={HTTPException: _http_problem})
+    app.state.sim = state
+    return app
+
+
+async def _http_problem(request: Request, exc: Exception) -> Response:
+    status = exc.status_code if isinstance(exc, HTTPException) else 500
+    return problem(status, f"{request.method} {request.url.path}: {getattr(exc, 'detail', '')}")
+
+
+@dataclass
+class RunningSim:
+    """A sim serving on loopback: where to reach it, and `state` to steer it in-process."""
+
+    state: SimState
+    host: str
+    port: int
+
+    @property
+    def api_url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    @property
+    def token_url(self) -> str:
+        return self.api_url + "/oauth2/token"
+
+    @property
+    def authorize_url(self) -> str:
+        return self.api_url + "/oauth2/auth"
+
+    @property
+    def control_url(self) -> str:
+        return self.api_url + "/_sim"
+
+    @property
+    def client_id(self) -> str:
+        return self.state.config.client_id
+
+    @property
+    def client_secret(self) -> str:
+        return self.state.config.client_secret
+
+    def ready_info(self) -> dict[str, Any]:
+        """The keys of the ready line the `sim` command prints."""
+        info: dict[str, Any] = {
+            "api_url": self.api_url,
+            "token_url": self.token_url,
+            "authorize_url": self.authorize_url,
+            "client_id": self.client_id,
+            "client_secret": self.client_secret,
+            "control_url": self.control_url,
+            "users": sorted(self.state.users),
+            "vehicles": len(self.state.vehicles),
+            "seed": self.state.config.seed,
+            "sim_now": self.state.now().astimezone(UTC).isoformat(),
+        }
+        clock = self.state.clock
+        for key in ("start", "speed", "anchor_unix"):
+            value = getattr(clock, key, None)
+            if value is not None:
+                info[f"clock_{key}"] = value.isoformat() if isinstance(value, datetime) else value
+        return info
+
+
+class _QuietServer(uvicorn.Server):
+    """uvicorn without its signal handlers, for embedding in tests and other programs."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Generator[None, None, None]:
+        yield
+
+
+@contextlib.asynccontextmanager
+async def run_sim(
+    config: SimConfig | None = None,
+    *,
+    clock: Clock | None = None,
+) -> AsyncIterator[RunningSim]:
+    """Serve a sim on the current event loop until the block exits.
+
+    `config.port` 0 picks a free port. The sim reads time only from `clock` (default: the
+    wall clock). Installs no signal handlers: the embedding program owns those.
+    """
+    config = config or SimConfig()
+    state = SimState(config, clock or SystemClock())
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((config.host, config.port))
+    uv_config = uvicorn.Config(
+        build_app(state),
+        log_level="warning",
+        access_log=False,
+        lifespan="off",
+        timeout_graceful_shutdown=1,
+    )
+    server = _QuietServer(uv_config)
+    task = asyncio.create_task(server.serve(sockets=[sock]))
+    try:
+        while not server.started:
+            if task.done():
+                task.result()
+                raise RuntimeError("the sim server stopped before it started")
+            await asyncio.sleep(0.01)
+        yield RunningSim(state, config.host, sock.getsockname()[1])
+    finally:
+        state.shutdown.set()
+        server.should_exit = True
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        sock.close()

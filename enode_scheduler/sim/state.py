@@ -1,0 +1,281 @@
+"""Everything the sim knows, and the in-process handles tests and the demo use to steer it.
+
+All methods run on the server's event loop (or, in tests, the same loop), so no locks.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections import deque
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from typing import Any
+
+from enode_scheduler.clock import Clock
+from enode_scheduler.sim.auth import AuthStore, IssuedTokens
+from enode_scheduler.sim.config import SPEC_VENDORS, SimConfig
+from enode_scheduler.sim.faults import Fault, FaultBook
+from enode_scheduler.sim.fleet import build_fleet, seeded_uuid
+from enode_scheduler.sim.vehicle import Action, SimVehicle
+
+VENDOR_STATUSES = ("READY", "ELEVATED_ERROR_RATE", "OUTAGE")
+
+
+@dataclass
+class LogEntry:
+    """One request the sim received, with what it answered."""
+
+    seq: int
+    sim_time: datetime
+    method: str
+    path: str
+    query: list[tuple[str, str]]
+    user_id: str | None
+    vendor: str | None
+    vehicle_id: str | None
+    status: int
+    fault: str | None
+    request_content_type: str | None
+    request_body: str
+    response_content_type: str | None
+    response_body: str
+
+    def as_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["sim_time"] = self.sim_time.isoformat()
+        data["query"] = [list(pair) for pair in self.query]
+        return data
+
+
+@dataclass
+class VehicleCounters:
+    requests: int = 0
+    commands_received: int = 0
+    starts: int = 0
+    stops: int = 0
+    watches: int = 0
+    rate_limited: int = 0
+
+
+@dataclass
+class LinkDenial:
+    error: str = "access_denied"
+    description: str = "The user denied access"
+
+
+@dataclass
+class UserRecord:
+    id: str
+    locations: dict[str, dict[str, Any]] = field(default_factory=dict)
+    link_denial: LinkDenial | None = None
+
+
+class UnknownVehicle(KeyError):
+    """No vehicle with that id."""
+
+
+class SimState:
+    """Users, vehicles, tokens, faults and the request log of one sim run."""
+
+    def __init__(self, config: SimConfig, clock: Clock) -> None:
+        self.config = config
+        self.clock = clock
+        self.auth = AuthStore(
+            access_ttl_s=config.access_token_ttl_s,
+            client_ttl_s=config.client_token_ttl_s,
+            rotate=config.rotate_refresh_tokens,
+        )
+        self.faults = FaultBook()
+        self.users: dict[str, UserRecord] = {u: UserRecord(u) for u in config.user_id_list()}
+        self.vehicles: dict[str, SimVehicle] = {}
+        for vehicle in build_fleet(config, now=clock.now()):
+            self._register(vehicle)
+        self.counters: dict[str, VehicleCounters] = {v: VehicleCounters() for v in self.vehicles}
+        self.log: deque[LogEntry] = deque(maxlen=config.request_log_size)
+        self.vendor_status: dict[str, str] = dict.fromkeys(SPEC_VENDORS, "READY")
+        self.command_delays: dict[str, float] = {}
+        self.ready = True
+        self.webhook: dict[str, Any] | None = None
+        self.shutdown = asyncio.Event()
+        self._seq = 0
+
+    def now(self) -> datetime:
+        return self.clock.now()
+
+    # ---- vehicles -------------------------------------------------------------------------
+    def vehicle(self, vehicle_id: str) -> SimVehicle:
+        """The vehicle brought up to the sim's `now`; UnknownVehicle when there is none."""
+        found = self.vehicles.get(vehicle_id)
+        if found is None:
+            raise UnknownVehicle(vehicle_id)
+        found.advance(self.now())
+        return found
+
+    def user_vehicles(self, user_id: str) -> list[SimVehicle]:
+        return [self.vehicle(v.id) for v in self.vehicles.values() if v.user_id == user_id]
+
+    def user_vendors(self, user_id: str) -> set[str]:
+        return {v.vendor for v in self.vehicles.values() if v.user_id == user_id}
+
+    def plug(self, vehicle_id: str) -> SimVehicle:
+        return self._set_plugged(vehicle_id, plugged=True)
+
+    def unplug(self, vehicle_id: str) -> SimVehicle:
+        return self._set_plugged(vehicle_id, plugged=False)
+
+    def set_soc(self, vehicle_id: str, soc_percent: float) -> SimVehicle:
+        vehicle = self.vehicle(vehicle_id)
+        vehicle.set_soc(soc_percent, now=self.now())
+        return vehicle
+
+    def set_charge_limit(self, vehicle_id: str, limit_percent: float) -> SimVehicle:
+        vehicle = self.vehicle(vehicle_id)
+        vehicle.set_charge_limit(limit_percent, now=self.now())
+        return vehicle
+
+    def set_reachable(self, vehicle_id: str, reachable: bool) -> SimVehicle:
+        vehicle = self.vehicle(vehicle_id)
+        vehicle.reachable = reachable
+        return vehicle
+
+    def set_smart_charging(
+        self, vehicle_id: str, *, enabled: bool, deadline: str | None = None
+    ) -> SimVehicle:
+        vehicle = self.vehicle(vehicle_id)
+        vehicle.smart_enabled = enabled
+        if deadline is not None:
+            vehicle.smart_deadline = deadline
+        return vehicle
+
+    def command(self, vehicle_id: str, action: Action) -> None:
+        """A START/STOP as the API receives it: counted, then applied after the vendor delay."""
+        vehicle = self.vehicle(vehicle_id)
+        counters = self.counters[vehicle_id]
+        counters.commands_received += 1
+        if action == "START":
+            counters.starts += 1
+        else:
+            counters.stops += 1
+        vehicle.command(action, now=self.now(), delay_s=self.command_delay(vehicle.vendor))
+
+    def command_delay(self, vendor: str) -> float:
+        if vendor in self.command_delays:
+            return self.command_delays[vendor]
+        if "*" in self.command_delays:
+            return self.command_delays["*"]
+        return self.config.command_delay_for(vendor)
+
+    def set_command_delay(self, seconds: float, *, vendor: str | None = None) -> None:
+        """Delay (sim seconds) before a car acts on a command; `vendor=None` sets all vendors."""
+        if vendor is None:
+            self.command_delays.clear()
+        self.command_delays[vendor or "*"] = seconds
+
+    def add_vehicle(self, user_id: str, *, vendor: str = "TESLA", **fields: Any) -> SimVehicle:
+        """A new car for `user_id` (created if needed); `fields` override SimVehicle attributes."""
+        self.add_user(user_id)
+        profile = self.config.vendor(vendor) or self.config.vendors[0]
+        rng_seed = self.config.seed * 1_000_003 + len(self.vehicles)
+        rng = random.Random(rng_seed)  # noqa: S311
+        values: dict[str, Any] = {
+            "id": seeded_uuid(rng),
+            "user_id": user_id,
+            "vendor": vendor,
+            "model": profile.models[0],
+            "year": 2023,
+            "capacity_kwh": profile.capacity_kwh[0],
+            "max_charge_kw": profile.max_charge_kw[-1],
+            "efficiency": profile.efficiency,
+            "charge_limit_percent": 80.0,
+            "soc_percent": 50.0,
+            "plugged_in": False,
+            "charging": False,
+            "reasons": ["NOT_PLUGGED_IN"],
+            "updated_at": self.now(),
+            "latitude": 59.91,
+            "longitude": 10.75,
+            "odometer_km": 10_000.0,
+        }
+        values.update(fields)
+        vehicle = SimVehicle(**values)
+        self._register(vehicle)
+        self.counters[vehicle.id] = VehicleCounters()
+        return vehicle
+
+    def give_new_user_vehicles(self, user_id: str) -> None:
+        """On a completed link, hand a user without cars `config.vehicles_on_link` of them."""
+        if any(v.user_id == user_id for v in self.vehicles.values()):
+            return
+        vendors = self.config.vendors
+        for index in range(self.config.vehicles_on_link):
+            vendor = vendors[(len(self.vehicles) + index) % len(vendors)].vendor
+            self.add_vehicle(user_id, vendor=vendor)
+
+    # ---- users and tokens -----------------------------------------------------------------
+    def add_user(self, user_id: str) -> UserRecord:
+        return self.users.setdefault(user_id, UserRecord(user_id))
+
+    def delete_user(self, user_id: str) -> None:
+        """Enode's unlink: the user, their vehicles and tokens are gone."""
+        self.users.pop(user_id, None)
+        for vehicle_id in [v.id for v in self.vehicles.values() if v.user_id == user_id]:
+            del self.vehicles[vehicle_id]
+        self.auth.revoke_user(user_id)
+
+    def issue_user_token(self, user_id: str, scopes: tuple[str, ...] = ("all",)) -> IssuedTokens:
+        """Tokens as if `user_id` had gone through the link flow (skips the browser dance)."""
+        self.add_user(user_id)
+        return self.auth.issue_user(user_id, frozenset(scopes), now=self.now())
+
+    def revoke_user_tokens(self, user_id: str) -> int:
+        return self.auth.revoke_user(user_id)
+
+    def expire_tokens(self) -> None:
+        self.auth.expire_all()
+
+    def deny_link(
+        self, user_id: str, *, error: str = "access_denied", description: str = "Denied"
+    ) -> None:
+        """The authorize page answers this user's link attempts with `error`."""
+        self.add_user(user_id).link_denial = LinkDenial(error, description)
+
+    def allow_link(self, user_id: str) -> None:
+        self.add_user(user_id).link_denial = None
+
+    # ---- faults and health ----------------------------------------------------------------
+    def add_fault(self, fault: Fault) -> Fault:
+        return self.faults.add(fault, now=self.now())
+
+    def remove_fault(self, fault_id: int) -> bool:
+        return self.faults.remove(fault_id)
+
+    def clear_faults(self) -> None:
+        self.faults.clear()
+
+    def set_vendor_status(self, vendor: str, status: str) -> None:
+        if status not in VENDOR_STATUSES:
+            raise ValueError(f"vendor status must be one of {VENDOR_STATUSES}, not {status!r}")
+        self.vendor_status[vendor] = status
+
+    # ---- request log ----------------------------------------------------------------------
+    def record(self, **fields: Any) -> LogEntry:
+        self._seq += 1
+        entry = LogEntry(seq=self._seq, sim_time=self.now(), **fields)
+        self.log.append(entry)
+        return entry
+
+    def requests(self, *, path_prefix: str = "") -> list[LogEntry]:
+        return [e for e in self.log if e.path.startswith(path_prefix)]
+
+    def clear_log(self) -> None:
+        self.log.clear()
+
+    def _register(self, vehicle: SimVehicle) -> None:
+        self.vehicles[vehicle.id] = vehicle
+        self.add_user(vehicle.user_id)
+
+    def _set_plugged(self, vehicle_id: str, *, plugged: bool) -> SimVehicle:
+        vehicle = self.vehicle(vehicle_id)
+        vehicle.set_plugged(plugged, now=self.now(), charge_on_plug=self.config.charge_on_plug)
+        return vehicle

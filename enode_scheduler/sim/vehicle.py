@@ -1,0 +1,143 @@
+"""One simulated car: battery physics integrated lazily from the sim clock.
+
+Nothing ticks in the background. Every read calls `advance(now)`, which applies the commands
+whose delay has passed and integrates charging in between, so accelerated or fake time costs
+nothing while nobody is looking.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, Literal
+
+Action = Literal["START", "STOP"]
+KM_PER_KWH = 6.0
+
+
+@dataclass
+class PendingCommand:
+    effective_at: datetime
+    action: Action
+
+
+@dataclass
+class SimVehicle:
+    """State of one car; percentages are of `capacity_kwh`, rates in kW at the plug."""
+
+    id: str
+    user_id: str
+    vendor: str
+    model: str
+    year: int
+    capacity_kwh: float
+    max_charge_kw: float
+    efficiency: float
+    charge_limit_percent: float
+    soc_percent: float
+    plugged_in: bool
+    charging: bool
+    reasons: list[str]
+    updated_at: datetime
+    latitude: float
+    longitude: float
+    odometer_km: float
+    charging_location_id: str | None = None
+    reachable: bool = True
+    smart_enabled: bool = False
+    smart_deadline: str | None = None
+    pending: list[PendingCommand] = field(default_factory=list)
+    watch_count: int = 0
+
+    def advance(self, now: datetime) -> None:
+        """Bring the state up to `now`: due commands in order, charging in between."""
+        due = sorted(
+            (c for c in self.pending if c.effective_at <= now), key=lambda c: c.effective_at
+        )
+        self.pending = [c for c in self.pending if c.effective_at > now]
+        for command in due:
+            self._integrate(command.effective_at)
+            self._apply(command.action)
+        self._integrate(now)
+
+    def command(self, action: Action, *, now: datetime, delay_s: float) -> None:
+        """Queue START or STOP; the car acts on it `delay_s` later."""
+        self.advance(now)
+        self.pending.append(PendingCommand(now + timedelta(seconds=delay_s), action))
+        if delay_s <= 0:
+            self.advance(now)
+
+    def set_plugged(self, plugged: bool, *, now: datetime, charge_on_plug: bool) -> None:
+        self.advance(now)
+        self.plugged_in = plugged
+        if not plugged:
+            self._idle(["NOT_PLUGGED_IN"])
+        elif self.smart_enabled:
+            self._idle(["SMART_CHARGING_DELAY"])
+        elif charge_on_plug and self.soc_percent < self.charge_limit_percent:
+            self.charging, self.reasons = True, ["DEFAULT"]
+        else:
+            self._idle(self._rest_reasons(["DEFAULT"]))
+
+    def set_soc(self, soc_percent: float, *, now: datetime) -> None:
+        self.advance(now)
+        self.soc_percent = max(0.0, min(100.0, soc_percent))
+        if self.charging and self.soc_percent >= self.charge_limit_percent:
+            self._idle(["FULLY_CHARGED"])
+
+    def set_charge_limit(self, limit_percent: float, *, now: datetime) -> None:
+        self.advance(now)
+        self.charge_limit_percent = max(0.0, min(100.0, limit_percent))
+        if self.charging and self.soc_percent >= self.charge_limit_percent:
+            self._idle(["FULLY_CHARGED"])
+
+    @property
+    def charge_rate_kw(self) -> float | None:
+        return self.max_charge_kw if self.charging else None
+
+    def charge_time_remaining_min(self) -> float | None:
+        if not self.charging:
+            return None
+        missing_kwh = (self.charge_limit_percent - self.soc_percent) / 100 * self.capacity_kwh
+        return round(max(0.0, missing_kwh) / (self.max_charge_kw * self.efficiency) * 60, 1)
+
+    def charge_state(self) -> dict[str, Any]:
+        """The ChargeState object of the spec."""
+        return {
+            "batteryLevel": round(self.soc_percent, 2),
+            "range": round(self.soc_percent / 100 * self.capacity_kwh * KM_PER_KWH, 1),
+            "isPluggedIn": self.plugged_in,
+            "isCharging": self.charging,
+            "chargeRate": self.charge_rate_kw,
+            "chargeTimeRemaining": self.charge_time_remaining_min(),
+            "batteryCapacity": self.capacity_kwh,
+            "chargeLimit": self.charge_limit_percent,
+            "isChargingReasons": list(self.reasons),
+        }
+
+    def _apply(self, action: Action) -> None:
+        if not self.plugged_in:
+            self._idle(["NOT_PLUGGED_IN"])
+        elif action == "STOP":
+            self._idle(["MANUALLY_STOPPED"])
+        elif self.soc_percent >= self.charge_limit_percent:
+            self._idle(["FULLY_CHARGED"])
+        else:
+            self.charging, self.reasons = True, ["MANUALLY_STARTED"]
+
+    def _integrate(self, until: datetime) -> None:
+        if until <= self.updated_at:
+            return
+        if self.charging and self.plugged_in:
+            hours = (until - self.updated_at).total_seconds() / 3600
+            gained = self.max_charge_kw * self.efficiency * hours / self.capacity_kwh * 100
+            self.soc_percent = min(self.charge_limit_percent, self.soc_percent + gained)
+            if self.soc_percent >= self.charge_limit_percent:
+                self._idle(["FULLY_CHARGED"])
+        self.updated_at = until
+
+    def _idle(self, reasons: list[str]) -> None:
+        self.charging, self.reasons = False, reasons
+
+    def _rest_reasons(self, otherwise: list[str]) -> list[str]:
+        return ["FULLY_CHARGED"] if self.soc_percent >= self.charge_limit_percent else otherwise

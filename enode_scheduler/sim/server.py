@@ -116,7 +116,9 @@ async def run_sim(
     """
     config = config or SimConfig()
     state = SimState(config, clock or SystemClock())
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    # An explicit IPPROTO_TCP makes asyncio set TCP_NODELAY on accepted connections; without
+    # it every answer waits ~40 ms for Nagle and delayed ACKs.
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind((config.host, config.port))
     uv_config = uvicorn.Config(

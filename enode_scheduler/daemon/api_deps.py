@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -16,31 +16,30 @@ from enode_scheduler.ports import (
     VehicleStore,
 )
 
-__all__ = ["ApiDeps", "LinkFlow", "Trigger", "no_trigger"]
+__all__ = ["ApiDeps", "LinkFlow", "LinkStart", "Trigger", "no_trigger"]
 
 Trigger = Callable[[str], Awaitable[None]]
 
 
+class LinkStart(Protocol):
+    @property
+    def authorize_url(self) -> str: ...
+
+
 class LinkFlow(Protocol):
-    """The Enode link flow as the API uses it. Errors: `LinkError`, other `EnodeError`s."""
+    """The Enode link flow as the API uses it (`EnodeClient` fits). Errors: `EnodeError`s."""
 
-    async def start_link(self, user_id: str) -> str:
-        """Ask Enode for a link session; return the authorize URL to send the user to."""
+    async def start_link(self, user_id: str) -> LinkStart:
+        """Ask Enode for a link state bound to the user; the result carries the authorize URL."""
         ...
 
-    async def complete_link(
-        self,
-        *,
-        state: str,
-        code: str | None,
-        error: str | None,
-        error_description: str | None,
-    ) -> str:
-        """Check the one-time `state`, exchange the code, save the tokens; return the user id."""
+    async def complete_link(self, params: Mapping[str, str], *, user_id: str | None = None) -> str:
+        """Check the callback's one-time `state` (for `user_id` when given), handle `error`,
+        exchange the code and save the tokens; return the linked user id. LinkError on failure."""
         ...
 
-    async def unlink(self, user_id: str) -> None:
-        """Deauthorize the user at Enode (tokens there are revoked)."""
+    async def deauthorize_user(self, user_id: str) -> None:
+        """Revoke the user's vendor credentials and tokens at Enode."""
         ...
 
 

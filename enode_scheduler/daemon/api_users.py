@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import html
-from dataclasses import replace
 from typing import Annotated
 
 import structlog
@@ -12,7 +11,7 @@ from fastapi.responses import HTMLResponse
 
 from enode_scheduler.daemon.api_auth import TokenTable
 from enode_scheduler.daemon.api_deps import ApiDeps, LinkFlow
-from enode_scheduler.daemon.api_models import LinkOut, UserId
+from enode_scheduler.daemon.api_models import ID_PATTERN, LinkOut, UserId
 from enode_scheduler.daemon.api_problems import responses
 from enode_scheduler.daemon.api_vehicles import Deps
 from enode_scheduler.exceptions import LinkError
@@ -41,9 +40,8 @@ def user_router(tokens: TokenTable) -> APIRouter:
         link = _link_flow(deps)
         if await deps.users.get_user(user_id) is None:
             await deps.users.upsert_user(UserRecord(user_id=user_id))
-        url = await link.start_link(user_id)
-        log.info("link_started", user_id=user_id)
-        return LinkOut(authorize_url=url)
+        session = await link.start_link(user_id)
+        return LinkOut(authorize_url=session.authorize_url)
 
     @router.delete(
         "/users/{user_id}",
@@ -56,7 +54,7 @@ def user_router(tokens: TokenTable) -> APIRouter:
         """Deauthorize the user at Enode and delete their tokens, vehicles and plans here."""
         if await deps.users.get_user(user_id) is None:
             raise HTTPException(404, f"No user {user_id!r} is known.")
-        await _link_flow(deps).unlink(user_id)
+        await _link_flow(deps).deauthorize_user(user_id)
         await deps.users.delete_user(user_id)
         log.info("user_unlinked", user_id=user_id)
 
@@ -74,24 +72,25 @@ def callback_router() -> APIRouter:
         code: OAuthParam = None,
         error: OAuthParam = None,
         error_description: OAuthParam = None,
+        user_id: Annotated[str | None, Query(pattern=ID_PATTERN)] = None,
     ) -> HTMLResponse:
-        """Finish linking: check the one-time state, exchange the code, store the tokens."""
+        """Finish linking: check the one-time state (and `user_id` when the redirect URI
+        carries it), exchange the code, store the tokens."""
         if deps.link is None:
             return _page(503, "Linking is not available", "Enode is not configured.")
-        if not state:
-            return _page(400, "Linking failed", "The link has no state; start again.")
+        given = {
+            "state": state,
+            "code": code,
+            "error": error,
+            "error_description": error_description,
+        }
+        params = {k: v for k, v in given.items() if v is not None}
         try:
-            user_id = await deps.link.complete_link(
-                state=state, code=code, error=error, error_description=error_description
-            )
+            linked = await deps.link.complete_link(params, user_id=user_id)
         except LinkError as exc:
-            log.warning("link_failed", error=exc.error)
+            log.warning("link_failed", error=exc.error, reason=str(exc))
             return _page(400, "Linking failed", str(exc))
-        user = await deps.users.get_user(user_id) or UserRecord(user_id=user_id)
-        await deps.users.upsert_user(
-            replace(user, linked=True, needs_relink=False, relink_reason=None)
-        )
-        log.info("link_completed", user_id=user_id)
+        log.info("link_completed", user_id=linked)
         return _page(200, "Vehicles linked", "You can close this page.")
 
     return router

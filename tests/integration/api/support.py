@@ -5,13 +5,16 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
 from typing import Any
 
 from enode_scheduler.config import ApiSettings, ApiToken
 from enode_scheduler.daemon.api_auth import hash_token
-from enode_scheduler.ports import VehicleReading
+from enode_scheduler.exceptions import LinkError
+from enode_scheduler.ports import TokenStore, UserTokens, VehicleReading
 
 READ_TOKEN = "read-token-0123456789abcdef"
 WRITE_TOKEN = "write-token-0123456789abcdef"
@@ -70,32 +73,34 @@ class Triggers:
 
 
 class MemoryLinkFlow:
-    """A working in-memory link flow: one-time states bound to a user, expiring on the clock."""
+    """A working in-memory link flow: one-time states bound to a user, expiring on the clock;
+    a completed link saves (fake) tokens through the real token store."""
 
-    def __init__(self, clock: Any, *, ttl_s: float = 600.0) -> None:
+    def __init__(self, clock: Any, tokens: TokenStore, *, ttl_s: float = 600.0) -> None:
         self.clock = clock
+        self.tokens = tokens
         self.ttl_s = ttl_s
         self.states: dict[str, tuple[str, datetime]] = {}
-        self.unlinked: list[str] = []
+        self.deauthorized: list[str] = []
 
-    async def start_link(self, user_id: str) -> str:
+    async def start_link(self, user_id: str) -> SimpleNamespace:
         state = f"state-{user_id}-{len(self.states)}"
         self.states[state] = (user_id, self.clock.now())
-        return f"https://link.example/oauth2/auth?state={state}"
+        return SimpleNamespace(authorize_url=f"https://link.example/oauth2/auth?state={state}")
 
-    async def complete_link(
-        self, *, state: str, code: str | None, error: str | None, error_description: str | None
-    ) -> str:
-        from enode_scheduler.exceptions import LinkError
-
-        entry = self.states.pop(state, None)
+    async def complete_link(self, params: Mapping[str, str], *, user_id: str | None = None) -> str:
+        entry = self.states.pop(params.get("state", ""), None)
         if entry is None:
-            raise LinkError("unknown or already used state", error="invalid_state")
-        if error:
-            raise LinkError(f"Enode refused: {error}", error=error)
+            raise LinkError("unknown or already used state")
+        if user_id is not None and user_id != entry[0]:
+            raise LinkError("state issued for another user")
+        if params.get("error"):
+            raise LinkError(f"Enode refused: {params['error']}", error=params["error"])
         if (self.clock.now() - entry[1]).total_seconds() > self.ttl_s:
-            raise LinkError("the link expired; start again", error="expired_state")
+            raise LinkError("the link expired; start again")
+        expires = self.clock.now() + timedelta(hours=1)
+        await self.tokens.save_tokens(entry[0], UserTokens("access", "refresh", expires))
         return entry[0]
 
-    async def unlink(self, user_id: str) -> None:
-        self.unlinked.append(user_id)
+    async def deauthorize_user(self, user_id: str) -> None:
+        self.deauthorized.append(user_id)

@@ -12,8 +12,8 @@ from fastapi.responses import PlainTextResponse
 
 from enode_scheduler.daemon.api import create_api
 from enode_scheduler.ports import UserRecord, VehicleReading
+from enode_scheduler.testing import InMemoryVehicleStore
 from tests.integration.api.conftest import Api
-from tests.integration.api.memory import MemoryVehicles
 from tests.integration.api.support import BAD, READ, WRITE, api_settings, reading
 
 PROBLEM = "application/problem+json"
@@ -33,10 +33,10 @@ ENDPOINTS = [
 
 
 @pytest.fixture
-async def seeded(api: Api) -> Api:
-    await api.deps.users.upsert_user(UserRecord(user_id="user-1"))
-    await api.deps.vehicles.save_readings([reading("veh-1")])
-    return api
+async def seeded(mem_api: Api) -> Api:
+    await mem_api.deps.users.upsert_user(UserRecord(user_id="user-1"))
+    await mem_api.deps.vehicles.save_readings([reading("veh-1")])
+    return mem_api
 
 
 @pytest.mark.parametrize(("method", "path", "scope", "body"), ENDPOINTS)
@@ -62,6 +62,19 @@ async def test_read_token_cannot_write(
         assert r.status_code == 403
         assert r.headers["content-type"] == PROBLEM
     assert await seeded.deps.users.get_user("user-1") is not None
+
+
+async def test_every_endpoint_401_and_403_on_every_backend(api: Api) -> None:
+    await api.deps.users.upsert_user(UserRecord(user_id="user-1"))
+    await api.deps.vehicles.save_readings([reading("veh-1")])
+    for method, path, scope, body in ENDPOINTS:
+        r = await api.client.request(method, path, json=body, headers=BAD)
+        assert r.status_code == 401, (method, path)
+        if scope == "write":
+            r = await api.client.request(method, path, json=body, headers=READ)
+            assert r.status_code == 403, (method, path)
+    assert await api.deps.plans.get_plan("veh-1") is None
+    assert await api.deps.users.get_user("user-1") is not None
 
 
 async def test_write_token_may_read(seeded: Api) -> None:
@@ -101,7 +114,7 @@ async def test_malformed_json_is_422_problem(seeded: Api) -> None:
     assert r.headers["content-type"] == PROBLEM
 
 
-class _BrokenVehicles(MemoryVehicles):
+class _BrokenVehicles(InMemoryVehicleStore):
     """A vehicle store whose reads fail with an error nobody expected."""
 
     async def latest_readings(
@@ -110,8 +123,8 @@ class _BrokenVehicles(MemoryVehicles):
         raise RuntimeError("secret internals")
 
 
-async def test_unexpected_error_has_no_trace(api: Api) -> None:
-    app = create_api(replace(api.deps, vehicles=_BrokenVehicles()), api_settings())
+async def test_unexpected_error_has_no_trace(mem_api: Api) -> None:
+    app = create_api(replace(mem_api.deps, vehicles=_BrokenVehicles()), api_settings())
     transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
     async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
         r = await client.get("/v1/vehicles/veh-1/schedule", headers=READ)
@@ -141,9 +154,9 @@ def _metrics_router() -> APIRouter:
     return router
 
 
-def _app(api: Api, *, metrics_require_token: bool) -> FastAPI:
+def _app(mem_api: Api, *, metrics_require_token: bool) -> FastAPI:
     return create_api(
-        api.deps,
+        mem_api.deps,
         api_settings(metrics_require_token=metrics_require_token),
         public_routers=[_health_router()],
         metrics_router=_metrics_router(),
@@ -151,8 +164,8 @@ def _app(api: Api, *, metrics_require_token: bool) -> FastAPI:
 
 
 @pytest.mark.parametrize("require", [False, True])
-async def test_health_open_metrics_configurable(api: Api, require: bool) -> None:
-    transport = httpx.ASGITransport(app=_app(api, metrics_require_token=require))
+async def test_health_open_metrics_configurable(mem_api: Api, require: bool) -> None:
+    transport = httpx.ASGITransport(app=_app(mem_api, metrics_require_token=require))
     async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
         assert (await client.get("/healthz")).status_code == 200
         assert (await client.get("/metrics")).status_code == (401 if require else 200)
@@ -161,8 +174,8 @@ async def test_health_open_metrics_configurable(api: Api, require: bool) -> None
         assert (await client.post("/webhooks/enode", content=b"[]")).status_code == 404
 
 
-async def test_openapi_document_served_without_token(api: Api) -> None:
-    r = await api.client.get("/openapi.json")
+async def test_openapi_document_served_without_token(mem_api: Api) -> None:
+    r = await mem_api.client.get("/openapi.json")
     assert r.status_code == 200
     doc = r.json()
     assert "/v1/vehicles/{vehicle_id}/plan" in doc["paths"]

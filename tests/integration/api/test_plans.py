@@ -29,11 +29,22 @@ REPEAT = {
 }
 
 
-@pytest.fixture
-async def seeded(api: Api) -> Api:
+async def _seed(api: Api) -> Api:
     await api.deps.users.upsert_user(UserRecord(user_id="user-1", linked=True))
     await api.deps.vehicles.save_readings([reading("veh-1"), reading("veh-2", soc_percent=90.0)])
     return api
+
+
+@pytest.fixture
+async def seeded(api: Api) -> Api:
+    """Every backend."""
+    return await _seed(api)
+
+
+@pytest.fixture
+async def mem_seeded(mem_api: Api) -> Api:
+    """In-memory only: for request validation, which storage does not affect."""
+    return await _seed(mem_api)
 
 
 async def test_vehicles_lists_latest_state_with_age(seeded: Api) -> None:
@@ -55,8 +66,8 @@ async def test_vehicles_unknown_user_is_404_problem(seeded: Api) -> None:
 @pytest.mark.parametrize(
     "path", ["/v1/users/bad%20id/vehicles", "/v1/vehicles/..%2Fetc/plan", "/v1/vehicles/-x/plan"]
 )
-async def test_bad_ids_are_422(seeded: Api, path: str) -> None:
-    r = await seeded.client.get(path, headers=READ)
+async def test_bad_ids_are_422(mem_seeded: Api, path: str) -> None:
+    r = await mem_seeded.client.get(path, headers=READ)
     assert r.status_code in (404, 422)
     assert r.headers["content-type"] == PROBLEM
 
@@ -82,26 +93,37 @@ async def test_put_repeating_plan(seeded: Api) -> None:
     assert r.json()["repeat"] == {"days": ["mon", "fri"], "at": "07:30"}
 
 
-@pytest.mark.parametrize(
-    ("change", "field"),
-    [
-        ({"target_soc_percent": 101}, "target_soc_percent"),
-        ({"target_soc_percent": -1}, "target_soc_percent"),
-        ({"deadline": "2026-11-29T11:00:00Z"}, "deadline"),
-        ({"deadline": "2026-11-30T07:00:00"}, "deadline"),
-        ({"timezone": "Mars/Olympus"}, "timezone"),
-        ({"timezone": "../../etc/passwd"}, "timezone"),
-        ({"colour": "red"}, "colour"),
-        ({"repeat": {"days": ["mon"], "at": "07:00"}}, "exactly one"),
-        ({"min_soc_percent": 90}, "min_soc_percent"),
-    ],
-)
-async def test_put_plan_validation(seeded: Api, change: dict[str, Any], field: str) -> None:
-    r = await seeded.client.put("/v1/vehicles/veh-1/plan", json=ONE_OFF | change, headers=WRITE)
+PLAN_ERRORS = [
+    ({"target_soc_percent": 101}, "target_soc_percent"),
+    ({"target_soc_percent": -1}, "target_soc_percent"),
+    ({"deadline": "2026-11-29T11:00:00Z"}, "deadline"),
+    ({"deadline": "2026-11-30T07:00:00"}, "deadline"),
+    ({"timezone": "Mars/Olympus"}, "timezone"),
+    ({"timezone": "../../etc/passwd"}, "timezone"),
+    ({"colour": "red"}, "colour"),
+    ({"repeat": {"days": ["mon"], "at": "07:00"}}, "exactly one"),
+    ({"min_soc_percent": 90}, "min_soc_percent"),
+]
+
+
+@pytest.mark.parametrize(("change", "field"), PLAN_ERRORS)
+async def test_put_plan_validation(mem_seeded: Api, change: dict[str, Any], field: str) -> None:
+    r = await mem_seeded.client.put("/v1/vehicles/veh-1/plan", json=ONE_OFF | change, headers=WRITE)
     assert r.status_code == 422
     assert r.headers["content-type"] == PROBLEM
     assert field in r.text
+    assert await mem_seeded.deps.plans.get_plan("veh-1") is None
+
+
+async def test_validation_errors_store_nothing(seeded: Api) -> None:
+    for change, _ in PLAN_ERRORS:
+        r = await seeded.client.put("/v1/vehicles/veh-1/plan", json=ONE_OFF | change, headers=WRITE)
+        assert r.status_code == 422
+    for body in OVERRIDE_ERRORS:
+        r = await seeded.client.post("/v1/vehicles/veh-1/override", json=body, headers=WRITE)
+        assert r.status_code == 422
     assert await seeded.deps.plans.get_plan("veh-1") is None
+    assert await seeded.deps.overrides.get_override("veh-1") is None
 
 
 async def test_plan_unknown_vehicle_404(seeded: Api) -> None:
@@ -129,21 +151,22 @@ async def test_override_charge_now_until_soc(seeded: Api) -> None:
     assert seeded.triggers.reconciles == ["veh-1"]
 
 
-@pytest.mark.parametrize(
-    "body",
-    [
-        {"action": "pause"},
-        {"action": "pause", "until": "2026-11-29T13:00:00Z", "until_soc_percent": 50},
-        {"action": "charge_now"},
-        {"action": "pause", "until": "2026-11-29T11:00:00Z"},
-        {"action": "pause", "until": "2027-11-29T11:00:00Z"},
-        {"action": "boost", "until": "2026-11-29T13:00:00Z"},
-    ],
-)
-async def test_override_validation(seeded: Api, body: dict[str, Any]) -> None:
-    r = await seeded.client.post("/v1/vehicles/veh-1/override", json=body, headers=WRITE)
+OVERRIDE_ERRORS = [
+    {"action": "pause"},
+    {"action": "pause", "until": "2026-11-29T13:00:00Z", "until_soc_percent": 50},
+    {"action": "charge_now"},
+    {"action": "pause", "until": "2026-11-29T11:00:00Z"},
+    {"action": "pause", "until": "2027-11-29T11:00:00Z"},
+    {"action": "boost", "until": "2026-11-29T13:00:00Z"},
+]
+
+
+@pytest.mark.parametrize("body", OVERRIDE_ERRORS)
+async def test_override_validation(mem_seeded: Api, body: dict[str, Any]) -> None:
+    r = await mem_seeded.client.post("/v1/vehicles/veh-1/override", json=body, headers=WRITE)
     assert r.status_code == 422
-    assert await seeded.deps.overrides.get_override("veh-1") is None
+    assert r.headers["content-type"] == PROBLEM
+    assert await mem_seeded.deps.overrides.get_override("veh-1") is None
 
 
 async def test_override_pause_then_delete(seeded: Api) -> None:

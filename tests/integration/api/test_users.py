@@ -68,14 +68,14 @@ async def test_unlink_deauthorizes_and_deletes(api: Api) -> None:
     await api.deps.vehicles.save_readings([reading("veh-1")])
     r = await api.client.delete("/v1/users/user-1", headers=WRITE)
     assert r.status_code == 204
-    assert api.link.unlinked == ["user-1"]
+    assert api.link.deauthorized == ["user-1"]
     assert await api.deps.users.get_user("user-1") is None
 
 
 async def test_unlink_unknown_user_404(api: Api) -> None:
     r = await api.client.delete("/v1/users/ghost", headers=WRITE)
     assert r.status_code == 404
-    assert api.link.unlinked == []
+    assert api.link.deauthorized == []
 
 
 async def test_link_bad_user_id_422(api: Api) -> None:

@@ -21,11 +21,22 @@ def _event(
             "vehicle": vehicle} | kw  # fmt: skip
 
 
-@pytest.fixture
-async def seeded(api: Api) -> Api:
+async def _seed(api: Api) -> Api:
     await api.deps.users.upsert_user(UserRecord(user_id="user-1", linked=True))
     await api.deps.vehicles.save_readings([reading("veh-1")])
     return api
+
+
+@pytest.fixture
+async def seeded(api: Api) -> Api:
+    """Every backend."""
+    return await _seed(api)
+
+
+@pytest.fixture
+async def mem_seeded(mem_api: Api) -> Api:
+    """In-memory only: for checks that happen before anything is stored."""
+    return await _seed(mem_api)
 
 
 async def _post(api: Api, body: bytes, sig: str | None, delivery: str | None = None) -> Any:
@@ -70,15 +81,15 @@ async def test_plug_in_triggers_replan(seeded: Api) -> None:
     [None, "", "sha1=" + "0" * 40, "sha256=abc", "garbage"],
 )
 async def test_bad_or_missing_signature_is_401_and_changes_nothing(
-    seeded: Api, header: str | None
+    mem_seeded: Api, header: str | None
 ) -> None:
-    before = await _veh(seeded)
+    before = await _veh(mem_seeded)
     body, _ = signed([_event({"id": "veh-1", "chargeState": {"batteryLevel": 99}})])
-    r = await _post(seeded, body, header)
+    r = await _post(mem_seeded, body, header)
     assert r.status_code == 401
     assert r.headers["content-type"] == PROBLEM
-    assert await _veh(seeded) == before
-    assert seeded.triggers.reconciles == []
+    assert await _veh(mem_seeded) == before
+    assert mem_seeded.triggers.reconciles == []
 
 
 async def test_signature_with_other_secret_is_401(seeded: Api) -> None:
@@ -104,8 +115,8 @@ async def test_replayed_delivery_is_harmless(seeded: Api) -> None:
     [b"not json", b"{}", b'{"event": "x"}', b'[{"createdAt": "2026-11-29T11:58:00Z"}]',
      b'[{"event": "user:vehicle:updated", "createdAt": "yesterday"}]', b"[1, 2]"],
 )  # fmt: skip
-async def test_malformed_body_is_400(seeded: Api, body: bytes) -> None:
-    r = await _post(seeded, body, signature(body))
+async def test_malformed_body_is_400(mem_seeded: Api, body: bytes) -> None:
+    r = await _post(mem_seeded, body, signature(body))
     assert r.status_code == 400
     assert r.headers["content-type"] == PROBLEM
 

@@ -12,6 +12,7 @@ from typing import Annotated
 import typer
 
 from enode_scheduler import __version__
+from enode_scheduler.commands import api as api_commands
 from enode_scheduler.commands import config as config_commands
 from enode_scheduler.commands import db as db_commands
 from enode_scheduler.commands import sim as sim_command
@@ -59,6 +60,8 @@ def root(
 app.command("check-config")(config_commands.check_config)
 app.add_typer(db_commands.app, name="db")
 app.command("sim")(sim_command.sim)
+app.add_typer(api_commands.api_app, name="api")
+app.add_typer(api_commands.webhooks_app, name="webhooks")
 
 
 def main() -> None:

@@ -10,6 +10,7 @@ import asyncio
 import os
 import secrets
 import shutil
+import tempfile
 from collections.abc import AsyncIterator, Coroutine, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import AsyncExitStack
@@ -91,8 +92,9 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 async def _migrate(url: str) -> None:
     settings = DatabaseSettings(url=url, auto_migrate=True)
-    async with open_store(settings, state_dir=Path(".")):
-        pass
+    with tempfile.TemporaryDirectory() as state_dir:
+        async with open_store(settings, state_dir=Path(state_dir)):
+            pass
 
 
 async def _empty_postgres(url: str) -> None:

@@ -15,10 +15,15 @@ from enode_scheduler import __version__
 from enode_scheduler.commands import api as api_commands
 from enode_scheduler.commands import config as config_commands
 from enode_scheduler.commands import db as db_commands
+from enode_scheduler.commands import enode as enode_commands
+from enode_scheduler.commands import ops
+from enode_scheduler.commands import prices as prices_commands
 from enode_scheduler.commands import sim as sim_command
 from enode_scheduler.commands.context import settings_from_context
+from enode_scheduler.commands.plan_case import plan_case
 
 __all__ = ["app", "main", "settings_from_context"]
+
 
 app = typer.Typer(
     name="enode-scheduler",
@@ -60,6 +65,13 @@ def root(
 app.command("check-config")(config_commands.check_config)
 app.add_typer(db_commands.app, name="db")
 app.command("sim")(sim_command.sim)
+app.add_typer(prices_commands.app, name="prices")
+app.command("plan-case")(plan_case)
+app.command("config-reference")(ops.config_reference)
+app.command("healthcheck")(ops.healthcheck)
+app.command("link")(enode_commands.link)
+app.command("vehicles")(enode_commands.vehicles)
+app.add_typer(enode_commands.charge_app, name="charge")
 app.add_typer(api_commands.api_app, name="api")
 app.add_typer(api_commands.webhooks_app, name="webhooks")
 

@@ -29,6 +29,8 @@ class RawConfig:
     data: dict[str, Any] = field(default_factory=dict)
     origins: dict[str, str] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)
+    # Keys whose source failed (an unreadable secret file): reported once, not again as missing.
+    failed: set[str] = field(default_factory=set)
 
     def set(self, dotted: str, value: Any, *, origin: str) -> None:
         *parents, last = dotted.split(".")

@@ -11,9 +11,10 @@ import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 
 from enode_scheduler.clock import Clock, FakeClock
-from enode_scheduler.exceptions import StaleEpoch, StoreError
+from enode_scheduler.exceptions import PriceError, PricesNotPublished, StaleEpoch, StoreError
 from enode_scheduler.planner.models import Slot
 from enode_scheduler.ports import (
     CommandIntent,
@@ -33,6 +34,7 @@ __all__ = [
     "InMemoryLeaseStore",
     "InMemoryPlanStore",
     "InMemoryPriceSlotStore",
+    "InMemoryPriceSource",
     "InMemoryScheduleStore",
     "InMemoryStore",
     "InMemoryTokenStore",
@@ -41,6 +43,18 @@ __all__ = [
 ]
 
 # Store twins ---------------------------------------------------------------------------------
+
+if TYPE_CHECKING:
+    from enode_scheduler.ports import (
+        CommandIntentStore,
+        LeaseStore,
+        PlanStore,
+        PriceSlotStore,
+        ScheduleStore,
+        TokenStore,
+        UserStore,
+        VehicleStore,
+    )
 
 
 @dataclass
@@ -345,11 +359,51 @@ class InMemoryStore:
         )
 
 
-# Enode token store twin
+if TYPE_CHECKING:
+    # mypy proves the twins implement the ports exactly.
+    def _implements_ports(store: InMemoryStore) -> None:
+        _users: UserStore = store.users
+        _tokens: TokenStore = store.tokens
+        _vehicles: VehicleStore = store.vehicles
+        _plans: PlanStore = store.plans
+        _schedules: ScheduleStore = store.schedules
+        _prices: PriceSlotStore = store.prices
+        _intents: CommandIntentStore = store.intents
+        _leases: LeaseStore = store.leases
+
+
+# Price source twin
+
+
+class InMemoryPriceSource:
+    """PriceSource serving what a test `publish`es; `fail_with` makes every fetch raise."""
+
+    def __init__(self) -> None:
+        self._slots: dict[str, dict[datetime, Slot]] = {}
+        self.failure: PriceError | None = None
+        self.fetches = 0
+
+    def publish(self, zone: str, slots: Sequence[Slot]) -> None:
+        self._slots.setdefault(zone, {}).update((s.start, s) for s in slots)
+
+    def fail_with(self, error: PriceError | None) -> None:
+        self.failure = error
+
+    async def fetch(self, zone: str, *, start: datetime, end: datetime) -> list[Slot]:
+        self.fetches += 1
+        if self.failure is not None:
+            raise self.failure
+        found = [s for s in self._slots.get(zone, {}).values() if s.end > start and s.start < end]
+        if not found:
+            raise PricesNotPublished(f"in-memory: no prices for {zone} from {start.isoformat()}")
+        return sorted(found, key=lambda s: s.start)
+
+
+# Enode token store twin ------------------------------------------------------------------------
 
 
 class InMemoryTokenStore:
-    """A `ports.TokenStore` in a dict; records who was marked for re-linking and why."""
+    """A bare `ports.TokenStore` in a dict; records who was marked for re-linking and why."""
 
     def __init__(self) -> None:
         self.tokens: dict[str, UserTokens] = {}

@@ -21,9 +21,12 @@ def shared_dir() -> Path:
     return SHARED_DIR
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def postgres_url() -> str:
-    """The URL of a PostgreSQL test database; skips when none is configured."""
+    """The URL of a PostgreSQL test database; skips when none is configured.
+
+    Session-scoped so session fixtures (a fresh database per session) can build on it.
+    """
     url = os.environ.get(POSTGRES_URL_ENV)
     if not url:
         pytest.skip(f"PostgreSQL tests need {POSTGRES_URL_ENV} (CI sets it)")

@@ -15,13 +15,18 @@ from enode_scheduler.clock import Clock, ScaledClock, SystemClock
 from enode_scheduler.sim import SimConfig, run_sim
 
 
+def _fail(message: str) -> typer.Exit:
+    typer.echo(f"error: {message}", err=True)
+    return typer.Exit(2)
+
+
 def _parse_start(value: str | None) -> datetime | None:
     if value is None:
         return None
     try:
         parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError as exc:
-        raise typer.BadParameter(f"--start {value!r} is not an ISO-8601 date-time") from exc
+        raise _fail(f"--start {value!r} is not an ISO-8601 date-time") from exc
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
@@ -29,7 +34,7 @@ def _clock(start: datetime | None, speed: float | None, anchor_unix: float | Non
     if start is None and speed is None:
         return SystemClock()
     if speed is not None and speed <= 0:
-        raise typer.BadParameter(f"--speed must be positive, not {speed}")
+        raise _fail(f"--speed must be positive, not {speed}")
     # Without --start the sim time begins at the wall-clock time of the anchor.
     begin = start or SystemClock().now()
     return ScaledClock(start=begin, speed=speed or 1.0, anchor_unix=anchor_unix)
@@ -98,5 +103,4 @@ def sim(
     try:
         asyncio.run(_serve(config, clock))
     except OSError as exc:
-        typer.echo(f"error: cannot listen on {host}:{port}: {exc.strerror or exc}", err=True)
-        raise typer.Exit(2) from exc
+        raise _fail(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from exc

@@ -95,8 +95,13 @@ class GateBook:
         return wait_s
 
     def succeeded(self, user_id: str | None, vendor: str | None) -> None:
-        """A success resets the backoff of that gate."""
-        self._gates.pop((user_id, vendor), None)
+        """A success resets the backoff of that gate, unless the gate closed meanwhile."""
+        gate = self._gates.get((user_id, vendor))
+        # A success answering a request sent before another one's 429 must not reopen the gate.
+        if gate is not None and (
+            gate.closed_until is None or gate.closed_until <= self._clock.now()
+        ):
+            del self._gates[(user_id, vendor)]
 
     def consecutive_429(self, user_id: str | None, vendor: str | None) -> int:
         gate = self._gates.get((user_id, vendor))

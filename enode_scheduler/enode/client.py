@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING
 from urllib.parse import quote
 
 import httpx
@@ -20,6 +21,9 @@ from enode_scheduler.enode.metrics import EnodeMetrics
 from enode_scheduler.enode.transport import Call, Transport
 from enode_scheduler.exceptions import EnodeServerError
 from enode_scheduler.ports import ChargeAction, TokenStore, VehicleReading
+
+if TYPE_CHECKING:
+    from enode_scheduler.ports import EnodeApi
 
 # What the scheduler reads on every poll: state, Enode's own smart charging, and the brand.
 READING_FIELDS = ("chargeState", "smartChargingPolicy", "information")
@@ -279,3 +283,9 @@ async def open_enode_client(
     timeout = httpx.Timeout(settings.read_timeout_s, connect=settings.connect_timeout_s)
     async with httpx.AsyncClient(timeout=timeout) as own:
         yield EnodeClient(settings, http=own, token_store=token_store, clock=clock, rng=rng)
+
+
+if TYPE_CHECKING:
+    # mypy proves the client implements the port exactly.
+    def _implements_port(client: EnodeClient) -> None:
+        _api: EnodeApi = client

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import itertools
+from collections import deque
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
-FaultKind = Literal["rate_limit", "server_error", "slow", "timeout", "malformed"]
+FaultKind = Literal["rate_limit", "quota", "server_error", "slow", "timeout", "malformed"]
 RetryAfterForm = Literal["seconds", "http_date", "none"]
 MalformedForm = Literal["invalid_json", "wrong_types", "missing_fields"]
-FAULT_KINDS = ("rate_limit", "server_error", "slow", "timeout", "malformed")
+FAULT_KINDS = ("rate_limit", "quota", "server_error", "slow", "timeout", "malformed")
 _ids = itertools.count(1)
 
 
@@ -22,6 +23,10 @@ class Fault:
     neither it stays until removed. `delay_s` (slow) and `hang_s` (timeout) are real seconds,
     because the client's timeouts are. A fault with no user, vendor or path filter spares the
     OAuth endpoints, so a global 429 does not also break token refresh.
+
+    `quota` is a vendor's own limit: each user may make `quota_requests` matching requests per
+    sliding `quota_window_s` (sim clock); beyond that a 429 whose Retry-After is the time until
+    a request fits again.
     """
 
     kind: FaultKind
@@ -37,9 +42,24 @@ class Fault:
     delay_s: float = 2.0
     hang_s: float = 60.0
     malformed: MalformedForm = "invalid_json"
+    quota_requests: int = 10
+    quota_window_s: float = 60.0
     id: int = field(default_factory=lambda: next(_ids))
     until: datetime | None = None
     hits: int = 0
+    _seen: dict[str | None, deque[datetime]] = field(default_factory=dict, repr=False)
+
+    def within_quota(self, user_id: str | None, now: datetime) -> bool:
+        """For `quota`: count this request and say whether it fits the user's window."""
+        seen = self._seen.setdefault(user_id, deque())
+        window_start = now - timedelta(seconds=self.quota_window_s)
+        while seen and seen[0] <= window_start:
+            seen.popleft()
+        if len(seen) < self.quota_requests:
+            seen.append(now)
+            return True
+        self.retry_after_s = (seen[0] - window_start).total_seconds()
+        return False
 
     def matches(self, *, method: str, path: str, user_id: str | None, vendors: set[str]) -> bool:
         if self.path_prefix is not None and not path.startswith(self.path_prefix):
@@ -58,7 +78,7 @@ class Fault:
         return self.until is None or now < self.until
 
     def as_dict(self) -> dict[str, Any]:
-        data = {k: v for k, v in self.__dict__.items() if k != "until"}
+        data = {k: v for k, v in self.__dict__.items() if k not in ("until", "_seen")}
         data["until"] = self.until.isoformat() if self.until else None
         return data
 
@@ -94,7 +114,10 @@ class FaultBook:
     ) -> Fault | None:
         """The fault this request hits, counted as used; None when it goes through."""
         for fault in self.all(now):
-            if fault.matches(method=method, path=path, user_id=user_id, vendors=vendors):
-                fault.hits += 1
-                return fault
+            if not fault.matches(method=method, path=path, user_id=user_id, vendors=vendors):
+                continue
+            if fault.kind == "quota" and fault.within_quota(user_id, now):
+                continue
+            fault.hits += 1
+            return fault
         return None

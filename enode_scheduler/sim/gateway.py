@@ -5,9 +5,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import math
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from email.utils import format_datetime
 from typing import Any, Literal
 
@@ -68,6 +69,7 @@ def endpoint(
                 response = await _serve(ctx, handler, fault)
         except BadRequest as exc:
             response = problem(400, str(exc))
+        response.headers["Date"] = format_datetime(_whole_second(state.now()), usegmt=True)
         _record(ctx, response, fault)
         return response
 
@@ -137,18 +139,22 @@ async def _serve(ctx: Ctx, handler: Handler, fault: Fault | None) -> Response:
     if fault is None:
         return await handler(ctx)
     if fault.kind == "slow":
-        await asyncio.sleep(fault.delay_s)
+        await _wait(ctx, fault.delay_s)
         return await handler(ctx)
     if fault.kind == "timeout":
-        # Released early on shutdown so a hung request never blocks stopping the server.
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(ctx.state.shutdown.wait(), timeout=fault.hang_s)
+        await _wait(ctx, fault.hang_s)
         return problem(504, "The vendor did not answer in time")
-    if fault.kind == "rate_limit":
+    if fault.kind in ("rate_limit", "quota"):
         return _rate_limited(ctx, fault)
     if fault.kind == "server_error":
         return problem(fault.status, "The vendor cloud failed (injected)")
     return malformed(await handler(ctx), fault.malformed)
+
+
+async def _wait(ctx: Ctx, seconds: float) -> None:
+    # Real seconds, cut short on shutdown so a held request never blocks stopping the server.
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(ctx.state.shutdown.wait(), timeout=seconds)
 
 
 def _rate_limited(ctx: Ctx, fault: Fault) -> Response:
@@ -156,14 +162,17 @@ def _rate_limited(ctx: Ctx, fault: Fault) -> Response:
         ctx.state.counters[ctx.vehicle.id].rate_limited += 1
     headers: dict[str, str] = {}
     if fault.retry_after == "seconds":
-        headers["Retry-After"] = str(max(0, round(fault.retry_after_s)))
+        headers["Retry-After"] = str(max(0, math.ceil(fault.retry_after_s)))
     elif fault.retry_after == "http_date":
-        when = ctx.state.now() + timedelta(seconds=fault.retry_after_s)
-        # HTTP-dates have whole seconds; round up so the promised wait is never shortened.
-        if when.microsecond:
-            when = when.replace(microsecond=0) + timedelta(seconds=1)
+        when = _whole_second(ctx.state.now() + timedelta(seconds=fault.retry_after_s), up=True)
         headers["Retry-After"] = format_datetime(when, usegmt=True)
     return problem(429, "Rate limiting by the vendor prevented the request", headers=headers)
+
+
+def _whole_second(when: datetime, *, up: bool = False) -> datetime:
+    # HTTP-dates have whole seconds; a Retry-After rounds up so the wait is never shortened.
+    whole = when.replace(microsecond=0)
+    return whole + timedelta(seconds=1) if up and when.microsecond else whole
 
 
 def _record(ctx: Ctx, response: Response, fault: Fault | None) -> None:

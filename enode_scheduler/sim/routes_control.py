@@ -16,7 +16,7 @@ from enode_scheduler.sim.faults import Fault
 from enode_scheduler.sim.state import SimState, UnknownVehicle
 from enode_scheduler.sim.vehicle import SimVehicle
 
-_FAULT_FIELDS = {f.name for f in fields(Fault)} - {"id", "until", "hits"}
+_FAULT_FIELDS = {f.name for f in fields(Fault)} - {"id", "until", "hits", "_seen"}
 ControlHandler = Callable[[Request, SimState, dict[str, Any]], Awaitable[Any]]
 
 

@@ -43,7 +43,7 @@ def vehicle_body(vehicle: SimVehicle, fields: list[str]) -> dict[str, Any]:
     """The Vehicle object: id, lastSeen, isReachable, chargingLocationId and asked-for parts."""
     body: dict[str, Any] = {
         "id": vehicle.id,
-        "lastSeen": vehicle.updated_at.isoformat().replace("+00:00", "Z"),
+        "lastSeen": _stamp(vehicle),
         "isReachable": vehicle.reachable,
         "chargingLocationId": vehicle.charging_location_id,
     }
@@ -83,7 +83,8 @@ def policy(vehicle: SimVehicle) -> dict[str, Any]:
 
 
 def _stamp(vehicle: SimVehicle) -> str:
-    return vehicle.updated_at.isoformat().replace("+00:00", "Z")
+    seen = vehicle.last_seen or vehicle.updated_at
+    return seen.isoformat().replace("+00:00", "Z")
 
 
 def _vehicle(ctx: Ctx) -> SimVehicle:

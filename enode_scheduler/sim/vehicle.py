@@ -48,6 +48,8 @@ class SimVehicle:
     smart_deadline: str | None = None
     pending: list[PendingCommand] = field(default_factory=list)
     watch_count: int = 0
+    # When the car last reported; frozen while it is unreachable.
+    last_seen: datetime | None = None
 
     def advance(self, now: datetime) -> None:
         """Bring the state up to `now`: due commands in order, charging in between."""
@@ -59,6 +61,8 @@ class SimVehicle:
             self._integrate(command.effective_at)
             self._apply(command.action)
         self._integrate(now)
+        if self.reachable or self.last_seen is None:
+            self.last_seen = now
 
     def command(self, action: Action, *, now: datetime, delay_s: float) -> None:
         """Queue START or STOP; the car acts on it `delay_s` later."""

@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -21,6 +22,18 @@ from enode_scheduler.store.prices import SqlPriceSlotStore
 from enode_scheduler.store.schedules import SqlScheduleStore
 from enode_scheduler.store.users import SqlUserStore
 from enode_scheduler.store.vehicles import SqlVehicleStore
+
+if TYPE_CHECKING:
+    from enode_scheduler.ports import (
+        CommandIntentStore,
+        LeaseStore,
+        PlanStore,
+        PriceSlotStore,
+        ScheduleStore,
+        TokenStore,
+        UserStore,
+        VehicleStore,
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,3 +106,16 @@ def build_store(
         intents=SqlCommandIntentStore(engine, clock=clock, lease_name=lease_name),
         leases=SqlLeaseStore(engine, clock=clock),
     )
+
+
+if TYPE_CHECKING:
+    # mypy proves the repositories implement the ports exactly.
+    def _implements_ports(store: Store) -> None:
+        _users: UserStore = store.users
+        _tokens: TokenStore = store.tokens
+        _vehicles: VehicleStore = store.vehicles
+        _plans: PlanStore = store.plans
+        _schedules: ScheduleStore = store.schedules
+        _prices: PriceSlotStore = store.prices
+        _intents: CommandIntentStore = store.intents
+        _leases: LeaseStore = store.leases

@@ -123,6 +123,10 @@ async def test_last_seen_follows_the_sim_clock(
     await sim_clock.advance(600)
     body = (await sim_http.get(f"/vehicles/{car.id}")).json()
     assert body["lastSeen"] == "2026-01-05T18:10:00Z"
+    sim.state.set_reachable(car.id, False)
+    await sim_clock.advance(600)
+    body = (await sim_http.get(f"/vehicles/{car.id}")).json()
+    assert (body["lastSeen"], body["isReachable"]) == ("2026-01-05T18:10:00Z", False)
 
 
 def test_the_same_seed_gives_the_same_fleet() -> None:

@@ -77,7 +77,7 @@ def test_user_wide_gate_blocks_every_vendor_of_that_user() -> None:
     book.check("u2", None)
 
 
-def test_backoff_grows_without_retry_after_and_resets_after_success() -> None:
+async def test_backoff_grows_without_retry_after_and_resets_after_success() -> None:
     clock = FakeClock(START)
     ceilings = []
     book = _book(clock, seed=3)
@@ -87,6 +87,7 @@ def test_backoff_grows_without_retry_after_and_resets_after_success() -> None:
         assert 0.0 <= wait <= ceiling
         ceilings.append(ceiling)
     assert book.consecutive_429("u1", "AUDI") == 12
+    await clock.advance(book.reopens_in_s("u1", "AUDI"))
     book.succeeded("u1", "AUDI")
     assert book.consecutive_429("u1", "AUDI") == 0
     assert book.reopens_in_s("u1", "AUDI") == 0.0
@@ -119,3 +120,17 @@ async def test_pacer_does_not_bank_idle_time() -> None:
     await clock.advance(10.0)
     assert pacer.reserve_s() == 0.0
     assert pacer.reserve_s() == pytest.approx(0.5)
+
+
+async def test_late_success_does_not_reopen_a_closed_gate() -> None:
+    clock = FakeClock(START)
+    book = _book(clock)
+    book.close("u1", "BMW", retry_after_s=30.0)
+    # The answer to a request sent before the 429 arrives afterwards.
+    book.succeeded("u1", "BMW")
+    with pytest.raises(EnodeGateClosed):
+        book.check("u1", "BMW")
+    assert book.consecutive_429("u1", "BMW") == 1
+    await clock.advance(30.0)
+    book.succeeded("u1", "BMW")
+    assert book.consecutive_429("u1", "BMW") == 0

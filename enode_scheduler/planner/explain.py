@@ -1,0 +1,33 @@
+"""Why a schedule looks the way it does, in lines a person can read."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from enode_scheduler.planner.models import Schedule, Window, WindowReason
+
+_WHY = {
+    WindowReason.MIN_SOC: "below the minimum SoC: charge at once, whatever the price",
+    WindowReason.CHEAPEST: "among the cheapest time before the deadline",
+    WindowReason.CANNOT_MAKE_IT: "the target cannot be reached in time: charge until the deadline",
+}
+
+
+def explain(schedule: Schedule) -> Schedule:
+    """Return `schedule` with its `explanation`: one line per window, then the money."""
+    lines = [_window_line(window) for window in schedule.windows]
+    if not schedule.windows:
+        lines.append("nothing to charge: the car is at or above its target")
+    lines.append(
+        f"expected cost {schedule.cost:.4f}; charging at once on plug-in would cost "
+        f"{schedule.baseline_cost:.4f}; saving {schedule.saving:.4f}"
+    )
+    if not schedule.feasible:
+        lines.append(f"the car reaches {schedule.soc_at_deadline_percent:.1f} % by the deadline")
+    return replace(schedule, explanation=tuple(lines))
+
+
+def _window_line(window: Window) -> str:
+    span = f"{window.start:%Y-%m-%d %H:%M:%S}Z to {window.end:%Y-%m-%d %H:%M:%S}Z"
+    estimate = " (prices there are estimates)" if window.provisional else ""
+    return f"{window.reason.value} {span}: {_WHY[window.reason]}{estimate}"

@@ -1,0 +1,87 @@
+"""Turn what a source delivered into the series the PriceSource port promises.
+
+A valid series is sorted, gap-free, in aware UTC, and every slot lasts 15 or 60 minutes; a day may
+mix both (the 2025 switch to a 15-minute market time unit).
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime, timedelta
+
+from enode_scheduler.exceptions import PriceFormatError, PricesNotPublished
+from enode_scheduler.planner.models import Slot
+
+QUARTER = timedelta(minutes=15)
+HOUR = timedelta(hours=1)
+ALLOWED_STEPS = (QUARTER, HOUR)
+
+
+def validate_series(slots: Sequence[Slot], *, source: str) -> list[Slot]:
+    """Check the port's promises; raise PriceFormatError naming the first offending slot."""
+    for slot in slots:
+        if slot.start.utcoffset() != timedelta(0) or slot.end.utcoffset() != timedelta(0):
+            raise PriceFormatError(f"{source}: slot at {slot.start} is not in UTC")
+        if slot.end - slot.start not in ALLOWED_STEPS:
+            raise PriceFormatError(
+                f"{source}: slot at {slot.start.isoformat()} lasts {slot.end - slot.start}, "
+                "expected 15 or 60 minutes"
+            )
+    for before, after in itertools.pairwise(slots):
+        if after.start != before.end:
+            kind = "gap" if after.start > before.end else "overlap or disorder"
+            raise PriceFormatError(
+                f"{source}: {kind} between {before.end.isoformat()} and {after.start.isoformat()}"
+            )
+    return list(slots)
+
+
+def merge_series(series: Iterable[Sequence[Slot]]) -> list[Slot]:
+    """Combine possibly overlapping series, the finer resolution winning where they overlap.
+
+    An hour partly covered by quarters is split so that its uncovered quarters keep its price.
+    """
+    pieces = sorted(
+        (slot for one in series for slot in one), key=lambda s: (s.end - s.start, s.start)
+    )
+    covered: set[datetime] = set()
+    kept: list[Slot] = []
+    for slot in pieces:
+        quarters = _quarters(slot)
+        if not any(q in covered for q in quarters):
+            kept.append(slot)
+        else:
+            kept.extend(
+                Slot(q, q + QUARTER, slot.price_per_kwh, slot.provisional)
+                for q in quarters
+                if q not in covered
+            )
+        covered.update(quarters)
+    return sorted(kept, key=lambda s: s.start)
+
+
+def clip(slots: Sequence[Slot], *, start: datetime, end: datetime) -> list[Slot]:
+    """The slots that overlap [start, end), whole (a slot is never cut)."""
+    return [s for s in slots if s.end > start and s.start < end]
+
+
+def require_some(slots: list[Slot], *, source: str, start: datetime, end: datetime) -> list[Slot]:
+    """Raise PricesNotPublished when a source had nothing for [start, end)."""
+    if not slots:
+        raise PricesNotPublished(
+            f"{source}: no prices for {start.isoformat()} .. {end.isoformat()} yet"
+        )
+    return slots
+
+
+def as_utc(when: datetime) -> datetime:
+    """`when` in UTC; naive datetimes are refused because their meaning is a guess."""
+    if when.tzinfo is None:
+        raise ValueError(f"naive datetime {when.isoformat()}; pass an aware one")
+    return when.astimezone(UTC)
+
+
+def _quarters(slot: Slot) -> list[datetime]:
+    count = max(1, int((slot.end - slot.start) / QUARTER))
+    return [slot.start + QUARTER * i for i in range(count)]

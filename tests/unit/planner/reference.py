@@ -1,0 +1,80 @@
+"""An independent exact optimum of the plan-case model: a MILP solved by HiGHS.
+
+Per price piece i: charge time l_i touching its left edge and r_i touching its right edge
+(an interval strictly inside a piece can slide to an edge without cost or an extra start).
+Binaries A_i / B_i say that charging touches the left / right edge, F_i that the piece is full.
+A start happens at the left edge when A_i and not B_{i-1}, and inside the piece when B_i and not F_i.
+The min-SoC floor is forced by fixing the pieces before the floor's end as full.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import highspy
+
+from enode_scheduler.planner.models import Goal, Slot, VehicleState
+
+
+def reference_objective(
+    state: VehicleState, goal: Goal, slots: list[Slot], now: datetime
+) -> float:
+    """Minimum of energy cost + start_penalty * starts, for a feasible contract case."""
+    kwh_per_percent = state.battery_capacity_kwh / 100 / state.charge_efficiency
+    need_s = max(0.0, goal.target_soc_percent - state.soc_percent) * kwh_per_percent
+    need_s = need_s / state.max_charge_kw * 3600
+    floor = min(goal.min_soc_percent, goal.target_soc_percent)
+    floor_s = max(0.0, floor - state.soc_percent) * kwh_per_percent / state.max_charge_kw * 3600
+    if need_s <= 0:
+        return 0.0
+    pieces = _pieces(slots, now, goal.deadline, cut_s=floor_s)
+    highs = highspy.Highs()
+    highs.setOptionValue("output_flag", False)
+    highs.setOptionValue("mip_rel_gap", 1e-9)
+    highs.setOptionValue("mip_abs_gap", 1e-9)
+    objective = 0.0 * highs.addVariable(lb=0, ub=0)
+    total = None
+    previous_b = None
+    for start_s, end_s, price in pieces:
+        length = end_s - start_s
+        left = highs.addVariable(lb=length if end_s <= floor_s + 1e-9 else 0, ub=length)
+        right = highs.addVariable(lb=0, ub=length)
+        a, b, f = highs.addBinary(), highs.addBinary(), highs.addBinary()
+        inner, edge = highs.addVariable(lb=0), highs.addVariable(lb=0)
+        highs.addConstr(left + right <= length)
+        highs.addConstr(left - length * a <= 0)
+        highs.addConstr(right - length * b <= 0)
+        highs.addConstr(f - a <= 0)
+        highs.addConstr(f - b <= 0)
+        highs.addConstr(left + right - length * f >= 0)
+        highs.addConstr(inner - b + f >= 0)
+        if previous_b is None:
+            highs.addConstr(edge - a >= (-1 if state.charging_now else 0))
+        else:
+            highs.addConstr(edge - a + previous_b >= 0)
+        previous_b = b
+        energy_cost = price * state.max_charge_kw / 3600
+        objective = objective + energy_cost * (left + right) + goal.start_penalty * (inner + edge)
+        total = left + right if total is None else total + left + right
+    assert total is not None
+    highs.addConstr(total == need_s)
+    highs.minimize(objective)
+    assert highs.getModelStatus() == highspy.HighsModelStatus.kOptimal
+    return float(highs.getInfo().objective_function_value)
+
+
+def _pieces(
+    slots: list[Slot], now: datetime, deadline: datetime, *, cut_s: float
+) -> list[tuple[float, float, float]]:
+    horizon_s = (deadline - now).total_seconds()
+    out = []
+    for slot in slots:
+        start = max(0.0, (slot.start - now).total_seconds())
+        end = min(horizon_s, (slot.end - now).total_seconds())
+        if end <= start:
+            continue
+        if start < cut_s < end:
+            out += [(start, cut_s, slot.price_per_kwh), (cut_s, end, slot.price_per_kwh)]
+        else:
+            out.append((start, end, slot.price_per_kwh))
+    return out

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import html
-from typing import Annotated
+from typing import Annotated, Any
 
 import structlog
 from fastapi import APIRouter, Depends, HTTPException, Query, Response
@@ -21,6 +21,14 @@ __all__ = ["callback_router", "user_router"]
 
 log = structlog.get_logger()
 OAuthParam = Annotated[str | None, Query(max_length=2048)]
+
+
+_HTML = {"text/html": {"schema": {"type": "string"}}}
+_CALLBACK_RESPONSES: dict[int | str, dict[str, Any]] = {
+    400: {"description": "Linking failed (page says why)", "content": _HTML},
+    503: {"description": "Enode is not configured", "content": _HTML},
+    **responses(422),
+}
 
 
 def _link_flow(deps: ApiDeps) -> LinkFlow:
@@ -65,7 +73,7 @@ def callback_router() -> APIRouter:
     """The OAuth redirect target; a browser lands here, so it answers with a plain page."""
     router = APIRouter(tags=["users"])
 
-    @router.get("/oauth/callback", response_class=HTMLResponse, responses={400: {}, 503: {}})
+    @router.get("/oauth/callback", response_class=HTMLResponse, responses=_CALLBACK_RESPONSES)
     async def oauth_callback(
         deps: Deps,
         state: OAuthParam = None,

@@ -85,7 +85,9 @@ def vehicle_router(tokens: TokenTable) -> APIRouter:
             raise HTTPException(404, f"Vehicle {vehicle_id!r} has no plan.")
         return plan_out(plan)
 
-    @router.put("/vehicles/{vehicle_id}/plan", dependencies=write, responses=responses(413, 422))
+    @router.put(
+        "/vehicles/{vehicle_id}/plan", dependencies=write, responses=responses(400, 413, 422)
+    )
     async def put_plan(
         vehicle_id: VehicleId, body: PlanIn, deps: Deps, background: BackgroundTasks
     ) -> PlanOut:
@@ -112,7 +114,7 @@ def vehicle_router(tokens: TokenTable) -> APIRouter:
         background.add_task(deps.request_replan, vehicle_id)
 
     @router.post(
-        "/vehicles/{vehicle_id}/override", dependencies=write, responses=responses(413, 422)
+        "/vehicles/{vehicle_id}/override", dependencies=write, responses=responses(400, 413, 422)
     )
     async def post_override(
         vehicle_id: VehicleId, body: OverrideIn, deps: Deps, background: BackgroundTasks

@@ -32,6 +32,7 @@ from enode_scheduler.ports import VehicleReading
 __all__ = ["RecentDeliveries", "webhook_router"]
 
 log = structlog.get_logger()
+MAX_DELIVERY_ID = 256
 _BODY_DOC = {
     "requestBody": {
         "required": True,
@@ -69,25 +70,28 @@ def webhook_router(secret: str) -> APIRouter:
     router = APIRouter(tags=["webhooks"])
     recent = RecentDeliveries()
 
-    @router.post("/webhooks/enode", responses=responses(400, 401, 413), openapi_extra=_BODY_DOC)
+    @router.post(
+        "/webhooks/enode", responses=responses(400, 401, 413, 422), openapi_extra=_BODY_DOC
+    )
     async def enode_webhook(
         request: Request,
         deps: Deps,
         background: BackgroundTasks,
-        x_enode_signature: Annotated[str | None, Header(max_length=128)] = None,
-        x_enode_delivery: Annotated[str | None, Header(max_length=256)] = None,
+        x_enode_signature: Annotated[str | None, Header()] = None,
+        x_enode_delivery: Annotated[str | None, Header()] = None,
     ) -> WebhookResult:
         """Receive Enode events: `X-Enode-Signature` must be sha1=HMAC-SHA1(secret, body)."""
         body = await request.body()
+        delivery = (x_enode_delivery or "")[:MAX_DELIVERY_ID]
         if not signature_ok(body, x_enode_signature, secret=secret):
-            log.warning("webhook_bad_signature", delivery=x_enode_delivery)
+            log.warning("webhook_bad_signature", delivery=delivery)
             raise HTTPException(401, "Missing or wrong X-Enode-Signature.")
         try:
             events = parse_delivery(body)
         except InvalidInput as exc:
             raise HTTPException(400, str(exc)) from exc
-        if x_enode_delivery and not recent.add(x_enode_delivery):
-            log.info("webhook_redelivery_skipped", delivery=x_enode_delivery)
+        if delivery and not recent.add(delivery):
+            log.info("webhook_redelivery_skipped", delivery=delivery)
             return WebhookResult(events=len(events), applied=0, ignored=len(events))
         outcome = await _apply(deps, events)
         for vehicle_id in outcome.pending:

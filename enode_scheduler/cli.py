@@ -14,11 +14,14 @@ import typer
 from enode_scheduler import __version__
 from enode_scheduler.commands import api as api_commands
 from enode_scheduler.commands import config as config_commands
+from enode_scheduler.commands import daemon as daemon_commands
 from enode_scheduler.commands import db as db_commands
 from enode_scheduler.commands import enode as enode_commands
 from enode_scheduler.commands import ops
+from enode_scheduler.commands import plans as plans_commands
 from enode_scheduler.commands import prices as prices_commands
 from enode_scheduler.commands import sim as sim_command
+from enode_scheduler.commands.backtest import backtest
 from enode_scheduler.commands.context import settings_from_context
 from enode_scheduler.commands.plan_case import plan_case
 
@@ -74,6 +77,10 @@ app.command("vehicles")(enode_commands.vehicles)
 app.add_typer(enode_commands.charge_app, name="charge")
 app.add_typer(api_commands.api_app, name="api")
 app.add_typer(api_commands.webhooks_app, name="webhooks")
+app.command("run")(daemon_commands.run)
+app.command("demo")(daemon_commands.demo)
+app.add_typer(plans_commands.app, name="plans")
+app.command("backtest")(backtest)
 
 
 def main() -> None:

@@ -136,8 +136,9 @@ class DatabaseSettings(_Section):
     url: str | None = Field(
         default=None,
         description=(
-            "SQLAlchemy async URL, e.g. postgresql+asyncpg://user:password@host/db; unset means "
-            "the SQLite file enode-scheduler.db in state_dir."
+            "SQLAlchemy async URL, e.g. postgresql+asyncpg://user@host/db (keep the password out "
+            "of it: PostgreSQL reads it from the file named by $PGPASSFILE); unset means the "
+            "SQLite file enode-scheduler.db in state_dir."
         ),
     )
     auto_migrate: bool = Field(
@@ -408,6 +409,28 @@ class SchedulerSettings(_Section):
         default=60.0,
         gt=0,
         description="Battery capacity assumed when the vehicle does not report one.",
+    )
+    plans_refresh_s: float = Field(
+        default=30.0,
+        gt=0,
+        description="Seconds between looks for added, edited or removed plans in the database.",
+    )
+    stall_timeout_s: float = Field(
+        default=300.0,
+        gt=0,
+        description=(
+            "Wall-clock seconds without a completed reconcile step before the daemon exits "
+            "with status 3 (and stops sending WATCHDOG=1)."
+        ),
+    )
+    shutdown_grace_s: float = Field(
+        default=10.0,
+        gt=0,
+        le=60,
+        description="Wall seconds in-flight work may take after SIGTERM before it is abandoned.",
+    )
+    max_concurrent_reads: int = Field(
+        default=32, ge=1, description="Vehicle reads the daemon keeps in flight at once."
     )
 
 

@@ -1,11 +1,13 @@
 """The configuration reference (docs/configuration.md), generated from the Settings model.
 
 Generated rather than written so it cannot drift: a test regenerates it and compares. Every field
-needs a `Field(description=...)`; `render_reference` refuses a field without one.
+needs a `Field(description=...)`; one without is rendered as UNDOCUMENTED and listed by
+`undocumented_keys`, which a test keeps empty.
 """
 
 from __future__ import annotations
 
+import inspect
 import types
 from collections.abc import Iterator
 from datetime import time
@@ -21,6 +23,7 @@ from pydantic_core import PydanticUndefined
 from enode_scheduler.config import Settings
 
 ENV_PREFIX = "ENODE_SCHEDULER"
+UNDOCUMENTED = "UNDOCUMENTED: add Field(description=...) in enode_scheduler/config.py"
 
 _INTRO = """\
 # Configuration reference
@@ -29,15 +32,23 @@ _INTRO = """\
      Do not edit; change the field descriptions and regenerate. -->
 
 Settings come from one TOML file, given with `--config FILE` or the environment variable
-`ENODE_SCHEDULER_CONFIG`; without a file the defaults below apply. Each key can be overridden by an
-environment variable `ENODE_SCHEDULER__SECTION__KEY` (sections nest with `__`, e.g.
-`ENODE_SCHEDULER__PRICES__ENTSOE__SECURITY_TOKEN`); lists are written as JSON there. Run
+`ENODE_SCHEDULER_CONFIG`; without a file the defaults below apply. Run
 `enode-scheduler check-config FILE` to validate a file before you deploy it.
 
-Keys marked **secret** are never logged. Rather than writing them into the file, give them as a
-file: `<key>_file = "/path"` in the same section, or a file named `<section>.<key>` (e.g.
-`enode.client_secret`) in `$CREDENTIALS_DIRECTORY` (systemd `LoadCredential=`) or `/run/secrets`
-(Docker and Compose secrets).
+Sources, lowest precedence first; a later one replaces a key an earlier one set:
+
+1. the defaults below;
+2. the TOML file;
+3. secret files named `<section>.<key>` (e.g. `enode.client_secret`) in `/run/secrets` (Docker
+   and Compose secrets), then in `$CREDENTIALS_DIRECTORY` (systemd `LoadCredential=`);
+4. environment variables `ENODE_SCHEDULER__SECTION__KEY` (sections nest with `__`, e.g.
+   `ENODE_SCHEDULER__PRICES__ENTSOE__SECURITY_TOKEN`). Lists there are JSON (`["a", "b"]`) or
+   comma-separated.
+
+Keys marked **secret** are never logged, and only they can come from files: `<key>_file = "path"`
+in the TOML file (relative to it), a secret file as in 3., or `ENODE_SCHEDULER__..._FILE` naming
+a file. A list in a file is one item per line. Giving both `<key>` and `<key>_file` in one source
+is an error.
 """
 
 
@@ -47,6 +58,18 @@ def render_reference(model: type[BaseModel] = Settings) -> str:
     for title, env, section in _sections(model, path=(), array=False):
         parts.append(_render_section(title, env, section))
     return "\n".join(parts)
+
+
+def undocumented_keys(model: type[BaseModel] = Settings) -> list[str]:
+    """`Model.field` for every field without a description, nested sections included."""
+    missing = []
+    for _, _, section in _sections(model, path=(), array=False):
+        missing += [
+            f"{section.__name__}.{name}"
+            for name, info in section.model_fields.items()
+            if not info.description
+        ]
+    return missing
 
 
 def _sections(
@@ -84,7 +107,7 @@ def _env_pattern(path: tuple[str, ...]) -> str:
 def _render_section(title: str, env: str | None, model: type[BaseModel]) -> str:
     lines = [f"## {title}", ""]
     if model.__doc__ and model.__doc__ != BaseModel.__doc__:
-        lines += [model.__doc__.strip(), ""]
+        lines += [inspect.cleandoc(model.__doc__), ""]
     if env is not None:
         lines += [f"Environment: `{env}`", ""]
     lines += ["| Key | Type | Default | Description |", "| --- | --- | --- | --- |"]
@@ -95,15 +118,13 @@ def _render_section(title: str, env: str | None, model: type[BaseModel]) -> str:
 
 
 def _render_row(model: type[BaseModel], name: str, info: FieldInfo) -> str:
-    if not info.description:
-        raise ValueError(f"{model.__name__}.{name} has no Field(description=...)")
     kind = _type_text(info.annotation)
     if _is_secret(info.annotation):
         kind += ", **secret**"
     constraint = _constraint_text(info)
     if constraint:
         kind += f", {constraint}"
-    cells = [f"`{name}`", kind, _default_text(info), info.description]
+    cells = [f"`{name}`", kind, _default_text(info), info.description or UNDOCUMENTED]
     return "| " + " | ".join(cell.replace("|", "\\|") for cell in cells) + " |"
 
 

@@ -4,29 +4,31 @@ from __future__ import annotations
 
 import asyncio
 import json
-import tomllib
+from collections.abc import Coroutine
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import Annotated, Any, NoReturn, TypeVar
 from zoneinfo import ZoneInfo
 
 import typer
-from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
 
 from enode_scheduler.clock import SystemClock
+from enode_scheduler.commands.context import settings_from_context
 from enode_scheduler.config import Settings
-from enode_scheduler.exceptions import ConfigError, InvalidInput, PriceError
+from enode_scheduler.exceptions import ConfigError, InvalidInput, PriceError, StoreError
 from enode_scheduler.planner.models import Slot
 from enode_scheduler.prices.factory import open_price_source
 from enode_scheduler.prices.tariff import Tariff
 from enode_scheduler.prices.zones import Zone, get_zone
+from enode_scheduler.store import open_store
 
 app = typer.Typer(help="Day-ahead prices: fetch and show.", no_args_is_help=True)
 console = Console()
 errors = Console(stderr=True, soft_wrap=True)
+T = TypeVar("T")
 
 ZoneOption = Annotated[
     str | None,
@@ -80,20 +82,25 @@ def show(
 
 @app.command("fetch")
 def fetch(ctx: typer.Context, zone: ZoneOption = None, day: DayOption = None) -> None:
-    """Fetch a delivery day's prices (default: today and tomorrow) from the configured source."""
+    """Fetch a delivery day's prices (default: today and tomorrow) and store them."""
     request = _request(ctx, zone, day)
     raw = _fetch(request, days=1 if day else 2)
+    changed = _run(_store(request, raw), what="storing prices")
     steps = sorted({int((s.end - s.start).total_seconds() // 60) for s in raw})
     typer.echo(
         f"{request.zone.name}: {len(raw)} slots ({'/'.join(map(str, steps))} min) "
-        f"from {raw[0].start.isoformat()} to {raw[-1].end.isoformat()}"
+        f"from {raw[0].start.isoformat()} to {raw[-1].end.isoformat()}; {changed} new or changed"
     )
-    # The SQL price-slot store is not in this branch; the daemon's refresh job stores slots.
-    console.print("[yellow]not stored: no price-slot store is wired into the CLI yet[/yellow]")
+
+
+async def _store(request: _Request, slots: list[Slot]) -> int:
+    settings = request.settings
+    async with open_store(settings.database, state_dir=settings.state_dir) as store:
+        return await store.prices.upsert_slots(request.zone.name, slots)
 
 
 def _request(ctx: typer.Context, zone: str | None, day: str | None) -> _Request:
-    settings = _load_settings((ctx.obj or {}).get("config_path"))
+    settings = settings_from_context(ctx)
     try:
         chosen = get_zone(zone or settings.prices.zone)
     except InvalidInput as exc:
@@ -118,34 +125,21 @@ def _fetch(request: _Request, *, days: int) -> list[Slot]:
         async with open_price_source(request.settings.prices) as source:
             return await source.fetch(request.zone.name, start=start, end=end)
 
+    source = request.settings.prices.source
+    return _run(run(), what=f"fetching {request.zone.name} prices from {source}")
+
+
+def _run(work: Coroutine[Any, Any, T], *, what: str) -> T:
+    """Run `work` with a progress spinner; the error tree becomes one line and an exit code."""
     try:
-        with console.status(
-            f"fetching {request.zone.name} prices from {request.settings.prices.source}"
-        ):
-            return asyncio.run(run())
+        with console.status(what):
+            return asyncio.run(work)
     except ConfigError as exc:
-        _fail(str(exc), code=2)
+        _fail("; ".join(exc.problems), code=2)
     except InvalidInput as exc:
         _fail(str(exc), code=2)
-    except PriceError as exc:
+    except (PriceError, StoreError) as exc:
         _fail(str(exc), code=1)
-
-
-def _load_settings(path: Path | None) -> Settings:
-    # Minimal TOML loading until the shared loader (env overrides, *_file secrets) is merged.
-    if path is None:
-        return Settings()
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-        return Settings.model_validate(data)
-    except OSError as exc:
-        _fail(f"{path}: cannot read: {exc.strerror or exc}", code=2)
-    except tomllib.TOMLDecodeError as exc:
-        _fail(f"{path}: not valid TOML: {exc}", code=2)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        key = ".".join(str(p) for p in first["loc"])
-        _fail(f"{path}: {key}: {first['msg']}", code=2)
 
 
 def _json_rows(raw: list[Slot], priced: list[Slot]) -> list[dict[str, Any]]:

@@ -1,0 +1,1 @@
+"""The long-running service: lifecycle, jobs, leadership, health endpoints."""

@@ -118,6 +118,8 @@ def _schedule(
     power_kw: float = 0.0,
     baseline_us: float = 0.0,
 ) -> Schedule:
+    # a span under a microsecond cannot be expressed as a datetime window
+    spans = [span for span in spans if span[1] - span[0] >= 1.0]
     windows = tuple(
         Window(
             timeline.at(start),
@@ -126,7 +128,6 @@ def _schedule(
             provisional=timeline.is_provisional(start, end),
         )
         for start, end, reason in sorted(spans)
-        if end > start
     )
     merged = merge([(s, e) for s, e, _ in spans])
     starts = len(merged)

@@ -14,6 +14,7 @@ from enode_scheduler.prices.entsoe import EntsoeSource
 from enode_scheduler.prices.file import FilePriceSource
 from enode_scheduler.prices.fixed import FixedPriceSource
 from enode_scheduler.prices.nordpool import NordpoolSource
+from enode_scheduler.prices.zones import get_zone
 
 if TYPE_CHECKING:
     from enode_scheduler.config import PricesSettings
@@ -40,6 +41,8 @@ async def open_price_source(
                 "(or set prices.entsoe.security_token_file)"
             ]
         )
+    if settings.source == "nordpool" and get_zone(settings.zone).nordpool_area is None:
+        raise ConfigError([f"prices.zone: {settings.zone} is not a Nord Pool delivery area"])
     async with _client(http, timeout_s=settings.http_timeout_s) as client:
         yield _http_source(settings, client)
 

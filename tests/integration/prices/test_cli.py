@@ -77,15 +77,31 @@ def test_bad_config_names_the_key(tmp_path: Path) -> None:
     assert "prices.entsoe.security_token" in result.output
 
 
-def test_fetch_from_entsoe_over_loopback(tmp_path: Path, price_server: PriceServer) -> None:
+def test_fetch_from_entsoe_over_loopback_stores_once(
+    tmp_path: Path, price_server: PriceServer
+) -> None:
     price_server.responder = lambda p, q: fixture_answer("entsoe_NO2_2024-03-05_PT60M_A01.xml")
     path = config(
         tmp_path,
+        f'state_dir = "{tmp_path}"\n[database]\nauto_migrate = true\n'
         f'[prices]\nsource = "entsoe"\nzone = "NO2"\n'
         f'[prices.entsoe]\napi_url = "{price_server.url}"\nsecurity_token = "secret-token"\n',
     )
-    result = runner.invoke(app, ["-c", str(path), "prices", "fetch", "--day", "2024-03-05"])
-    assert result.exit_code == 0, result.output
-    assert "NO2: 24 slots (60 min)" in result.output
-    assert "secret-token" not in result.output
+    args = ["-c", str(path), "prices", "fetch", "--day", "2024-03-05"]
+    first = runner.invoke(app, args)
+    assert first.exit_code == 0, first.output
+    assert "NO2: 24 slots (60 min)" in first.output
+    assert "24 new or changed" in first.output
+    assert "secret-token" not in first.output
     assert price_server.requests[0][1]["securityToken"] == "secret-token"
+    again = runner.invoke(app, args)
+    assert again.exit_code == 0, again.output
+    assert "0 new or changed" in again.output
+
+
+def test_fetch_into_an_unmigrated_database_says_what_to_do(tmp_path: Path) -> None:
+    path = config(tmp_path, f'state_dir = "{tmp_path}"\n[prices]\nsource = "file"\n')
+    result = runner.invoke(app, ["-c", str(path), "prices", "fetch", "--day", "2024-10-27"])
+    assert result.exit_code == 1
+    assert "upgrade" in result.output
+    assert "Traceback" not in result.output

@@ -46,3 +46,9 @@ async def test_configured_urls_are_used_with_an_own_client(price_server: PriceSe
             slots = await source.fetch("NO2", start=start, end=end)
         assert len(slots) == 24
     assert len(price_server.requests) == 2
+
+
+async def test_nordpool_for_a_zone_it_does_not_serve_is_a_config_error() -> None:
+    with pytest.raises(ConfigError, match=r"prices\.zone: CH is not a Nord Pool delivery area"):
+        async with open_price_source(PricesSettings(source="nordpool", zone="CH")):
+            pass

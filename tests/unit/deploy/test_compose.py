@@ -6,8 +6,9 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from sqlalchemy.engine import make_url
 
-from tests.unit.deploy.test_systemd_unit import config_keys
+from tests.unit.deploy.test_systemd_unit import secret_names
 
 COMPOSE = Path(__file__).resolve().parents[3] / "deploy" / "docker-compose.yml"
 
@@ -42,9 +43,13 @@ def test_the_daemon_is_health_checked_read_only_and_keeps_state_in_a_volume() ->
     assert "state:/var/lib/enode-scheduler" in scheduler["volumes"]
 
 
-def test_secrets_are_files_named_after_config_keys() -> None:
+def test_secrets_are_files_named_after_secret_keys() -> None:
     compose = _compose()
-    targets = [secret["target"] for secret in compose["services"]["scheduler"]["secrets"]]
-    assert {"database.url", "enode.client_secret"} <= set(targets)
-    assert [target for target in targets if target not in config_keys()] == []
+    scheduler = compose["services"]["scheduler"]
+    targets = [secret["target"] for secret in scheduler["secrets"]]
+    assert {"pgpass", "enode.client_secret"} <= set(targets)
+    assert [target for target in targets if target not in secret_names()] == []
     assert all("file" in secret for secret in compose["secrets"].values())
+    assert scheduler["environment"]["PGPASSFILE"] == "/run/secrets/pgpass"
+    url = make_url(scheduler["environment"]["ENODE_SCHEDULER__DATABASE__URL"])
+    assert (url.drivername, url.host, url.password) == ("postgresql+asyncpg", "postgres", None)

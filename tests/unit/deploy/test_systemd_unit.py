@@ -9,13 +9,14 @@ import sys
 from pathlib import Path
 
 import pytest
-from pydantic import BaseModel
 
 from enode_scheduler.config import Settings
+from enode_scheduler.config_sources import secret_keys
 
 UNIT = Path(__file__).resolve().parents[3] / "deploy" / "enode-scheduler.service"
 INSTALLED_BINARY = "/opt/enode-scheduler/bin/enode-scheduler"
 MAX_EXPOSURE = 2.0
+PGPASS = "pgpass"
 
 
 def _directives() -> dict[str, list[str]]:
@@ -55,11 +56,11 @@ def test_unit_runs_the_daemon_with_a_watchdog() -> None:
     assert re.fullmatch(r"\d+s", directives["WatchdogSec"][0])
 
 
-def test_every_credential_names_a_config_key() -> None:
-    keys = config_keys()
+def test_every_credential_is_a_secret_key_or_the_postgresql_password_file() -> None:
     credentials = [value.split(":")[0] for value in _directives()["LoadCredential"]]
     assert "enode.client_secret" in credentials
-    assert [name for name in credentials if name not in keys] == []
+    assert [name for name in credentials if name not in secret_names()] == []
+    assert "PGPASSFILE=%d/pgpass" in _directives()["Environment"]
 
 
 def test_systemd_analyze_verify_is_silent(tmp_path: Path) -> None:
@@ -133,17 +134,6 @@ def _systemd_analyze() -> str:
     return found
 
 
-def config_keys() -> set[str]:
-    """Every leaf key of the settings model as `section.key` (the credential file names)."""
-    return set(_dotted_keys(Settings, ()))
-
-
-def _dotted_keys(model: type[BaseModel], path: tuple[str, ...]) -> list[str]:
-    keys = []
-    for name, info in model.model_fields.items():
-        nested = info.annotation
-        if isinstance(nested, type) and issubclass(nested, BaseModel):
-            keys += _dotted_keys(nested, (*path, name))
-        else:
-            keys.append(".".join((*path, name)))
-    return keys
+def secret_names() -> set[str]:
+    """Names a secret file may have: the loader's secret keys and the libpq password file."""
+    return {*secret_keys(Settings), PGPASS}

@@ -3,7 +3,7 @@
 Per price piece i: charge time l_i touching its left edge and r_i touching its right edge
 (an interval strictly inside a piece can slide to an edge without cost or an extra start).
 Binaries A_i / B_i say that charging touches the left / right edge, F_i that the piece is full.
-A start happens at the left edge when A_i and not B_{i-1}, and inside the piece when B_i and not F_i.
+A start happens at the left edge when A_i and not B_{i-1}, inside the piece when B_i and not F_i.
 The min-SoC floor is forced by fixing the pieces before the floor's end as full.
 """
 
@@ -16,9 +16,7 @@ import highspy
 from enode_scheduler.planner.models import Goal, Slot, VehicleState
 
 
-def reference_objective(
-    state: VehicleState, goal: Goal, slots: list[Slot], now: datetime
-) -> float:
+def reference_objective(state: VehicleState, goal: Goal, slots: list[Slot], now: datetime) -> float:
     """Minimum of energy cost + start_penalty * starts, for a feasible contract case."""
     kwh_per_percent = state.battery_capacity_kwh / 100 / state.charge_efficiency
     need_s = max(0.0, goal.target_soc_percent - state.soc_percent) * kwh_per_percent
@@ -71,10 +69,10 @@ def _pieces(
     for slot in slots:
         start = max(0.0, (slot.start - now).total_seconds())
         end = min(horizon_s, (slot.end - now).total_seconds())
-        if end <= start:
+        if end - start < 1e-6:
             continue
         if start < cut_s < end:
             out += [(start, cut_s, slot.price_per_kwh), (cut_s, end, slot.price_per_kwh)]
         else:
             out.append((start, end, slot.price_per_kwh))
-    return out
+    return [piece for piece in out if piece[1] - piece[0] >= 1e-6]

@@ -164,3 +164,25 @@ def test_a03_expansion_of_the_compressed_curve_is_the_dense_series(dense: list[f
 def test_a01_expansion_of_a_full_curve_is_itself(dense: list[float]) -> None:
     full = {i + 1: p for i, p in enumerate(dense)}
     assert expand_positions(full, len(dense), curve="A01") == dense
+
+
+def test_quarter_series_wins_over_an_hourly_series_of_the_same_day() -> None:
+    def series(resolution: str, prices: list[str]) -> str:
+        points = "".join(
+            f"<Point><position>{i}</position><price.amount>{p}</price.amount></Point>"
+            for i, p in enumerate(prices, 1)
+        )
+        return (
+            "<TimeSeries><curveType>A03</curveType><Period><timeInterval>"
+            "<start>2025-09-30T22:00Z</start><end>2025-09-30T23:00Z</end></timeInterval>"
+            f"<resolution>{resolution}</resolution>{points}</Period></TimeSeries>"
+        )
+
+    doc = (
+        '<Publication_MarketDocument xmlns="urn:x">'
+        + series("PT60M", ["40.00"])
+        + series("PT15M", ["38.00", "39.00", "41.00", "42.00"])
+        + "</Publication_MarketDocument>"
+    ).encode()
+    slots = parse_entsoe_document(doc)
+    assert [s.price_per_kwh for s in slots] == [0.038, 0.039, 0.041, 0.042]

@@ -1,0 +1,1 @@
+"""Replay real sessions on real day-ahead prices: at once, daemon-style plan, foresight."""

@@ -1,0 +1,106 @@
+"""`enode-scheduler run` (the service) and `enode-scheduler demo` (the guided tour)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from enode_scheduler.clock import Clock, ScaledClock, SystemClock
+from enode_scheduler.commands.context import settings_from_context
+from enode_scheduler.config import Settings
+from enode_scheduler.daemon.notify import Notifier
+from enode_scheduler.exceptions import (
+    AlreadyRunning,
+    ConfigError,
+    EnodeSchedulerError,
+    SchemaOutdated,
+)
+from enode_scheduler.logs import configure_logging
+
+
+def _clock(speed: float | None, start: str | None, anchor_unix: float | None) -> Clock:
+    if speed is None:
+        return SystemClock()
+    if speed <= 0:
+        raise typer.BadParameter(f"--speed must be positive, not {speed}")
+    begin = SystemClock().now()
+    if start is not None:
+        try:
+            begin = datetime.fromisoformat(start.replace("Z", "+00:00"))
+        except ValueError as exc:
+            raise typer.BadParameter(f"--start {start!r} is not an ISO-8601 date-time") from exc
+        begin = begin if begin.tzinfo else begin.replace(tzinfo=UTC)
+    return ScaledClock(start=begin, speed=speed, anchor_unix=anchor_unix)
+
+
+async def _serve(settings: Settings, clock: Clock, notifier: Notifier) -> int:
+    # Imported here: the adapters pull in SQLAlchemy, httpx and FastAPI, which other commands
+    # (and `--help`) do not need.
+    from enode_scheduler.bootstrap import build
+    from enode_scheduler.daemon.app import Daemon
+
+    async with build(settings, clock=clock) as deps:
+        return await Daemon(deps, notifier=notifier).run()
+
+
+def run(
+    ctx: typer.Context,
+    speed: Annotated[
+        float | None,
+        typer.Option(hidden=True, help="Run on a clock this many times faster (tests, demo)."),
+    ] = None,
+    start: Annotated[
+        str | None, typer.Option(hidden=True, help="Clock time at --anchor-unix (ISO-8601).")
+    ] = None,
+    anchor_unix: Annotated[
+        float | None, typer.Option(hidden=True, help="Unix time at which the clock reads --start.")
+    ] = None,
+) -> None:
+    """Run the scheduler daemon until SIGTERM or SIGINT."""
+    settings = settings_from_context(ctx)
+    configure_logging(settings.logging)
+    clock = _clock(speed, start, anchor_unix)
+    notifier = Notifier(
+        os.environ.get("NOTIFY_SOCKET"), watchdog_usec=os.environ.get("WATCHDOG_USEC")
+    )
+    try:
+        code = asyncio.run(_serve(settings, clock, notifier))
+    except ConfigError as exc:
+        for line in exc.problems:
+            typer.echo(line, err=True)
+        raise typer.Exit(2) from exc
+    except SchemaOutdated as exc:
+        typer.echo(f"error: {exc} (run `enode-scheduler db upgrade`)", err=True)
+        raise typer.Exit(2) from exc
+    except AlreadyRunning as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from exc
+    except EnodeSchedulerError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from exc
+    raise typer.Exit(code)
+
+
+def demo(
+    plot: Annotated[
+        Path | None,
+        typer.Option(help="Also draw prices, windows and SoC curves to this PNG file."),
+    ] = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print the final report as one JSON object instead.")
+    ] = False,
+    nights: Annotated[int, typer.Option(min=1, max=3, help="Simulated nights to run through.")] = 1,
+    speed: Annotated[
+        float, typer.Option(min=60, help="Simulated seconds per real second.")
+    ] = 3600.0,
+) -> None:
+    """Run the real daemon against a fake Enode with a few cars through simulated nights."""
+    from enode_scheduler.demo import run_demo  # the demo pulls in rich live views
+
+    code = run_demo(plot=plot, as_json=as_json, nights=nights, speed=speed)
+    raise typer.Exit(code)

@@ -1,0 +1,81 @@
+"""The daemon's counters and their Prometheus text rendering (no metrics library needed)."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+
+from enode_scheduler.enode import EnodeMetrics
+from enode_scheduler.service import StepReport
+
+
+@dataclass
+class DaemonMetrics:
+    """Totals over the daemon's life, fed one `StepReport` at a time."""
+
+    steps: int = 0
+    polls: int = 0
+    poll_errors: int = 0
+    rejected_readings: int = 0
+    commands: Counter[str] = field(default_factory=Counter)
+    verified: int = 0
+    send_failures: int = 0
+    plans_failed: int = 0
+    replans: Counter[str] = field(default_factory=Counter)
+    vehicles: int = 0
+    leader: bool = False
+    last_step_duration_s: float = 0.0
+
+    def add(self, report: StepReport, *, duration_s: float, vehicles: int) -> None:
+        self.steps += 1
+        self.polls += report.polled
+        self.poll_errors += report.poll_errors
+        self.rejected_readings += report.rejected_readings
+        self.commands["START"] += report.started
+        self.commands["STOP"] += report.stopped
+        self.verified += report.verified
+        self.send_failures += report.send_failures
+        self.plans_failed += report.plans_failed
+        self.replans.update(report.reasons)
+        self.vehicles = vehicles
+        self.last_step_duration_s = duration_s
+
+
+def render(metrics: DaemonMetrics, enode: EnodeMetrics | None) -> str:
+    """Prometheus text exposition format, version 0.0.4."""
+    out: list[str] = []
+
+    def metric(name: str, kind: str, help_text: str, samples: list[tuple[str, float]]) -> None:
+        out.append(f"# HELP enode_scheduler_{name} {help_text}")
+        out.append(f"# TYPE enode_scheduler_{name} {kind}")
+        out.extend(f"enode_scheduler_{name}{labels} {value:g}" for labels, value in samples)
+
+    m = metrics
+    metric("reconcile_steps_total", "counter", "Reconcile steps completed.", [("", m.steps)])
+    metric("vehicle_reads_total", "counter", "Vehicle readings stored.", [("", m.polls)])
+    metric("vehicle_read_errors_total", "counter", "Failed reads.", [("", m.poll_errors)])
+    cmds = [(f'{{action="{a}"}}', float(n)) for a, n in sorted(m.commands.items())]
+    metric("commands_sent_total", "counter", "Start/stop commands sent.", cmds)
+    metric("commands_verified_total", "counter", "Commands confirmed.", [("", m.verified)])
+    metric("command_failures_total", "counter", "Commands refused.", [("", m.send_failures)])
+    metric("plans_failed_total", "counter", "Plans marked failed.", [("", m.plans_failed)])
+    replans = [(f'{{reason="{r}"}}', float(n)) for r, n in sorted(m.replans.items())]
+    metric("replans_total", "counter", "Schedules computed, by trigger.", replans)
+    metric("vehicles", "gauge", "Vehicles with an enabled plan.", [("", m.vehicles)])
+    metric("leader", "gauge", "1 while this process holds the lease.", [("", float(m.leader))])
+    metric("step_seconds", "gauge", "Duration of the last step.", [("", m.last_step_duration_s)])
+    if enode is not None:
+        reqs = [
+            (f'{{operation="{op}",status="{status}"}}', float(n))
+            for (op, status), n in sorted(enode.requests.items())
+        ]
+        metric("enode_requests_total", "counter", "Requests sent to Enode.", reqs)
+        gated = [(f'{{operation="{op}"}}', float(n)) for op, n in enode.gate_refusals.items()]
+        metric("enode_gate_refusals_total", "counter", "Requests held at closed gates.", gated)
+        metric(
+            "enode_gated_seconds_total",
+            "counter",
+            "Time spent waiting at gates.",
+            [("", enode.gated_seconds_total)],
+        )
+    return "\n".join(out) + "\n"

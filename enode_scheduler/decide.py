@@ -1,0 +1,209 @@
+"""The daemon's decisions as pure functions: what a car should do now, when to replan, when to poll.
+
+Nothing here reads a clock or does I/O; `service.py` gathers the inputs and acts on the answers.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import math
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+from enode_scheduler.config import SchedulerSettings
+from enode_scheduler.planner.models import Schedule, Slot, Window
+from enode_scheduler.ports import ChargeAction, PlanRecord, VehicleReading
+
+
+class ReplanReason(StrEnum):
+    NO_SCHEDULE = "no_schedule"
+    PLAN_EDITED = "plan_edited"
+    PLUGGED_IN = "plugged_in"
+    NEW_PRICES = "new_prices"
+    NEXT_DEADLINE = "next_deadline"
+    SOC_OFF_CURVE = "soc_off_curve"
+
+
+# Reasons after which the previous schedule no longer says anything useful about the current slot.
+FRESH_START_REASONS = frozenset(
+    {ReplanReason.NO_SCHEDULE, ReplanReason.PLAN_EDITED, ReplanReason.PLUGGED_IN}
+)
+
+
+def target_reached(reading: VehicleReading, plan: PlanRecord) -> bool:
+    soc = reading.soc_percent
+    if soc is None:
+        return False
+    limit = reading.charge_limit_percent
+    return soc >= plan.target_soc_percent or (limit is not None and soc >= limit)
+
+
+def desired_charging(
+    schedule: Schedule, reading: VehicleReading, plan: PlanRecord, *, now: datetime
+) -> bool:
+    """Whether the car should be charging at `now`: inside a window, plugged in, target not met."""
+    if not reading.is_plugged_in or target_reached(reading, plan):
+        return False
+    return schedule.charging_at(now)
+
+
+def command_needed(*, desired: bool, observed: bool | None, in_flight: bool) -> ChargeAction | None:
+    """The command that makes observed match desired, or None (unknown state or one in flight)."""
+    if in_flight or observed is None or observed == desired:
+        return None
+    return ChargeAction.START if desired else ChargeAction.STOP
+
+
+def replan_reason(
+    *,
+    reading: VehicleReading,
+    previous: VehicleReading | None,
+    plan_edited: bool,
+    schedule: Schedule | None,
+    computed_at: datetime | None,
+    deadline: datetime,
+    scheduled_deadline: datetime | None,
+    prices_changed_at: datetime | None,
+    expected_soc_percent: float | None,
+    soc_tolerance_percent: float,
+) -> ReplanReason | None:
+    """The first reason to plan this car again, or None to keep its schedule."""
+    if schedule is None or computed_at is None:
+        return ReplanReason.NO_SCHEDULE
+    if plan_edited:
+        return ReplanReason.PLAN_EDITED
+    if reading.is_plugged_in and previous is not None and previous.is_plugged_in is False:
+        return ReplanReason.PLUGGED_IN
+    if scheduled_deadline != deadline:
+        return ReplanReason.NEXT_DEADLINE
+    if prices_changed_at is not None and prices_changed_at > computed_at:
+        return ReplanReason.NEW_PRICES
+    soc = reading.soc_percent
+    if (
+        reading.is_plugged_in
+        and soc is not None
+        and expected_soc_percent is not None
+        and abs(soc - expected_soc_percent) > soc_tolerance_percent
+    ):
+        return ReplanReason.SOC_OFF_CURVE
+    return None
+
+
+def window_seconds(windows: Sequence[Window], start: datetime, end: datetime) -> float:
+    """Seconds of `windows` that fall inside [start, end)."""
+    total = 0.0
+    for w in windows:
+        lo, hi = max(w.start, start), min(w.end, end)
+        if hi > lo:
+            total += (hi - lo).total_seconds()
+    return total
+
+
+def expected_soc_at(
+    schedule: Schedule,
+    when: datetime,
+    *,
+    computed_at: datetime,
+    anchor_soc_percent: float,
+) -> float:
+    """The SoC the schedule expects at `when`, rising linearly through its windows."""
+    far = max([w.end for w in schedule.windows], default=computed_at)
+    total_s = window_seconds(schedule.windows, computed_at, far)
+    gain = max(0.0, schedule.soc_at_deadline_percent - anchor_soc_percent)
+    if total_s <= 0:
+        return anchor_soc_percent
+    done_s = window_seconds(schedule.windows, computed_at, when)
+    return anchor_soc_percent + gain * min(1.0, done_s / total_s)
+
+
+def stabilize(
+    new: Schedule, old: Schedule | None, *, now: datetime, hold_until: datetime | None
+) -> Schedule:
+    """Keep the old schedule's decision for the rest of the current slot (no flapping in a slot).
+
+    A replan takes effect from `hold_until` (the end of the current price slot) when it would
+    otherwise flip the car between charging and not charging in the middle of the slot.
+    """
+    if old is None or hold_until is None or hold_until <= now:
+        return new
+    if old.charging_at(now) == new.charging_at(now):
+        return new
+    kept = [_clip(w, now, hold_until) for w in old.windows if w.end > now and w.start < hold_until]
+    later = [
+        _clip(w, hold_until, max(w.end, hold_until)) for w in new.windows if w.end > hold_until
+    ]
+    return dataclasses.replace(new, windows=_merge([*kept, *later]))
+
+
+def _clip(w: Window, start: datetime, end: datetime) -> Window:
+    return dataclasses.replace(w, start=max(w.start, start), end=min(w.end, end))
+
+
+def _merge(windows: Sequence[Window]) -> tuple[Window, ...]:
+    merged: list[Window] = []
+    for w in sorted(windows, key=lambda x: x.start):
+        if w.end <= w.start:
+            continue
+        if merged and merged[-1].end >= w.start:
+            last = merged[-1]
+            merged[-1] = dataclasses.replace(last, end=max(last.end, w.end))
+        else:
+            merged.append(w)
+    return tuple(merged)
+
+
+def slot_end_at(slots: Sequence[Slot], when: datetime) -> datetime | None:
+    """The end of the price slot containing `when` (slots sorted by start)."""
+    for s in slots:
+        if s.start <= when < s.end:
+            return s.end
+    return None
+
+
+def phase_s(vehicle_id: str, period_s: float) -> float:
+    """A stable per-vehicle offset in [0, period_s) so a fleet does not poll in the same second."""
+    digest = hashlib.sha256(vehicle_id.encode()).digest()
+    return int.from_bytes(digest[:8], "big") / 2**64 * period_s
+
+
+def aligned_after(now: datetime, *, period_s: float, offset_s: float) -> datetime:
+    """The first instant after `now` on the grid offset_s + k * period_s (seconds since 2000)."""
+    base = datetime(2000, 1, 1, tzinfo=now.tzinfo)
+    elapsed = (now - base).total_seconds() - offset_s
+    k = math.floor(elapsed / period_s) + 1
+    return base + timedelta(seconds=offset_s + k * period_s)
+
+
+def next_poll_at(
+    *,
+    vehicle_id: str,
+    reading: VehicleReading | None,
+    plan: PlanRecord | None,
+    schedule: Schedule | None,
+    now: datetime,
+    settings: SchedulerSettings,
+) -> datetime:
+    """When to read this car next: rarely when unplugged, asleep or full, just before a boundary."""
+    if reading is None:
+        return now + timedelta(seconds=phase_s(vehicle_id, settings.poll_near_boundary_s))
+    idle = (
+        not reading.is_plugged_in
+        or reading.is_reachable is False
+        or plan is None
+        or (target_reached(reading, plan) and not reading.is_charging)
+    )
+    period_s = settings.poll_unplugged_s if idle else settings.poll_plugged_s
+    regular = aligned_after(now, period_s=period_s, offset_s=phase_s(vehicle_id, period_s))
+    boundary = schedule.next_boundary(now) if schedule is not None and not idle else None
+    if boundary is None:
+        return regular
+    lead_s = settings.poll_near_boundary_s * (1 + phase_s(vehicle_id, 1.0))
+    before = boundary - timedelta(seconds=lead_s)
+    return min(regular, before) if before > now else regular
+
+
+def intent_key(vehicle_id: str, action: ChargeAction, *, at: datetime, attempt: int) -> str:
+    """A unique key per (vehicle, action, decision time, attempt): never sent twice."""
+    return f"{vehicle_id}:{action.value}:{at.strftime('%Y%m%dT%H%M%S')}:{attempt}"

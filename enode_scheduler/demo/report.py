@@ -1,0 +1,118 @@
+"""The demo's views: the live table while it runs, the per-car report, the JSON object."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from rich.table import Table
+
+from enode_scheduler.demo import scenario
+from enode_scheduler.demo.runner import DemoRun, Track, baseline_cost
+
+TARGET_SLACK_PERCENT = 0.5  # SoC within this of the target counts as met
+
+
+def _local(when: datetime) -> str:
+    return when.astimezone(ZoneInfo(scenario.TZ)).strftime("%a %H:%M")
+
+
+def live_table(demo: DemoRun) -> Table:
+    """Car, SoC, plugged, charging, next window, plan state; refreshed while the demo runs."""
+    title = f"enode-scheduler demo · {_local(demo.now)} Oslo · {demo.speed:g}x real time"
+    table = Table("car", "SoC", "plugged", "charging", "next window", "plan", "429s", title=title)
+    daemon = demo.daemon
+    for vid, track in demo.tracks.items():
+        _, soc, plugged, charging = track.samples[-1] if track.samples else (0, 0.0, False, False)
+        window, state = "-", "waiting"
+        car = daemon.reconciler.cars.get(vid) if daemon is not None else None
+        if car is not None:
+            state = car.plan.status.value
+            if car.record is not None:
+                upcoming = [w for w in car.record.schedule.windows if w.end > demo.now]
+                if upcoming:
+                    w = upcoming[0]
+                    window = f"{_local(w.start)}-{w.end.astimezone(ZoneInfo(scenario.TZ)):%H:%M}"
+                if not car.record.schedule.feasible:
+                    state += " (cannot make it)"
+        table.add_row(
+            track.car.label,
+            f"{soc:5.1f}%",
+            "yes" if plugged else "no",
+            "[green]yes[/]" if charging else "no",
+            window,
+            state,
+            str(sum(1 for _ in ())) if daemon is None else _rate_limited(demo, vid),
+        )
+    return table
+
+
+def _rate_limited(demo: DemoRun, vid: str) -> str:
+    return str(demo.tracks[vid].rate_limited) if demo.tracks[vid].rate_limited else "-"
+
+
+def car_result(demo: DemoRun, track: Track) -> dict[str, Any]:
+    """One entry of the report's `cars` list."""
+    nights = track.nights
+    met = all(
+        n.soc_at_deadline is not None
+        and n.soc_at_deadline >= n.target_percent - TARGET_SLACK_PERCENT
+        for n in nights
+    )
+    feasible = all(n.feasible is not False for n in nights)
+    cost = sum(n.cost for n in nights)
+    baseline = sum(baseline_cost(demo, track, n) for n in nights)
+    return {
+        "id": track.car.vehicle_id,
+        "name": track.car.label,
+        "vendor": track.car.vendor,
+        "target_met": bool(nights) and met,
+        "feasible": feasible,
+        "soc_at_deadline": [n.soc_at_deadline for n in nights],
+        "target_percent": track.car.target_percent,
+        "energy_kwh": round(sum(n.energy_kwh for n in nights), 3),
+        "cost": round(cost, 4),
+        "baseline_cost": round(baseline, 4),
+        "saving": round(baseline - cost, 4),
+        "commands_sent": track.commands_sent,
+        "rate_limited_responses": track.rate_limited,
+    }
+
+
+def report_json(demo: DemoRun) -> dict[str, Any]:
+    cars = [car_result(demo, t) for t in demo.tracks.values()]
+    return {
+        "nights": demo.nights,
+        "speed": demo.speed,
+        "wall_s": round(demo.wall_s, 2),
+        "currency": "EUR",
+        "zone": scenario.ZONE,
+        "cars": cars,
+        "total_cost": round(sum(c["cost"] for c in cars), 4),
+        "total_baseline_cost": round(sum(c["baseline_cost"] for c in cars), 4),
+    }
+
+
+def report_table(demo: DemoRun) -> Table:
+    """The final per-car report."""
+    data = report_json(demo)
+    table = Table(
+        "car", "target", "met", "energy kWh", "cost €", "at once €", "saving", "commands", "429s",
+        title=f"after {demo.nights} simulated night(s) in {demo.wall_s:.0f} s",
+    )  # fmt: skip
+    for car in data["cars"]:
+        met = "[green]yes[/]" if car["target_met"] else "[red]no[/]"
+        if not car["feasible"]:
+            met += " (infeasible)"
+        saving = car["saving"]
+        share = f" ({saving / car['baseline_cost']:.0%})" if car["baseline_cost"] > 0 else ""
+        table.add_row(
+            car["name"], f"{car['target_percent']:g}%", met, f"{car['energy_kwh']:.1f}",
+            f"{car['cost']:.2f}", f"{car['baseline_cost']:.2f}", f"{saving:.2f}{share}",
+            str(car["commands_sent"]), str(car["rate_limited_responses"]),
+        )  # fmt: skip
+    total, base = data["total_cost"], data["total_baseline_cost"]
+    table.add_section()
+    table.add_row("all cars", "", "", "", f"{total:.2f}", f"{base:.2f}", f"{base - total:.2f}")
+    return table

@@ -1,0 +1,279 @@
+"""Run the story: the fake Enode and the real daemon on one accelerated clock, and keep the books.
+
+Both run in this process on loopback and share one `ScaledClock`; the daemon is the same
+`Daemon` that `enode-scheduler run` starts, over adapters from `bootstrap.build`, on a SQLite file
+in a temporary directory.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, time, timedelta
+from pathlib import Path
+
+from enode_scheduler.bootstrap import Deps, build
+from enode_scheduler.clock import ScaledClock
+from enode_scheduler.daemon.app import Daemon
+from enode_scheduler.demo import scenario
+from enode_scheduler.demo.scenario import CARS, USER, DemoCar
+from enode_scheduler.logs import configure_logging
+from enode_scheduler.planner.models import Slot
+from enode_scheduler.ports import PlanRecord, UserTokens
+from enode_scheduler.sim import Fault, RunningSim, run_sim
+
+SAMPLE_S = 0.02  # wall seconds between samples of the cars
+
+
+@dataclass
+class Night:
+    """One car's result for one night."""
+
+    plugged_at: datetime
+    deadline: datetime
+    target_percent: float
+    energy_kwh: float = 0.0
+    cost: float = 0.0
+    soc_at_deadline: float | None = None
+    feasible: bool | None = None
+
+
+@dataclass
+class Track:
+    """What one car did: samples of (time, SoC, plugged, charging) and its nights."""
+
+    car: DemoCar
+    samples: list[tuple[datetime, float, bool, bool]] = field(default_factory=list)
+    nights: list[Night] = field(default_factory=list)
+    windows: list[tuple[datetime, datetime]] = field(default_factory=list)
+    commands_sent: int = 0
+    rate_limited: int = 0
+    last_soc: float | None = None
+
+
+@dataclass
+class DemoRun:
+    """Everything the views need while and after the demo runs."""
+
+    nights: int
+    speed: float
+    tracks: dict[str, Track]
+    slots: list[Slot] = field(default_factory=list)
+    now: datetime = scenario.START
+    daemon: Daemon | None = None
+    wall_s: float = 0.0
+
+
+Tick = Callable[[DemoRun], None]
+
+
+def price_at(slots: list[Slot], when: datetime) -> float:
+    for slot in slots:
+        if slot.start <= when < slot.end:
+            return slot.price_per_kwh
+    return slots[-1].price_per_kwh if slots else 0.0
+
+
+async def run(
+    *, nights: int, speed: float, on_tick: Tick | None = None, log_path: Path | None = None
+) -> DemoRun:
+    """Play the story for `nights` nights; returns the books. The daemon logs to `log_path`."""
+    demo = DemoRun(nights, speed, {c.vehicle_id: Track(c) for c in CARS})
+    clock = ScaledClock(start=scenario.START, speed=speed)
+    with tempfile.TemporaryDirectory(prefix="enode-scheduler-demo-") as tmp:
+        async with run_sim(scenario.sim_config(), clock=clock) as sim:
+            _populate(sim, clock.now())
+            settings = scenario.settings(
+                Path(tmp),
+                api_url=sim.api_url,
+                token_url=sim.token_url,
+                authorize_url=sim.authorize_url,
+            )
+            with (log_path or Path(tmp) / "daemon.log").open("w") as log_file:
+                configure_logging(settings.logging, stream=log_file)
+                async with build(settings, clock=clock) as deps:
+                    await _link_and_plan(deps, sim, clock.now())
+                    demo.slots = deps.tariff.apply(
+                        await deps.prices.fetch(
+                            scenario.ZONE,
+                            start=scenario.START - timedelta(hours=1),
+                            end=scenario.end_at(nights) + timedelta(days=1),
+                        )
+                    )
+                    await _play(demo, deps, sim, clock, on_tick)
+    return demo
+
+
+def _populate(sim: RunningSim, now: datetime) -> None:
+    for car in CARS:
+        sim.state.add_vehicle(
+            USER,
+            vendor=car.vendor,
+            id=car.vehicle_id,
+            model=car.model,
+            capacity_kwh=car.capacity_kwh,
+            max_charge_kw=car.max_charge_kw,
+            soc_percent=float(car.soc_percent),
+            charge_limit_percent=100.0,
+            updated_at=now,
+        )
+
+
+async def _link_and_plan(deps: Deps, sim: RunningSim, now: datetime) -> None:
+    issued = sim.state.issue_user_token(USER)
+    expires_at = now + timedelta(seconds=issued.expires_in_s)
+    tokens = UserTokens(issued.access_token, issued.refresh_token, expires_at)
+    await deps.store.tokens.save_tokens(USER, tokens)
+    for car in CARS:
+        await deps.store.plans.put_plan(
+            PlanRecord(
+                vehicle_id=car.vehicle_id,
+                user_id=USER,
+                target_soc_percent=car.target_percent,
+                timezone=scenario.TZ,
+                weekdays=frozenset(range(7)),
+                local_time=car.deadline,
+                start_penalty=car.start_penalty,
+            )
+        )
+
+
+async def _play(
+    demo: DemoRun, deps: Deps, sim: RunningSim, clock: ScaledClock, on_tick: Tick | None
+) -> None:
+    daemon = Daemon(deps, install_signals=False, holder="demo")
+    demo.daemon = daemon
+    task = asyncio.create_task(daemon.run())
+    events = _events(demo.nights)
+    end = scenario.end_at(demo.nights)
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    try:
+        while clock.now() < end:
+            if task.done():
+                task.result()  # the daemon died: show why
+                raise RuntimeError("the daemon stopped early")
+            now = clock.now()
+            while events and events[0][0] <= now:
+                _, action = events.pop(0)
+                action(sim, demo)
+            _sample(demo, sim, now)
+            if on_tick is not None:
+                on_tick(demo)
+            await asyncio.sleep(SAMPLE_S)
+    finally:
+        daemon.stop()
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(task, timeout=15)
+        demo.wall_s = loop.time() - started
+    _close_books(demo, sim)
+
+
+Event = tuple[datetime, Callable[[RunningSim, DemoRun], None]]
+
+
+def _events(nights: int) -> list[Event]:
+    events: list[Event] = [(scenario.RATE_LIMIT_FROM, _rate_limit)]
+    for night in range(nights):
+        for car in CARS:
+            events.append((scenario.plug_in_at(car, night), _plug(car, night)))
+            events.append((scenario.deadline_at(car, night), _deadline(car, night)))
+        if night + 1 < nights:
+            morning = scenario.local_at(scenario.START + timedelta(days=night + 1), time(8, 0))
+            events.extend((morning, _drive(car)) for car in CARS)
+    return sorted(events, key=lambda e: e[0])
+
+
+def _rate_limit(sim: RunningSim, demo: DemoRun) -> None:
+    sim.state.add_fault(
+        Fault(
+            kind="rate_limit",
+            vendor=scenario.RATE_LIMITED_VENDOR,
+            duration_s=scenario.RATE_LIMIT_S,
+            retry_after_s=scenario.RETRY_AFTER_S,
+        )
+    )
+
+
+def _plug(car: DemoCar, night: int) -> Callable[[RunningSim, DemoRun], None]:
+    def act(sim: RunningSim, demo: DemoRun) -> None:
+        sim.state.plug(car.vehicle_id)
+        record = Night(
+            plugged_at=scenario.plug_in_at(car, night),
+            deadline=scenario.deadline_at(car, night),
+            target_percent=car.target_percent,
+        )
+        demo.tracks[car.vehicle_id].nights.append(record)
+
+    return act
+
+
+def _deadline(car: DemoCar, night: int) -> Callable[[RunningSim, DemoRun], None]:
+    def act(sim: RunningSim, demo: DemoRun) -> None:
+        track = demo.tracks[car.vehicle_id]
+        rec = track.nights[-1]
+        rec.soc_at_deadline = sim.state.vehicle(car.vehicle_id).soc_percent
+
+    return act
+
+
+def _drive(car: DemoCar) -> Callable[[RunningSim, DemoRun], None]:
+    def act(sim: RunningSim, demo: DemoRun) -> None:
+        sim.state.unplug(car.vehicle_id)
+        soc = sim.state.vehicle(car.vehicle_id).soc_percent
+        sim.state.set_soc(car.vehicle_id, max(5.0, soc - 35.0))
+        demo.tracks[car.vehicle_id].last_soc = None
+
+    return act
+
+
+def _sample(demo: DemoRun, sim: RunningSim, now: datetime) -> None:
+    demo.now = now
+    for vid, track in demo.tracks.items():
+        v = sim.state.vehicle(vid)
+        if track.last_soc is not None and v.soc_percent > track.last_soc and track.nights:
+            grid_kwh = (v.soc_percent - track.last_soc) / 100 * v.capacity_kwh / v.efficiency
+            night = track.nights[-1]
+            night.energy_kwh += grid_kwh
+            night.cost += grid_kwh * price_at(demo.slots, now)
+        track.last_soc = v.soc_percent
+        track.samples.append((now, v.soc_percent, v.plugged_in, v.charging))
+        if demo.daemon is not None:
+            _note_schedule(demo.daemon, track)
+
+
+def _note_schedule(daemon: Daemon, track: Track) -> None:
+    """Remember the windows the daemon planned, and whether tonight's goal is feasible."""
+    state = daemon.reconciler.cars.get(track.car.vehicle_id)
+    if state is None or state.record is None:
+        return
+    for w in state.record.schedule.windows:
+        if (w.start, w.end) not in track.windows:
+            track.windows.append((w.start, w.end))
+    night = track.nights[-1] if track.nights else None
+    plugged = state.reading is not None and state.reading.is_plugged_in
+    if night is not None and plugged and state.record.deadline == night.deadline:
+        night.feasible = state.record.schedule.feasible
+
+
+def _close_books(demo: DemoRun, sim: RunningSim) -> None:
+    for vid, track in demo.tracks.items():
+        counters = sim.state.counters[vid]
+        track.commands_sent = counters.commands_received
+        track.rate_limited = counters.rate_limited
+
+
+def baseline_cost(demo: DemoRun, track: Track, night: Night) -> float:
+    """What the same energy costs charged at full power from the moment of plugging in."""
+    power_kw = track.car.max_charge_kw
+    left_kwh, at, cost = night.energy_kwh, night.plugged_at, 0.0
+    step = timedelta(minutes=1)
+    while left_kwh > 1e-9:
+        take = min(left_kwh, power_kw / 60)
+        cost += take * price_at(demo.slots, at)
+        left_kwh -= take
+        at += step
+    return cost

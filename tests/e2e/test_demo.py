@@ -1,0 +1,32 @@
+"""`enode-scheduler demo --json` as a new user runs it: one process, one simulated night."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+
+import pytest
+
+from tests.e2e.harness import CLI, subprocess_env
+
+pytestmark = pytest.mark.e2e
+
+
+def test_demo_runs_a_night_and_reports_every_car() -> None:
+    done = subprocess.run(
+        [*CLI, "demo", "--json"], capture_output=True, text=True, env=subprocess_env(), timeout=120
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    report = json.loads(done.stdout)
+    cars = {c["id"]: c for c in report["cars"]}
+    assert len(cars) == 5
+    keys = {"id", "target_met", "feasible", "energy_kwh", "cost", "baseline_cost",
+            "commands_sent", "rate_limited_responses"}  # fmt: skip
+    assert all(keys <= set(c) for c in cars.values())
+    assert cars["demo-leaf"]["feasible"] is False
+    assert cars["demo-leaf"]["target_met"] is False
+    assert cars["demo-bmw"]["rate_limited_responses"] > 0
+    feasible = [c for c in cars.values() if c["feasible"]]
+    assert sum(c["target_met"] for c in feasible) >= len(feasible) - 1
+    assert report["total_cost"] < report["total_baseline_cost"]
+    assert report["wall_s"] < 60

@@ -1,0 +1,155 @@
+"""Fakes for service tests: a fake Enode with battery physics, in-memory stores, a simple planner.
+
+The stores are stand-ins until the foundation's twins in `enode_scheduler.testing` are merged;
+they follow the port contracts closely enough for the reconciler (unique intent keys, epochs).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from enode_scheduler.clock import Clock
+from enode_scheduler.exceptions import EnodeNotFound, EnodeRateLimited
+from enode_scheduler.ports import ChargeAction, ScheduleRecord, ScheduleStore, VehicleReading
+
+
+@dataclass
+class FakeCar:
+    vehicle_id: str
+    user_id: str
+    vendor: str = "TESLA"
+    capacity_kwh: float = 60.0
+    power_kw: float = 7.4
+    efficiency: float = 0.9
+    soc_percent: float = 40.0
+    plugged: bool = True
+    charging: bool = False
+    limit_percent: float = 100.0
+    smart_charging: bool = False
+    ignores_commands: bool = False
+    charged_intervals: list[tuple[datetime, datetime]] = field(default_factory=list)
+    charging_since: datetime | None = None
+    energy_kwh: float = 0.0
+
+
+class FakeEnode:
+    """An in-process EnodeApi twin: cars charge at constant power while plugged in and started."""
+
+    def __init__(self, clock: Clock, cars: Sequence[FakeCar]) -> None:
+        self.clock = clock
+        self.cars = {c.vehicle_id: c for c in cars}
+        self._at = clock.now()
+        self.commands: list[tuple[datetime, str, ChargeAction]] = []
+        self.reads = 0
+        self.rate_limited_until: dict[str, datetime] = {}
+        self.rate_limited = 0
+        self.bad_soc: set[str] = set()
+
+    def _advance(self) -> None:
+        now = self.clock.now()
+        dt_h = (now - self._at).total_seconds() / 3600
+        self._at = now
+        for car in self.cars.values():
+            if not (car.charging and car.plugged) or dt_h <= 0:
+                continue
+            room_kwh = (car.limit_percent - car.soc_percent) / 100 * car.capacity_kwh
+            gain_kwh = min(room_kwh, car.power_kw * car.efficiency * dt_h)
+            car.soc_percent += gain_kwh / car.capacity_kwh * 100
+            car.energy_kwh += gain_kwh / car.efficiency
+            if car.soc_percent >= car.limit_percent - 1e-9:
+                self._set(car, charging=False, now=now)
+
+    def _set(self, car: FakeCar, *, charging: bool, now: datetime) -> None:
+        if charging and not car.charging:
+            car.charging_since = now
+        if not charging and car.charging and car.charging_since is not None:
+            car.charged_intervals.append((car.charging_since, now))
+            car.charging_since = None
+        car.charging = charging
+
+    def _gate(self, car: FakeCar) -> None:
+        until = self.rate_limited_until.get(car.vendor)
+        if until is not None and self.clock.now() < until:
+            self.rate_limited += 1
+            raise EnodeRateLimited("429", retry_after_s=(until - self.clock.now()).total_seconds())
+
+    def _reading(self, car: FakeCar) -> VehicleReading:
+        soc = 140.0 if car.vehicle_id in self.bad_soc else car.soc_percent
+        return VehicleReading(
+            vehicle_id=car.vehicle_id,
+            user_id=car.user_id,
+            vendor=car.vendor,
+            last_seen=self.clock.now(),
+            is_reachable=True,
+            soc_percent=soc,
+            is_plugged_in=car.plugged,
+            is_charging=car.charging,
+            charge_rate_kw=car.power_kw if car.charging else 0.0,
+            battery_capacity_kwh=car.capacity_kwh,
+            charge_limit_percent=car.limit_percent,
+            smart_charging_enabled=car.smart_charging,
+        )
+
+    def plug(self, vehicle_id: str, *, plugged: bool) -> None:
+        self._advance()
+        car = self.cars[vehicle_id]
+        car.plugged = plugged
+        if not plugged:
+            self._set(car, charging=False, now=self.clock.now())
+
+    def finish(self) -> None:
+        """Close open charging intervals at the current time (for assertions)."""
+        self._advance()
+        for car in self.cars.values():
+            if car.charging and car.charging_since is not None:
+                car.charged_intervals.append((car.charging_since, self.clock.now()))
+                car.charging_since = self.clock.now()
+
+    async def list_vehicles(self, user_id: str) -> list[VehicleReading]:
+        self._advance()
+        mine = [c for c in self.cars.values() if c.user_id == user_id]
+        for car in mine:
+            self._gate(car)
+        self.reads += 1
+        return [self._reading(c) for c in mine]
+
+    async def get_vehicle(self, user_id: str, vehicle_id: str) -> VehicleReading:
+        self._advance()
+        car = self.cars.get(vehicle_id)
+        if car is None or car.user_id != user_id:
+            raise EnodeNotFound("no such vehicle", status=404)
+        self._gate(car)
+        self.reads += 1
+        return self._reading(car)
+
+    async def set_charging(
+        self, user_id: str, vehicle_id: str, action: ChargeAction, *, vendor: str | None = None
+    ) -> None:
+        self._advance()
+        car = self.cars[vehicle_id]
+        self._gate(car)
+        self.commands.append((self.clock.now(), vehicle_id, action))
+        if car.ignores_commands:
+            return
+        want = action is ChargeAction.START and car.plugged and car.soc_percent < car.limit_percent
+        self._set(car, charging=want, now=self.clock.now())
+
+
+class RecordingSchedules:
+    """A ScheduleStore that remembers every schedule saved (to check windows afterwards)."""
+
+    def __init__(self, inner: ScheduleStore) -> None:
+        self.inner = inner
+        self.history: list[ScheduleRecord] = []
+
+    async def save_schedule(self, record: ScheduleRecord) -> None:
+        self.history.append(record)
+        await self.inner.save_schedule(record)
+
+    async def get_schedule(self, vehicle_id: str) -> ScheduleRecord | None:
+        return await self.inner.get_schedule(vehicle_id)
+
+    async def get_schedules(self, vehicle_ids: Sequence[str]) -> dict[str, ScheduleRecord]:
+        return await self.inner.get_schedules(vehicle_ids)

@@ -1,0 +1,274 @@
+"""The reconciler over fakes: days of simulated time in well under a second per test."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, time, timedelta
+
+import pytest
+
+from enode_scheduler.clock import FakeClock
+from enode_scheduler.config import SchedulerSettings
+from enode_scheduler.planner import next_deadline, plan
+from enode_scheduler.planner.models import Slot
+from enode_scheduler.ports import (
+    ChargeAction,
+    CommandIntent,
+    IntentStatus,
+    PlanRecord,
+    PlanStatus,
+)
+from enode_scheduler.service import LostLeadership, Ports, Reconciler
+from enode_scheduler.testing import InMemoryStore
+from tests.fakes import FakeCar, FakeEnode, RecordingSchedules
+
+START = datetime(2024, 1, 10, 12, 0, tzinfo=UTC)
+ZONE = "NO2"
+SETTINGS = SchedulerSettings(deadline_margin_s=0, verify_delay_s=60, poll_near_boundary_s=60)
+
+
+def night_prices(start: datetime, hours: int = 72) -> list[Slot]:
+    """Hourly prices: expensive by day, cheapest 02:00-05:00 UTC."""
+    cheap = {2: 0.05, 3: 0.04, 4: 0.06, 1: 0.10, 5: 0.12}
+    base = start.replace(minute=0, second=0)
+    return [
+        Slot(
+            base + timedelta(hours=h),
+            base + timedelta(hours=h + 1),
+            cheap.get((base + timedelta(hours=h)).hour, 0.30),
+        )
+        for h in range(hours)
+    ]
+
+
+@dataclass
+class World:
+    clock: FakeClock
+    enode: FakeEnode
+    stores: InMemoryStore
+    schedules: RecordingSchedules
+    rec: Reconciler
+
+    async def run(self, *, hours: float, epoch: int | None = 1) -> None:
+        until = self.clock.now() + timedelta(hours=hours)
+        while self.clock.now() < until:
+            await self.rec.step(now=self.clock.now(), epoch=epoch)
+            wake = self.rec.next_wake(now=self.clock.now())
+            await self.clock.advance_to(
+                min(max(wake, self.clock.now() + timedelta(seconds=1)), until)
+            )
+
+    async def add_plan(self, vehicle_id: str, *, target: float, deadline: datetime) -> None:
+        user = self.enode.cars[vehicle_id].user_id
+        await self.stores.plans.put_plan(
+            PlanRecord(
+                vehicle_id=vehicle_id, user_id=user, target_soc_percent=target, deadline=deadline
+            )
+        )
+
+
+async def make_world(cars: Sequence[FakeCar], settings: SchedulerSettings = SETTINGS) -> World:
+    clock = FakeClock(START)
+    enode = FakeEnode(clock, cars)
+    stores = InMemoryStore.create(clock=clock)
+    await stores.prices.upsert_slots(ZONE, night_prices(START))
+    # Epoch 1: this test process leads unless a test says otherwise.
+    await stores.leases.acquire("leader", holder="me", ttl_s=30 * 24 * 3600)
+    schedules = RecordingSchedules(stores.schedules)
+    ports = Ports(enode, stores.vehicles, stores.plans, schedules, stores.intents, stores.prices)
+    rec = Reconciler(ports, settings, zone=ZONE, planner=plan, next_deadline=next_deadline)
+    return World(clock, enode, stores, schedules, rec)
+
+
+async def intents(world: World, vehicle_id: str = "v1") -> list[CommandIntent]:
+    return await world.stores.intents.history(vehicle_id, since=START - timedelta(days=1))
+
+
+def outside_windows_s(world: World, vehicle_id: str) -> float:
+    """Seconds the car charged outside every window its schedules ever had."""
+    world.enode.finish()
+    car = world.enode.cars[vehicle_id]
+    # A window counts from the moment the schedule holding it was computed.
+    windows = [
+        (max(w.start, r.computed_at), w.end)
+        for r in world.schedules.history
+        if r.vehicle_id == vehicle_id
+        for w in r.schedule.windows
+    ]
+    total = 0.0
+    for a, b in car.charged_intervals:
+        inside = _covered_s(a, b, windows)
+        total += (b - a).total_seconds() - inside
+    return total
+
+
+def _covered_s(a: datetime, b: datetime, windows: list[tuple[datetime, datetime]]) -> float:
+    covered, cursor = 0.0, a
+    for start, end in sorted(windows):
+        lo, hi = max(start, cursor), min(end, b)
+        if hi > lo:
+            covered += (hi - lo).total_seconds()
+            cursor = hi
+    return covered
+
+
+TOMORROW_7 = datetime(2024, 1, 11, 7, 0, tzinfo=UTC)
+
+
+async def test_car_charges_in_the_cheap_night_and_meets_its_target() -> None:
+    world = await make_world([FakeCar("v1", "u1", soc_percent=40.0)])
+    await world.add_plan("v1", target=70.0, deadline=TOMORROW_7)
+    await world.rec.load(now=world.clock.now())
+    await world.run(hours=20)
+    car = world.enode.cars["v1"]
+    assert car.soc_percent == pytest.approx(70.0, abs=0.5)
+    first_start = min(a for a, _ in car.charged_intervals)
+    assert first_start.hour == 2
+    assert outside_windows_s(world, "v1") <= SETTINGS.safety_tick_s
+    actions = [a for _, _, a in world.enode.commands]
+    assert actions == [ChargeAction.START, ChargeAction.STOP]
+    assert all(i.status is IntentStatus.VERIFIED for i in await intents(world))
+    plan_record = await world.stores.plans.get_plan("v1")
+    assert plan_record is not None
+    assert plan_record.status is PlanStatus.DONE
+
+
+async def test_standby_without_epoch_never_sends() -> None:
+    world = await make_world([FakeCar("v1", "u1")])
+    await world.add_plan("v1", target=80.0, deadline=TOMORROW_7)
+    await world.rec.load(now=world.clock.now())
+    await world.run(hours=18, epoch=None)
+    assert world.enode.commands == []
+
+
+async def test_stale_epoch_stops_the_step_before_anything_is_sent() -> None:
+    world = await make_world([FakeCar("v1", "u1")])
+    await world.add_plan("v1", target=80.0, deadline=TOMORROW_7)
+    await world.rec.load(now=world.clock.now())
+    await world.run(hours=12, epoch=1)
+    assert world.enode.commands == []
+    # Another process took over while this one was paused; its next send must be refused.
+    lease = await world.stores.leases.current("leader")
+    assert lease is not None
+    await world.stores.leases.release(lease)
+    taken = await world.stores.leases.acquire("leader", holder="new", ttl_s=3600)
+    assert taken is not None
+    assert taken.epoch == 2
+    with pytest.raises(LostLeadership):
+        await world.run(hours=6, epoch=1)
+    assert world.enode.commands == []
+    assert [i.status for i in await intents(world)] == [IntentStatus.PENDING]
+
+
+async def test_rate_limited_vendor_is_left_alone_until_retry_after() -> None:
+    world = await make_world([FakeCar("v1", "u1", vendor="BMW", soc_percent=50.0)])
+    await world.add_plan("v1", target=80.0, deadline=TOMORROW_7)
+    world.enode.rate_limited_until["BMW"] = START + timedelta(hours=3)
+    await world.rec.load(now=world.clock.now())
+    await world.run(hours=19)
+    assert world.enode.rate_limited == 1
+    assert world.enode.cars["v1"].soc_percent == pytest.approx(80.0, abs=0.5)
+
+
+async def test_implausible_soc_is_skipped_and_nothing_is_sent() -> None:
+    world = await make_world([FakeCar("v1", "u1")])
+    await world.add_plan("v1", target=80.0, deadline=TOMORROW_7)
+    world.enode.bad_soc.add("v1")
+    await world.rec.load(now=world.clock.now())
+    await world.run(hours=16)
+    assert await world.stores.vehicles.latest_readings() == {}
+    assert world.enode.commands == []
+
+
+async def test_enode_smart_charging_is_reported_not_fought() -> None:
+    world = await make_world([FakeCar("v1", "u1", smart_charging=True)])
+    await world.add_plan("v1", target=80.0, deadline=TOMORROW_7)
+    await world.rec.load(now=world.clock.now())
+    await world.run(hours=16)
+    assert world.enode.commands == []
+    assert await world.stores.schedules.get_schedule("v1") is not None
+
+
+async def test_unconfirmed_commands_fail_the_plan_after_bounded_attempts() -> None:
+    world = await make_world([FakeCar("v1", "u1", ignores_commands=True)])
+    await world.add_plan("v1", target=80.0, deadline=TOMORROW_7)
+    await world.rec.load(now=world.clock.now())
+    await world.run(hours=18)
+    assert len(world.enode.commands) == SETTINGS.command_max_attempts
+    plan = await world.stores.plans.get_plan("v1")
+    assert plan is not None
+    assert plan.status is PlanStatus.FAILED
+    assert plan.status_reason is not None
+
+
+async def test_restart_abandons_unsent_intents_and_verifies_sent_ones() -> None:
+    world = await make_world([FakeCar("v1", "u1", charging=True, soc_percent=30.0)])
+    await world.add_plan("v1", target=80.0, deadline=TOMORROW_7)
+    await world.stores.intents.create_intent(
+        CommandIntent("old", "v1", "u1", ChargeAction.START, "window", epoch=1)
+    )
+    await world.rec.load(now=world.clock.now())
+    await world.run(hours=0.1)
+    assert [i.status for i in await intents(world) if i.key == "old"] == [IntentStatus.FAILED]
+    # 12:00 is outside every window: the first step after the restart stops the car.
+    assert world.enode.commands[0][1:] == ("v1", ChargeAction.STOP)
+    assert world.enode.commands[0][0] == START
+    assert not world.enode.cars["v1"].charging
+
+
+async def test_plan_edit_is_picked_up_and_replanned() -> None:
+    world = await make_world([FakeCar("v1", "u1")])
+    await world.add_plan("v1", target=60.0, deadline=TOMORROW_7)
+    await world.rec.load(now=world.clock.now())
+    await world.run(hours=1)
+    await world.add_plan("v1", target=90.0, deadline=TOMORROW_7)
+    assert await world.rec.refresh_plans(now=world.clock.now()) == 1
+    await world.run(hours=19)
+    assert world.enode.cars["v1"].soc_percent == pytest.approx(90.0, abs=0.5)
+
+
+async def test_plug_in_replans_and_unplugged_car_is_read_rarely() -> None:
+    world = await make_world([FakeCar("v1", "u1", plugged=False)])
+    await world.add_plan("v1", target=80.0, deadline=TOMORROW_7)
+    await world.rec.load(now=world.clock.now())
+    await world.run(hours=10)
+    assert world.enode.reads <= 11
+    world.enode.plug("v1", plugged=True)
+    await world.run(hours=9)
+    assert world.enode.cars["v1"].soc_percent == pytest.approx(80.0, abs=0.5)
+
+
+async def test_repeating_plan_charges_every_night() -> None:
+    world = await make_world([FakeCar("v1", "u1", soc_percent=50.0)])
+    await world.stores.plans.put_plan(
+        PlanRecord(
+            vehicle_id="v1",
+            user_id="u1",
+            target_soc_percent=70.0,
+            weekdays=frozenset(range(7)),
+            local_time=time(7, 0),
+        )
+    )
+    await world.rec.load(now=world.clock.now())
+    await world.run(hours=20)
+    assert world.enode.cars["v1"].soc_percent == pytest.approx(70.0, abs=0.5)
+    world.enode.cars["v1"].soc_percent = 40.0
+    await world.run(hours=24)
+    assert world.enode.cars["v1"].soc_percent == pytest.approx(70.0, abs=0.5)
+    assert outside_windows_s(world, "v1") <= SETTINGS.safety_tick_s
+
+
+async def test_car_charging_after_a_missed_deadline_is_stopped_once_then_left_alone() -> None:
+    world = await make_world([FakeCar("v1", "u1", charging=True, soc_percent=30.0)])
+    await world.add_plan("v1", target=80.0, deadline=START + timedelta(hours=1))
+    await world.clock.advance(2 * 3600)  # the daemon was down across the deadline
+    await world.rec.load(now=world.clock.now())
+    await world.run(hours=0.5)
+    assert [a for _, _, a in world.enode.commands] == [ChargeAction.STOP]
+    plan_record = await world.stores.plans.get_plan("v1")
+    assert plan_record is not None
+    assert plan_record.status is PlanStatus.DONE
+    world.enode.cars["v1"].charging = True  # the owner starts charging by hand
+    await world.run(hours=5)
+    assert [a for _, _, a in world.enode.commands] == [ChargeAction.STOP]

@@ -9,20 +9,22 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 from fastapi import APIRouter, Depends, FastAPI
+from fastapi.routing import APIRoute
 
 from enode_scheduler import __version__
 from enode_scheduler.config import ApiSettings
 from enode_scheduler.daemon.api_auth import TokenTable
 from enode_scheduler.daemon.api_deps import ApiDeps
 from enode_scheduler.daemon.api_limits import BodyLimit
-from enode_scheduler.daemon.api_problems import install_problem_handlers, responses
+from enode_scheduler.daemon.api_problems import install_problem_handlers
 from enode_scheduler.daemon.api_users import callback_router, user_router
 from enode_scheduler.daemon.api_vehicles import vehicle_router
 from enode_scheduler.daemon.webhooks import webhook_router
 
-__all__ = ["WEBHOOK_PATH", "ApiDeps", "create_api"]
+__all__ = ["PUBLIC_PATHS", "WEBHOOK_PATH", "ApiDeps", "create_api", "split_health"]
 
 WEBHOOK_PATH = "/webhooks/enode"
+PUBLIC_PATHS = frozenset({"/healthz", "/readyz"})
 
 
 def create_api(
@@ -50,12 +52,12 @@ def create_api(
     app.state.api_deps = deps
     install_problem_handlers(app)
     tokens = TokenTable(settings.tokens)
+    # Operational endpoints stay out of the API document: they are not for integrators.
     for router in public_routers:
-        app.include_router(router)
+        app.include_router(router, include_in_schema=False)
     if metrics_router is not None:
         guard = [Depends(tokens.require("read"))] if settings.metrics_require_token else []
-        extra = responses(401, 403) if settings.metrics_require_token else None
-        app.include_router(metrics_router, dependencies=guard, responses=extra)
+        app.include_router(metrics_router, dependencies=guard, include_in_schema=False)
     app.include_router(user_router(tokens))
     app.include_router(vehicle_router(tokens))
     app.include_router(callback_router())
@@ -63,6 +65,17 @@ def create_api(
         app.include_router(webhook_router(webhook_secret))
     app.add_middleware(BodyLimit, limit_for=_limits(settings))
     return app
+
+
+def split_health(health: FastAPI) -> tuple[APIRouter, APIRouter]:
+    """The daemon's health app as (/healthz + /readyz, /metrics) routers for `create_api`."""
+    public, metrics = APIRouter(), APIRouter()
+    for route in health.routes:
+        if isinstance(route, APIRoute) and route.path in PUBLIC_PATHS:
+            public.routes.append(route)
+        elif isinstance(route, APIRoute) and route.path == "/metrics":
+            metrics.routes.append(route)
+    return public, metrics
 
 
 def _limits(settings: ApiSettings) -> Callable[[str], int]:

@@ -10,6 +10,7 @@ from enode_scheduler.clock import Clock
 from enode_scheduler.overrides import OverrideStore
 from enode_scheduler.ports import (
     CommandIntentStore,
+    EnodeApi,
     PlanStore,
     ScheduleStore,
     UserStore,
@@ -63,5 +64,7 @@ class ApiDeps:
     overrides: OverrideStore
     clock: Clock
     link: LinkFlow | None = None
+    # Reads a newly linked user's vehicles at once, so plans can be set without waiting for a poll.
+    enode: EnodeApi | None = None
     request_replan: Trigger = no_trigger
     request_reconcile: Trigger = no_trigger

@@ -14,7 +14,7 @@ from enode_scheduler.daemon.api_deps import ApiDeps, LinkFlow
 from enode_scheduler.daemon.api_models import ID_PATTERN, LinkOut, UserId
 from enode_scheduler.daemon.api_problems import responses
 from enode_scheduler.daemon.api_vehicles import Deps
-from enode_scheduler.exceptions import LinkError
+from enode_scheduler.exceptions import EnodeError, LinkError
 from enode_scheduler.ports import UserRecord
 
 __all__ = ["callback_router", "user_router"]
@@ -99,9 +99,24 @@ def callback_router() -> APIRouter:
             log.warning("link_failed", error=exc.error, reason=str(exc))
             return _page(400, "Linking failed", str(exc))
         log.info("link_completed", user_id=linked)
+        await _discover(deps, linked)
         return _page(200, "Vehicles linked", "You can close this page.")
 
     return router
+
+
+async def _discover(deps: ApiDeps, user_id: str) -> None:
+    """Store the new user's vehicles now; on failure the daemon's polls find them later."""
+    if deps.enode is None:
+        return
+    try:
+        readings = await deps.enode.list_vehicles(user_id)
+    except EnodeError as exc:
+        log.warning("link_vehicles_not_read", user_id=user_id, error=type(exc).__name__)
+        return
+    await deps.vehicles.save_readings(readings)
+    for reading in readings:
+        await deps.request_replan(reading.vehicle_id)
 
 
 def _page(status: int, title: str, message: str) -> HTMLResponse:

@@ -85,6 +85,7 @@ async def linked(sim: RunningSim, sim_clock: FakeClock, ticking: None) -> AsyncI
             overrides=InMemoryOverrideStore(),
             clock=sim_clock,
             link=client,
+            enode=client,
         )
         app = create_api(deps, api_settings())
         transport = httpx.ASGITransport(app=app)
@@ -119,9 +120,13 @@ async def test_link_stores_tokens_that_work(linked: Linked) -> None:
     user = await linked.store.users.get_user("user-1")
     assert user is not None
     assert user.linked is True
-    vehicles = await linked.client.list_vehicles("user-1")
-    assert vehicles
-    assert {v.user_id for v in vehicles} == {"user-1"}
+    stored = await linked.store.vehicles.list_vehicle_ids("user-1")
+    assert stored
+    assert stored == sorted(
+        v.id for v in linked.sim.state.vehicles.values() if v.user_id == "user-1"
+    )
+    r = await linked.api.get("/v1/users/user-1/vehicles", headers=WRITE)
+    assert [v["vehicle_id"] for v in r.json()["vehicles"]] == stored
 
 
 async def test_replayed_state_is_refused(linked: Linked) -> None:

@@ -70,6 +70,7 @@ app.add_typer(db_commands.app, name="db")
 app.command("sim")(sim_command.sim)
 app.add_typer(prices_commands.app, name="prices")
 app.command("plan-case")(plan_case)
+app.command("backtest")(backtest)
 app.command("config-reference")(ops.config_reference)
 app.command("healthcheck")(ops.healthcheck)
 app.command("link")(enode_commands.link)
@@ -80,7 +81,6 @@ app.add_typer(api_commands.webhooks_app, name="webhooks")
 app.command("run")(daemon_commands.run)
 app.command("demo")(daemon_commands.demo)
 app.add_typer(plans_commands.app, name="plans")
-app.command("backtest")(backtest)
 
 
 def main() -> None:

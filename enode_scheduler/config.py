@@ -23,7 +23,7 @@ import os
 from collections.abc import Mapping
 from datetime import time
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
@@ -32,20 +32,17 @@ from pydantic import (
     ConfigDict,
     Field,
     SecretStr,
-    ValidationError,
     field_validator,
 )
-from pydantic_core import ErrorDetails
 
+from enode_scheduler.config_problems import validate
 from enode_scheduler.config_sources import (
-    FILE_SUFFIX,
     RawConfig,
-    field_type,
-    flatten,
+    merge,
     read_env,
-    read_secret_file,
+    read_secret_dirs,
     read_toml,
-    secret_keys,
+    resolve_file_keys,
 )
 from enode_scheduler.exceptions import ConfigError
 
@@ -515,116 +512,24 @@ def load_settings(
 
     Raises ConfigError with one line per problem: `<source>: <section.key>: <what is wrong>`.
     """
-    secrets = set(secret_keys(Settings))
     toml = RawConfig()
     if path is not None:
         read_toml(path, toml)
         if toml.problems:
             raise ConfigError(toml.problems)
-        _resolve_file_keys(toml, secrets, base_dir=path.parent)
+        resolve_file_keys(toml, Settings, base_dir=path.parent)
+    secret_dirs = [run_secrets_dir]
+    if environ.get("CREDENTIALS_DIRECTORY"):
+        secret_dirs.append(Path(environ["CREDENTIALS_DIRECTORY"]))
     env = RawConfig()
     read_env(environ, Settings, env)
-    _resolve_file_keys(env, secrets, base_dir=Path.cwd())
-    layers = [toml, _secret_dirs(secrets, environ, run_secrets_dir), env]
-    merged = _merge(layers)
+    resolve_file_keys(env, Settings, base_dir=Path.cwd())
+    layers = [toml, read_secret_dirs(Settings, secret_dirs), env]
+    merged = merge(layers, default_label=DEFAULTS_LABEL)
     if "state_dir" not in merged.data and environ.get("STATE_DIRECTORY"):
         merged.set("state_dir", environ["STATE_DIRECTORY"].split(":")[0], origin="$STATE_DIRECTORY")
-    default_label = str(path) if path is not None else DEFAULTS_LABEL
-    return _validate(merged, secrets, default_label=default_label)
-
-
-def _merge(layers: list[RawConfig]) -> RawConfig:
-    merged = RawConfig()
-    for layer in layers:
-        merged.problems.extend(layer.problems)
-        merged.failed |= layer.failed
-        for dotted, value in flatten(layer.data):
-            merged.set(dotted, value, origin=layer.origin_of(dotted, DEFAULTS_LABEL))
-    return merged
-
-
-def _resolve_file_keys(raw: RawConfig, secrets: set[str], *, base_dir: Path) -> None:
-    """Replace `<secret>_file = path` by the file's content, within one source."""
-    for dotted, value in list(flatten(raw.data)):
-        key = dotted.removesuffix(FILE_SUFFIX)
-        if key == dotted or key not in secrets:
-            continue
-        origin = raw.origins.get(dotted, DEFAULTS_LABEL)
-        _pop(raw.data, dotted)
-        if key in raw.origins:
-            raw.problems.append(f"{origin}: {key}: give either {key} or {dotted}, not both")
-            continue
-        secret_path = base_dir / Path(str(value)).expanduser()
-        try:
-            content = read_secret_file(secret_path, field_type(Settings, key))
-        except (OSError, UnicodeDecodeError) as exc:
-            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-            raw.problems.append(f"{origin}: {dotted}: cannot read {secret_path}: {reason}")
-            raw.failed.add(key)
-            continue
-        raw.set(key, content, origin=str(secret_path))
-
-
-def _secret_dirs(secrets: set[str], environ: Mapping[str, str], run_secrets_dir: Path) -> RawConfig:
-    raw = RawConfig()
-    dirs = [run_secrets_dir]
-    if environ.get("CREDENTIALS_DIRECTORY"):
-        dirs.append(Path(environ["CREDENTIALS_DIRECTORY"]))
-    for directory in dirs:
-        for key in sorted(secrets):
-            candidate = directory / key
-            if not candidate.is_file():
-                continue
-            try:
-                raw.set(
-                    key,
-                    read_secret_file(candidate, field_type(Settings, key)),
-                    origin=str(candidate),
-                )
-            except (OSError, UnicodeDecodeError) as exc:
-                reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-                raw.problems.append(f"{candidate}: {key}: cannot read: {reason}")
-                raw.failed.add(key)
-    return raw
-
-
-def _validate(raw: RawConfig, secrets: set[str], *, default_label: str) -> Settings:
-    problems = dict.fromkeys(raw.problems, "")
-    reported = set(raw.failed)
-
-    def report(dotted: str, message: str) -> None:
-        if dotted not in reported:
-            reported.add(dotted)
-            problems[f"{raw.origin_of(dotted, default_label)}: {dotted}: {message}"] = ""
-
-    for dotted, value in flatten(raw.data):
-        for message in _raw_checks(dotted, value, secrets):
-            report(dotted, message)
-    settings: Settings | None = None
-    try:
-        settings = Settings.model_validate(raw.data)
-    except ValidationError as exc:
-        for error in exc.errors():
-            report(".".join(str(part) for part in error["loc"]), _message(error))
-    if settings is not None:
-        for dotted, message in _cross_checks(settings):
-            report(dotted, message)
-    if problems:
-        raise ConfigError(list(problems))
-    assert settings is not None
-    return settings
-
-
-def _raw_checks(dotted: str, value: Any, secrets: set[str]) -> list[str]:
-    name = dotted.rpartition(".")[2]
-    if value == "" and (dotted in secrets or name.endswith("_id")):
-        return ["must not be empty"]
-    if isinstance(value, list) and dotted in secrets and any(item == "" for item in value):
-        return ["must not contain empty strings"]
-    is_number = isinstance(value, int | float) and not isinstance(value, bool)
-    if name.endswith("_s") and is_number and value < 0:
-        return ["must not be negative (a duration in seconds)"]
-    return []
+    label = str(path) if path is not None else DEFAULTS_LABEL
+    return validate(Settings, merged, default_label=label, cross_checks=_cross_checks)
 
 
 def _cross_checks(settings: Settings) -> list[tuple[str, str]]:
@@ -639,22 +544,3 @@ def _cross_checks(settings: Settings) -> list[tuple[str, str]]:
     if prices.source == "entsoe" and prices.entsoe.security_token is None:
         problems.append(("prices.entsoe.security_token", 'required when prices.source = "entsoe"'))
     return problems
-
-
-def _message(error: ErrorDetails) -> str:
-    kind = error["type"]
-    if kind == "extra_forbidden":
-        return "unknown key"
-    if kind.startswith("url_"):
-        return "not a valid URL"
-    if kind == "missing":
-        return "required"
-    message = error["msg"].removeprefix("Value error, ")
-    return message.replace("Input should be", "must be").replace("input should be", "must be")
-
-
-def _pop(data: dict[str, Any], dotted: str) -> None:
-    *parents, last = dotted.split(".")
-    for part in parents:
-        data = data[part]
-    data.pop(last, None)

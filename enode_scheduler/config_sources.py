@@ -158,3 +158,61 @@ def _is_tuple(annotation: Any) -> bool:
 
 def _reason(exc: BaseException) -> str:
     return exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+
+
+def merge(layers: list[RawConfig], *, default_label: str) -> RawConfig:
+    """One RawConfig where each later layer replaces the keys it sets."""
+    merged = RawConfig()
+    for layer in layers:
+        merged.problems.extend(layer.problems)
+        merged.failed |= layer.failed
+        for dotted, value in flatten(layer.data):
+            merged.set(dotted, value, origin=layer.origin_of(dotted, default_label))
+    return merged
+
+
+def resolve_file_keys(raw: RawConfig, model: type[BaseModel], *, base_dir: Path) -> None:
+    """Replace `<secret>_file = path` by the file's content, within one source."""
+    secrets = set(secret_keys(model))
+    for dotted, value in list(flatten(raw.data)):
+        key = dotted.removesuffix(FILE_SUFFIX)
+        if key == dotted or key not in secrets:
+            continue
+        origin = raw.origins.get(dotted, "")
+        _pop(raw.data, dotted)
+        if key in raw.origins:
+            raw.problems.append(f"{origin}: {key}: give either {key} or {dotted}, not both")
+            continue
+        secret_path = base_dir / Path(str(value)).expanduser()
+        try:
+            content = read_secret_file(secret_path, field_type(model, key))
+        except (OSError, UnicodeDecodeError) as exc:
+            raw.problems.append(f"{origin}: {dotted}: cannot read {secret_path}: {_reason(exc)}")
+            raw.failed.add(key)
+            continue
+        raw.set(key, content, origin=str(secret_path))
+
+
+def read_secret_dirs(model: type[BaseModel], directories: list[Path]) -> RawConfig:
+    """Secrets from files named `<section>.<key>`; a later directory wins over an earlier one."""
+    raw = RawConfig()
+    for directory in directories:
+        for key in secret_keys(model):
+            candidate = directory / key
+            if not candidate.is_file():
+                continue
+            try:
+                content = read_secret_file(candidate, field_type(model, key))
+            except (OSError, UnicodeDecodeError) as exc:
+                raw.problems.append(f"{candidate}: {key}: cannot read: {_reason(exc)}")
+                raw.failed.add(key)
+                continue
+            raw.set(key, content, origin=str(candidate))
+    return raw
+
+
+def _pop(data: dict[str, Any], dotted: str) -> None:
+    *parents, last = dotted.split(".")
+    for part in parents:
+        data = data[part]
+    data.pop(last, None)

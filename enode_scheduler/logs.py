@@ -87,3 +87,10 @@ def _route_stdlib(shared: list[Processor], renderer: Processor, out: TextIO, lev
     root = logging.getLogger()
     root.handlers = [handler]
     root.setLevel(level)
+    # httpx logs every request URL at INFO, and some sources (ENTSO-E's securityToken) carry
+    # their secret in the query string; our adapters log what matters without the URL.
+    for name in _URL_LOGGING_LIBRARIES:
+        logging.getLogger(name).setLevel(max(level, logging.WARNING))
+
+
+_URL_LOGGING_LIBRARIES = ("httpx", "httpcore")

@@ -22,6 +22,8 @@ class Summary:
     foresight_cost: float
     infeasible: int
     replans: int
+    planned_starts: int = 0
+    foresight_starts: int = 0
 
     @property
     def saving(self) -> float:
@@ -70,6 +72,8 @@ def summarise(prices: str, outcomes: Sequence[Outcome], *, skipped: int) -> Summ
         foresight_cost=sum(o.foresight_cost for o in outcomes),
         infeasible=sum(1 for o in outcomes if not o.feasible),
         replans=sum(o.replans for o in outcomes),
+        planned_starts=sum(o.planned_starts for o in outcomes),
+        foresight_starts=sum(o.foresight_starts for o in outcomes),
     )
 
 
@@ -87,4 +91,5 @@ def table_rows(summary: Summary) -> list[tuple[str, str]]:
         ("gap to foresight", f"{s.gap:,.2f} ({s.captured_percent():.1f} % of saving captured)"),
         ("cannot make it", f"{s.infeasible:,}"),
         ("replans at publication", f"{s.replans:,}"),
+        ("charging starts: plan / foresight", f"{s.planned_starts:,} / {s.foresight_starts:,}"),
     ]

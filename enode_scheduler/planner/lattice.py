@@ -108,27 +108,35 @@ class LatticeProgramme:
                 new[_at(0, 1, 1)][0] = on0 if on0 < off0 else off0
         else:
             step = piece.length_us // self.unit
+            restart = pen + cost
             for flag in (0, 1) if step <= size else ():
-                if live[_at(0, flag, 0)] or live[_at(0, flag, 1)]:
-                    off, on = layer[_at(0, flag, 0)][: size + 1 - step], layer[_at(0, flag, 1)]
-                    new[_at(0, flag, 1)][step:] = _cheaper(on, off, cost, pen + cost)
-                if live[_at(1, flag, 0)] or live[_at(1, flag, 1)]:
-                    off, on = layer[_at(1, flag, 0)][step:], layer[_at(1, flag, 1)][step:]
-                    new[_at(1, flag, 1)][: size + 1 - step] = _cheaper(on, off, cost, pen + cost)
+                # lists 0-3: before the partial (k counts up); 4-7: after it (k counts down)
+                off_at, on_at = flag * 2, flag * 2 + 1
+                if live[off_at] or live[on_at]:
+                    off, on = layer[off_at][: size + 1 - step], layer[on_at]
+                    new[on_at][step:] = _cheaper(on, off, cost, restart)
+                if live[off_at + 4] or live[on_at + 4]:
+                    off, on = layer[off_at + 4][step:], layer[on_at + 4][step:]
+                    new[on_at + 4][: size + 1 - step] = _cheaper(on, off, cost, restart)
         for flag0, flag1, j, part in self._partials(index):
-            if not (live[_at(0, flag0, 0)] or live[_at(0, flag0, 1)]):
+            if not (live[flag0 * 2] or live[flag0 * 2 + 1]):
                 continue
             low, high = max(0, j - size), min(size, j)
             if low > high:
                 continue
             extra = price * part
-            on = layer[_at(0, flag0, 1)][low : high + 1][::-1]
-            off = layer[_at(0, flag0, 0)][low : high + 1][::-1]
-            left, right = new[_at(1, flag1, 0)], new[_at(1, flag1, 1)]
+            restart = extra + pen
+            on = layer[flag0 * 2 + 1][low : high + 1][::-1]
+            off = layer[flag0 * 2][low : high + 1][::-1]
+            left, right = new[4 + flag1 * 2], new[5 + flag1 * 2]
             span = slice(j - high, j - low + 1)
-            left[span] = _cheaper(left[span], on, 0.0, extra)
-            starts = _cheaper(on, off, extra + pen, extra + pen)
-            right[span] = [x if x < y else y for x, y in zip(right[span], starts, strict=True)]
+            left[span] = [
+                a if a < (b := x + extra) else b for a, x in zip(left[span], on, strict=False)
+            ]
+            right[span] = [
+                a if a < (b := (x if x < y else y) + restart) else b
+                for a, x, y in zip(right[span], on, off, strict=False)
+            ]
         return new
 
     def _finals(self, layer: _Layer) -> list[tuple[float, int, int, int, float]]:

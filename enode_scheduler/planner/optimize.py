@@ -28,7 +28,10 @@ error enters. Before the partial the state holds the length charged so far; when
 placed we pick the length ``R`` that the later full pieces will add (an achievable subset sum of
 the later pieces with ``0 < need - done - R <= piece``), and the state then counts ``R`` down
 to zero. With 15/60-minute slots the lengths are few (multiples of 15 minutes plus the clipped
-first/last piece), so a plan over 192 slots needs a few thousand state updates.
+first/last piece): `lattice.LatticeProgramme` runs exactly this programme as arrays indexed by the
+number of 15-minute units, which is the fast path; the dictionary form here is the general
+fallback (any slot lengths), with a branch-and-bound cut against the cheapest-first plan.
+Neighbouring pieces with one price are joined first: the lemma only needs price changes.
 """
 
 from __future__ import annotations
@@ -92,7 +95,9 @@ def merge(intervals: Sequence[tuple[float, float]]) -> list[tuple[float, float]]
 
 
 def _cheapest_first(pieces: Sequence[Piece], need_us: float) -> list[tuple[float, float]]:
-    order = sorted(range(len(pieces)), key=lambda i: (pieces[i].price_per_kwh, i))
+    prices = [piece.price_per_kwh for piece in pieces]
+    # a stable sort keeps ties in time order: the earlier piece is filled first
+    order = sorted(range(len(pieces)), key=prices.__getitem__)
     chosen: set[int] = set()
     left = need_us
     partial = -1

@@ -9,10 +9,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+import structlog
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from sqlalchemy import text
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -21,6 +23,8 @@ from enode_scheduler.exceptions import SchemaOutdated, StoreError
 
 SCRIPT_LOCATION = "enode_scheduler:migrations"
 T = TypeVar("T")
+log = structlog.get_logger()
+MIGRATION_LOCK_KEY = 0x656E6F6465  # "enode"
 UPGRADE_HINT = "run `enode-scheduler db upgrade` (or set database.auto_migrate = true)"
 
 
@@ -62,6 +66,7 @@ async def check_schema(engine: AsyncEngine, *, auto_migrate: bool) -> None:
         )
     if auto_migrate:
         await upgrade(engine)
+        log.info("schema_upgraded", revisions=sorted(current), to=sorted(heads))
         return
     at = ", ".join(sorted(current)) or "empty (no tables)"
     raise SchemaOutdated(
@@ -70,6 +75,10 @@ async def check_schema(engine: AsyncEngine, *, auto_migrate: bool) -> None:
 
 
 def _command(conn: Connection, fn: Callable[..., Any], revision: str) -> None:
+    if conn.dialect.name == "postgresql":
+        # Replicas started together with auto_migrate must not migrate at the same time; the
+        # second one waits here, then finds the schema current and does nothing.
+        conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
     config = alembic_config()
     config.attributes["connection"] = conn
     fn(config, revision)

@@ -325,3 +325,30 @@ def test_config_error_lists_problems(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as info:
         load_settings(config, environ={})
     assert info.value.problems == [f"{config}: api.max_body_bytes: must be greater than 0"]
+
+
+def test_printed_config_is_toml_that_loads_back(workdir: Path) -> None:
+    text = """
+[prices.tariff]
+vat = 0.25
+[[prices.tariff.grid_fees]]
+name = "day"
+price_per_kwh = 0.4
+days = ["mon", "fri"]
+start = "06:00:00"
+end = "22:00:00"
+[[prices.tariff.grid_fees]]
+name = "night \\"cheap\\""
+price_per_kwh = 0.2
+[[api.tokens]]
+name = "ops"
+scope = "write"
+sha256 = "%s"
+""" % ("ab" * 32)
+    (workdir / "config.toml").write_text(text)
+    result = CliRunner().invoke(app, ["check-config", "config.toml"])
+    assert result.exit_code == 0, result.stderr
+    (workdir / "printed.toml").write_text(result.stdout)
+    again = load_settings(workdir / "printed.toml", environ={})
+    assert again == load_settings(workdir / "config.toml", environ={})
+    assert [fee.name for fee in again.prices.tariff.grid_fees] == ["day", 'night "cheap"']

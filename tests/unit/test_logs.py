@@ -92,3 +92,17 @@ def test_explicit_format_and_level_win() -> None:
     records = [json.loads(line) for line in stream.getvalue().splitlines()]
     assert [r["event"] for r in records] == ["loud", "library message"]
     assert records[0]["token"] == MASK
+
+
+def test_http_client_request_lines_are_kept_out_even_at_debug() -> None:
+    import io
+    import logging
+
+    from enode_scheduler.config import LoggingSettings
+    from enode_scheduler.logs import configure_logging
+
+    out = io.StringIO()
+    configure_logging(LoggingSettings(level="debug", format="json"), stream=out)
+    logging.getLogger("httpx").info("HTTP Request: GET https://x/api?securityToken=abc123")
+    assert "abc123" not in out.getvalue()
+    assert logging.getLogger("httpx").getEffectiveLevel() >= logging.WARNING

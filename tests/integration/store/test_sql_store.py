@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import stat
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -111,7 +112,6 @@ async def test_datetimes_come_back_aware_utc(empty_db_url: str, tmp_path: Path) 
 
 
 async def test_concurrent_acquire_gives_one_leader(empty_db_url: str, tmp_path: Path) -> None:
-    import asyncio
 
     async with (
         open_store(settings(empty_db_url), state_dir=tmp_path) as one,
@@ -126,3 +126,13 @@ async def test_concurrent_acquire_gives_one_leader(empty_db_url: str, tmp_path: 
     winners = {lease.holder for lease in leases if lease is not None}
     assert len(winners) == 1
     assert all(lease.epoch == 1 for lease in leases if lease is not None)
+
+
+async def test_replicas_auto_migrating_together_both_start(
+    empty_db_url: str, tmp_path: Path
+) -> None:
+    async def start() -> list[str]:
+        async with open_store(settings(empty_db_url), state_dir=tmp_path) as store:
+            return [u.user_id for u in await store.users.list_users()]
+
+    assert await asyncio.gather(start(), start(), start()) == [[], [], []]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from datetime import UTC, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -150,3 +151,26 @@ def test_backtest_bad_options_exit_2(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["backtest", "--sessions", str(tmp_path / "nope.csv")])
     assert result.exit_code == 2
     assert "cannot read" in result.stderr
+
+
+def test_plot_without_matplotlib_is_one_line_exit_2(
+    shared_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # a None entry makes `import matplotlib` fail exactly as when it is not installed
+    monkeypatch.setitem(sys.modules, "matplotlib", None)
+    result = CliRunner().invoke(
+        app,
+        [
+            "backtest",
+            "--prices",
+            str(shared_dir / "data/prices/NO2_2024.csv"),
+            "--limit",
+            "3",
+            "--plot",
+            str(tmp_path / "week.png"),
+        ],
+    )
+    assert result.exit_code == 2
+    assert result.stderr.strip() == (
+        "backtest: --plot needs matplotlib: pip install 'enode-scheduler[plot]'"
+    )

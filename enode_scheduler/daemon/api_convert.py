@@ -35,7 +35,7 @@ def plan_record(body: PlanIn, *, vehicle_id: str, user_id: str) -> PlanRecord:
         timezone=body.timezone,
         deadline=body.deadline.astimezone(UTC) if body.deadline else None,
         weekdays=frozenset(WEEKDAYS.index(d) for d in repeat.days) if repeat else frozenset(),
-        local_time=repeat.at.replace(tzinfo=None) if repeat else None,
+        local_time=repeat.at if repeat else None,
         min_soc_percent=body.min_soc_percent,
         start_penalty=body.start_penalty,
         enabled=body.enabled,

@@ -67,6 +67,13 @@ class RepeatIn(_In):
     def _unique(cls, days: list[Weekday]) -> list[Weekday]:
         return sorted(set(days), key=WEEKDAYS.index)
 
+    @field_validator("at")
+    @classmethod
+    def _local(cls, at: time) -> time:
+        if at.tzinfo is not None:
+            raise ValueError("give the local time without an offset; the zone is `timezone`")
+        return at
+
 
 class PlanIn(_In):
     """A charge goal: reach `target_soc_percent` by `deadline`, or every `repeat` time."""

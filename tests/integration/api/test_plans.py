@@ -103,6 +103,9 @@ PLAN_ERRORS = [
     ({"colour": "red"}, "colour"),
     ({"repeat": {"days": ["mon"], "at": "07:00"}}, "exactly one"),
     ({"min_soc_percent": 90}, "min_soc_percent"),
+    ({"deadline": None, "repeat": {"days": ["mon"], "at": "07:00+01:00"}}, "offset"),
+    ({"deadline": None, "repeat": {"days": [], "at": "07:00"}}, "days"),
+    ({"deadline": None, "repeat": {"days": ["someday"], "at": "07:00"}}, "days"),
 ]
 
 

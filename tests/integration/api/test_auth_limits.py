@@ -9,12 +9,22 @@ import httpx
 import pytest
 from fastapi import APIRouter, FastAPI
 from fastapi.responses import PlainTextResponse
+from structlog.testing import capture_logs
 
 from enode_scheduler.daemon.api import create_api
 from enode_scheduler.ports import UserRecord, VehicleReading
 from enode_scheduler.testing import InMemoryVehicleStore
 from tests.integration.api.conftest import Api
-from tests.integration.api.support import BAD, READ, WRITE, api_settings, reading
+from tests.integration.api.support import (
+    BAD,
+    READ,
+    READ_TOKEN,
+    WEBHOOK_SECRET,
+    WRITE,
+    WRITE_TOKEN,
+    api_settings,
+    reading,
+)
 
 PROBLEM = "application/problem+json"
 PLAN = {"target_soc_percent": 50, "repeat": {"days": ["mon"], "at": "07:00"}}
@@ -183,3 +193,17 @@ async def test_openapi_document_served_without_token(mem_api: Api) -> None:
     assert doc["components"]["securitySchemes"]["HTTPBearer"]["scheme"] == "bearer"
     put = doc["paths"]["/v1/vehicles/{vehicle_id}/plan"]["put"]
     assert "application/problem+json" in put["responses"]["422"]["content"]
+
+
+async def test_tokens_and_secrets_never_reach_the_log(seeded: Api) -> None:
+    with capture_logs() as logs:
+        await seeded.client.get("/v1/users/user-1/vehicles", headers=BAD)
+        await seeded.client.put("/v1/vehicles/veh-1/plan", json=PLAN, headers=READ)
+        await seeded.client.put("/v1/vehicles/veh-1/plan", json=PLAN, headers=WRITE)
+        await seeded.client.post(
+            "/webhooks/enode", content=b"[]", headers={"X-Enode-Signature": "x"}
+        )
+    text = repr(logs)
+    assert logs  # the bad signature at least is logged
+    for secret in (READ_TOKEN, WRITE_TOKEN, WEBHOOK_SECRET, "not-a-configured-token"):
+        assert secret not in text

@@ -26,6 +26,7 @@ from enode_scheduler.daemon.api_deps import ApiDeps
 from enode_scheduler.enode import EnodeClient, open_enode_client
 from enode_scheduler.overrides import InMemoryOverrideStore
 from enode_scheduler.sim import RunningSim
+from enode_scheduler.sim.faults import Fault
 from enode_scheduler.testing import InMemoryStore
 from tests.integration.api.support import WEBHOOK_SECRET, WRITE, api_settings
 
@@ -197,3 +198,11 @@ async def test_webhooks_register_command(sim: RunningSim, tmp_path: Path) -> Non
     refused = await asyncio.to_thread(CliRunner().invoke, cli_app, insecure)
     assert refused.exit_code == 2
     assert "https" in refused.output
+
+
+async def test_enode_failure_during_link_is_a_502_problem(linked: Linked) -> None:
+    linked.sim.state.add_fault(Fault(kind="server_error", path_prefix="/users/", status=500))
+    r = await linked.api.post("/v1/users/user-1/link", headers=WRITE)
+    assert r.status_code == 502
+    assert r.headers["content-type"] == "application/problem+json"
+    assert "Traceback" not in r.text

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from dataclasses import replace
+from collections import OrderedDict
+from collections.abc import Mapping
+from dataclasses import fields, replace
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
@@ -20,10 +22,12 @@ from enode_scheduler.ports import VehicleReading
 __all__ = [
     "UPDATE_EVENTS",
     "Event",
+    "FieldTimes",
     "VehiclePatch",
     "merge",
     "parse_delivery",
     "parse_patch",
+    "patch_changes",
     "signature_ok",
 ]
 
@@ -129,9 +133,9 @@ def blank_reading(vehicle_id: str, user_id: str) -> VehicleReading:
     )
 
 
-def merge(current: VehicleReading, patch: VehiclePatch, *, seen: datetime) -> VehicleReading:
-    """`current` with the fields `patch` carries replaced; `last_seen` becomes `seen`."""
-    changes: dict[str, Any] = {"last_seen": seen.astimezone(UTC)}
+def patch_changes(patch: VehiclePatch) -> dict[str, Any]:
+    """The `VehicleReading` fields the patch sets (only those Enode sent), by our names."""
+    changes: dict[str, Any] = {}
     sent = patch.model_fields_set
     if "is_reachable" in sent:
         changes["is_reachable"] = patch.is_reachable
@@ -139,14 +143,67 @@ def merge(current: VehicleReading, patch: VehiclePatch, *, seen: datetime) -> Ve
         changes["charging_location_id"] = patch.charging_location_id
     if patch.charge_state is not None:
         changes.update(_charge_changes(patch.charge_state))
-    if patch.smart_charging_policy is not None and "is_enabled" in (
-        patch.smart_charging_policy.model_fields_set
-    ):
-        changes["smart_charging_enabled"] = patch.smart_charging_policy.is_enabled
+    policy = patch.smart_charging_policy
+    if policy is not None and "is_enabled" in policy.model_fields_set:
+        changes["smart_charging_enabled"] = policy.is_enabled
     brand = (patch.information.brand or "") if patch.information else ""
     if brand.strip().upper().replace(" ", "") in _VENDORS:
         changes["vendor"] = brand.strip().upper().replace(" ", "")
-    return replace(current, **changes)
+    return changes
+
+
+def merge(current: VehicleReading, changes: Mapping[str, Any], *, seen: datetime) -> VehicleReading:
+    """`current` with `changes` applied; `last_seen` only ever moves forward."""
+    last = current.last_seen
+    newest = seen.astimezone(UTC) if last is None else max(last, seen.astimezone(UTC))
+    return replace(current, **changes, last_seen=newest)
+
+
+class FieldTimes:
+    """When each field of each vehicle was last set, so that a delivery that arrives late still
+    sets the fields that later deliveries did not carry, and never undoes the ones they did.
+
+    Kept in memory for the most recent `capacity` vehicles. A stored reading newer than what
+    this remembers (a poll, a restart) resets the vehicle to that reading's time for every field.
+    """
+
+    def __init__(self, capacity: int = 10_000) -> None:
+        self._times: OrderedDict[str, dict[str, datetime]] = OrderedDict()
+        self._capacity = capacity
+
+    def fresh(
+        self,
+        current: VehicleReading | None,
+        changes: Mapping[str, Any],
+        *,
+        vehicle_id: str,
+        at: datetime,
+    ) -> dict[str, Any]:
+        """The part of `changes` (made at `at`) newer than what set each field; records it."""
+        times = self._sync(vehicle_id, current)
+        kept = {name: value for name, value in changes.items() if at >= times.get(name, at)}
+        times.update((name, at) for name in kept)
+        return kept
+
+    def seen(self, vehicle_id: str, last_seen: datetime | None) -> None:
+        if last_seen is not None and vehicle_id in self._times:
+            self._times[vehicle_id][_SEEN] = last_seen
+
+    def _sync(self, vehicle_id: str, current: VehicleReading | None) -> dict[str, datetime]:
+        times = self._times.get(vehicle_id)
+        stored = current.last_seen if current is not None else None
+        if times is None or (stored is not None and stored > times.get(_SEEN, stored)):
+            times = {name: stored for name in _READING_FIELDS} if stored else {}
+            times[_SEEN] = stored or datetime.min.replace(tzinfo=UTC)
+        self._times[vehicle_id] = times
+        self._times.move_to_end(vehicle_id)
+        if len(self._times) > self._capacity:
+            self._times.popitem(last=False)
+        return times
+
+
+_SEEN = "last_seen"
+_READING_FIELDS = tuple(f.name for f in fields(VehicleReading) if f.name != _SEEN)
 
 
 _CHARGE_FIELDS = {

@@ -6,6 +6,7 @@ reading never overwrites it. Replan/reconcile run after the response is sent.
 
 from __future__ import annotations
 
+import asyncio
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Annotated
@@ -20,10 +21,12 @@ from enode_scheduler.daemon.api_vehicles import Deps
 from enode_scheduler.daemon.webhook_events import (
     UPDATE_EVENTS,
     Event,
+    FieldTimes,
     blank_reading,
     merge,
     parse_delivery,
     parse_patch,
+    patch_changes,
     signature_ok,
 )
 from enode_scheduler.exceptions import InvalidInput
@@ -69,6 +72,8 @@ def webhook_router(secret: str) -> APIRouter:
     """The firehose route, checking signatures against `secret`."""
     router = APIRouter(tags=["webhooks"])
     recent = RecentDeliveries()
+    times = FieldTimes()
+    lock = asyncio.Lock()
 
     @router.post(
         "/webhooks/enode", responses=responses(400, 401, 413, 422), openapi_extra=_BODY_DOC
@@ -93,7 +98,9 @@ def webhook_router(secret: str) -> APIRouter:
         if delivery and not recent.add(delivery):
             log.info("webhook_redelivery_skipped", delivery=delivery)
             return WebhookResult(events=len(events), applied=0, ignored=len(events))
-        outcome = await _apply(deps, events)
+        # One delivery at a time: each reads, merges and writes the same vehicles.
+        async with lock:
+            outcome = await _apply(deps, events, times)
         for vehicle_id in outcome.pending:
             if vehicle_id in outcome.replan:
                 background.add_task(deps.request_replan, vehicle_id)
@@ -106,7 +113,7 @@ def webhook_router(secret: str) -> APIRouter:
     return router
 
 
-async def _apply(deps: ApiDeps, events: list[Event]) -> _Outcome:
+async def _apply(deps: ApiDeps, events: list[Event], times: FieldTimes) -> _Outcome:
     outcome = _Outcome()
     known_users: dict[str, bool] = {}
     for event in events:
@@ -115,14 +122,16 @@ async def _apply(deps: ApiDeps, events: list[Event]) -> _Outcome:
         user_id = event.user.id
         if user_id not in known_users:
             known_users[user_id] = await deps.users.get_user(user_id) is not None
-        if known_users[user_id] and await _apply_one(deps, event, user_id, outcome):
+        if known_users[user_id] and await _apply_one(deps, event, user_id, outcome, times):
             outcome.applied += 1
     if outcome.pending:
         await deps.vehicles.save_readings(list(outcome.pending.values()))
     return outcome
 
 
-async def _apply_one(deps: ApiDeps, event: Event, user_id: str, outcome: _Outcome) -> bool:
+async def _apply_one(
+    deps: ApiDeps, event: Event, user_id: str, outcome: _Outcome, times: FieldTimes
+) -> bool:
     assert event.vehicle is not None
     try:
         patch = parse_patch(event.vehicle)
@@ -136,9 +145,10 @@ async def _apply_one(deps: ApiDeps, event: Event, user_id: str, outcome: _Outcom
         log.warning("webhook_vehicle_owner_mismatch", vehicle_id=patch.id, user_id=user_id)
         return False
     seen = patch.last_seen or event.created_at
-    if current is not None and current.last_seen is not None and seen < current.last_seen:
-        return False  # older than what we know: a replay or an out-of-order delivery
-    merged = merge(current or blank_reading(patch.id, user_id), patch, seen=seen)
+    # Deliveries can arrive out of order; per field, the newest value wins.
+    changes = times.fresh(current, patch_changes(patch), vehicle_id=patch.id, at=seen)
+    merged = merge(current or blank_reading(patch.id, user_id), changes, seen=seen)
+    times.seen(patch.id, merged.last_seen)
     if merged == current:
         return False
     outcome.pending[patch.id] = merged

@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AsyncExitStack
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -16,7 +17,7 @@ import httpx
 import pytest
 from pydantic import SecretStr
 
-from enode_scheduler.bootstrap import build
+from enode_scheduler.bootstrap import Deps, build
 from enode_scheduler.clock import ScaledClock
 from enode_scheduler.config import ApiSettings, EnodeSettings, Settings
 from enode_scheduler.daemon.api_wiring import api_for
@@ -81,35 +82,47 @@ def clock() -> ScaledClock:
     return ScaledClock(start=START, speed=600)
 
 
-async def test_link_plan_and_schedule_through_the_daemons_api(
-    tmp_path: Path, clock: ScaledClock
-) -> None:
+@dataclass
+class Running:
+    daemon: ApiDaemon
+    api: httpx.AsyncClient
+    sim: RunningSim
+    deps: Deps
+
+
+@pytest.fixture
+async def running(tmp_path: Path, clock: ScaledClock) -> AsyncIterator[Running]:
+    """The sim with one plugged-in car, and the daemon serving the API, with u1 not yet linked."""
     config = SimConfig(vehicles=0, users=1, user_ids=("u1",), smart_charging_every=0)
     async with run_sim(config, clock=clock) as sim:
         _car(sim)
-        settings = _settings(tmp_path, sim)
-        async with build(settings, clock=clock) as deps:
+        async with build(_settings(tmp_path, sim), clock=clock) as deps:
             daemon = ApiDaemon(deps, install_signals=False, holder="api-test")
             task = asyncio.create_task(daemon.run())
             await asyncio.wait_for(daemon.ready_event.wait(), timeout=10)
             base = f"http://127.0.0.1:{daemon.health_port}"
             async with httpx.AsyncClient(base_url=base, timeout=10) as api:
-                await _link(api, sim)
-                vehicles = (await api.get("/v1/users/u1/vehicles", headers=READ)).json()
-                assert [v["vehicle_id"] for v in vehicles["vehicles"]] == ["car-1"]
-                plan = {"target_soc_percent": 60, "deadline": "2025-10-24T05:00:00Z"}
-                r = await api.put("/v1/vehicles/car-1/plan", json=plan, headers=WRITE)
-                assert r.status_code == 200, r.text
-
-                async def scheduled() -> bool:
-                    got = await api.get("/v1/vehicles/car-1/schedule", headers=READ)
-                    return got.json()["schedule"] is not None
-
-                await until(scheduled)
-                body = (await api.get("/v1/vehicles/car-1/schedule", headers=READ)).json()
-                assert (await api.get("/healthz")).status_code == 200
+                yield Running(daemon, api, sim, deps)
             daemon.stop()
             assert await asyncio.wait_for(task, timeout=15) == 0
+
+
+async def test_link_plan_and_schedule_through_the_daemons_api(running: Running) -> None:
+    api = running.api
+    await _link(api, running.sim)
+    vehicles = (await api.get("/v1/users/u1/vehicles", headers=READ)).json()
+    assert [v["vehicle_id"] for v in vehicles["vehicles"]] == ["car-1"]
+    plan = {"target_soc_percent": 60, "deadline": "2025-10-24T05:00:00Z"}
+    r = await api.put("/v1/vehicles/car-1/plan", json=plan, headers=WRITE)
+    assert r.status_code == 200, r.text
+
+    async def scheduled() -> bool:
+        got = await api.get("/v1/vehicles/car-1/schedule", headers=READ)
+        return got.json()["schedule"] is not None
+
+    await until(scheduled)
+    body = (await api.get("/v1/vehicles/car-1/schedule", headers=READ)).json()
+    assert (await api.get("/healthz")).status_code == 200
     schedule = body["schedule"]
     assert schedule["feasible"] is True
     assert schedule["windows"]
@@ -118,6 +131,29 @@ async def test_link_plan_and_schedule_through_the_daemons_api(
     assert schedule["saving"] == pytest.approx(
         schedule["cost_if_charged_now"] - schedule["expected_cost"]
     )
+
+
+async def test_sim_firehose_deliveries_are_verified_and_applied(running: Running) -> None:
+    await _link(running.api, running.sim)
+    url = f"http://127.0.0.1:{running.daemon.health_port}/webhooks/enode"
+    await running.deps.enode.set_firehose_webhook(url, secret=WEBHOOK_SECRET)
+    # Unplugged, so the SoC holds still; the car has no plan, so the daemon does not poll it.
+    running.sim.state.unplug("car-1")
+    running.sim.state.set_soc("car-1", 47.0)
+    delivery = await running.sim.state.deliver_webhook("car-1")
+    assert delivery is not None
+    assert delivery.status == 200, delivery.error
+    stored = await running.deps.store.vehicles.latest_readings(["car-1"])
+    assert stored["car-1"].soc_percent == 47.0
+    assert stored["car-1"].is_plugged_in is False
+    # A firehose signed with another secret is refused and changes nothing.
+    await running.deps.enode.set_firehose_webhook(url, secret="not-the-configured-secret")
+    running.sim.state.set_soc("car-1", 90.0)
+    refused = await running.sim.state.deliver_webhook("car-1")
+    assert refused is not None
+    assert refused.status == 401
+    stored = await running.deps.store.vehicles.latest_readings(["car-1"])
+    assert stored["car-1"].soc_percent == 47.0
 
 
 def _car(sim: RunningSim) -> None:

@@ -156,3 +156,17 @@ async def test_body_over_webhook_cap_is_413(seeded: Api) -> None:
     r = await _post(seeded, body, sig)
     assert r.status_code == 413
     assert (await _veh(seeded)).soc_percent == 40.0
+
+
+async def test_out_of_order_deliveries_keep_the_newest_value_per_field(seeded: Api) -> None:
+    early = _event({"id": "veh-1", "lastSeen": "2026-11-29T11:55:00Z",
+                    "chargeState": {"batteryLevel": 47, "isPluggedIn": False}})  # fmt: skip
+    late = _event({"id": "veh-1", "lastSeen": "2026-11-29T11:57:00Z",
+                   "chargeState": {"batteryLevel": 52}})  # fmt: skip
+    for events in ([late], [early]):
+        body, sig = signed(events)
+        assert (await _post(seeded, body, sig)).status_code == 200
+    veh = await _veh(seeded)
+    assert veh.soc_percent == 52
+    assert veh.is_plugged_in is False
+    assert veh.last_seen == datetime(2026, 11, 29, 11, 57, tzinfo=UTC)

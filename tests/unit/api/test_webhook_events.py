@@ -11,10 +11,12 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from enode_scheduler.daemon.webhook_events import (
+    FieldTimes,
     blank_reading,
     merge,
     parse_delivery,
     parse_patch,
+    patch_changes,
     signature_ok,
 )
 from enode_scheduler.exceptions import InvalidInput
@@ -68,23 +70,50 @@ def test_bad_vehicle_values_are_refused(raw: dict[str, object]) -> None:
         parse_patch(raw)
 
 
+def _changes(raw: dict[str, object]) -> dict[str, object]:
+    return patch_changes(parse_patch({"id": "v"} | raw))
+
+
 def test_merge_replaces_only_sent_fields_and_nulls_sent_as_null() -> None:
-    base = merge(
-        blank_reading("v", "u"),
-        parse_patch(
-            {"id": "v", "chargeState": {"batteryLevel": 50, "chargeRate": 11, "isCharging": True}}
-        ),
-        seen=SEEN,
-    )
-    later = merge(
-        base,
-        parse_patch({"id": "v", "chargeState": {"chargeRate": None, "isCharging": False}}),
-        seen=SEEN + timedelta(minutes=1),
-    )
+    sent = {"chargeState": {"batteryLevel": 50, "chargeRate": 11, "isCharging": True}}
+    base = merge(blank_reading("v", "u"), _changes(sent), seen=SEEN)
+    stop = {"chargeState": {"chargeRate": None, "isCharging": False}}
+    later = merge(base, _changes(stop), seen=SEEN + timedelta(minutes=1))
     assert later.soc_percent == 50
     assert later.charge_rate_kw is None
     assert later.is_charging is False
     assert later.last_seen == SEEN + timedelta(minutes=1)
+    assert merge(later, {}, seen=SEEN).last_seen == later.last_seen  # never moves back
+
+
+def test_late_delivery_sets_only_fields_nothing_newer_set() -> None:
+    times = FieldTimes()
+    stored = merge(
+        blank_reading("v", "u"), _changes({"chargeState": {"batteryLevel": 40}}), seen=SEEN
+    )
+    early = _changes({"chargeState": {"batteryLevel": 47, "isPluggedIn": False}})
+    late = _changes({"chargeState": {"batteryLevel": 52}})
+    t1, t2 = SEEN + timedelta(minutes=1), SEEN + timedelta(minutes=2)
+    # The later delivery arrives first ...
+    kept = times.fresh(stored, late, vehicle_id="v", at=t2)
+    stored = merge(stored, kept, seen=t2)
+    times.seen("v", stored.last_seen)
+    # ... then the earlier one: its plug state is news, its SoC is not.
+    kept = times.fresh(stored, early, vehicle_id="v", at=t1)
+    assert kept == {"is_plugged_in": False}
+    stored = merge(stored, kept, seen=t1)
+    assert (stored.soc_percent, stored.is_plugged_in, stored.last_seen) == (52, False, t2)
+
+
+def test_a_newer_stored_reading_outranks_remembered_field_times() -> None:
+    times = FieldTimes()
+    stored = merge(blank_reading("v", "u"), {"soc_percent": 40.0}, seen=SEEN)
+    times.fresh(stored, {"soc_percent": 41.0}, vehicle_id="v", at=SEEN + timedelta(minutes=1))
+    polled = merge(stored, {"soc_percent": 60.0}, seen=SEEN + timedelta(minutes=10))
+    stale = times.fresh(
+        polled, {"soc_percent": 45.0}, vehicle_id="v", at=SEEN + timedelta(minutes=5)
+    )
+    assert stale == {}
 
 
 _CHARGE = st.fixed_dictionaries(
@@ -104,8 +133,8 @@ _CHARGE = st.fixed_dictionaries(
 def test_merge_is_idempotent_and_later_patches_win(
     first: dict[str, object], second: dict[str, object]
 ) -> None:
-    one = merge(blank_reading("v", "u"), parse_patch({"id": "v", "chargeState": first}), seen=SEEN)
-    patch = parse_patch({"id": "v", "chargeState": second})
+    one = merge(blank_reading("v", "u"), _changes({"chargeState": first}), seen=SEEN)
+    patch = _changes({"chargeState": second})
     two = merge(one, patch, seen=SEEN)
     assert merge(two, patch, seen=SEEN) == two
     expected = second.get("batteryLevel", first.get("batteryLevel"))

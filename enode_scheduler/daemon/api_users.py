@@ -14,7 +14,7 @@ from enode_scheduler.daemon.api_deps import ApiDeps, LinkFlow
 from enode_scheduler.daemon.api_models import ID_PATTERN, LinkOut, UserId
 from enode_scheduler.daemon.api_problems import responses
 from enode_scheduler.daemon.api_vehicles import Deps
-from enode_scheduler.exceptions import EnodeError, LinkError
+from enode_scheduler.exceptions import EnodeError, EnodeNotFound, LinkError
 from enode_scheduler.ports import UserRecord
 
 __all__ = ["callback_router", "user_router"]
@@ -62,7 +62,10 @@ def user_router(tokens: TokenTable) -> APIRouter:
         """Deauthorize the user at Enode and delete their tokens, vehicles and plans here."""
         if await deps.users.get_user(user_id) is None:
             raise HTTPException(404, f"No user {user_id!r} is known.")
-        await _link_flow(deps).deauthorize_user(user_id)
+        try:
+            await _link_flow(deps).deauthorize_user(user_id)
+        except EnodeNotFound:
+            log.info("unlink_unknown_at_enode", user_id=user_id)  # nothing to revoke there
         await deps.users.delete_user(user_id)
         log.info("user_unlinked", user_id=user_id)
 

@@ -25,6 +25,7 @@ from enode_scheduler.daemon.api import create_api
 from enode_scheduler.daemon.api_deps import ApiDeps
 from enode_scheduler.enode import EnodeClient, open_enode_client
 from enode_scheduler.overrides import InMemoryOverrideStore
+from enode_scheduler.ports import UserRecord
 from enode_scheduler.sim import RunningSim
 from enode_scheduler.sim.faults import Fault
 from enode_scheduler.testing import InMemoryStore
@@ -206,3 +207,15 @@ async def test_enode_failure_during_link_is_a_502_problem(linked: Linked) -> Non
     assert r.status_code == 502
     assert r.headers["content-type"] == "application/problem+json"
     assert "Traceback" not in r.text
+
+
+async def test_unlink_of_a_user_enode_does_not_know_still_wipes_local_data(linked: Linked) -> None:
+    await linked.store.users.upsert_user(UserRecord(user_id="ghost"))
+    # The sim knows every user; a 404 fault plays an Enode that has never heard of this one.
+    path = "/users/ghost/authorization"
+    linked.sim.state.add_fault(Fault(kind="server_error", path_prefix=path, status=404))
+    r = await linked.api.delete("/v1/users/ghost", headers=WRITE)
+    calls = [(e.method, e.path, e.status) for e in linked.sim.state.log]
+    assert ("DELETE", path, 404) in calls
+    assert r.status_code == 204, r.text
+    assert await linked.store.users.get_user("ghost") is None

@@ -12,6 +12,7 @@ from typing import Annotated
 import typer
 
 from enode_scheduler import __version__
+from enode_scheduler.commands import api as api_commands
 from enode_scheduler.commands import config as config_commands
 from enode_scheduler.commands import daemon as daemon_commands
 from enode_scheduler.commands import db as db_commands
@@ -64,20 +65,23 @@ def root(
     ctx.obj = {"config_path": config}
 
 
-app.command("check-config")(config_commands.check_config)
-app.add_typer(db_commands.app, name="db")
-app.command("sim")(sim_command.sim)
-app.add_typer(prices_commands.app, name="prices")
-app.command("plan-case")(plan_case)
-app.command("backtest")(backtest)
-app.command("config-reference")(ops.config_reference)
-app.command("healthcheck")(ops.healthcheck)
+# Registration order is the order `--help` lists them: daily use first, tools last.
 app.command("run")(daemon_commands.run)
 app.command("demo")(daemon_commands.demo)
 app.add_typer(plans_commands.app, name="plans")
 app.command("link")(enode_commands.link)
 app.command("vehicles")(enode_commands.vehicles)
 app.add_typer(enode_commands.charge_app, name="charge")
+app.add_typer(prices_commands.app, name="prices")
+app.command("plan-case")(plan_case)
+app.command("backtest")(backtest)
+app.command("sim")(sim_command.sim)
+app.command("check-config")(config_commands.check_config)
+app.command("config-reference")(ops.config_reference)
+app.add_typer(db_commands.app, name="db")
+app.add_typer(api_commands.api_app, name="api")
+app.add_typer(api_commands.webhooks_app, name="webhooks")
+app.command("healthcheck")(ops.healthcheck)
 
 
 def main() -> None:

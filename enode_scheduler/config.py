@@ -459,6 +459,11 @@ class ApiSettings(_Section):
     max_body_bytes: int = Field(
         default=65536, gt=0, description="Largest request body the API accepts."
     )
+    webhook_max_body_bytes: int = Field(
+        default=1_048_576,
+        gt=0,
+        description="Largest Enode webhook delivery accepted (deliveries batch many events).",
+    )
 
 
 class LoggingSettings(_Section):

@@ -154,6 +154,20 @@ class LeaseRow(Base):
     expires_at: Mapped[datetime]
 
 
+class OverrideRow(Base):
+    """A manual override (`charge_now` / `pause`) that wins over the plan until it ends."""
+
+    __tablename__ = "vehicle_overrides"
+
+    vehicle_id: Mapped[str] = mapped_column(
+        ForeignKey("vehicles.vehicle_id", ondelete="CASCADE"), primary_key=True
+    )
+    kind: Mapped[str] = mapped_column(String(16))
+    until: Mapped[datetime | None]
+    until_soc_percent: Mapped[float | None] = mapped_column(Float)
+    created_at: Mapped[datetime]
+
+
 def _table(model: type[Base]) -> Table:
     return cast(Table, model.__table__)
 
@@ -166,3 +180,4 @@ schedules_table = _table(ScheduleRow)
 price_slots_table = _table(PriceSlotRow)
 command_intents_table = _table(CommandIntentRow)
 leases_table = _table(LeaseRow)
+overrides_table = _table(OverrideRow)

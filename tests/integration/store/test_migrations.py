@@ -14,7 +14,16 @@ from enode_scheduler.store import migrate
 from enode_scheduler.store.engine import create_engine
 from enode_scheduler.store.schema import Base
 
-TABLES = {"users", "vehicles", "plans", "schedules", "price_slots", "command_intents", "leases"}
+TABLES = {
+    "users",
+    "vehicles",
+    "plans",
+    "schedules",
+    "price_slots",
+    "command_intents",
+    "leases",
+    "vehicle_overrides",
+}
 
 
 def _tables(conn: Connection) -> set[str]:

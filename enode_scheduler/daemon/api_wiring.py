@@ -1,0 +1,46 @@
+"""The HTTP API over the daemon's built adapters, with its health app mounted.
+
+In `Daemon._start_health`, serve `api_for(self.deps, health_app(...), ...)` instead of the bare
+health app; the triggers wake the reconcile loop (see the API report for the exact patch).
+"""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from enode_scheduler.bootstrap import Deps
+from enode_scheduler.daemon.api import create_api, split_health
+from enode_scheduler.daemon.api_deps import ApiDeps, Trigger
+from enode_scheduler.store.overrides import SqlOverrideStore
+
+__all__ = ["api_for"]
+
+
+def api_for(
+    deps: Deps, health: FastAPI, *, request_replan: Trigger, request_reconcile: Trigger
+) -> FastAPI:
+    """The full API app: plans, link, schedules, webhooks, plus `health`'s three routes."""
+    store = deps.store
+    api_deps = ApiDeps(
+        users=store.users,
+        vehicles=store.vehicles,
+        plans=store.plans,
+        schedules=store.schedules,
+        intents=store.intents,
+        # Once `Store` carries `overrides`, use it here instead.
+        overrides=SqlOverrideStore(store.engine, clock=deps.clock),
+        clock=deps.clock,
+        link=deps.enode,
+        enode=deps.enode,
+        request_replan=request_replan,
+        request_reconcile=request_reconcile,
+    )
+    secret = deps.settings.enode.webhook_secret
+    public, metrics = split_health(health)
+    return create_api(
+        api_deps,
+        deps.settings.api,
+        webhook_secret=secret.get_secret_value() if secret else None,
+        public_routers=[public],
+        metrics_router=metrics,
+    )

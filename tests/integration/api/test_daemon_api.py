@@ -1,0 +1,183 @@
+"""The real daemon serving the API (the patch proposed for `Daemon._start_health`, applied here
+in a subclass), over SQLite and an in-process sim on a fast clock: link through the API, set a
+plan through the API, and read back the schedule the daemon computed."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import AsyncExitStack
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import httpx
+import pytest
+from pydantic import SecretStr
+
+from enode_scheduler.bootstrap import Deps, build
+from enode_scheduler.clock import ScaledClock
+from enode_scheduler.config import ApiSettings, EnodeSettings, Settings
+from enode_scheduler.daemon.api_wiring import api_for
+from enode_scheduler.daemon.app import Daemon
+from enode_scheduler.daemon.health import bound_port, health_app, make_server
+from enode_scheduler.sim import RunningSim, SimConfig, run_sim
+from tests.integration.api.support import READ, WEBHOOK_SECRET, WRITE, api_settings
+from tests.unit.daemon.support import daemon_settings
+
+START = datetime(2025, 10, 23, 14, 0, tzinfo=UTC)  # packaged NO1 prices cover this week
+
+
+class ApiDaemon(Daemon):
+    """Daemon whose HTTP server is the full API (the proposed integration, as a subclass)."""
+
+    async def request_replan(self, vehicle_id: str) -> None:
+        await self.refresh_plans()
+        self._wake.set()
+
+    async def request_reconcile(self, vehicle_id: str) -> None:
+        self._wake.set()
+
+    async def _start_health(self, stack: AsyncExitStack) -> None:
+        listen = self.deps.settings.api.listen
+        if listen is None:
+            return
+        health = health_app(ready=self._ready, metrics=self._render)
+        app = api_for(
+            self.deps,
+            health,
+            request_replan=self.request_replan,
+            request_reconcile=self.request_reconcile,
+        )
+        server = make_server(app, listen)
+        task = asyncio.create_task(server.serve(), name="api-server")
+
+        async def close() -> None:
+            server.should_exit = True
+            with contextlib.suppress(asyncio.CancelledError):
+                await asyncio.wait_for(task, timeout=5)
+
+        stack.push_async_callback(close)
+        while not server.started and not task.done():  # noqa: ASYNC110
+            await asyncio.sleep(0.01)
+        if task.done():
+            task.result()
+        self.health_port = bound_port(server)
+
+
+async def until(check: Callable[[], Awaitable[bool]], *, timeout_s: float = 15.0) -> None:
+    """Wait (real time: real sockets and a scaled clock) until `check()` holds."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout_s
+    while not await check():
+        if loop.time() > deadline:
+            raise AssertionError("condition not met in time")
+        await asyncio.sleep(0.05)
+
+
+@pytest.fixture
+def clock() -> ScaledClock:
+    return ScaledClock(start=START, speed=600)
+
+
+@dataclass
+class Running:
+    daemon: ApiDaemon
+    api: httpx.AsyncClient
+    sim: RunningSim
+    deps: Deps
+
+
+@pytest.fixture
+async def running(tmp_path: Path, clock: ScaledClock) -> AsyncIterator[Running]:
+    """The sim with one plugged-in car, and the daemon serving the API, with u1 not yet linked."""
+    config = SimConfig(vehicles=0, users=1, user_ids=("u1",), smart_charging_every=0)
+    async with run_sim(config, clock=clock) as sim:
+        _car(sim)
+        async with build(_settings(tmp_path, sim), clock=clock) as deps:
+            daemon = ApiDaemon(deps, install_signals=False, holder="api-test")
+            task = asyncio.create_task(daemon.run())
+            await asyncio.wait_for(daemon.ready_event.wait(), timeout=10)
+            base = f"http://127.0.0.1:{daemon.health_port}"
+            async with httpx.AsyncClient(base_url=base, timeout=10) as api:
+                yield Running(daemon, api, sim, deps)
+            daemon.stop()
+            assert await asyncio.wait_for(task, timeout=15) == 0
+
+
+async def test_link_plan_and_schedule_through_the_daemons_api(running: Running) -> None:
+    api = running.api
+    await _link(api, running.sim)
+    vehicles = (await api.get("/v1/users/u1/vehicles", headers=READ)).json()
+    assert [v["vehicle_id"] for v in vehicles["vehicles"]] == ["car-1"]
+    plan = {"target_soc_percent": 60, "deadline": "2025-10-24T05:00:00Z"}
+    r = await api.put("/v1/vehicles/car-1/plan", json=plan, headers=WRITE)
+    assert r.status_code == 200, r.text
+
+    async def scheduled() -> bool:
+        got = await api.get("/v1/vehicles/car-1/schedule", headers=READ)
+        return got.json()["schedule"] is not None
+
+    await until(scheduled)
+    body = (await api.get("/v1/vehicles/car-1/schedule", headers=READ)).json()
+    assert (await api.get("/healthz")).status_code == 200
+    schedule = body["schedule"]
+    assert schedule["feasible"] is True
+    assert schedule["windows"]
+    assert all(w["explanation"] for w in schedule["windows"])
+    assert schedule["expected_soc_at_deadline_percent"] >= 59.9
+    assert schedule["saving"] == pytest.approx(
+        schedule["cost_if_charged_now"] - schedule["expected_cost"]
+    )
+
+
+async def test_sim_firehose_deliveries_are_verified_and_applied(running: Running) -> None:
+    await _link(running.api, running.sim)
+    url = f"http://127.0.0.1:{running.daemon.health_port}/webhooks/enode"
+    await running.deps.enode.set_firehose_webhook(url, secret=WEBHOOK_SECRET)
+    # Unplugged, so the SoC holds still; the car has no plan, so the daemon does not poll it.
+    running.sim.state.unplug("car-1")
+    running.sim.state.set_soc("car-1", 47.0)
+    delivery = await running.sim.state.deliver_webhook("car-1")
+    assert delivery is not None
+    assert delivery.status == 200, delivery.error
+    stored = await running.deps.store.vehicles.latest_readings(["car-1"])
+    assert stored["car-1"].soc_percent == 47.0
+    assert stored["car-1"].is_plugged_in is False
+    # A firehose signed with another secret is refused and changes nothing.
+    await running.deps.enode.set_firehose_webhook(url, secret="not-the-configured-secret")
+    running.sim.state.set_soc("car-1", 90.0)
+    refused = await running.sim.state.deliver_webhook("car-1")
+    assert refused is not None
+    assert refused.status == 401
+    stored = await running.deps.store.vehicles.latest_readings(["car-1"])
+    assert stored["car-1"].soc_percent == 47.0
+
+
+def _car(sim: RunningSim) -> None:
+    sim.state.add_vehicle(
+        "u1", vendor="TESLA", id="car-1", soc_percent=40.0, charge_limit_percent=100.0
+    )
+    sim.state.plug("car-1")
+
+
+def _settings(tmp_path: Path, sim: RunningSim) -> Settings:
+    base = daemon_settings(tmp_path, sim, listen="127.0.0.1:0")
+    enode = EnodeSettings.model_validate(
+        base.enode.model_dump() | {"webhook_secret": SecretStr(WEBHOOK_SECRET)}
+    )
+    api = ApiSettings.model_validate(api_settings().model_dump() | {"listen": "127.0.0.1:0"})
+    return base.model_copy(update={"enode": enode, "api": api})
+
+
+async def _link(api: httpx.AsyncClient, sim: RunningSim) -> None:
+    started = await api.post("/v1/users/u1/link", headers=WRITE)
+    assert started.status_code == 200, started.text
+    async with httpx.AsyncClient(timeout=10) as browser:
+        page = await browser.get(started.json()["authorize_url"])
+    assert page.status_code == 302
+    redirect = urlsplit(page.headers["location"])
+    done = await api.get(f"{redirect.path}?{redirect.query}")
+    assert done.status_code == 200, done.text

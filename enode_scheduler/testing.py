@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 from enode_scheduler.clock import Clock, FakeClock
 from enode_scheduler.exceptions import PriceError, PricesNotPublished, StaleEpoch, StoreError
+from enode_scheduler.overrides import OverrideRecord
 from enode_scheduler.planner.models import Slot
 from enode_scheduler.ports import (
     CommandIntent,
@@ -32,6 +33,7 @@ __all__ = [
     "FakeClock",
     "InMemoryCommandIntentStore",
     "InMemoryLeaseStore",
+    "InMemoryOverrideStore",
     "InMemoryPlanStore",
     "InMemoryPriceSlotStore",
     "InMemoryPriceSource",
@@ -45,6 +47,7 @@ __all__ = [
 # Store twins ---------------------------------------------------------------------------------
 
 if TYPE_CHECKING:
+    from enode_scheduler.overrides import OverrideStore
     from enode_scheduler.ports import (
         CommandIntentStore,
         LeaseStore,
@@ -66,6 +69,7 @@ class _Tables:
     vehicles: dict[str, VehicleReading] = field(default_factory=dict)
     plans: dict[str, PlanRecord] = field(default_factory=dict)
     schedules: dict[str, ScheduleRecord] = field(default_factory=dict)
+    overrides: dict[str, OverrideRecord] = field(default_factory=dict)
 
     def ensure_user(self, user_id: str) -> None:
         self.users.setdefault(user_id, UserRecord(user_id=user_id))
@@ -101,6 +105,7 @@ class InMemoryUserStore:
         owned |= {v for v, p in self._t.plans.items() if p.user_id == user_id}
         for vehicle_id in owned:
             self._t.schedules.pop(vehicle_id, None)
+            self._t.overrides.pop(vehicle_id, None)
             if (reading := self._t.vehicles.get(vehicle_id)) and reading.user_id == user_id:
                 del self._t.vehicles[vehicle_id]
             if (plan := self._t.plans.get(vehicle_id)) and plan.user_id == user_id:
@@ -329,6 +334,26 @@ class InMemoryCommandIntentStore:
         return self._intents[key]
 
 
+class InMemoryOverrideStore:
+    """OverrideStore over the shared tables, so deleting a user removes their overrides."""
+
+    def __init__(self, tables: _Tables | None = None) -> None:
+        self._t = tables or _Tables()
+
+    async def put_override(self, record: OverrideRecord) -> None:
+        self._t.overrides[record.vehicle_id] = record
+
+    async def get_override(self, vehicle_id: str) -> OverrideRecord | None:
+        return self._t.overrides.get(vehicle_id)
+
+    async def clear_override(self, vehicle_id: str) -> bool:
+        return self._t.overrides.pop(vehicle_id, None) is not None
+
+    async def get_overrides(self, vehicle_ids: Sequence[str]) -> dict[str, OverrideRecord]:
+        rows = self._t.overrides
+        return {v: rows[v] for v in vehicle_ids if v in rows}
+
+
 @dataclass(frozen=True)
 class InMemoryStore:
     """The twin of `store.Store`: the same attribute names, over shared in-memory tables."""
@@ -341,6 +366,7 @@ class InMemoryStore:
     prices: InMemoryPriceSlotStore
     intents: InMemoryCommandIntentStore
     leases: InMemoryLeaseStore
+    overrides: InMemoryOverrideStore
 
     @classmethod
     def create(cls, *, clock: Clock, lease_name: str = "leader") -> InMemoryStore:
@@ -356,6 +382,7 @@ class InMemoryStore:
             prices=InMemoryPriceSlotStore(),
             intents=InMemoryCommandIntentStore(clock=clock, leases=leases, lease_name=lease_name),
             leases=leases,
+            overrides=InMemoryOverrideStore(tables),
         )
 
 
@@ -370,6 +397,7 @@ if TYPE_CHECKING:
         _prices: PriceSlotStore = store.prices
         _intents: CommandIntentStore = store.intents
         _leases: LeaseStore = store.leases
+        _overrides: OverrideStore = store.overrides
 
 
 # Price source twin

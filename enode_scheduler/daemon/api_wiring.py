@@ -11,7 +11,6 @@ from fastapi import FastAPI
 from enode_scheduler.bootstrap import Deps
 from enode_scheduler.daemon.api import create_api, split_health
 from enode_scheduler.daemon.api_deps import ApiDeps, Trigger
-from enode_scheduler.store.overrides import SqlOverrideStore
 
 __all__ = ["api_for"]
 
@@ -27,8 +26,7 @@ def api_for(
         plans=store.plans,
         schedules=store.schedules,
         intents=store.intents,
-        # Once `Store` carries `overrides`, use it here instead.
-        overrides=SqlOverrideStore(store.engine, clock=deps.clock),
+        overrides=store.overrides,
         clock=deps.clock,
         link=deps.enode,
         enode=deps.enode,

@@ -17,6 +17,7 @@ from enode_scheduler.store.engine import create_engine
 from enode_scheduler.store.intents import LEADER_LEASE, SqlCommandIntentStore
 from enode_scheduler.store.leases import SqlLeaseStore
 from enode_scheduler.store.migrate import check_schema
+from enode_scheduler.store.overrides import SqlOverrideStore
 from enode_scheduler.store.plans import SqlPlanStore
 from enode_scheduler.store.prices import SqlPriceSlotStore
 from enode_scheduler.store.schedules import SqlScheduleStore
@@ -24,6 +25,7 @@ from enode_scheduler.store.users import SqlUserStore
 from enode_scheduler.store.vehicles import SqlVehicleStore
 
 if TYPE_CHECKING:
+    from enode_scheduler.overrides import OverrideStore
     from enode_scheduler.ports import (
         CommandIntentStore,
         LeaseStore,
@@ -49,6 +51,7 @@ class Store:
     prices: SqlPriceSlotStore
     intents: SqlCommandIntentStore
     leases: SqlLeaseStore
+    overrides: SqlOverrideStore
 
     @property
     def dialect(self) -> str:
@@ -105,6 +108,7 @@ def build_store(
         prices=SqlPriceSlotStore(engine, clock=clock),
         intents=SqlCommandIntentStore(engine, clock=clock, lease_name=lease_name),
         leases=SqlLeaseStore(engine, clock=clock),
+        overrides=SqlOverrideStore(engine, clock=clock),
     )
 
 
@@ -119,3 +123,4 @@ if TYPE_CHECKING:
         _prices: PriceSlotStore = store.prices
         _intents: CommandIntentStore = store.intents
         _leases: LeaseStore = store.leases
+        _overrides: OverrideStore = store.overrides

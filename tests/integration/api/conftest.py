@@ -28,9 +28,7 @@ from enode_scheduler.clock import FakeClock
 from enode_scheduler.config import DatabaseSettings
 from enode_scheduler.daemon.api import create_api
 from enode_scheduler.daemon.api_deps import ApiDeps
-from enode_scheduler.overrides import InMemoryOverrideStore
 from enode_scheduler.store import open_store
-from enode_scheduler.store.overrides import SqlOverrideStore
 from enode_scheduler.store.schema import Base
 from enode_scheduler.testing import InMemoryStore
 from tests.conftest import POSTGRES_URL_ENV
@@ -107,17 +105,15 @@ async def _sql_deps(
 ) -> dict[str, Any]:
     settings = DatabaseSettings(url=url)
     store = await stack.enter_async_context(open_store(settings, state_dir=tmp_path, clock=clock))
-    return {
-        "store": store,
-        "overrides": SqlOverrideStore(store.engine, clock=clock),
-    }
+    return {"store": store, "overrides": store.overrides}
 
 
 async def _build(
     backend: str, stack: AsyncExitStack, tmp_path: Path, clock: FakeClock, request: Any
 ) -> dict[str, Any]:
     if backend == "memory":
-        return {"store": InMemoryStore.create(clock=clock), "overrides": InMemoryOverrideStore()}
+        store = InMemoryStore.create(clock=clock)
+        return {"store": store, "overrides": store.overrides}
     if backend == "sqlite":
         path = tmp_path / "api.db"
         shutil.copy(request.getfixturevalue("sqlite_template"), path)

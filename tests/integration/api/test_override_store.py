@@ -34,8 +34,6 @@ async def test_put_replaces_get_and_clear(seeded: Api) -> None:
 
 
 async def test_deleting_the_user_removes_their_overrides(seeded: Api) -> None:
-    if seeded.backend == "memory":
-        pytest.skip("the in-memory twin is not tied to the user tables (see report)")
     pause = OverrideRecord("veh-2", OverrideKind.PAUSE, NOW, until=NOW + timedelta(hours=1))
     await seeded.deps.overrides.put_override(pause)
     assert await seeded.deps.users.delete_user("user-1") is True

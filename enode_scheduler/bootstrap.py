@@ -57,6 +57,7 @@ def make_reconciler(deps: Deps) -> Reconciler:
         schedules=store.schedules,
         intents=store.intents,
         price_slots=store.prices,
+        overrides=store.overrides,
     )
     return Reconciler(
         ports,

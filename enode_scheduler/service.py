@@ -31,6 +31,7 @@ from enode_scheduler.exceptions import (
     NeedsRelink,
     StaleEpoch,
 )
+from enode_scheduler.overrides import OverrideRecord, OverrideStore, desired_charging
 from enode_scheduler.planner.models import Goal, Schedule, Slot, VehicleState
 from enode_scheduler.planner.timeline import estimate_tail_price
 from enode_scheduler.ports import (
@@ -80,6 +81,8 @@ class Ports:
     schedules: ScheduleStore
     intents: CommandIntentStore
     price_slots: PriceSlotStore
+    # Manual charge_now / pause; None: no overrides (the plan always decides).
+    overrides: OverrideStore | None = None
 
 
 @dataclass(slots=True)
@@ -100,6 +103,7 @@ class Car:
     # computed_at of the schedule whose last window this car is charging past (logged once).
     extended_for: datetime | None = None
     power_kw: float | None = None
+    override: OverrideRecord | None = None
 
 
 @dataclass(slots=True)
@@ -160,10 +164,12 @@ class Reconciler:
         readings = await self._ports.vehicles.latest_readings(ids)
         records = await self._ports.schedules.get_schedules(ids)
         in_flight = await self._ports.intents.in_flight(ids)
+        overrides = await self._ports.overrides.get_overrides(ids) if self._ports.overrides else {}
         for vid, car in self.cars.items():
             car.reading = readings.get(vid)
             car.record = records.get(vid)
             car.intent = in_flight.get(vid)
+            car.override = overrides.get(vid)
             edited = car.plan.updated_at
             car.plan_edited = bool(car.record and edited and edited > car.record.computed_at)
             # Reconcile before anything else after a restart: every car is due at once.
@@ -190,6 +196,16 @@ class Reconciler:
                 car.next_poll_at = now
                 changed += 1
         return changed
+
+    async def reconcile_soon(self, vehicle_id: str, *, now: datetime) -> bool:
+        """Re-read the car's override and poll it at the next step; False for an unplanned car."""
+        car = self.cars.get(vehicle_id)
+        if car is None:
+            return False
+        if self._ports.overrides is not None:
+            car.override = await self._ports.overrides.get_override(vehicle_id)
+        car.next_poll_at = now
+        return True
 
     def prices_changed(self, *, at: datetime) -> None:
         """New price slots were stored: replan every car at the next step."""
@@ -231,6 +247,8 @@ class Reconciler:
             if boundary is not None:
                 times.append(boundary)
             times.append(car.record.deadline)
+        if car.override is not None and car.override.until is not None:
+            times.append(car.override.until)
         return min(times, default=_NEVER)
 
     async def _load_slots(self, now: datetime) -> list[Slot]:
@@ -491,16 +509,20 @@ class Reconciler:
         finished: bool = False,
     ) -> None:
         reading, record = car.reading, car.record
-        if reading is None or (record is None and not finished):
+        # Past a one-off deadline the plan is done: its override ends with it.
+        forced = None if finished else self._override_decides(car, now=now)
+        if reading is None or (record is None and not finished and forced is None):
             return
         desired = (
-            False
+            forced
+            if forced is not None
+            else False
             if finished or record is None
             else decide.desired_charging(
                 record.schedule, reading, car.plan, now=now, deadline=record.deadline
             )
         )
-        if desired and record is not None and not record.schedule.charging_at(now):
+        if forced is None and desired and record and not record.schedule.charging_at(now):
             self._note_extension(car, record, now=now)
         action = decide.command_needed(
             desired=desired, observed=reading.is_charging, in_flight=car.intent is not None
@@ -512,6 +534,19 @@ class Reconciler:
             report.plans_failed += 1
             return
         await self._send(car, action, now=now, epoch=epoch, report=report)
+
+    def _override_decides(self, car: Car, *, now: datetime) -> bool | None:
+        """The override's wish while it lasts; an ended one is forgotten and the plan decides."""
+        override = car.override
+        forced = desired_charging(override, now=now, soc_percent=_soc(car))
+        if override is not None and forced is None:
+            # Forgotten, not deleted: a delete here could race a new override the API just wrote.
+            car.override = None
+            log.info(
+                "override_ended", vehicle_id=override.vehicle_id, kind=override.kind.value,
+                soc_percent=_soc(car), at=now.isoformat(),
+            )  # fmt: skip
+        return forced
 
     async def _send(
         self, car: Car, action: ChargeAction, *, now: datetime, epoch: int, report: StepReport

@@ -22,6 +22,7 @@ from pathlib import Path
 import structlog
 
 from enode_scheduler.bootstrap import Deps, make_price_job, make_reconciler
+from enode_scheduler.daemon.api_wiring import api_for
 from enode_scheduler.daemon.health import bound_port, health_app, make_server
 from enode_scheduler.daemon.jobs import JobSet, build_scheduler
 from enode_scheduler.daemon.leader import Leadership, sqlite_lock
@@ -141,8 +142,15 @@ class Daemon:
         listen = self.deps.settings.api.listen
         if listen is None:
             return
-        server = make_server(health_app(ready=self._ready, metrics=self._render), listen)
-        task = asyncio.create_task(server.serve(), name="health-server")
+        # The API's /v1 routes answer 401 until `[[api.tokens]]` are configured.
+        app = api_for(
+            self.deps,
+            health_app(ready=self._ready, metrics=self._render),
+            request_replan=self.request_replan,
+            request_reconcile=self.request_reconcile,
+        )
+        server = make_server(app, listen)
+        task = asyncio.create_task(server.serve(), name="api-server")
 
         async def close() -> None:
             server.should_exit = True
@@ -245,6 +253,22 @@ class Daemon:
         if changed:
             log.info("plans_changed", changed=changed)
             self._wake.set()
+
+    async def request_replan(self, vehicle_id: str) -> None:
+        """The API or a webhook changed a plan or a car: pick up plans now and wake the loop."""
+        await self.refresh_plans()
+        self._wake.set()
+
+    async def request_reconcile(self, vehicle_id: str) -> None:
+        """Re-read the car's override and poll it at once (after an override or a webhook)."""
+        if not self._leading():
+            return
+        try:
+            await self.reconciler.reconcile_soon(vehicle_id, now=self.clock.now())
+        except StoreError as exc:
+            log.warning("reconcile_request_failed", vehicle_id=vehicle_id, error=str(exc))
+            return
+        self._wake.set()
 
     async def refresh_prices(self) -> None:
         now = self.clock.now()

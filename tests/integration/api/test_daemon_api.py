@@ -1,13 +1,10 @@
-"""The real daemon serving the API (the patch proposed for `Daemon._start_health`, applied here
-in a subclass), over SQLite and an in-process sim on a fast clock: link through the API, set a
-plan through the API, and read back the schedule the daemon computed."""
+"""The real daemon serving the API, over SQLite and an in-process sim on a fast clock: link
+through the API, set a plan through the API, and read back the schedule the daemon computed."""
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import AsyncExitStack
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -20,51 +17,12 @@ from pydantic import SecretStr
 from enode_scheduler.bootstrap import Deps, build
 from enode_scheduler.clock import ScaledClock
 from enode_scheduler.config import ApiSettings, EnodeSettings, Settings
-from enode_scheduler.daemon.api_wiring import api_for
 from enode_scheduler.daemon.app import Daemon
-from enode_scheduler.daemon.health import bound_port, health_app, make_server
 from enode_scheduler.sim import RunningSim, SimConfig, run_sim
 from tests.integration.api.support import READ, WEBHOOK_SECRET, WRITE, api_settings
 from tests.unit.daemon.support import daemon_settings
 
 START = datetime(2025, 10, 23, 14, 0, tzinfo=UTC)  # packaged NO1 prices cover this week
-
-
-class ApiDaemon(Daemon):
-    """Daemon whose HTTP server is the full API (the proposed integration, as a subclass)."""
-
-    async def request_replan(self, vehicle_id: str) -> None:
-        await self.refresh_plans()
-        self._wake.set()
-
-    async def request_reconcile(self, vehicle_id: str) -> None:
-        self._wake.set()
-
-    async def _start_health(self, stack: AsyncExitStack) -> None:
-        listen = self.deps.settings.api.listen
-        if listen is None:
-            return
-        health = health_app(ready=self._ready, metrics=self._render)
-        app = api_for(
-            self.deps,
-            health,
-            request_replan=self.request_replan,
-            request_reconcile=self.request_reconcile,
-        )
-        server = make_server(app, listen)
-        task = asyncio.create_task(server.serve(), name="api-server")
-
-        async def close() -> None:
-            server.should_exit = True
-            with contextlib.suppress(asyncio.CancelledError):
-                await asyncio.wait_for(task, timeout=5)
-
-        stack.push_async_callback(close)
-        while not server.started and not task.done():  # noqa: ASYNC110
-            await asyncio.sleep(0.01)
-        if task.done():
-            task.result()
-        self.health_port = bound_port(server)
 
 
 async def until(check: Callable[[], Awaitable[bool]], *, timeout_s: float = 15.0) -> None:
@@ -84,7 +42,7 @@ def clock() -> ScaledClock:
 
 @dataclass
 class Running:
-    daemon: ApiDaemon
+    daemon: Daemon
     api: httpx.AsyncClient
     sim: RunningSim
     deps: Deps
@@ -97,7 +55,7 @@ async def running(tmp_path: Path, clock: ScaledClock) -> AsyncIterator[Running]:
     async with run_sim(config, clock=clock) as sim:
         _car(sim)
         async with build(_settings(tmp_path, sim), clock=clock) as deps:
-            daemon = ApiDaemon(deps, install_signals=False, holder="api-test")
+            daemon = Daemon(deps, install_signals=False, holder="api-test")
             task = asyncio.create_task(daemon.run())
             await asyncio.wait_for(daemon.ready_event.wait(), timeout=10)
             base = f"http://127.0.0.1:{daemon.health_port}"

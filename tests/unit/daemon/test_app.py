@@ -69,8 +69,11 @@ async def test_daemon_serves_health_notifies_systemd_and_stops_cleanly(
             assert (await http.get("/healthz")).status_code == 200
             ready = await http.get("/readyz")
             metrics = (await http.get("/metrics")).text
+            # No `[[api.tokens]]` configured: the API is served but closed.
+            closed = await http.get("/v1/vehicles/car-1/plan")
         assert ready.status_code == 200
         assert ready.json()["leader"] is True
+        assert closed.status_code == 401
         assert 'enode_scheduler_commands_sent_total{action="STOP"} 1' in metrics
         assert "enode_scheduler_enode_requests_total" in metrics
         await until(lambda: "WATCHDOG=1" in listener.drain())

@@ -16,7 +16,7 @@ from pydantic import SecretStr
 
 from enode_scheduler.bootstrap import Deps, build
 from enode_scheduler.clock import ScaledClock
-from enode_scheduler.config import ApiSettings, EnodeSettings, Settings
+from enode_scheduler.config import ApiSettings, EnodeSettings, SchedulerSettings, Settings
 from enode_scheduler.daemon.app import Daemon
 from enode_scheduler.sim import RunningSim, SimConfig, run_sim
 from tests.integration.api.support import READ, WEBHOOK_SECRET, WRITE, api_settings
@@ -40,6 +40,17 @@ def clock() -> ScaledClock:
     return ScaledClock(start=START, speed=600)
 
 
+@pytest.fixture
+def scheduler() -> SchedulerSettings:
+    return SchedulerSettings(verify_delay_s=90, deadline_margin_s=600)
+
+
+# Polls a sim day apart (over two real minutes at 600x): only a trigger makes the daemon read.
+RARE_POLLS = SchedulerSettings(
+    verify_delay_s=90, deadline_margin_s=600, poll_plugged_s=86400, poll_unplugged_s=86400
+)
+
+
 @dataclass
 class Running:
     daemon: Daemon
@@ -49,12 +60,14 @@ class Running:
 
 
 @pytest.fixture
-async def running(tmp_path: Path, clock: ScaledClock) -> AsyncIterator[Running]:
+async def running(
+    tmp_path: Path, clock: ScaledClock, scheduler: SchedulerSettings
+) -> AsyncIterator[Running]:
     """The sim with one plugged-in car, and the daemon serving the API, with u1 not yet linked."""
     config = SimConfig(vehicles=0, users=1, user_ids=("u1",), smart_charging_every=0)
     async with run_sim(config, clock=clock) as sim:
         _car(sim)
-        async with build(_settings(tmp_path, sim), clock=clock) as deps:
+        async with build(_settings(tmp_path, sim, scheduler), clock=clock) as deps:
             daemon = Daemon(deps, install_signals=False, holder="api-test")
             task = asyncio.create_task(daemon.run())
             await asyncio.wait_for(daemon.ready_event.wait(), timeout=10)
@@ -114,6 +127,65 @@ async def test_sim_firehose_deliveries_are_verified_and_applied(running: Running
     assert stored["car-1"].soc_percent == 47.0
 
 
+async def _planned(running: Running) -> None:
+    """Link u1 and give car-1 a plan through the API; returns once the daemon scheduled it."""
+    api = running.api
+    await _link(api, running.sim)
+    plan = {"target_soc_percent": 60, "deadline": "2025-10-24T05:00:00Z"}
+    assert (await api.put("/v1/vehicles/car-1/plan", json=plan, headers=WRITE)).status_code == 200
+
+    async def scheduled() -> bool:
+        got = await api.get("/v1/vehicles/car-1/schedule", headers=READ)
+        return got.json()["schedule"] is not None
+
+    await until(scheduled)
+
+
+async def test_overrides_through_the_api_drive_the_running_daemon(running: Running) -> None:
+    await _planned(running)
+    sim, api = running.sim, running.api
+
+    async def charging() -> bool:
+        return sim.state.vehicle("car-1").charging
+
+    async def idle() -> bool:
+        return not sim.state.vehicle("car-1").charging
+
+    # 16:00 in Oslo is not a cheap hour: the plan keeps the car idle.
+    await until(idle)
+    boost = {"action": "charge_now", "until_soc_percent": 95}
+    r = await api.post("/v1/vehicles/car-1/override", json=boost, headers=WRITE)
+    assert r.status_code == 200, r.text
+    await until(charging)
+    assert (await api.delete("/v1/vehicles/car-1/override", headers=WRITE)).status_code == 204
+    await until(idle)
+    assert sim.state.vehicle("car-1").soc_percent < 95
+
+
+@pytest.mark.parametrize("scheduler", [RARE_POLLS])
+async def test_a_webhook_update_makes_the_daemon_read_the_car_now(running: Running) -> None:
+    await _planned(running)
+    car = running.daemon.reconciler.cars["car-1"]
+
+    async def settled() -> bool:
+        return car.intent is None and not running.sim.state.vehicle("car-1").charging
+
+    await until(settled)  # the stop sent at plug-in is verified: no read is due for a sim day
+    read_before = car.read_at
+    url = f"http://127.0.0.1:{running.daemon.health_port}/webhooks/enode"
+    await running.deps.enode.set_firehose_webhook(url, secret=WEBHOOK_SECRET)
+    running.sim.state.set_soc("car-1", 52.0)
+    delivery = await running.sim.state.deliver_webhook("car-1")
+    assert delivery is not None
+    assert delivery.status == 200, delivery.error
+
+    async def reread() -> bool:
+        return car.reading is not None and car.reading.soc_percent == pytest.approx(52.0, abs=0.5)
+
+    await until(reread, timeout_s=10)
+    assert car.read_at != read_before
+
+
 def _car(sim: RunningSim) -> None:
     sim.state.add_vehicle(
         "u1", vendor="TESLA", id="car-1", soc_percent=40.0, charge_limit_percent=100.0
@@ -121,8 +193,8 @@ def _car(sim: RunningSim) -> None:
     sim.state.plug("car-1")
 
 
-def _settings(tmp_path: Path, sim: RunningSim) -> Settings:
-    base = daemon_settings(tmp_path, sim, listen="127.0.0.1:0")
+def _settings(tmp_path: Path, sim: RunningSim, scheduler: SchedulerSettings) -> Settings:
+    base = daemon_settings(tmp_path, sim, listen="127.0.0.1:0", scheduler=scheduler)
     enode = EnodeSettings.model_validate(
         base.enode.model_dump() | {"webhook_secret": SecretStr(WEBHOOK_SECRET)}
     )

@@ -1,7 +1,7 @@
 """The HTTP API over the daemon's built adapters, with its health app mounted.
 
-In `Daemon._start_health`, serve `api_for(self.deps, health_app(...), ...)` instead of the bare
-health app; the triggers wake the reconcile loop (see the API report for the exact patch).
+`Daemon._start_health` serves `api_for(...)`; its triggers (`Daemon.request_replan`,
+`Daemon.request_reconcile`) wake the reconcile loop.
 """
 
 from __future__ import annotations

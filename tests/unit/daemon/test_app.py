@@ -105,7 +105,11 @@ async def test_a_stalled_reconcile_loop_stops_the_watchdog_and_exits_3(
     tmp_path: Path, sim: RunningSim, clock: ScaledClock
 ) -> None:
     listener = NotifyListener(tmp_path / "notify.sock")
-    scheduler = SchedulerSettings(stall_timeout_s=1.0, shutdown_grace_s=1.0, safety_tick_s=60)
+    # No plans job while the database is locked: a job cancelled inside a blocked aiosqlite call
+    # can hang the event loop's teardown; the reconcile loop alone is what must stall here.
+    scheduler = SchedulerSettings(
+        stall_timeout_s=1.0, shutdown_grace_s=1.0, safety_tick_s=60, plans_refresh_s=3600
+    )
     settings = daemon_settings(tmp_path, sim, scheduler=scheduler)
     async with build(settings, clock=clock) as deps:
         await link_user(deps.store, sim, "u1", now=clock.now())

@@ -287,7 +287,8 @@ class Daemon:
         self._wake.set()
 
     async def watchdog(self) -> None:
-        if self.stop_event.is_set():
+        # READY=1 comes first: the API app takes a moment to build after the jobs start.
+        if self.stop_event.is_set() or not self.ready_event.is_set():
             return
         stalled_s = time.monotonic() - self._progress_mono
         if stalled_s <= self.settings.stall_timeout_s:

@@ -13,7 +13,6 @@ from enum import StrEnum
 from typing import Protocol
 
 __all__ = [
-    "InMemoryOverrideStore",
     "OverrideKind",
     "OverrideRecord",
     "OverrideStore",
@@ -71,22 +70,3 @@ class OverrideStore(Protocol):
     async def get_overrides(self, vehicle_ids: Sequence[str]) -> dict[str, OverrideRecord]:
         """The stored override per vehicle (ended ones included; see `OverrideRecord.ended`)."""
         ...
-
-
-class InMemoryOverrideStore:
-    """The in-memory twin of `OverrideStore`."""
-
-    def __init__(self) -> None:
-        self._rows: dict[str, OverrideRecord] = {}
-
-    async def put_override(self, record: OverrideRecord) -> None:
-        self._rows[record.vehicle_id] = record
-
-    async def get_override(self, vehicle_id: str) -> OverrideRecord | None:
-        return self._rows.get(vehicle_id)
-
-    async def clear_override(self, vehicle_id: str) -> bool:
-        return self._rows.pop(vehicle_id, None) is not None
-
-    async def get_overrides(self, vehicle_ids: Sequence[str]) -> dict[str, OverrideRecord]:
-        return {v: self._rows[v] for v in vehicle_ids if v in self._rows}

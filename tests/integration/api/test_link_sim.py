@@ -24,7 +24,6 @@ from enode_scheduler.config import EnodeSettings
 from enode_scheduler.daemon.api import create_api
 from enode_scheduler.daemon.api_deps import ApiDeps
 from enode_scheduler.enode import EnodeClient, open_enode_client
-from enode_scheduler.overrides import InMemoryOverrideStore
 from enode_scheduler.ports import UserRecord
 from enode_scheduler.sim import RunningSim
 from enode_scheduler.sim.faults import Fault
@@ -84,7 +83,7 @@ async def linked(sim: RunningSim, sim_clock: FakeClock, ticking: None) -> AsyncI
             plans=store.plans,
             schedules=store.schedules,
             intents=store.intents,
-            overrides=InMemoryOverrideStore(),
+            overrides=store.overrides,
             clock=sim_clock,
             link=client,
             enode=client,

@@ -22,7 +22,6 @@ from schemathesis.specs.openapi.checks import (
 from enode_scheduler.clock import FakeClock
 from enode_scheduler.daemon.api import create_api
 from enode_scheduler.daemon.api_deps import ApiDeps
-from enode_scheduler.overrides import InMemoryOverrideStore
 from enode_scheduler.ports import UserRecord
 from enode_scheduler.testing import InMemoryStore
 from tests.integration.api.support import (
@@ -59,7 +58,7 @@ def _app() -> Any:
         plans=store.plans,
         schedules=store.schedules,
         intents=store.intents,
-        overrides=InMemoryOverrideStore(),
+        overrides=store.overrides,
         clock=clock,
         link=MemoryLinkFlow(clock, store.tokens),
     )

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from enode_scheduler.sim.config import DEFAULT_VENDORS, SimConfig, VendorProfile
 from enode_scheduler.sim.faults import Fault
+from enode_scheduler.sim.records import LogEntry, VehicleCounters
 from enode_scheduler.sim.server import RunningSim, build_app, run_sim
-from enode_scheduler.sim.state import LogEntry, SimState, VehicleCounters
+from enode_scheduler.sim.state import SimState
 from enode_scheduler.sim.vehicle import SimVehicle
 
 __all__ = [

@@ -24,6 +24,9 @@ class Fault:
     because the client's timeouts are. A fault with no user, vendor or path filter spares the
     OAuth endpoints, so a global 429 does not also break token refresh.
 
+    With `applied`, a timeout, 5xx or 429 answers a request that has already taken effect (the
+    command reached the car, the answer was lost); `malformed` always serves the request first.
+
     `quota` is a vendor's own limit: each user may make `quota_requests` matching requests per
     sliding `quota_window_s` (sim clock); beyond that a 429 whose Retry-After is the time until
     a request fits again.
@@ -42,6 +45,7 @@ class Fault:
     delay_s: float = 2.0
     hang_s: float = 60.0
     malformed: MalformedForm = "invalid_json"
+    applied: bool = False
     quota_requests: int = 10
     quota_window_s: float = 60.0
     id: int = field(default_factory=lambda: next(_ids))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 import uuid
 from datetime import datetime
+from typing import Any
 
 from enode_scheduler.sim.config import SimConfig, VendorProfile
 from enode_scheduler.sim.vehicle import SimVehicle
@@ -65,3 +66,32 @@ def _vehicle(
     if rng.random() < 0.6:
         vehicle.set_plugged(True, now=now, charge_on_plug=config.charge_on_plug)
     return vehicle
+
+
+def new_vehicle(
+    config: SimConfig, user_id: str, *, vendor: str, seed: int, now: datetime, **fields: Any
+) -> SimVehicle:
+    """One unplugged car at 50 % of `vendor`'s first model; `fields` override attributes."""
+    profile = config.vendor(vendor) or config.vendors[0]
+    rng = random.Random(seed)  # noqa: S311
+    values: dict[str, Any] = {
+        "id": seeded_uuid(rng),
+        "user_id": user_id,
+        "vendor": vendor,
+        "model": profile.models[0],
+        "year": 2023,
+        "capacity_kwh": profile.capacity_kwh[0],
+        "max_charge_kw": profile.max_charge_kw[-1],
+        "efficiency": profile.efficiency,
+        "charge_limit_percent": 80.0,
+        "soc_percent": 50.0,
+        "plugged_in": False,
+        "charging": False,
+        "reasons": ["NOT_PLUGGED_IN"],
+        "updated_at": now,
+        "latitude": _BASE_LAT,
+        "longitude": _BASE_LON,
+        "odometer_km": 10_000.0,
+    }
+    values.update(fields)
+    return SimVehicle(**values)

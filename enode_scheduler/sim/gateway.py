@@ -141,14 +141,17 @@ async def _serve(ctx: Ctx, handler: Handler, fault: Fault | None) -> Response:
     if fault.kind == "slow":
         await _wait(ctx, fault.delay_s)
         return await handler(ctx)
+    if fault.kind == "malformed":
+        return malformed(await handler(ctx), fault.malformed)
+    if fault.applied:
+        # The request took effect (a command reached the car) but its answer is lost.
+        await handler(ctx)
     if fault.kind == "timeout":
         await _wait(ctx, fault.hang_s)
         return problem(504, "The vendor did not answer in time")
     if fault.kind in ("rate_limit", "quota"):
         return _rate_limited(ctx, fault)
-    if fault.kind == "server_error":
-        return problem(fault.status, "The vendor cloud failed (injected)")
-    return malformed(await handler(ctx), fault.malformed)
+    return problem(fault.status, "The vendor cloud failed (injected)")
 
 
 async def _wait(ctx: Ctx, seconds: float) -> None:

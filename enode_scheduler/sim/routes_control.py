@@ -1,4 +1,28 @@
-"""The /_sim/ control API: steer the fake cars and faults over HTTP (loopback only, no auth)."""
+"""The /_sim/ control API: steer the fake cars and faults over HTTP (loopback only, no auth).
+
+JSON in and out; errors are {"error": ...} with 400 (bad input) or 404 (unknown vehicle).
+
+    GET    /_sim/info                        sim time, users, vehicle count, seed, health
+    GET    /_sim/vehicles                    every car with its hidden state and counters
+    POST   /_sim/vehicles                    add a car: {"user_id", "vendor", <SimVehicle fields>}
+    GET    /_sim/vehicles/{id}               one car
+    PATCH  /_sim/vehicles/{id}               soc_percent, charge_limit_percent, plugged_in,
+                                             reachable, smart_charging_enabled/_deadline
+    POST   /_sim/vehicles/{id}/plug|unplug
+    GET    /_sim/counters                    {vehicle_id: counters}
+    GET    /_sim/faults  POST /_sim/faults   list / add (body: Fault fields)
+    DELETE /_sim/faults  DELETE /_sim/faults/{id}
+    GET    /_sim/log?since=SEQ&path_prefix=P DELETE /_sim/log
+    PUT    /_sim/vendors/{vendor}/status     {"status": READY|ELEVATED_ERROR_RATE|OUTAGE}
+    PUT    /_sim/ready                       {"ready": bool}
+    PUT    /_sim/command-delay               {"seconds", "vendor"?}
+    POST   /_sim/users/{id}/token            {"scopes"?} -> tokens without the link flow
+    POST   /_sim/users/{id}/revoke           drop the user's tokens
+    PUT|DELETE /_sim/users/{id}/link-denial  {"error", "description"}
+    POST   /_sim/tokens/expire               every access token expires now
+    GET    /_sim/webhooks                    firehose config and deliveries
+    POST   /_sim/webhooks/deliver            {"vehicle_id", "event"?} -> one delivery now
+"""
 
 from __future__ import annotations
 
@@ -15,6 +39,7 @@ from starlette.routing import Route
 from enode_scheduler.sim.faults import Fault
 from enode_scheduler.sim.state import SimState, UnknownVehicle
 from enode_scheduler.sim.vehicle import SimVehicle
+from enode_scheduler.sim.webhooks import Delivery
 
 _FAULT_FIELDS = {f.name for f in fields(Fault)} - {"id", "until", "hits", "_seen"}
 ControlHandler = Callable[[Request, SimState, dict[str, Any]], Awaitable[Any]]
@@ -116,9 +141,7 @@ async def patch_vehicle(request: Request, state: SimState, body: dict[str, Any])
         "charge_limit_percent": lambda v: state.set_charge_limit(vid, float(v)),
         "reachable": lambda v: state.set_reachable(vid, bool(v)),
         "smart_charging_enabled": lambda v: state.set_smart_charging(vid, enabled=bool(v)),
-        "smart_charging_deadline": lambda v: state.set_smart_charging(
-            vid, enabled=state.vehicle(vid).smart_enabled, deadline=str(v)
-        ),
+        "smart_charging_deadline": lambda v: state.set_smart_charging(vid, deadline=str(v)),
     }
     unknown = set(body) - set(setters)
     if unknown:
@@ -206,6 +229,27 @@ async def link_denial(request: Request, state: SimState, body: dict[str, Any]) -
     return {"user_id": user_id, "denied": request.method != "DELETE"}
 
 
+async def webhooks(request: Request, state: SimState, body: dict[str, Any]) -> Any:
+    return {
+        "config": state.webhook,
+        "deliveries": [_delivery(d) for d in state.firehose.deliveries],
+    }
+
+
+async def deliver_webhook(request: Request, state: SimState, body: dict[str, Any]) -> Any:
+    event = str(body.get("event", "user:vehicle:updated"))
+    delivery = await state.deliver_webhook(str(body["vehicle_id"]), event=event)
+    if delivery is None:
+        raise ValueError("no firehose webhook is configured (PUT /webhooks/firehose first)")
+    return _delivery(delivery)
+
+
+def _delivery(delivery: Delivery) -> dict[str, Any]:
+    data = asdict(delivery)
+    data["sim_time"] = delivery.sim_time.isoformat()
+    return data
+
+
 def routes() -> list[Route]:
     table: list[tuple[str, ControlHandler, list[str]]] = [
         ("/info", info, ["GET"]),
@@ -229,5 +273,7 @@ def routes() -> list[Route]:
         ("/users/{userId}/revoke", revoke, ["POST"]),
         ("/users/{userId}/link-denial", link_denial, ["PUT", "DELETE"]),
         ("/tokens/expire", expire_tokens, ["POST"]),
+        ("/webhooks", webhooks, ["GET"]),
+        ("/webhooks/deliver", deliver_webhook, ["POST"]),
     ]
     return [Route("/_sim" + path, control(fn), methods=methods) for path, fn, methods in table]

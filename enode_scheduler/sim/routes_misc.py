@@ -136,14 +136,20 @@ async def put_firehose(ctx: Ctx) -> Response:
         raise BadRequest("body must be a JSON object with url and secret")
     if not isinstance(body.get("secret", ""), str):
         raise BadRequest("secret must be a string")
-    ctx.state.webhook = {"url": body["url"], "secret": body.get("secret")}
+    ctx.state.firehose.url = body["url"]
+    ctx.state.firehose.secret = body.get("secret")
     return Response(status_code=204)
 
 
 async def test_firehose(ctx: Ctx) -> Response:
-    if ctx.state.webhook is None:
+    firehose = ctx.state.firehose
+    event = {"event": "enode:firehose:test", "createdAt": ctx.state.now().isoformat()}
+    delivery = await firehose.deliver([event])
+    if delivery is None:
         return JSONResponse("No webhook is configured")
-    return JSONResponse("Test event queued (the sim does not deliver webhooks)")
+    if delivery.error is not None:
+        return JSONResponse(f"Delivery failed: {delivery.error}")
+    return JSONResponse(f"Delivered; the receiver answered {delivery.status}")
 
 
 def routes() -> list[Route]:

@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
-from typing import Any
 
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from enode_scheduler.sim.gateway import BadRequest, Ctx, route
+from enode_scheduler.sim.shapes import (
+    VEHICLE_FIELDS,
+    information,
+    location,
+    odometer,
+    policy,
+    vehicle_body,
+)
 from enode_scheduler.sim.vehicle import SimVehicle
 
-VEHICLE_FIELDS = ("smartChargingPolicy", "chargeState", "location", "information", "odometer")
 WATCH_PROPERTIES = (
     "BATTERY_LEVEL",
     "RANGE",
@@ -28,7 +33,7 @@ _ANY_VEHICLE_SCOPE = (
     "vehicle:charge_state",
     "vehicle:smart_charging_policy",
 )
-_DEADLINE = re.compile(r"\d{2}:\d{2}")
+_DEADLINE = re.compile(r"([01]\d|2[0-3]):[0-5]\d")
 
 
 def requested_fields(ctx: Ctx) -> list[str]:
@@ -37,54 +42,6 @@ def requested_fields(ctx: Ctx) -> list[str]:
     if unknown:
         raise BadRequest(f"field[] value {unknown[0]!r} is not one of {', '.join(VEHICLE_FIELDS)}")
     return fields
-
-
-def vehicle_body(vehicle: SimVehicle, fields: list[str]) -> dict[str, Any]:
-    """The Vehicle object: id, lastSeen, isReachable, chargingLocationId and asked-for parts."""
-    body: dict[str, Any] = {
-        "id": vehicle.id,
-        "lastSeen": _stamp(vehicle),
-        "isReachable": vehicle.reachable,
-        "chargingLocationId": vehicle.charging_location_id,
-    }
-    parts: dict[str, Callable[[], dict[str, Any]]] = {
-        "chargeState": lambda: vehicle.charge_state(),
-        "information": lambda: information(vehicle),
-        "location": lambda: location(vehicle),
-        "odometer": lambda: odometer(vehicle),
-        "smartChargingPolicy": lambda: policy(vehicle),
-    }
-    for name in fields:
-        body[name] = parts[name]()
-    return body
-
-
-def information(vehicle: SimVehicle) -> dict[str, Any]:
-    return {"id": vehicle.id, "brand": vehicle.vendor, "model": vehicle.model, "year": vehicle.year}
-
-
-def location(vehicle: SimVehicle) -> dict[str, Any]:
-    return {
-        "latitude": vehicle.latitude,
-        "longitude": vehicle.longitude,
-        "lastUpdated": _stamp(vehicle),
-    }
-
-
-def odometer(vehicle: SimVehicle) -> dict[str, Any]:
-    return {"distance": vehicle.odometer_km, "lastUpdated": _stamp(vehicle)}
-
-
-def policy(vehicle: SimVehicle) -> dict[str, Any]:
-    body: dict[str, Any] = {"isEnabled": vehicle.smart_enabled}
-    if vehicle.smart_deadline is not None:
-        body["deadline"] = vehicle.smart_deadline
-    return body
-
-
-def _stamp(vehicle: SimVehicle) -> str:
-    seen = vehicle.last_seen or vehicle.updated_at
-    return seen.isoformat().replace("+00:00", "Z")
 
 
 def _vehicle(ctx: Ctx) -> SimVehicle:
@@ -156,13 +113,10 @@ async def put_policy(ctx: Ctx) -> Response:
     enabled, deadline = body.get("isEnabled"), body.get("deadline")
     if enabled is not None and not isinstance(enabled, bool):
         raise BadRequest("isEnabled must be a boolean")
-    if deadline is not None and not (isinstance(deadline, str) and _DEADLINE.search(deadline)):
-        raise BadRequest("deadline must be HH:MM (UTC)")
+    if deadline is not None and not (isinstance(deadline, str) and _DEADLINE.fullmatch(deadline)):
+        raise BadRequest("deadline must be HH:MM on a 24-hour clock (UTC)")
     vehicle = _vehicle(ctx)
-    if enabled is not None:
-        vehicle.smart_enabled = enabled
-    if deadline is not None:
-        vehicle.smart_deadline = deadline
+    ctx.state.set_smart_charging(vehicle.id, enabled=enabled, deadline=deadline)
     return JSONResponse(policy(vehicle))
 
 

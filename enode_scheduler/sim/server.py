@@ -130,6 +130,19 @@ class _QuietServer(uvicorn.Server):
 _SHUTDOWN_POLLS = 100
 
 
+def _listen(host: str, port: int) -> socket.socket:
+    # An explicit IPPROTO_TCP makes asyncio set TCP_NODELAY on accepted connections; without
+    # it every answer waits ~40 ms for Nagle and delayed ACKs.
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError:
+        sock.close()
+        raise
+    return sock
+
+
 @contextlib.asynccontextmanager
 async def run_sim(
     config: SimConfig | None = None,
@@ -143,21 +156,17 @@ async def run_sim(
     """
     config = config or SimConfig()
     state = SimState(config, clock or SystemClock())
-    # An explicit IPPROTO_TCP makes asyncio set TCP_NODELAY on accepted connections; without
-    # it every answer waits ~40 ms for Nagle and delayed ACKs.
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind((config.host, config.port))
-    uv_config = uvicorn.Config(
-        build_app(state),
-        log_level="warning",
-        access_log=False,
-        lifespan="off",
-        timeout_graceful_shutdown=1,
-        # The gateway stamps Date with sim time, consistent with HTTP-date Retry-After.
-        date_header=False,
+    sock = _listen(config.host, config.port)
+    server = _QuietServer(
+        uvicorn.Config(
+            build_app(state),
+            log_level="warning",
+            access_log=False,
+            lifespan="off",
+            # The gateway stamps Date with sim time, consistent with HTTP-date Retry-After.
+            date_header=False,
+        )
     )
-    server = _QuietServer(uv_config)
     task = asyncio.create_task(server.serve(sockets=[sock]))
     try:
         while not server.started:
@@ -168,6 +177,7 @@ async def run_sim(
         yield RunningSim(state, config.host, sock.getsockname()[1])
     finally:
         state.shutdown.set()
+        await state.firehose.close()
         server.should_exit = True
         server.stop_requested.set()
         with contextlib.suppress(asyncio.CancelledError):

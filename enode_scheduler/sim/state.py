@@ -6,9 +6,7 @@ All methods run on the server's event loop (or, in tests, the same loop), so no 
 from __future__ import annotations
 
 import asyncio
-import random
 from collections import deque
-from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -16,59 +14,15 @@ from enode_scheduler.clock import Clock
 from enode_scheduler.sim.auth import AuthStore, IssuedTokens
 from enode_scheduler.sim.config import SPEC_VENDORS, SimConfig
 from enode_scheduler.sim.faults import Fault, FaultBook
-from enode_scheduler.sim.fleet import build_fleet, seeded_uuid
+from enode_scheduler.sim.fleet import build_fleet, new_vehicle
+from enode_scheduler.sim.records import LinkDenial, LogEntry, UserRecord, VehicleCounters
+from enode_scheduler.sim.shapes import VEHICLE_FIELDS, vehicle_body
 from enode_scheduler.sim.vehicle import Action, SimVehicle
+from enode_scheduler.sim.webhooks import Delivery, Firehose
+
+__all__ = ["VENDOR_STATUSES", "LogEntry", "SimState", "UnknownVehicle", "VehicleCounters"]
 
 VENDOR_STATUSES = ("READY", "ELEVATED_ERROR_RATE", "OUTAGE")
-
-
-@dataclass
-class LogEntry:
-    """One request the sim received, with what it answered."""
-
-    seq: int
-    sim_time: datetime
-    method: str
-    path: str
-    query: list[tuple[str, str]]
-    user_id: str | None
-    vendor: str | None
-    vehicle_id: str | None
-    status: int
-    fault: str | None
-    request_content_type: str | None
-    request_body: str
-    response_content_type: str | None
-    response_body: str
-
-    def as_dict(self) -> dict[str, Any]:
-        data = asdict(self)
-        data["sim_time"] = self.sim_time.isoformat()
-        data["query"] = [list(pair) for pair in self.query]
-        return data
-
-
-@dataclass
-class VehicleCounters:
-    requests: int = 0
-    commands_received: int = 0
-    starts: int = 0
-    stops: int = 0
-    watches: int = 0
-    rate_limited: int = 0
-
-
-@dataclass
-class LinkDenial:
-    error: str = "access_denied"
-    description: str = "The user denied access"
-
-
-@dataclass
-class UserRecord:
-    id: str
-    locations: dict[str, dict[str, Any]] = field(default_factory=dict)
-    link_denial: LinkDenial | None = None
 
 
 class UnknownVehicle(KeyError):
@@ -96,12 +50,38 @@ class SimState:
         self.vendor_status: dict[str, str] = dict.fromkeys(SPEC_VENDORS, "READY")
         self.command_delays: dict[str, float] = {}
         self.ready = True
-        self.webhook: dict[str, Any] | None = None
+        self.firehose = Firehose(clock)
         self.shutdown = asyncio.Event()
         self._seq = 0
 
     def now(self) -> datetime:
         return self.clock.now()
+
+    @property
+    def webhook(self) -> dict[str, Any] | None:
+        """The firehose webhook as configured through the API, or None."""
+        if self.firehose.url is None:
+            return None
+        return {"url": self.firehose.url, "secret": self.firehose.secret}
+
+    async def deliver_webhook(
+        self, vehicle_id: str, *, event: str = "user:vehicle:updated"
+    ) -> Delivery | None:
+        """Send one event about the vehicle to the firehose now (None when none is set)."""
+        return await self.firehose.deliver([self._event(vehicle_id, event)])
+
+    def _event(self, vehicle_id: str, event: str) -> dict[str, Any]:
+        vehicle = self.vehicle(vehicle_id)
+        return self.firehose.vehicle_event(
+            event, vehicle.user_id, vehicle_body(vehicle, list(VEHICLE_FIELDS))
+        )
+
+    def _notify(self, vehicle_id: str, *, after_s: float = 0.0) -> None:
+        # Built when sent, so a command's event shows the car after it acted.
+        if vehicle_id in self.vehicles:
+            self.firehose.send_later(
+                after_s, lambda: [self._event(vehicle_id, "user:vehicle:updated")]
+            )
 
     # ---- vehicles -------------------------------------------------------------------------
     def vehicle(self, vehicle_id: str) -> SimVehicle:
@@ -127,25 +107,28 @@ class SimState:
     def set_soc(self, vehicle_id: str, soc_percent: float) -> SimVehicle:
         vehicle = self.vehicle(vehicle_id)
         vehicle.set_soc(soc_percent, now=self.now())
+        self._notify(vehicle_id)
         return vehicle
 
     def set_charge_limit(self, vehicle_id: str, limit_percent: float) -> SimVehicle:
         vehicle = self.vehicle(vehicle_id)
         vehicle.set_charge_limit(limit_percent, now=self.now())
+        self._notify(vehicle_id)
         return vehicle
 
     def set_reachable(self, vehicle_id: str, reachable: bool) -> SimVehicle:
         vehicle = self.vehicle(vehicle_id)
         vehicle.reachable = reachable
+        self._notify(vehicle_id)
         return vehicle
 
     def set_smart_charging(
-        self, vehicle_id: str, *, enabled: bool, deadline: str | None = None
+        self, vehicle_id: str, *, enabled: bool | None = None, deadline: str | None = None
     ) -> SimVehicle:
+        """Switch Enode's own smart charging; `deadline` is HH:MM in UTC."""
         vehicle = self.vehicle(vehicle_id)
-        vehicle.smart_enabled = enabled
-        if deadline is not None:
-            vehicle.smart_deadline = deadline
+        vehicle.set_smart_charging(enabled=enabled, deadline=deadline, now=self.now())
+        self._notify(vehicle_id)
         return vehicle
 
     def command(self, vehicle_id: str, action: Action) -> None:
@@ -157,7 +140,9 @@ class SimState:
             counters.starts += 1
         else:
             counters.stops += 1
-        vehicle.command(action, now=self.now(), delay_s=self.command_delay(vehicle.vendor))
+        delay_s = self.command_delay(vehicle.vendor)
+        vehicle.command(action, now=self.now(), delay_s=delay_s)
+        self._notify(vehicle_id, after_s=delay_s)
 
     def command_delay(self, vendor: str) -> float:
         if vendor in self.command_delays:
@@ -175,30 +160,10 @@ class SimState:
     def add_vehicle(self, user_id: str, *, vendor: str = "TESLA", **fields: Any) -> SimVehicle:
         """A new car for `user_id` (created if needed); `fields` override SimVehicle attributes."""
         self.add_user(user_id)
-        profile = self.config.vendor(vendor) or self.config.vendors[0]
-        rng_seed = self.config.seed * 1_000_003 + len(self.vehicles)
-        rng = random.Random(rng_seed)  # noqa: S311
-        values: dict[str, Any] = {
-            "id": seeded_uuid(rng),
-            "user_id": user_id,
-            "vendor": vendor,
-            "model": profile.models[0],
-            "year": 2023,
-            "capacity_kwh": profile.capacity_kwh[0],
-            "max_charge_kw": profile.max_charge_kw[-1],
-            "efficiency": profile.efficiency,
-            "charge_limit_percent": 80.0,
-            "soc_percent": 50.0,
-            "plugged_in": False,
-            "charging": False,
-            "reasons": ["NOT_PLUGGED_IN"],
-            "updated_at": self.now(),
-            "latitude": 59.91,
-            "longitude": 10.75,
-            "odometer_km": 10_000.0,
-        }
-        values.update(fields)
-        vehicle = SimVehicle(**values)
+        seed = self.config.seed * 1_000_003 + len(self.vehicles)
+        vehicle = new_vehicle(
+            self.config, user_id, vendor=vendor, seed=seed, now=self.now(), **fields
+        )
         self._register(vehicle)
         self.counters[vehicle.id] = VehicleCounters()
         return vehicle
@@ -256,6 +221,8 @@ class SimState:
     def set_vendor_status(self, vendor: str, status: str) -> None:
         if status not in VENDOR_STATUSES:
             raise ValueError(f"vendor status must be one of {VENDOR_STATUSES}, not {status!r}")
+        if vendor not in SPEC_VENDORS:
+            raise ValueError(f"vendor must be one of {SPEC_VENDORS}, not {vendor!r}")
         self.vendor_status[vendor] = status
 
     # ---- request log ----------------------------------------------------------------------
@@ -278,4 +245,5 @@ class SimState:
     def _set_plugged(self, vehicle_id: str, *, plugged: bool) -> SimVehicle:
         vehicle = self.vehicle(vehicle_id)
         vehicle.set_plugged(plugged, now=self.now(), charge_on_plug=self.config.charge_on_plug)
+        self._notify(vehicle_id)
         return vehicle

@@ -13,6 +13,9 @@ from typing import Any, Literal
 
 Action = Literal["START", "STOP"]
 KM_PER_KWH = 6.0
+_FULL_TOLERANCE_PERCENT = 1e-6
+# Reasons smart charging leaves alone: a manual command rules the cycle, a full car is done.
+_MANUAL_OR_DONE = ("MANUALLY_STARTED", "MANUALLY_STOPPED", "FULLY_CHARGED", "NOT_PLUGGED_IN")
 
 
 @dataclass
@@ -83,6 +86,23 @@ class SimVehicle:
         else:
             self._idle(self._rest_reasons(["DEFAULT"]))
 
+    def set_smart_charging(
+        self, *, enabled: bool | None, deadline: str | None, now: datetime
+    ) -> None:
+        """Enode's own smart charging: it holds a plugged-in car until it must start to be full
+        by `deadline` (HH:MM UTC). A manual command overrides it for the cycle, as in Enode."""
+        self.advance(now)
+        if enabled is not None:
+            self.smart_enabled = enabled
+        if deadline is not None:
+            self.smart_deadline = deadline
+        if not self.plugged_in or self.reasons[0] in _MANUAL_OR_DONE:
+            return
+        if self.smart_enabled:
+            self._idle(["SMART_CHARGING_DELAY"])
+        else:
+            self.reasons = ["DEFAULT"]
+
     def set_soc(self, soc_percent: float, *, now: datetime) -> None:
         self.advance(now)
         self.soc_percent = max(0.0, min(100.0, soc_percent))
@@ -130,13 +150,37 @@ class SimVehicle:
             self.charging, self.reasons = True, ["MANUALLY_STARTED"]
 
     def _integrate(self, until: datetime) -> None:
+        start = self._smart_start()
+        if start is not None and start < until:
+            late = start <= self.updated_at
+            self._integrate_span(start)
+            self.charging = True
+            self.reasons = ["SMART_CHARGING_DEADLINE" if late else "SMART_CHARGING_ACTIVE"]
+        self._integrate_span(until)
+
+    def _smart_start(self) -> datetime | None:
+        """When smart charging must start to be full by the deadline; None when not waiting."""
+        waiting = self.reasons == ["SMART_CHARGING_DELAY"] and self.plugged_in
+        if not (waiting and self.smart_enabled and self.smart_deadline):
+            return None
+        hour, minute = (int(part) for part in self.smart_deadline.split(":"))
+        deadline = self.updated_at.replace(hour=hour, minute=minute, second=0, microsecond=0)
+        if deadline <= self.updated_at:
+            deadline += timedelta(days=1)
+        missing_kwh = max(0.0, self.charge_limit_percent - self.soc_percent) / 100
+        hours = missing_kwh * self.capacity_kwh / (self.max_charge_kw * self.efficiency)
+        return deadline - timedelta(hours=hours)
+
+    def _integrate_span(self, until: datetime) -> None:
         if until <= self.updated_at:
             return
         if self.charging and self.plugged_in:
             hours = (until - self.updated_at).total_seconds() / 3600
             gained = self.max_charge_kw * self.efficiency * hours / self.capacity_kwh * 100
             self.soc_percent = min(self.charge_limit_percent, self.soc_percent + gained)
-            if self.soc_percent >= self.charge_limit_percent:
+            # Float and microsecond rounding must not leave a car a hair below its limit.
+            if self.soc_percent >= self.charge_limit_percent - _FULL_TOLERANCE_PERCENT:
+                self.soc_percent = max(self.soc_percent, self.charge_limit_percent)
                 self._idle(["FULLY_CHARGED"])
         self.updated_at = until
 

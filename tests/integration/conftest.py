@@ -17,7 +17,7 @@ import pytest
 
 from enode_scheduler.clock import FakeClock
 from enode_scheduler.sim import RunningSim, SimConfig, run_sim
-from tests.integration.enode_spec import EnodeSpec
+from tests.integration.enode_spec import EnodeSpec, spec_hooks
 
 # A Monday evening in winter: cars plugged in after work, cheap night ahead.
 SIM_START = datetime(2026, 1, 5, 18, 0, tzinfo=UTC)
@@ -62,15 +62,10 @@ async def sim_http(
     sim: RunningSim, enode_spec: EnodeSpec, user_token: str
 ) -> AsyncIterator[httpx.AsyncClient]:
     """An httpx client on the sim as user-1 that checks every response against the spec."""
-
-    async def check(response: httpx.Response) -> None:
-        await response.aread()
-        enode_spec.check_response(response)
-
     async with httpx.AsyncClient(
         base_url=sim.api_url,
         headers={"Authorization": f"Bearer {user_token}"},
-        event_hooks={"response": [check]},
+        event_hooks=spec_hooks(enode_spec),
         timeout=5.0,
     ) as client:
         yield client

@@ -10,7 +10,7 @@ from __future__ import annotations
 import functools
 import json
 import warnings
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
@@ -144,6 +144,16 @@ class EnodeSpec:
             )
             checked += self.covers(entry.path)
         return checked
+
+
+def spec_hooks(spec: EnodeSpec) -> dict[str, list[Callable[[httpx.Response], Awaitable[None]]]]:
+    """httpx `event_hooks` that check every response against the spec as it arrives."""
+
+    async def check(response: httpx.Response) -> None:
+        await response.aread()
+        spec.check_response(response)
+
+    return {"response": [check]}
 
 
 def check_problem(status: int, headers: dict[str, str], body: bytes) -> None:

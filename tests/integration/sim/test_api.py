@@ -8,7 +8,7 @@ import pytest
 from enode_scheduler.clock import FakeClock
 from enode_scheduler.sim import RunningSim, SimConfig, SimState
 from tests.integration.conftest import SIM_START
-from tests.integration.enode_spec import EnodeSpec, check_problem
+from tests.integration.enode_spec import EnodeSpec, check_problem, spec_hooks
 from tests.integration.sim.helpers import vehicle_of
 
 ALL_FIELDS = ("smartChargingPolicy", "chargeState", "location", "information", "odometer")
@@ -68,17 +68,21 @@ async def test_missing_or_unknown_tokens_are_401(
     sim: RunningSim, enode_spec: EnodeSpec, header: str | None
 ) -> None:
     headers = {"Authorization": header} if header else {}
-    async with httpx.AsyncClient(base_url=sim.api_url, headers=headers) as http:
+    async with httpx.AsyncClient(
+        event_hooks=spec_hooks(enode_spec), base_url=sim.api_url, headers=headers
+    ) as http:
         response = await http.get("/vehicles")
     assert response.status_code == 401
     check_problem(401, dict(response.headers), response.content)
 
 
-async def test_a_token_without_the_scope_is_403(sim: RunningSim) -> None:
+async def test_a_token_without_the_scope_is_403(enode_spec: EnodeSpec, sim: RunningSim) -> None:
     token = sim.state.issue_user_token("user-1", ("vehicle:location",)).access_token
     car = vehicle_of(sim)
     async with httpx.AsyncClient(
-        base_url=sim.api_url, headers={"Authorization": f"Bearer {token}"}
+        event_hooks=spec_hooks(enode_spec),
+        base_url=sim.api_url,
+        headers={"Authorization": f"Bearer {token}"},
     ) as http:
         assert (await http.get(f"/vehicles/{car.id}/location")).status_code == 200
         denied = await http.post(f"/vehicles/{car.id}/charging", json={"action": "START"})
@@ -194,3 +198,19 @@ async def test_unknown_paths_are_404_problems(sim_http: httpx.AsyncClient) -> No
     response = await sim_http.get("/chargers/nope/whatever")
     assert response.status_code == 404
     check_problem(404, dict(response.headers), response.content)
+
+
+async def test_enabling_smart_charging_takes_over_a_plugged_in_car(
+    sim: RunningSim, sim_http: httpx.AsyncClient
+) -> None:
+    car = vehicle_of(sim)
+    sim.state.set_smart_charging(car.id, enabled=False)
+    sim.state.unplug(car.id)
+    sim.state.set_soc(car.id, 30)
+    sim.state.set_charge_limit(car.id, 90)
+    sim.state.plug(car.id)
+    path = f"/vehicles/{car.id}/smart-charging-policy"
+    await sim_http.put(path, json={"isEnabled": True, "deadline": "07:00"})
+    state = (await sim_http.get(f"/vehicles/{car.id}/charge-state")).json()
+    assert (state["isCharging"], state["isChargingReasons"]) == (False, ["SMART_CHARGING_DELAY"])
+    assert (await sim_http.put(path, json={"deadline": "25:00"})).status_code == 400

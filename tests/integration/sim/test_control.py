@@ -9,7 +9,7 @@ import pytest
 
 from enode_scheduler.clock import FakeClock
 from enode_scheduler.sim import RunningSim
-from tests.integration.enode_spec import EnodeSpec
+from tests.integration.enode_spec import EnodeSpec, spec_hooks
 from tests.integration.sim.helpers import vehicle_of
 
 
@@ -102,11 +102,13 @@ async def test_the_log_checks_against_the_spec(
 
 
 async def test_tokens_vendors_delays_and_link_denial_over_http(
-    sim: RunningSim, control: httpx.AsyncClient
+    enode_spec: EnodeSpec, sim: RunningSim, control: httpx.AsyncClient
 ) -> None:
     issued = (await control.post("/users/user-2/token", json={"scopes": ["all"]})).json()
     bearer = {"Authorization": f"Bearer {issued['access_token']}"}
-    async with httpx.AsyncClient(base_url=sim.api_url, headers=bearer) as http:
+    async with httpx.AsyncClient(
+        event_hooks=spec_hooks(enode_spec), base_url=sim.api_url, headers=bearer
+    ) as http:
         assert (await http.get("/vehicles")).status_code == 200
         assert (await control.post("/users/user-2/revoke")).json()["revoked"] == 2
         assert (await http.get("/vehicles")).status_code == 401

@@ -11,7 +11,7 @@ import pytest
 
 from enode_scheduler.clock import FakeClock
 from enode_scheduler.sim import Fault, RunningSim
-from tests.integration.enode_spec import EnodeSpec, check_problem
+from tests.integration.enode_spec import EnodeSpec, check_problem, spec_hooks
 from tests.integration.sim.helpers import vehicle_of
 
 
@@ -92,12 +92,14 @@ async def test_server_errors(sim: RunningSim, sim_http: httpx.AsyncClient, statu
 
 
 async def test_a_slow_answer_outlasts_a_short_client_timeout(
-    sim: RunningSim, user_token: str
+    enode_spec: EnodeSpec, sim: RunningSim, user_token: str
 ) -> None:
     car = vehicle_of(sim)
     sim.state.add_fault(Fault("slow", delay_s=0.5, count=1))
     headers = {"Authorization": f"Bearer {user_token}"}
-    async with httpx.AsyncClient(base_url=sim.api_url, headers=headers, timeout=0.1) as http:
+    async with httpx.AsyncClient(
+        event_hooks=spec_hooks(enode_spec), base_url=sim.api_url, headers=headers, timeout=0.1
+    ) as http:
         with pytest.raises(httpx.ReadTimeout):
             await _get_state(http, car.id)
         assert (await _get_state(http, car.id)).status_code == 200
@@ -111,11 +113,13 @@ async def test_a_slow_answer_still_arrives(sim: RunningSim, sim_http: httpx.Asyn
 
 
 async def test_a_hang_times_the_client_out_and_does_not_block_shutdown(
-    sim: RunningSim, user_token: str
+    enode_spec: EnodeSpec, sim: RunningSim, user_token: str
 ) -> None:
     sim.state.add_fault(Fault("timeout", hang_s=120))
     headers = {"Authorization": f"Bearer {user_token}"}
-    async with httpx.AsyncClient(base_url=sim.api_url, headers=headers, timeout=0.2) as http:
+    async with httpx.AsyncClient(
+        event_hooks=spec_hooks(enode_spec), base_url=sim.api_url, headers=headers, timeout=0.2
+    ) as http:
         with pytest.raises(httpx.ReadTimeout):
             await http.get("/vehicles")
     # The fixture's teardown now stops the sim; a hung handler must not keep it alive.
@@ -170,7 +174,7 @@ async def test_global_faults_spare_the_token_endpoint(sim: RunningSim) -> None:
 
 
 async def test_a_vendor_quota_limits_each_user_per_window(
-    sim: RunningSim, sim_clock: FakeClock, sim_http: httpx.AsyncClient
+    enode_spec: EnodeSpec, sim: RunningSim, sim_clock: FakeClock, sim_http: httpx.AsyncClient
 ) -> None:
     car = vehicle_of(sim)
     sim.state.add_fault(Fault("quota", vendor=car.vendor, quota_requests=3, quota_window_s=60))
@@ -188,6 +192,41 @@ async def test_a_vendor_quota_limits_each_user_per_window(
     other = sim.state.issue_user_token("user-2").access_token
     theirs = vehicle_of(sim, "user-2")
     async with httpx.AsyncClient(
-        base_url=sim.api_url, headers={"Authorization": f"Bearer {other}"}
+        event_hooks=spec_hooks(enode_spec),
+        base_url=sim.api_url,
+        headers={"Authorization": f"Bearer {other}"},
     ) as http:
         assert (await _get_state(http, theirs.id)).status_code == 200
+
+
+@pytest.mark.parametrize("kind", ["timeout", "server_error"])
+async def test_an_applied_fault_loses_the_answer_but_not_the_command(
+    enode_spec: EnodeSpec, sim: RunningSim, sim_clock: FakeClock, user_token: str, kind: str
+) -> None:
+    car = vehicle_of(sim)
+    sim.state.set_command_delay(0)
+    sim.state.plug(car.id)
+    sim.state.set_soc(car.id, 30)
+    sim.state.set_charge_limit(car.id, 90)
+    sim.state.add_fault(Fault(kind, applied=True, hang_s=30, count=1))  # type: ignore[arg-type]
+    headers = {"Authorization": f"Bearer {user_token}"}
+    async with httpx.AsyncClient(
+        event_hooks=spec_hooks(enode_spec), base_url=sim.api_url, headers=headers, timeout=0.2
+    ) as http:
+        try:
+            answer = await http.post(f"/vehicles/{car.id}/charging", json={"action": "STOP"})
+            assert answer.status_code == 503
+        except httpx.ReadTimeout:
+            assert kind == "timeout"
+    assert sim.state.counters[car.id].commands_received == 1
+    assert sim.state.vehicle(car.id).reasons == ["MANUALLY_STOPPED"]
+
+
+async def test_an_unapplied_fault_drops_the_command(
+    sim: RunningSim, sim_http: httpx.AsyncClient
+) -> None:
+    car = vehicle_of(sim)
+    sim.state.add_fault(Fault("server_error", count=1))
+    answer = await sim_http.post(f"/vehicles/{car.id}/charging", json={"action": "STOP"})
+    assert answer.status_code == 503
+    assert sim.state.counters[car.id].commands_received == 0

@@ -10,6 +10,7 @@ import pytest
 
 from enode_scheduler.clock import FakeClock
 from enode_scheduler.sim import RunningSim, SimConfig
+from tests.integration.enode_spec import EnodeSpec, spec_hooks
 
 REDIRECT_URI = "http://127.0.0.1:9/callback"
 
@@ -20,8 +21,10 @@ def sim_config() -> SimConfig:
 
 
 @pytest.fixture
-async def http(sim: RunningSim) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(base_url=sim.api_url, follow_redirects=False) as client:
+async def http(sim: RunningSim, enode_spec: EnodeSpec) -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(
+        base_url=sim.api_url, follow_redirects=False, event_hooks=spec_hooks(enode_spec)
+    ) as client:
         yield client
 
 

@@ -90,3 +90,38 @@ def test_energy_from_a_full_stop_to_start_cycle() -> None:
     car.advance(T0 + timedelta(hours=5))
     assert abs(car.soc_percent - (50 + 11 * 0.9 / 60 * 100)) < 1e-9
     assert car.reasons == ["MANUALLY_STOPPED"]
+
+
+def _smart_car() -> SimVehicle:
+    car = _car(50, 80, plugged=False)
+    car.set_smart_charging(enabled=True, deadline="07:00", now=T0)
+    car.set_plugged(True, now=T0, charge_on_plug=True)
+    return car
+
+
+def test_smart_charging_waits_then_starts_in_time_for_the_deadline() -> None:
+    car = _smart_car()
+    assert (car.charging, car.reasons) == (False, ["SMART_CHARGING_DELAY"])
+    # 18 kWh at 11 kW x 0.9 takes 1.82 h: the start is about 05:11 the next morning.
+    car.advance(T0 + timedelta(hours=11))
+    assert (car.charging, car.soc_percent) == (False, 50)
+    car.advance(T0 + timedelta(hours=12))
+    assert (car.charging, car.reasons) == (True, ["SMART_CHARGING_ACTIVE"])
+    car.advance(T0 + timedelta(hours=13))
+    assert abs(car.soc_percent - 80) < 1e-6
+    assert car.reasons == ["FULLY_CHARGED"]
+
+
+def test_a_manual_start_overrides_smart_charging() -> None:
+    car = _smart_car()
+    car.command("START", now=T0 + timedelta(minutes=5), delay_s=0)
+    assert car.reasons == ["MANUALLY_STARTED"]
+    car.set_smart_charging(enabled=True, deadline="06:00", now=T0 + timedelta(minutes=6))
+    assert car.reasons == ["MANUALLY_STARTED"]
+
+
+def test_smart_charging_too_late_starts_at_once_for_the_deadline() -> None:
+    car = _car(10, 100, plugged=True)
+    car.set_smart_charging(enabled=True, deadline="19:00", now=T0)
+    car.advance(T0 + timedelta(seconds=1))
+    assert (car.charging, car.reasons) == (True, ["SMART_CHARGING_DEADLINE"])

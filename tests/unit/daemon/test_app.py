@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -12,7 +13,8 @@ import pytest
 
 from enode_scheduler.bootstrap import build
 from enode_scheduler.clock import ScaledClock
-from enode_scheduler.daemon.app import Daemon
+from enode_scheduler.config import SchedulerSettings
+from enode_scheduler.daemon.app import EXIT_STALLED, Daemon
 from enode_scheduler.daemon.notify import Notifier
 from enode_scheduler.exceptions import AlreadyRunning
 from enode_scheduler.sim import RunningSim, SimConfig, run_sim
@@ -94,3 +96,33 @@ async def test_second_daemon_on_the_same_sqlite_file_is_refused(
             await Daemon(second, install_signals=False, holder="second").run()
         daemon.stop()
         assert await asyncio.wait_for(task, timeout=15) == 0
+
+
+async def test_a_stalled_reconcile_loop_stops_the_watchdog_and_exits_3(
+    tmp_path: Path, sim: RunningSim, clock: ScaledClock
+) -> None:
+    listener = NotifyListener(tmp_path / "notify.sock")
+    scheduler = SchedulerSettings(stall_timeout_s=1.0, shutdown_grace_s=1.0, safety_tick_s=60)
+    settings = daemon_settings(tmp_path, sim, scheduler=scheduler)
+    async with build(settings, clock=clock) as deps:
+        await link_user(deps.store, sim, "u1", now=clock.now())
+        await add_plan(deps.store, "car-1", "u1", target=60.0, deadline=DEADLINE)
+        notifier = Notifier(str(listener.path), watchdog_usec="400000")
+        daemon = Daemon(deps, notifier=notifier, install_signals=False, holder="test")
+        task = asyncio.create_task(daemon.run())
+        await asyncio.wait_for(daemon.ready_event.wait(), timeout=10)
+        await until(lambda: "WATCHDOG=1" in listener.drain())
+        # Another process holds the write lock: every write of the loop now hangs and fails.
+        blocker = sqlite3.connect(tmp_path / "enode-scheduler.db", isolation_level=None)
+        blocker.execute("BEGIN EXCLUSIVE")
+        try:
+            await until(daemon.stop_event.is_set, timeout_s=15)
+            seen = len(listener.drain())
+        finally:
+            blocker.execute("ROLLBACK")
+            blocker.close()
+        assert await asyncio.wait_for(task, timeout=15) == EXIT_STALLED
+    messages = listener.drain()
+    listener.close()
+    assert "WATCHDOG=1" not in messages[seen:]
+    assert messages[-1] == "STOPPING=1"

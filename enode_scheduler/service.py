@@ -337,16 +337,19 @@ class Reconciler:
         self._schedule_poll(car, now=now)
 
     def _schedule_poll(self, car: Car, *, now: datetime) -> None:
-        if car.next_poll_at is not None and car.next_poll_at > now and car.read_at != now:
-            return
-        car.next_poll_at = decide.next_poll_at(
-            vehicle_id=car.plan.vehicle_id,
-            reading=car.reading,
-            plan=car.plan if car.plan.status is PlanStatus.ACTIVE else None,
-            schedule=car.record.schedule if car.record is not None else None,
-            now=now,
-            settings=self._settings,
-        )
+        planned = car.next_poll_at
+        if planned is None or planned <= now or car.read_at == now:
+            planned = decide.next_poll_at(
+                vehicle_id=car.plan.vehicle_id,
+                reading=car.reading,
+                plan=car.plan if car.plan.status is PlanStatus.ACTIVE else None,
+                schedule=car.record.schedule if car.record is not None else None,
+                now=now,
+                settings=self._settings,
+            )
+        car.next_poll_at = planned
+        # A command sent at a boundary (without a read) is verified on time, not at the next
+        # regular poll: until then the car cannot take its next command.
         intent = car.intent
         if intent is not None and intent.status is IntentStatus.SENT:
             verify_at = (intent.sent_at or now) + timedelta(seconds=self._settings.verify_delay_s)

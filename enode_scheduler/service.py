@@ -98,6 +98,7 @@ class Car:
     failed_attempts: int = 0
     plan_edited: bool = False
     power_kw: float | None = None
+    planned_power_kw: float | None = None
 
 
 @dataclass(slots=True)
@@ -383,6 +384,7 @@ class Reconciler:
             prices_changed_at=self._prices_changed_at,
             expected_soc_percent=self._expected_soc(car, now=now),
             soc_tolerance_percent=self._settings.soc_tolerance_percent,
+            power_changed=_power_changed(car),
         )
         if reason is None or car.reading.soc_percent is None:
             return
@@ -395,6 +397,7 @@ class Reconciler:
         record = ScheduleRecord(car.plan.vehicle_id, schedule, deadline, computed_at=now)
         await self._ports.schedules.save_schedule(record)
         car.plan_edited = False
+        car.planned_power_kw = car.power_kw or self._settings.default_charge_kw
         car.record, car.anchor_soc_percent = record, car.reading.soc_percent
         report.replanned += 1
         report.reasons[reason.value] += 1
@@ -603,6 +606,12 @@ def _plausible(reading: VehicleReading) -> bool:
         and (cap is None or cap > 0)
         and (rate is None or rate >= 0)
     )
+
+
+def _power_changed(car: Car) -> bool:
+    """The power seen while charging is over 10 % off the power the schedule assumed."""
+    seen, planned = car.power_kw, car.planned_power_kw
+    return seen is not None and planned is not None and abs(seen - planned) > 0.1 * planned
 
 
 def _soc(car: Car) -> float | None:

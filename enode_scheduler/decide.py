@@ -42,12 +42,40 @@ def target_reached(reading: VehicleReading, plan: PlanRecord) -> bool:
 
 
 def desired_charging(
-    schedule: Schedule, reading: VehicleReading, plan: PlanRecord, *, now: datetime
+    schedule: Schedule,
+    reading: VehicleReading,
+    plan: PlanRecord,
+    *,
+    now: datetime,
+    deadline: datetime | None = None,
 ) -> bool:
-    """Whether the car should be charging at `now`: inside a window, plugged in, target not met."""
+    """Whether the car should be charging at `now`: inside a window, plugged in, target not met.
+
+    A car still charging when its last window ends short of the target (a late start, a lower
+    efficiency than assumed) goes on until the target or the deadline: the goal is worth a few
+    minutes at a dearer price, and stopping to start again would flap.
+    """
     if not reading.is_plugged_in or target_reached(reading, plan):
         return False
-    return schedule.charging_at(now)
+    if schedule.charging_at(now):
+        return True
+    short = reading.soc_percent is not None and (
+        reading.soc_percent < plan.target_soc_percent - EXTEND_SHORTFALL_PERCENT
+    )
+    return short and extending(schedule, reading, now=now, deadline=deadline)
+
+
+# Below this shortfall the last window is not extended (rounding, not a late start).
+EXTEND_SHORTFALL_PERCENT = 0.25
+
+
+def extending(
+    schedule: Schedule, reading: VehicleReading, *, now: datetime, deadline: datetime | None
+) -> bool:
+    """Whether a feasible schedule's last window is over while the car, still short, charges on."""
+    if deadline is None or not schedule.feasible or not schedule.windows or not reading.is_charging:
+        return False
+    return max(w.end for w in schedule.windows) <= now < deadline
 
 
 def command_needed(*, desired: bool, observed: bool | None, in_flight: bool) -> ChargeAction | None:
@@ -204,6 +232,9 @@ def next_poll_at(
     )
     period_s = settings.poll_unplugged_s if idle else settings.poll_plugged_s
     regular = aligned_after(now, period_s=period_s, offset_s=phase_s(vehicle_id, period_s))
+    if schedule is not None and reading.is_charging and not schedule.charging_at(now):
+        # Charging past its last window (or about to be stopped): watch it closely.
+        return now + timedelta(seconds=settings.poll_near_boundary_s)
     boundary = schedule.next_boundary(now) if schedule is not None and not idle else None
     if boundary is None:
         return regular

@@ -97,6 +97,8 @@ class Car:
     intent: CommandIntent | None = None
     failed_attempts: int = 0
     plan_edited: bool = False
+    # computed_at of the schedule whose last window this car is charging past (logged once).
+    extended_for: datetime | None = None
     power_kw: float | None = None
     planned_power_kw: float | None = None
 
@@ -500,8 +502,12 @@ class Reconciler:
         desired = (
             False
             if finished or record is None
-            else decide.desired_charging(record.schedule, reading, car.plan, now=now)
+            else decide.desired_charging(
+                record.schedule, reading, car.plan, now=now, deadline=record.deadline
+            )
         )
+        if desired and record is not None and not record.schedule.charging_at(now):
+            self._note_extension(car, record, now=now)
         action = decide.command_needed(
             desired=desired, observed=reading.is_charging, in_flight=car.intent is not None
         )
@@ -534,6 +540,9 @@ class Reconciler:
         except StaleEpoch as exc:
             raise LostLeadership(str(exc)) from exc
         car.intent = dataclasses.replace(created, status=IntentStatus.SENT, sent_at=now)
+        verify_at = now + timedelta(seconds=self._settings.verify_delay_s)
+        if car.next_poll_at is None or car.next_poll_at > verify_at:
+            car.next_poll_at = verify_at
         try:
             await self._ports.enode.set_charging(
                 plan.user_id,
@@ -565,6 +574,18 @@ class Reconciler:
         if not isinstance(exc, _TRANSIENT):
             car.failed_attempts += 1
         self._postpone([car], exc, now=now)
+
+    def _note_extension(self, car: Car, record: ScheduleRecord, *, now: datetime) -> None:
+        if car.extended_for == record.computed_at:
+            return
+        car.extended_for = record.computed_at
+        log.info(
+            "window_extended",
+            vehicle_id=car.plan.vehicle_id,
+            soc_percent=_soc(car),
+            target_percent=car.plan.target_soc_percent,
+            at=now.isoformat(),
+        )
 
     def _smart_charging(self, car: Car) -> bool:
         vid = car.plan.vehicle_id

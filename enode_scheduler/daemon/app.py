@@ -82,6 +82,8 @@ class Daemon:
         async with AsyncExitStack() as stack:
             if self.deps.store.dialect == "sqlite":
                 stack.enter_context(sqlite_lock(self._sqlite_path()))
+                # The file lock proves the last holder is gone: no need to wait out its lease.
+                await self.leadership.clear_stale()
             self._install_signals(stack)
             await self.leadership.renew()
             await self._step()  # reconcile before anything else after a (re)start

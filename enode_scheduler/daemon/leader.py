@@ -60,6 +60,16 @@ class Leadership:
             log.warning("leadership_lost", holder=self.holder, epoch=was)
         return lease is not None
 
+    async def clear_stale(self) -> None:
+        """Expire a lease left by a dead process (only safe while holding the SQLite file lock)."""
+        try:
+            stale = await self._leases.current(LEADER_LEASE)
+            if stale is not None and stale.holder != self.holder:
+                await self._leases.release(stale)
+                log.info("stale_lease_cleared", holder=stale.holder, epoch=stale.epoch)
+        except StoreError as exc:
+            log.warning("stale_lease_check_failed", error=str(exc))
+
     def lost(self) -> None:
         """The store refused our epoch: stop sending until `renew()` says otherwise."""
         if self.lease is not None:

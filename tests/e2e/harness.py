@@ -220,9 +220,19 @@ def outside_s(
 
 
 def planned_windows(daemon_logs: list[Daemon], vehicle_id: str) -> list[tuple[datetime, datetime]]:
-    """Every window of every schedule the daemons computed for the car, from its computation on."""
+    """Every window of every schedule the daemons computed for the car, from its computation on,
+    and each deliberate extension of a last window (`window_extended` until the next STOP)."""
     windows = []
     for daemon in daemon_logs:
+        stops = sorted(
+            datetime.fromisoformat(e["at"])
+            for e in daemon.events("command_sent")
+            if e["vehicle_id"] == vehicle_id and e["action"] == "STOP"
+        )
+        for event in daemon.events("window_extended"):
+            if event["vehicle_id"] == vehicle_id:
+                at = datetime.fromisoformat(event["at"])
+                windows.append((at, next((t for t in stops if t >= at), at)))
         for event in daemon.events("plan_replanned"):
             if event["vehicle_id"] != vehicle_id:
                 continue

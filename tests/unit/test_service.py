@@ -128,7 +128,13 @@ async def test_car_charges_in_the_cheap_night_and_meets_its_target() -> None:
     assert outside_windows_s(world, "v1") <= SETTINGS.safety_tick_s
     actions = [a for _, _, a in world.enode.commands]
     assert actions == [ChargeAction.START, ChargeAction.STOP]
-    assert all(i.status is IntentStatus.VERIFIED for i in await intents(world))
+    done = await intents(world)
+    assert all(i.status is IntentStatus.VERIFIED for i in done)
+    # Each command is re-read right after the vendor's delay, not at the next regular poll.
+    for i in done:
+        assert i.sent_at is not None
+        assert i.verified_at is not None
+        assert i.verified_at - i.sent_at <= timedelta(seconds=SETTINGS.verify_delay_s + 1)
     plan_record = await world.stores.plans.get_plan("v1")
     assert plan_record is not None
     assert plan_record.status is PlanStatus.DONE
@@ -272,3 +278,12 @@ async def test_car_charging_after_a_missed_deadline_is_stopped_once_then_left_al
     world.enode.cars["v1"].charging = True  # the owner starts charging by hand
     await world.run(hours=5)
     assert [a for _, _, a in world.enode.commands] == [ChargeAction.STOP]
+
+
+async def test_a_car_less_efficient_than_assumed_still_meets_its_target() -> None:
+    world = await make_world([FakeCar("v1", "u1", soc_percent=40.0, efficiency=0.8)])
+    await world.add_plan("v1", target=70.0, deadline=TOMORROW_7)
+    await world.rec.load(now=world.clock.now())
+    await world.run(hours=20)
+    assert world.enode.cars["v1"].soc_percent >= 70.0 - 0.25
+    assert outside_windows_s(world, "v1") <= 30 * 60

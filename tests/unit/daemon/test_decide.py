@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -179,3 +180,21 @@ def test_intent_keys_differ_per_attempt() -> None:
     b = decide.intent_key("v", ChargeAction.START, at=T0, attempt=1)
     assert a != b
     assert a.startswith("v:START:")
+
+
+@pytest.mark.parametrize(
+    ("kw", "when", "feasible", "want"),
+    [
+        pytest.param({"is_charging": True, "soc_percent": 70.0}, 5, True, True, id="short"),
+        pytest.param({"is_charging": False, "soc_percent": 70.0}, 5, True, False, id="stopped"),
+        pytest.param({"is_charging": True, "soc_percent": 79.9}, 5, True, False, id="rounding"),
+        pytest.param({"is_charging": True, "soc_percent": 70.0}, 9, True, False, id="late"),
+        pytest.param({"is_charging": True, "soc_percent": 70.0}, 5, False, False, id="infeasible"),
+    ],
+)
+def test_a_car_short_of_its_target_charges_on_past_its_last_window(
+    kw: dict[str, object], when: float, feasible: bool, want: bool
+) -> None:
+    s = dataclasses.replace(schedule((2, 4)), feasible=feasible)
+    got = decide.desired_charging(s, reading(**kw), PLAN, now=h(when), deadline=h(8))
+    assert got is want

@@ -48,6 +48,7 @@ from enode_scheduler.ports import (
     VehicleReading,
     VehicleStore,
 )
+from enode_scheduler.wake_queue import WakeQueue
 
 log = structlog.get_logger()
 
@@ -150,12 +151,14 @@ class Reconciler:
         self._prices_changed_at: datetime | None = None
         self._smart_charging_warned: set[str] = set()
         self._all_due = True
+        self._wakes = WakeQueue()
 
     # -- loading -----------------------------------------------------------------------------
 
     async def load(self, *, now: datetime) -> None:
         """Rebuild the in-memory view from the database (at start and on gaining leadership)."""
         self.cars = {}
+        self._wakes.clear()
         await self.refresh_plans(now=now)
         ids = list(self.cars)
         readings = await self._ports.vehicles.latest_readings(ids)
@@ -178,18 +181,21 @@ class Reconciler:
         changed = 0
         for vid in [v for v in self.cars if v not in plans]:
             del self.cars[vid]
+            self._wakes.discard(vid)
             changed += 1
         for vid, plan in plans.items():
             car = self.cars.get(vid)
             if car is None:
                 self.cars[vid] = Car(plan=plan, next_poll_at=now)
-                changed += 1
             elif car.plan != plan:
                 if plan.updated_at != car.plan.updated_at:
                     car.failed_attempts, car.plan_edited = 0, True
                 car.plan = plan
                 car.next_poll_at = now
-                changed += 1
+            else:
+                continue
+            self._wakes.set(vid, now)
+            changed += 1
         return changed
 
     def prices_changed(self, *, at: datetime) -> None:
@@ -204,8 +210,28 @@ class Reconciler:
         """Read due cars, replan where needed, persist, and send commands (only with an epoch)."""
         report = StepReport()
         slots = await self._load_slots(now)
-        due = [car for car in self.cars.values() if self._all_due or self._wake_at(car) <= now]
+        if self._all_due:
+            due = list(self.cars.values())
+        else:
+            due = [self.cars[vid] for vid in self._wakes.pop_due(now) if vid in self.cars]
         self._all_due = False
+        try:
+            await self._step_cars(due, slots, now=now, epoch=epoch, report=report)
+        except BaseException:
+            # Cars taken off the queue but not handled must not be forgotten.
+            self._all_due = True
+            raise
+        return report
+
+    async def _step_cars(
+        self,
+        due: list[Car],
+        slots: list[Slot],
+        *,
+        now: datetime,
+        epoch: int | None,
+        report: StepReport,
+    ) -> None:
         to_read = [c for c in due if c.next_poll_at is None or c.next_poll_at <= now]
         reading = {id(c) for c in to_read}
         # Cars at a window boundary act on their latest reading first, so their commands do not
@@ -218,12 +244,14 @@ class Reconciler:
             await self._ports.vehicles.save_readings(fresh)
         for car in to_read:
             await self._handle(car, slots, now=now, epoch=epoch, report=report)
-        return report
 
     def next_wake(self, *, now: datetime) -> datetime:
         """The earliest instant a car becomes due (capped by the safety tick)."""
         cap = now + timedelta(seconds=self._settings.safety_tick_s)
-        return min([cap, *(self._wake_at(c) for c in self.cars.values())])
+        if self._all_due:
+            return now
+        earliest = self._wakes.earliest()
+        return cap if earliest is None else min(cap, earliest)
 
     def _wake_at(self, car: Car) -> datetime:
         times = [car.next_poll_at] if car.next_poll_at is not None else []
@@ -338,6 +366,7 @@ class Reconciler:
             await self._verify(car, now=now, report=report)
         car.previous, car.handled_at = car.reading, now
         self._schedule_poll(car, now=now)
+        self._wakes.set(car.plan.vehicle_id, self._wake_at(car))
 
     def _schedule_poll(self, car: Car, *, now: datetime) -> None:
         planned = car.next_poll_at

@@ -19,6 +19,7 @@ import asyncio
 import json
 import math
 import os
+import pickle
 import sys
 from datetime import timedelta
 from pathlib import Path
@@ -127,6 +128,7 @@ def main() -> None:
     parser.add_argument("--db", choices=("sqlite", "postgres"), default="sqlite")
     parser.add_argument("--speed", type=float, help="Sim seconds per wall second.")
     parser.add_argument("--json", action="store_true", help="Print one JSON object.")
+    parser.add_argument("--save", type=Path, help="Pickle the raw observations to this file.")
     parser.add_argument("--shared", type=Path, default=REPO.parent / "shared")
     parser.add_argument(
         "--postgres-url",
@@ -143,6 +145,8 @@ def main() -> None:
             shared_dir=args.shared,
         )
     )
+    if args.save is not None:
+        args.save.write_bytes(pickle.dumps(observed))
     result = figures(observed)
     if args.json:
         sys.stdout.write(json.dumps(result) + "\n")

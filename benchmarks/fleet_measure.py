@@ -60,8 +60,9 @@ def _cars_of(entry: dict[str, Any], by_user: dict[str, list[FleetCar]]) -> list[
 def rates(cars: list[FleetCar], log: Iterable[dict[str, Any]], run: Span) -> dict[str, float]:
     """State reads per vehicle-hour (plugged / unplugged) and commands per vehicle-hour.
 
-    A list read (GET /vehicles) answers for all of a user's cars: each of the k cars is charged
-    1/k of that request, so the figures count requests, which is what the vendor clouds see.
+    A list read (GET /vehicles) answers for all of a user's cars at once. It is charged to the
+    user's plugged-in cars when there are any (their cadence sets the pace), else to the
+    unplugged ones, split evenly, so the figures count requests, which the vendor clouds see.
     """
     by_user = _by_user(cars)
     plugged_h = sum(s.hours() for c in cars if (s := plugged_span(c, run)) is not None)
@@ -76,8 +77,10 @@ def rates(cars: list[FleetCar], log: Iterable[dict[str, Any]], run: Span) -> dic
             commands += 1
         elif _is_read(entry):
             concerned = _cars_of(entry, by_user)
-            for car in concerned:
-                reads[_plugged_at(car, when)] += 1 / len(concerned)
+            plugged = [c for c in concerned if _plugged_at(c, when)]
+            share = plugged or concerned
+            for car in share:
+                reads[_plugged_at(car, when)] += 1 / len(share)
     return {
         "reads_per_vehicle_hour_plugged": reads[True] / plugged_h if plugged_h else 0.0,
         "reads_per_vehicle_hour_unplugged": reads[False] / unplugged_h if unplugged_h else 0.0,

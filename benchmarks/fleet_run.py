@@ -109,7 +109,7 @@ async def _run(
 ) -> Observed:
     # Setting up takes wall time: the shared clock reaches START once the fleet is in place
     # and the daemon has started (its start-up pass over every car happens before START).
-    setup_s = 10.0 + len(cars) * 0.012
+    setup_s = 10.0 + len(cars) * 0.02
     timeline = Timeline(run.start, speed, anchor_unix=time.time() + setup_s)
     sim = Sim(
         timeline,

@@ -25,6 +25,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import structlog
 from rich.console import Console
 from rich.table import Table
 
@@ -136,6 +137,8 @@ def main() -> None:
         help="A PostgreSQL server; the run creates its own database there and drops it.",
     )
     args = parser.parse_args()
+    # The store's own log lines (schema upgrades) must not mix with the JSON on stdout.
+    structlog.configure(logger_factory=structlog.PrintLoggerFactory(sys.stderr))
     observed = asyncio.run(
         run_fleet(
             vehicles=args.vehicles,

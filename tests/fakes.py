@@ -1,7 +1,5 @@
-"""Fakes for service tests: a fake Enode with battery physics, in-memory stores, a simple planner.
-
-The stores are stand-ins until the foundation's twins in `enode_scheduler.testing` are merged;
-they follow the port contracts closely enough for the reconciler (unique intent keys, epochs).
+"""Fakes for service tests: an in-process Enode twin with battery physics, and a schedule store
+wrapper that remembers every schedule. The stores themselves are `enode_scheduler.testing`'s twins.
 """
 
 from __future__ import annotations

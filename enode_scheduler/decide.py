@@ -24,6 +24,7 @@ class ReplanReason(StrEnum):
     NEW_PRICES = "new_prices"
     NEXT_DEADLINE = "next_deadline"
     SOC_OFF_CURVE = "soc_off_curve"
+    POWER_CHANGED = "power_changed"
 
 
 # Reasons after which the previous schedule no longer says anything useful about the current slot.
@@ -96,8 +97,13 @@ def replan_reason(
     prices_changed_at: datetime | None,
     expected_soc_percent: float | None,
     soc_tolerance_percent: float,
+    power_changed: bool = False,
 ) -> ReplanReason | None:
-    """The first reason to plan this car again, or None to keep its schedule."""
+    """The first reason to plan this car again, or None to keep its schedule.
+
+    `power_changed`: the charging power seen while charging differs from the one planned with
+    (a car is planned at the default power until its first charging reading).
+    """
     if schedule is None or computed_at is None:
         return ReplanReason.NO_SCHEDULE
     if plan_edited:
@@ -108,6 +114,8 @@ def replan_reason(
         return ReplanReason.NEXT_DEADLINE
     if prices_changed_at is not None and prices_changed_at > computed_at:
         return ReplanReason.NEW_PRICES
+    if power_changed:
+        return ReplanReason.POWER_CHANGED
     soc = reading.soc_percent
     if (
         reading.is_plugged_in

@@ -49,6 +49,7 @@ from enode_scheduler.ports import (
     VehicleReading,
     VehicleStore,
 )
+from enode_scheduler.wake_queue import WakeQueue
 
 log = structlog.get_logger()
 
@@ -104,6 +105,7 @@ class Car:
     extended_for: datetime | None = None
     power_kw: float | None = None
     override: OverrideRecord | None = None
+    planned_power_kw: float | None = None
 
 
 @dataclass(slots=True)
@@ -153,12 +155,14 @@ class Reconciler:
         self._prices_changed_at: datetime | None = None
         self._smart_charging_warned: set[str] = set()
         self._all_due = True
+        self._wakes = WakeQueue()
 
     # -- loading -----------------------------------------------------------------------------
 
     async def load(self, *, now: datetime) -> None:
         """Rebuild the in-memory view from the database (at start and on gaining leadership)."""
         self.cars = {}
+        self._wakes.clear()
         await self.refresh_plans(now=now)
         ids = list(self.cars)
         readings = await self._ports.vehicles.latest_readings(ids)
@@ -183,18 +187,21 @@ class Reconciler:
         changed = 0
         for vid in [v for v in self.cars if v not in plans]:
             del self.cars[vid]
+            self._wakes.discard(vid)
             changed += 1
         for vid, plan in plans.items():
             car = self.cars.get(vid)
             if car is None:
                 self.cars[vid] = Car(plan=plan, next_poll_at=now)
-                changed += 1
             elif car.plan != plan:
                 if plan.updated_at != car.plan.updated_at:
                     car.failed_attempts, car.plan_edited = 0, True
                 car.plan = plan
                 car.next_poll_at = now
-                changed += 1
+            else:
+                continue
+            self._wakes.set(vid, now)
+            changed += 1
         return changed
 
     async def reconcile_soon(self, vehicle_id: str, *, now: datetime) -> bool:
@@ -205,6 +212,7 @@ class Reconciler:
         if self._ports.overrides is not None:
             car.override = await self._ports.overrides.get_override(vehicle_id)
         car.next_poll_at = now
+        self._wakes.set(vehicle_id, now)
         return True
 
     def prices_changed(self, *, at: datetime) -> None:
@@ -219,8 +227,28 @@ class Reconciler:
         """Read due cars, replan where needed, persist, and send commands (only with an epoch)."""
         report = StepReport()
         slots = await self._load_slots(now)
-        due = [car for car in self.cars.values() if self._all_due or self._wake_at(car) <= now]
+        if self._all_due:
+            due = list(self.cars.values())
+        else:
+            due = [self.cars[vid] for vid in self._wakes.pop_due(now) if vid in self.cars]
         self._all_due = False
+        try:
+            await self._step_cars(due, slots, now=now, epoch=epoch, report=report)
+        except BaseException:
+            # Cars taken off the queue but not handled must not be forgotten.
+            self._all_due = True
+            raise
+        return report
+
+    async def _step_cars(
+        self,
+        due: list[Car],
+        slots: list[Slot],
+        *,
+        now: datetime,
+        epoch: int | None,
+        report: StepReport,
+    ) -> None:
         to_read = [c for c in due if c.next_poll_at is None or c.next_poll_at <= now]
         reading = {id(c) for c in to_read}
         # Cars at a window boundary act on their latest reading first, so their commands do not
@@ -233,12 +261,14 @@ class Reconciler:
             await self._ports.vehicles.save_readings(fresh)
         for car in to_read:
             await self._handle(car, slots, now=now, epoch=epoch, report=report)
-        return report
 
     def next_wake(self, *, now: datetime) -> datetime:
         """The earliest instant a car becomes due (capped by the safety tick)."""
         cap = now + timedelta(seconds=self._settings.safety_tick_s)
-        return min([cap, *(self._wake_at(c) for c in self.cars.values())])
+        if self._all_due:
+            return now
+        earliest = self._wakes.earliest()
+        return cap if earliest is None else min(cap, earliest)
 
     def _wake_at(self, car: Car) -> datetime:
         times = [car.next_poll_at] if car.next_poll_at is not None else []
@@ -355,18 +385,22 @@ class Reconciler:
             await self._verify(car, now=now, report=report)
         car.previous, car.handled_at = car.reading, now
         self._schedule_poll(car, now=now)
+        self._wakes.set(car.plan.vehicle_id, self._wake_at(car))
 
     def _schedule_poll(self, car: Car, *, now: datetime) -> None:
-        if car.next_poll_at is not None and car.next_poll_at > now and car.read_at != now:
-            return
-        car.next_poll_at = decide.next_poll_at(
-            vehicle_id=car.plan.vehicle_id,
-            reading=car.reading,
-            plan=car.plan if car.plan.status is PlanStatus.ACTIVE else None,
-            schedule=car.record.schedule if car.record is not None else None,
-            now=now,
-            settings=self._settings,
-        )
+        planned = car.next_poll_at
+        if planned is None or planned <= now or car.read_at == now:
+            planned = decide.next_poll_at(
+                vehicle_id=car.plan.vehicle_id,
+                reading=car.reading,
+                plan=car.plan if car.plan.status is PlanStatus.ACTIVE else None,
+                schedule=car.record.schedule if car.record is not None else None,
+                now=now,
+                settings=self._settings,
+            )
+        car.next_poll_at = planned
+        # A command sent at a boundary (without a read) is verified on time, not at the next
+        # regular poll: until then the car cannot take its next command.
         intent = car.intent
         if intent is not None and intent.status is IntentStatus.SENT:
             verify_at = (intent.sent_at or now) + timedelta(seconds=self._settings.verify_delay_s)
@@ -400,6 +434,7 @@ class Reconciler:
             prices_changed_at=self._prices_changed_at,
             expected_soc_percent=self._expected_soc(car, now=now),
             soc_tolerance_percent=self._settings.soc_tolerance_percent,
+            power_changed=_power_changed(car),
         )
         if reason is None or car.reading.soc_percent is None:
             return
@@ -412,6 +447,7 @@ class Reconciler:
         record = ScheduleRecord(car.plan.vehicle_id, schedule, deadline, computed_at=now)
         await self._ports.schedules.save_schedule(record)
         car.plan_edited = False
+        car.planned_power_kw = car.power_kw or self._settings.default_charge_kw
         car.record, car.anchor_soc_percent = record, car.reading.soc_percent
         report.replanned += 1
         report.reasons[reason.value] += 1
@@ -656,6 +692,12 @@ def _plausible(reading: VehicleReading) -> bool:
         and (cap is None or cap > 0)
         and (rate is None or rate >= 0)
     )
+
+
+def _power_changed(car: Car) -> bool:
+    """The power seen while charging is over 10 % off the power the schedule assumed."""
+    seen, planned = car.power_kw, car.planned_power_kw
+    return seen is not None and planned is not None and abs(seen - planned) > 0.1 * planned
 
 
 def _soc(car: Car) -> float | None:

@@ -79,6 +79,12 @@ def sim(
     vehicles_on_link: Annotated[
         int, typer.Option(min=0, help="Cars a new user gets on completing the link flow.")
     ] = 0,
+    request_log_size: Annotated[
+        int, typer.Option(min=1, help="Requests the log keeps (the oldest drop out).")
+    ] = 10_000,
+    log_bodies: Annotated[
+        bool, typer.Option(help="Keep response bodies in the request log.")
+    ] = True,
     client_id: Annotated[str, typer.Option(help="OAuth client id the sim accepts.")] = (
         "sim-client"
     ),
@@ -99,6 +105,8 @@ def sim(
         command_delay_s=command_delay_s,
         access_token_ttl_s=token_ttl_s,
         vehicles_on_link=vehicles_on_link,
+        request_log_size=request_log_size,
+        log_response_bodies=log_bodies,
     )
     try:
         asyncio.run(_serve(config, clock))

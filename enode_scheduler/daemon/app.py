@@ -16,7 +16,7 @@ import signal
 import socket
 import time
 from contextlib import AsyncExitStack
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import structlog
@@ -87,7 +87,12 @@ class Daemon:
                 await self.leadership.clear_stale()
             self._install_signals(stack)
             await self.leadership.renew()
-            await self._step()  # reconcile before anything else after a (re)start
+            # The first pass over a big fleet can outlast the lease: keep it renewed meanwhile.
+            renewing = asyncio.create_task(self._renew_until_jobs_start(), name="lease-renew")
+            try:
+                await self._step()  # reconcile before anything else after a (re)start
+            finally:
+                renewing.cancel()
             await self.refresh_prices()
             scheduler = build_scheduler(
                 self._jobs(),
@@ -177,7 +182,12 @@ class Daemon:
             await self._step()
             if self.stop_event.is_set():
                 return
-            await self._sleep_until(self.reconciler.next_wake(now=self.clock.now()))
+            now = self.clock.now()
+            if self._leading():
+                await self._sleep_until(self.reconciler.next_wake(now=now))
+            else:
+                # A standby waits for the lease job's wake-up, not for cars it does not run.
+                await self._sleep_until(now + timedelta(seconds=self.settings.safety_tick_s))
 
     async def _step(self) -> None:
         epoch = self.leadership.epoch
@@ -214,9 +224,15 @@ class Daemon:
                 duration_ms=round(duration_s * 1000, 1),
             )
 
+    async def _renew_until_jobs_start(self) -> None:
+        while True:
+            await asyncio.sleep(self.settings.lease_ttl_s / 3)
+            await self.leadership.renew()
+
     async def _sleep_until(self, when: datetime) -> None:
         delay_s = (when - self.clock.now()).total_seconds()
         if delay_s <= 0 or self._wake.is_set():
+            await asyncio.sleep(0)  # a loop that never waits would starve every other task
             return
         sleeper = asyncio.create_task(self.clock.sleep(delay_s))
         waker = asyncio.create_task(self._wake.wait())

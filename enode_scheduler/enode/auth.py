@@ -122,17 +122,25 @@ class UserTokenManager:
         self._clock = clock
         self._metrics = metrics
         self._locks: dict[str, asyncio.Lock] = {}
+        # Fresh access tokens in memory: one store read (and decryption) per user and token
+        # lifetime instead of per request. A 401 goes to `refresh`, which reads the store again.
+        self._fresh: dict[str, UserTokens] = {}
 
     async def access_token(self, user_id: str) -> str:
+        cached = self._fresh.get(user_id)
+        if cached is not None and is_fresh(cached, now=self._clock.now()):
+            return cached.access_token
         tokens = await self._store.get_tokens(user_id)
         if tokens is None:
             raise await self.relink(user_id, reason="no tokens stored")
         if is_fresh(tokens, now=self._clock.now()):
+            self._fresh[user_id] = tokens
             return tokens.access_token
         return (await self.refresh(user_id, stale=tokens.access_token)).access_token
 
     async def refresh(self, user_id: str, *, stale: str) -> UserTokens:
         """Replace the `stale` access token; callers queued behind a refresh reuse its result."""
+        self._fresh.pop(user_id, None)
         lock = self._locks.setdefault(user_id, asyncio.Lock())
         async with lock:
             current = await self._store.get_tokens(user_id)
@@ -155,12 +163,14 @@ class UserTokenManager:
             # Without rotation the old refresh token stays valid.
             fresh = UserTokens(fresh.access_token, refresh_token, fresh.expires_at)
         await self._store.save_tokens(user_id, fresh)
+        self._fresh[user_id] = fresh
         self._metrics.token_refreshes["user"] += 1
         log.info("enode_user_token_refreshed", user_id=user_id)
         return fresh
 
     async def relink(self, user_id: str, *, reason: str) -> NeedsRelink:
         """Mark the user as needing a new link and return the error to raise."""
+        self._fresh.pop(user_id, None)
         await self._store.mark_needs_relink(user_id, reason=reason)
         log.warning("enode_user_needs_relink", user_id=user_id, reason=reason)
         return NeedsRelink(f"user {user_id} must link again: {reason}", user_id=user_id)

@@ -57,6 +57,8 @@ class SimConfig:
     # One vehicle in `smart_charging_every` starts with Enode smart charging enabled (0: none).
     smart_charging_every: int = 5
     request_log_size: int = 10_000
+    # Response bodies in the request log; a fleet benchmark reading the log keeps only metadata.
+    log_response_bodies: bool = True
     # Cars a user who had none gets on completing the link flow (demo users link themselves).
     vehicles_on_link: int = 0
     user_ids: tuple[str, ...] = field(default=())

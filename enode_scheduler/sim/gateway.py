@@ -194,5 +194,9 @@ def _record(ctx: Ctx, response: Response, fault: Fault | None) -> None:
         request_content_type=ctx.request.headers.get("content-type"),
         request_body=ctx.body.decode("utf-8", "replace"),
         response_content_type=response.headers.get("content-type"),
-        response_body=bytes(response.body).decode("utf-8", "replace"),
+        response_body=(
+            bytes(response.body).decode("utf-8", "replace")
+            if ctx.state.config.log_response_bodies
+            else ""
+        ),
     )

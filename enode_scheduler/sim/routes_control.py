@@ -178,7 +178,7 @@ async def clear_faults(request: Request, state: SimState, body: dict[str, Any]) 
 async def read_log(request: Request, state: SimState, body: dict[str, Any]) -> Any:
     since = int(request.query_params.get("since", "0"))
     prefix = request.query_params.get("path_prefix", "")
-    return [e.as_dict() for e in state.requests(path_prefix=prefix) if e.seq > since]
+    return [e.as_dict() for e in state.requests(path_prefix=prefix, since=since)]
 
 
 async def clear_log(request: Request, state: SimState, body: dict[str, Any]) -> Any:

@@ -232,8 +232,17 @@ class SimState:
         self.log.append(entry)
         return entry
 
-    def requests(self, *, path_prefix: str = "") -> list[LogEntry]:
-        return [e for e in self.log if e.path.startswith(path_prefix)]
+    def requests(self, *, path_prefix: str = "", since: int = 0) -> list[LogEntry]:
+        """Logged requests under `path_prefix` with a sequence number above `since`, in order."""
+        # Newest last: walking back from the end reads only what is new to a reader that polls.
+        newer: list[LogEntry] = []
+        for entry in reversed(self.log):
+            if entry.seq <= since:
+                break
+            if entry.path.startswith(path_prefix):
+                newer.append(entry)
+        newer.reverse()
+        return newer
 
     def clear_log(self) -> None:
         self.log.clear()

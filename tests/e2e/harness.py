@@ -61,10 +61,12 @@ class Timeline:
 class Sim:
     """A `enode-scheduler sim` process and its control API."""
 
-    def __init__(self, timeline: Timeline, *, command_delay_s: float = 5.0) -> None:
+    def __init__(
+        self, timeline: Timeline, *, command_delay_s: float = 5.0, extra_args: tuple[str, ...] = ()
+    ) -> None:
         self.proc = subprocess.Popen(
             [*CLI, "sim", "--port", "0", "--vehicles", "0", "--token-ttl", str(14 * 86400),
-             "--command-delay", str(command_delay_s), *timeline.args()],
+             "--command-delay", str(command_delay_s), *timeline.args(), *extra_args],
             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=subprocess_env(), text=True,
         )  # fmt: skip
         assert self.proc.stdout is not None

@@ -6,6 +6,7 @@ without the source tree; the top-level alembic.ini points at the same place for 
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -65,13 +66,32 @@ async def check_schema(engine: AsyncEngine, *, auto_migrate: bool) -> None:
             "enode-scheduler does not know; upgrade enode-scheduler"
         )
     if auto_migrate:
-        await upgrade(engine)
+        await _upgrade_beside_peers(engine, heads)
         log.info("schema_upgraded", revisions=sorted(current), to=sorted(heads))
         return
     at = ", ".join(sorted(current)) or "empty (no tables)"
     raise SchemaOutdated(
         f"database schema is {at}, this version needs {', '.join(sorted(heads))}: {UPGRADE_HINT}"
     )
+
+
+async def _upgrade_beside_peers(engine: AsyncEngine, heads: set[str]) -> None:
+    for attempt in range(1, _SQLITE_UPGRADE_ATTEMPTS + 1):
+        try:
+            await upgrade(engine)
+            return
+        except StoreError:
+            if engine.dialect.name != "sqlite" or attempt == _SQLITE_UPGRADE_ATTEMPTS:
+                raise
+        # SQLite has no advisory lock: a peer migrating the same file holds the write lock and
+        # ours gives up. Once the peer is done the schema is current and nothing is left to do.
+        if await current_revisions(engine) == heads:
+            return
+        await asyncio.sleep(0.5 * attempt)
+
+
+# With the 5 s busy timeout per attempt this waits out a peer's migration of about 30 s.
+_SQLITE_UPGRADE_ATTEMPTS = 5
 
 
 def _command(conn: Connection, fn: Callable[..., Any], revision: str) -> None:

@@ -120,6 +120,15 @@ class EnodeSettings(_Section):
         ge=0,
         description="Retries of a failed GET; start/stop commands are never retried blindly.",
     )
+    max_inline_wait_s: float = Field(
+        default=30.0,
+        ge=0,
+        description=(
+            "Longest a GET waits inside one call before its retry (after a 429 or a transient "
+            "failure); a longer wait raises at once so the daemon polls that car again later "
+            "instead of holding up the rest of the fleet."
+        ),
+    )
     link_state_ttl_s: float = Field(
         default=600.0, gt=0, description="Seconds a started link flow (OAuth state) stays valid."
     )

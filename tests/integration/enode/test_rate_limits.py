@@ -37,7 +37,7 @@ def _sent(sim: RunningSim, user_id: str, vendor: str | None = None) -> list[LogE
 
 
 @pytest.mark.parametrize("form", ["seconds", "http_date"])
-async def test_get_waits_out_retry_after_then_succeeds(
+async def test_get_waits_out_a_short_retry_after_then_succeeds(
     client: EnodeClient, sim: RunningSim, form: str
 ) -> None:
     vehicle_id, vendor = _car(sim, "alice")
@@ -49,7 +49,7 @@ async def test_get_waits_out_retry_after_then_succeeds(
             vendor=vendor,
             count=1,
             retry_after=form,
-            retry_after_s=30.0,
+            retry_after_s=20.0,
         )
     )
     reading = await client.get_vehicle("alice", vehicle_id)
@@ -57,10 +57,29 @@ async def test_get_waits_out_retry_after_then_succeeds(
     limited, retried = _sent(sim, "alice", vendor)[-2:]
     assert limited.status == 429
     assert retried.status == 200
-    assert retried.sim_time - limited.sim_time >= timedelta(seconds=30)
+    assert retried.sim_time - limited.sim_time >= timedelta(seconds=20)
     assert client.metrics.rate_limited["get_vehicle"] == 1
     # An HTTP-date counts from when the answer is read, and the driven clock moves meanwhile.
-    assert client.metrics.gated_seconds_total >= (30.0 if form == "seconds" else 1.0)
+    assert client.metrics.gated_seconds_total >= (20.0 if form == "seconds" else 1.0)
+
+
+async def test_get_with_a_long_retry_after_raises_at_once_for_the_caller_to_reschedule(
+    client: EnodeClient, sim: RunningSim
+) -> None:
+    vehicle_id, vendor = _car(sim, "alice")
+    await client.get_vehicle("alice", vehicle_id)  # learns the vendor
+    sim.state.add_fault(
+        Fault("rate_limit", user_id="alice", vendor=vendor, count=1, retry_after_s=120.0)
+    )
+    before = len(_sent(sim, "alice", vendor))
+    with pytest.raises(EnodeRateLimited) as caught:
+        await client.get_vehicle("alice", vehicle_id)
+    # max_inline_wait_s (30 s by default) is shorter than the vendor's 120 s: no waiting inside
+    # the call, one request on the wire, and the gate stays closed for the whole Retry-After.
+    assert caught.value.retry_after_s == pytest.approx(120.0)
+    assert len(_sent(sim, "alice", vendor)) == before + 1
+    with pytest.raises(EnodeGateClosed):
+        await client.get_vehicle("alice", vehicle_id)
 
 
 @pytest.mark.parametrize("form", ["seconds", "http_date"])

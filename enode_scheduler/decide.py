@@ -212,6 +212,18 @@ def aligned_after(now: datetime, *, period_s: float, offset_s: float) -> datetim
     return base + timedelta(seconds=offset_s + k * period_s)
 
 
+def is_idle(reading: VehicleReading | None, plan: PlanRecord | None) -> bool:
+    """Nothing to plan or act on until the car changes: unplugged, asleep, full or unplanned."""
+    if reading is None:
+        return False
+    return (
+        not reading.is_plugged_in
+        or reading.is_reachable is False
+        or plan is None
+        or (target_reached(reading, plan) and not reading.is_charging)
+    )
+
+
 def next_poll_at(
     *,
     vehicle_id: str,
@@ -224,12 +236,7 @@ def next_poll_at(
     """When to read this car next: rarely when unplugged, asleep or full, just before a boundary."""
     if reading is None:
         return now + timedelta(seconds=phase_s(vehicle_id, settings.poll_near_boundary_s))
-    idle = (
-        not reading.is_plugged_in
-        or reading.is_reachable is False
-        or plan is None
-        or (target_reached(reading, plan) and not reading.is_charging)
-    )
+    idle = is_idle(reading, plan)
     period_s = settings.poll_unplugged_s if idle else settings.poll_plugged_s
     regular = aligned_after(now, period_s=period_s, offset_s=phase_s(vehicle_id, period_s))
     if schedule is not None and reading.is_charging and not schedule.charging_at(now):

@@ -106,6 +106,8 @@ class Car:
     power_kw: float | None = None
     override: OverrideRecord | None = None
     planned_power_kw: float | None = None
+    # After a failed read: no request for this car before then (Retry-After, closed gate).
+    poll_not_before: datetime | None = None
 
 
 @dataclass(slots=True)
@@ -276,7 +278,8 @@ class Reconciler:
             boundary = car.record.schedule.next_boundary(car.handled_at)
             if boundary is not None:
                 times.append(boundary)
-            times.append(car.record.deadline)
+            if car.record.deadline > car.handled_at:
+                times.append(car.record.deadline)
         if car.override is not None and car.override.until is not None:
             times.append(car.override.until)
         return min(times, default=_NEVER)
@@ -312,7 +315,7 @@ class Reconciler:
             report.poll_errors += errors
         for reading in fresh:
             car = self.cars[reading.vehicle_id]
-            car.reading, car.read_at = reading, now
+            car.reading, car.read_at, car.poll_not_before = reading, now, None
             if reading.is_charging and reading.charge_rate_kw:
                 car.power_kw = reading.charge_rate_kw
         report.polled = len(fresh)
@@ -363,7 +366,12 @@ class Reconciler:
             event, user_id=cars[0].plan.user_id, error=type(exc).__name__, retry_in_s=wait_s
         )
         for car in cars:
-            car.next_poll_at = now + timedelta(seconds=max(wait_s, 1.0))
+            retry_at = now + timedelta(seconds=max(wait_s, 1.0))
+            if decide.is_idle(car.reading, self._active_plan(car)):
+                # An unplugged or full car only needs its regular slow poll: retrying it at every
+                # Retry-After would read it more often in a vendor's storm than in calm weather.
+                retry_at = max(retry_at, self._regular_poll_at(car, now=now))
+            car.next_poll_at = car.poll_not_before = retry_at
 
     # -- per car: plan, verify, act ----------------------------------------------------------
 
@@ -385,19 +393,14 @@ class Reconciler:
             await self._verify(car, now=now, report=report)
         car.previous, car.handled_at = car.reading, now
         self._schedule_poll(car, now=now)
-        self._wakes.set(car.plan.vehicle_id, self._wake_at(car))
+        # Handling a car again at the same instant changes nothing; a wish in the past (a
+        # deadline gone by, a verification the gate holds back) must not spin the loop.
+        self._wakes.set(car.plan.vehicle_id, max(self._wake_at(car), now + _REHANDLE_AFTER))
 
     def _schedule_poll(self, car: Car, *, now: datetime) -> None:
         planned = car.next_poll_at
         if planned is None or planned <= now or car.read_at == now:
-            planned = decide.next_poll_at(
-                vehicle_id=car.plan.vehicle_id,
-                reading=car.reading,
-                plan=car.plan if car.plan.status is PlanStatus.ACTIVE else None,
-                schedule=car.record.schedule if car.record is not None else None,
-                now=now,
-                settings=self._settings,
-            )
+            planned = self._regular_poll_at(car, now=now)
         car.next_poll_at = planned
         # A command sent at a boundary (without a read) is verified on time, not at the next
         # regular poll: until then the car cannot take its next command.
@@ -405,6 +408,22 @@ class Reconciler:
         if intent is not None and intent.status is IntentStatus.SENT:
             verify_at = (intent.sent_at or now) + timedelta(seconds=self._settings.verify_delay_s)
             car.next_poll_at = min(car.next_poll_at, max(verify_at, now))
+        if car.poll_not_before is not None:
+            car.next_poll_at = max(car.next_poll_at, car.poll_not_before)
+
+    def _regular_poll_at(self, car: Car, *, now: datetime) -> datetime:
+        return decide.next_poll_at(
+            vehicle_id=car.plan.vehicle_id,
+            reading=car.reading,
+            plan=self._active_plan(car),
+            schedule=car.record.schedule if car.record is not None else None,
+            now=now,
+            settings=self._settings,
+        )
+
+    @staticmethod
+    def _active_plan(car: Car) -> PlanRecord | None:
+        return car.plan if car.plan.status is PlanStatus.ACTIVE else None
 
     def _deadline(self, plan: PlanRecord, *, now: datetime) -> datetime | None:
         if plan.deadline is not None:
@@ -423,6 +442,8 @@ class Reconciler:
         self, car: Car, slots: list[Slot], *, deadline: datetime, now: datetime, report: StepReport
     ) -> None:
         assert car.reading is not None
+        # An old reading says nothing about the SoC curve now (a read the vendor held back).
+        fresh = car.read_at == now
         reason = decide.replan_reason(
             reading=car.reading,
             previous=car.previous,
@@ -432,9 +453,9 @@ class Reconciler:
             deadline=deadline,
             scheduled_deadline=car.record.deadline if car.record else None,
             prices_changed_at=self._prices_changed_at,
-            expected_soc_percent=self._expected_soc(car, now=now),
+            expected_soc_percent=self._expected_soc(car, now=now) if fresh else None,
             soc_tolerance_percent=self._settings.soc_tolerance_percent,
-            power_changed=_power_changed(car),
+            power_changed=fresh and _power_changed(car),
         )
         if reason is None or car.reading.soc_percent is None:
             return
@@ -682,6 +703,7 @@ def _read_groups(cars: list[Car], vendors: set[str | None]) -> list[list[Car]]:
 
 
 _NEVER = datetime.max.replace(tzinfo=UTC)
+_REHANDLE_AFTER = timedelta(seconds=1)
 _TRANSIENT = (EnodeRateLimited, EnodeGateClosed, EnodeServerError, EnodeTransportError)
 
 

@@ -43,6 +43,8 @@ class FakeEnode:
         self.reads = 0
         self.rate_limited_until: dict[str, datetime] = {}
         self.rate_limited = 0
+        # None: the 429 says when the storm ends; a number: it says only that (like most clouds).
+        self.retry_after_s: float | None = None
         self.bad_soc: set[str] = set()
 
     def _advance(self) -> None:
@@ -71,7 +73,8 @@ class FakeEnode:
         until = self.rate_limited_until.get(car.vendor)
         if until is not None and self.clock.now() < until:
             self.rate_limited += 1
-            raise EnodeRateLimited("429", retry_after_s=(until - self.clock.now()).total_seconds())
+            said_s = self.retry_after_s or (until - self.clock.now()).total_seconds()
+            raise EnodeRateLimited("429", retry_after_s=said_s)
 
     def _reading(self, car: FakeCar) -> VehicleReading:
         soc = 140.0 if car.vehicle_id in self.bad_soc else car.soc_percent

@@ -287,3 +287,61 @@ async def test_a_car_less_efficient_than_assumed_still_meets_its_target() -> Non
     await world.run(hours=20)
     assert world.enode.cars["v1"].soc_percent >= 70.0 - 0.25
     assert outside_windows_s(world, "v1") <= 30 * 60
+
+
+async def step_strictly(world: World, *, hours: float) -> int:
+    """Step like the daemon does, failing if the reconciler ever asks to wake in the past."""
+    until, steps = world.clock.now() + timedelta(hours=hours), 0
+    while world.clock.now() < until:
+        await world.rec.step(now=world.clock.now(), epoch=1)
+        steps += 1
+        wake = world.rec.next_wake(now=world.clock.now())
+        assert wake > world.clock.now(), f"the loop would spin at {world.clock.now()}"
+        await world.clock.advance_to(min(wake, until))
+    return steps
+
+
+async def test_unplugged_car_keeps_its_hourly_poll_through_a_vendor_storm() -> None:
+    world = await make_world([FakeCar("v1", "u1", vendor="BMW", plugged=False)])
+    await world.add_plan("v1", target=80.0, deadline=TOMORROW_7)
+    await world.rec.load(now=world.clock.now())
+    await world.run(hours=0.1)
+    assert world.enode.reads == 1
+    world.enode.rate_limited_until["BMW"] = START + timedelta(hours=4)
+    world.enode.retry_after_s = 300.0
+    await step_strictly(world, hours=6)
+    # One read an hour, storm or not: a Retry-After of 5 min must not mean a read per 5 min.
+    assert 3 <= world.enode.rate_limited <= 4
+    assert world.enode.rate_limited + world.enode.reads <= 7
+
+
+async def test_a_verification_held_back_by_a_429_waits_without_spinning() -> None:
+    world = await make_world([FakeCar("v1", "u1", vendor="BMW", soc_percent=40.0)])
+    await world.add_plan("v1", target=70.0, deadline=TOMORROW_7)
+    await world.rec.load(now=world.clock.now())
+    first_start = datetime(2024, 1, 11, 2, 0, 5, tzinfo=UTC)
+    await world.run(hours=(first_start - START).total_seconds() / 3600)
+    assert [a for _, _, a in world.enode.commands] == [ChargeAction.START]
+    world.enode.rate_limited_until["BMW"] = first_start + timedelta(hours=1)
+    world.enode.retry_after_s = 900.0
+    await step_strictly(world, hours=2)
+    # One try per Retry-After, and no replan on the reading from before the storm.
+    assert world.enode.rate_limited <= 5
+    storm = (first_start, first_start + timedelta(hours=1))
+    assert [r for r in world.schedules.history if storm[0] < r.computed_at < storm[1]] == []
+    started = [i for i in await intents(world) if i.action is ChargeAction.START]
+    assert [i.status for i in started] == [IntentStatus.VERIFIED]
+
+
+async def test_a_finished_plan_does_not_wake_the_loop_at_its_past_deadline() -> None:
+    world = await make_world([FakeCar("v1", "u1", soc_percent=60.0)])
+    await world.add_plan("v1", target=70.0, deadline=TOMORROW_7)
+    await world.rec.load(now=world.clock.now())
+    await world.run(hours=20)
+    plan_record = await world.stores.plans.get_plan("v1")
+    assert plan_record is not None
+    assert plan_record.status is PlanStatus.DONE
+    reads = world.enode.reads
+    await step_strictly(world, hours=5)
+    # Full, not charging: an hourly poll is all that is left to do.
+    assert world.enode.reads - reads <= 6

@@ -66,6 +66,8 @@ def make_reconciler(deps: Deps) -> Reconciler:
         planner=plan,
         next_deadline=next_deadline,
         price_view=deps.tariff.apply,
+        max_concurrent_reads=deps.settings.scheduler.max_concurrent_reads,
+        max_concurrent_commands=deps.settings.scheduler.max_concurrent_commands,
     )
 
 

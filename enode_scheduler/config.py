@@ -438,6 +438,14 @@ class SchedulerSettings(_Section):
     max_concurrent_reads: int = Field(
         default=32, ge=1, description="Vehicle reads the daemon keeps in flight at once."
     )
+    max_concurrent_commands: int = Field(
+        default=16,
+        ge=1,
+        description=(
+            "Start/stop commands the daemon keeps in flight at once (cars sharing a window "
+            "boundary are sent together, not one after another)."
+        ),
+    )
 
 
 class ApiToken(_Section):

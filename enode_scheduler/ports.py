@@ -232,6 +232,10 @@ class ScheduleStore(Protocol):
         """Replace the vehicle's current schedule."""
         ...
 
+    async def save_schedules(self, records: Sequence[ScheduleRecord]) -> None:
+        """Replace the current schedule of each vehicle, in one transaction."""
+        ...
+
     async def get_schedule(self, vehicle_id: str) -> ScheduleRecord | None: ...
 
     async def get_schedules(self, vehicle_ids: Sequence[str]) -> dict[str, ScheduleRecord]: ...
@@ -278,6 +282,16 @@ class CommandIntentStore(Protocol):
 
     async def mark_sent(self, key: str, *, epoch: int, at: datetime) -> None:
         """Record a send; raises StaleEpoch when `epoch` is not the current leader's."""
+        ...
+
+    async def record_sends(
+        self, sends: Sequence[CommandIntent], *, epoch: int, at: datetime
+    ) -> list[CommandIntent]:
+        """Write intents as sent by `epoch`, all in one fenced transaction, before they go out.
+
+        Returns those written; a key that exists already is skipped (never sent twice). Raises
+        StaleEpoch, writing nothing, when `epoch` is not the current leader's.
+        """
         ...
 
     async def mark_verified(self, key: str, *, at: datetime) -> None: ...

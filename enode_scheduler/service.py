@@ -126,6 +126,14 @@ class StepReport:
     reasons: dict[str, int] = field(default_factory=lambda: defaultdict(int))
 
 
+@dataclass(slots=True)
+class _Outbox:
+    """What one batch of cars decided: written in one go, then sent concurrently."""
+
+    schedules: list[ScheduleRecord] = field(default_factory=list)
+    sends: list[tuple[Car, ChargeAction]] = field(default_factory=list)
+
+
 class LostLeadership(Exception):
     """The fencing epoch was refused: another process leads now; stop sending at once."""
 
@@ -143,6 +151,7 @@ class Reconciler:
         next_deadline: DeadlineFn,
         price_view: Callable[[list[Slot]], list[Slot]] = list,
         max_concurrent_reads: int = 32,
+        max_concurrent_commands: int = 16,
     ) -> None:
         self._ports = ports
         self._settings = settings
@@ -151,6 +160,7 @@ class Reconciler:
         self._next_deadline = next_deadline
         self._price_view = price_view
         self._read_limit = asyncio.Semaphore(max_concurrent_reads)
+        self._command_limit = asyncio.Semaphore(max_concurrent_commands)
         self.cars: dict[str, Car] = {}
         self._slots: list[Slot] = []
         self._slots_loaded_at: datetime | None = None
@@ -255,14 +265,12 @@ class Reconciler:
         reading = {id(c) for c in to_read}
         # Cars at a window boundary act on their latest reading first, so their commands do not
         # wait behind the polls of the rest of the fleet.
-        for car in due:
-            if id(car) not in reading:
-                await self._handle(car, slots, now=now, epoch=epoch, report=report)
+        at_boundary = [c for c in due if id(c) not in reading]
+        await self._handle(at_boundary, slots, now=now, epoch=epoch, report=report)
         fresh = await self._read(to_read, now=now, report=report)
         if fresh:
             await self._ports.vehicles.save_readings(fresh)
-        for car in to_read:
-            await self._handle(car, slots, now=now, epoch=epoch, report=report)
+        await self._handle(to_read, slots, now=now, epoch=epoch, report=report)
 
     def next_wake(self, *, now: datetime) -> datetime:
         """The earliest instant a car becomes due (capped by the safety tick)."""
@@ -376,26 +384,60 @@ class Reconciler:
     # -- per car: plan, verify, act ----------------------------------------------------------
 
     async def _handle(
-        self, car: Car, slots: list[Slot], *, now: datetime, epoch: int | None, report: StepReport
+        self,
+        cars: list[Car],
+        slots: list[Slot],
+        *,
+        now: datetime,
+        epoch: int | None,
+        report: StepReport,
+    ) -> None:
+        """Decide for each car, then write the schedules in one go and send the commands.
+
+        At a busy boundary hundreds of cars start at once: one write per car and commands sent
+        one after another would make the last car's start wait for all the others.
+        """
+        outbox = _Outbox()
+        for car in cars:
+            await self._decide(car, slots, now=now, epoch=epoch, report=report, outbox=outbox)
+        if outbox.schedules:
+            await self._ports.schedules.save_schedules(outbox.schedules)
+        if outbox.sends and epoch is not None:
+            await self._send(outbox.sends, now=now, epoch=epoch, report=report)
+        for car in cars:
+            self._schedule_poll(car, now=now)
+            # Handling a car again at the same instant changes nothing; a wish in the past (a
+            # deadline gone by, a verification the gate holds back) must not spin the loop.
+            self._wakes.set(car.plan.vehicle_id, max(self._wake_at(car), now + _REHANDLE_AFTER))
+
+    async def _decide(
+        self,
+        car: Car,
+        slots: list[Slot],
+        *,
+        now: datetime,
+        epoch: int | None,
+        report: StepReport,
+        outbox: _Outbox,
     ) -> None:
         if car.reading is not None and car.plan.status is PlanStatus.ACTIVE:
             deadline = self._deadline(car.plan, now=now)
             if deadline is not None:
-                await self._maybe_replan(car, slots, deadline=deadline, now=now, report=report)
+                self._maybe_replan(
+                    car, slots, deadline=deadline, now=now, report=report, outbox=outbox
+                )
             await self._verify(car, now=now, report=report)
             # Past a one-off deadline every window is over: a car still charging is stopped
             # once, then the finished plan leaves it alone.
             finished = deadline is None
-            await self._act(car, now=now, epoch=epoch, report=report, finished=finished)
+            await self._act(
+                car, now=now, epoch=epoch, report=report, outbox=outbox, finished=finished
+            )
             if finished:
                 await self._finish(car, now=now)
         elif car.reading is not None:
             await self._verify(car, now=now, report=report)
         car.previous, car.handled_at = car.reading, now
-        self._schedule_poll(car, now=now)
-        # Handling a car again at the same instant changes nothing; a wish in the past (a
-        # deadline gone by, a verification the gate holds back) must not spin the loop.
-        self._wakes.set(car.plan.vehicle_id, max(self._wake_at(car), now + _REHANDLE_AFTER))
 
     def _schedule_poll(self, car: Car, *, now: datetime) -> None:
         planned = car.next_poll_at
@@ -438,8 +480,15 @@ class Reconciler:
         car.plan = dataclasses.replace(car.plan, status=PlanStatus.DONE, updated_at=now)
         log.info("plan_done", vehicle_id=car.plan.vehicle_id, soc_percent=_soc(car))
 
-    async def _maybe_replan(
-        self, car: Car, slots: list[Slot], *, deadline: datetime, now: datetime, report: StepReport
+    def _maybe_replan(
+        self,
+        car: Car,
+        slots: list[Slot],
+        *,
+        deadline: datetime,
+        now: datetime,
+        report: StepReport,
+        outbox: _Outbox,
     ) -> None:
         assert car.reading is not None
         # An old reading says nothing about the SoC curve now (a read the vendor held back).
@@ -466,7 +515,7 @@ class Reconciler:
             hold = decide.slot_end_at(slots, now)
             schedule = decide.stabilize(schedule, car.record.schedule, now=now, hold_until=hold)
         record = ScheduleRecord(car.plan.vehicle_id, schedule, deadline, computed_at=now)
-        await self._ports.schedules.save_schedule(record)
+        outbox.schedules.append(record)
         car.plan_edited = False
         car.planned_power_kw = car.power_kw or self._settings.default_charge_kw
         car.record, car.anchor_soc_percent = record, car.reading.soc_percent
@@ -563,6 +612,7 @@ class Reconciler:
         now: datetime,
         epoch: int | None,
         report: StepReport,
+        outbox: _Outbox,
         finished: bool = False,
     ) -> None:
         reading, record = car.reading, car.record
@@ -590,7 +640,7 @@ class Reconciler:
             await self._fail_plan(car, reason=f"{action.value} not confirmed after retries")
             report.plans_failed += 1
             return
-        await self._send(car, action, now=now, epoch=epoch, report=report)
+        outbox.sends.append((car, action))
 
     def _override_decides(self, car: Car, *, now: datetime) -> bool | None:
         """The override's wish while it lasts; an ended one is forgotten and the plan decides."""
@@ -606,39 +656,62 @@ class Reconciler:
         return forced
 
     async def _send(
-        self, car: Car, action: ChargeAction, *, now: datetime, epoch: int, report: StepReport
+        self,
+        sends: list[tuple[Car, ChargeAction]],
+        *,
+        now: datetime,
+        epoch: int,
+        report: StepReport,
     ) -> None:
-        plan, intents = car.plan, self._ports.intents
-        key = decide.intent_key(plan.vehicle_id, action, at=now, attempt=car.failed_attempts)
-        intent = CommandIntent(
-            key=key,
-            vehicle_id=plan.vehicle_id,
-            user_id=plan.user_id,
-            action=action,
-            reason="window" if action is ChargeAction.START else "outside_window",
-            epoch=epoch,
-        )
-        created = await intents.create_intent(intent)
-        if created is None:
-            return
+        """Record every intent as sent (one fenced write), then post the commands concurrently."""
+        wanted = [
+            CommandIntent(
+                key=decide.intent_key(
+                    car.plan.vehicle_id, action, at=now, attempt=car.failed_attempts
+                ),
+                vehicle_id=car.plan.vehicle_id,
+                user_id=car.plan.user_id,
+                action=action,
+                reason="window" if action is ChargeAction.START else "outside_window",
+                epoch=epoch,
+            )
+            for car, action in sends
+        ]
         try:
-            await intents.mark_sent(key, epoch=epoch, at=now)
+            written = await self._ports.intents.record_sends(wanted, epoch=epoch, at=now)
         except StaleEpoch as exc:
             raise LostLeadership(str(exc)) from exc
-        car.intent = dataclasses.replace(created, status=IntentStatus.SENT, sent_at=now)
-        verify_at = now + timedelta(seconds=self._settings.verify_delay_s)
-        if car.next_poll_at is None or car.next_poll_at > verify_at:
-            car.next_poll_at = verify_at
+        by_key = {intent.key: intent for intent in written}
+        posts = []
+        for (car, action), intent in zip(sends, wanted, strict=True):
+            stored = by_key.get(intent.key)
+            if stored is None:
+                continue  # this decision was recorded before: it is never sent twice
+            car.intent = stored
+            verify_at = now + timedelta(seconds=self._settings.verify_delay_s)
+            if car.next_poll_at is None or car.next_poll_at > verify_at:
+                car.next_poll_at = verify_at
+            posts.append(self._post(car, action, stored, now=now, report=report))
+        failures = [r for r in await asyncio.gather(*posts, return_exceptions=True) if r]
+        if failures:
+            raise failures[0]
+
+    async def _post(
+        self, car: Car, action: ChargeAction, intent: CommandIntent, *, now: datetime,
+        report: StepReport,
+    ) -> None:  # fmt: skip
+        plan = car.plan
         try:
-            await self._ports.enode.set_charging(
-                plan.user_id,
-                plan.vehicle_id,
-                action,
-                vendor=car.reading.vendor if car.reading else None,
-            )
+            async with self._command_limit:
+                await self._ports.enode.set_charging(
+                    plan.user_id,
+                    plan.vehicle_id,
+                    action,
+                    vendor=car.reading.vendor if car.reading else None,
+                )
         except EnodeTransportError:
             # It may have arrived: keep it in flight and let the verification read decide.
-            log.warning("command_unknown_outcome", vehicle_id=plan.vehicle_id, key=key)
+            log.warning("command_unknown_outcome", vehicle_id=plan.vehicle_id, key=intent.key)
         except EnodeError as exc:
             await self._send_failed(car, exc, now=now)
             report.send_failures += 1
@@ -648,8 +721,8 @@ class Reconciler:
         else:
             report.stopped += 1
         log.info(
-            "command_sent", vehicle_id=plan.vehicle_id, action=action.value, key=key, epoch=epoch,
-            at=now.isoformat(),
+            "command_sent", vehicle_id=plan.vehicle_id, action=action.value, key=intent.key,
+            epoch=intent.epoch, at=now.isoformat(),
         )  # fmt: skip
 
     async def _send_failed(self, car: Car, exc: EnodeError, *, now: datetime) -> None:

@@ -205,6 +205,10 @@ class InMemoryScheduleStore:
     async def save_schedule(self, record: ScheduleRecord) -> None:
         self._t.schedules[record.vehicle_id] = record
 
+    async def save_schedules(self, records: Sequence[ScheduleRecord]) -> None:
+        for record in records:
+            self._t.schedules[record.vehicle_id] = record
+
     async def get_schedule(self, vehicle_id: str) -> ScheduleRecord | None:
         return self._t.schedules.get(vehicle_id)
 
@@ -309,6 +313,23 @@ class InMemoryCommandIntentStore:
         self._intents[key] = dataclasses.replace(
             intent, status=IntentStatus.SENT, epoch=epoch, sent_at=at, attempts=intent.attempts + 1
         )
+
+    async def record_sends(
+        self, sends: Sequence[CommandIntent], *, epoch: int, at: datetime
+    ) -> list[CommandIntent]:
+        if sends and epoch != self._leases.epoch(self._lease_name):
+            raise StaleEpoch(f"epoch {epoch} is not the current leader's; nothing sent")
+        written = []
+        for intent in sends:
+            if intent.key in self._intents:
+                continue
+            stored = dataclasses.replace(
+                intent, intent_id=next(self._ids), created_at=intent.created_at or at,
+                status=IntentStatus.SENT, epoch=epoch, sent_at=at, attempts=1,
+            )  # fmt: skip
+            self._intents[intent.key] = stored
+            written.append(stored)
+        return written
 
     async def mark_verified(self, key: str, *, at: datetime) -> None:
         self._intents[key] = dataclasses.replace(

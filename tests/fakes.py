@@ -146,8 +146,11 @@ class RecordingSchedules:
         self.history: list[ScheduleRecord] = []
 
     async def save_schedule(self, record: ScheduleRecord) -> None:
-        self.history.append(record)
-        await self.inner.save_schedule(record)
+        await self.save_schedules([record])
+
+    async def save_schedules(self, records: Sequence[ScheduleRecord]) -> None:
+        self.history.extend(records)
+        await self.inner.save_schedules(records)
 
     async def get_schedule(self, vehicle_id: str) -> ScheduleRecord | None:
         return await self.inner.get_schedule(vehicle_id)

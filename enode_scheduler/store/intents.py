@@ -13,13 +13,14 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from enode_scheduler.clock import Clock
 from enode_scheduler.exceptions import StaleEpoch, StoreError
 from enode_scheduler.ports import ChargeAction, CommandIntent, IntentStatus
-from enode_scheduler.store.base import Repository
+from enode_scheduler.store.base import Repository, chunks
 from enode_scheduler.store.schema import command_intents_table, leases_table
 
 intents = command_intents_table
 leases = leases_table
 LEADER_LEASE = "leader"
 _IN_FLIGHT = (IntentStatus.PENDING.value, IntentStatus.SENT.value)
+_BATCH_ROWS = 500
 
 
 class SqlCommandIntentStore(Repository):
@@ -76,6 +77,41 @@ class SqlCommandIntentStore(Repository):
         if known is None:
             raise StoreError(f"no command intent with key {key!r}")
         raise StaleEpoch(f"epoch {epoch} is not the current leader's; intent {key!r} not sent")
+
+    async def record_sends(
+        self, sends: Sequence[CommandIntent], *, epoch: int, at: datetime
+    ) -> list[CommandIntent]:
+        rows = [
+            {
+                **_values(intent),
+                "status": IntentStatus.SENT.value,
+                "epoch": epoch,
+                "sent_at": at,
+                "attempts": 1,
+                "created_at": intent.created_at or at,
+            }
+            for intent in sends
+        ]
+        if not rows:
+            return []
+        lease_epoch = select(leases.c.epoch).where(leases.c.name == self._lease_name)
+        if self.dialect == "postgresql":
+            # A takeover updates this row: it waits for these intents, then sees them in flight.
+            lease_epoch = lease_epoch.with_for_update(read=True)
+        written: list[CommandIntent] = []
+        async with self._tx() as conn:
+            current = (await conn.execute(lease_epoch)).scalar_one_or_none() or 0
+            if current != epoch:
+                raise StaleEpoch(f"epoch {epoch} is not the current leader's; nothing sent")
+            for batch in chunks(rows, _BATCH_ROWS):
+                stmt = (
+                    self._insert(intents)
+                    .values(batch)
+                    .on_conflict_do_nothing(index_elements=[intents.c.key])
+                    .returning(*intents.c)
+                )
+                written.extend(_intent(row) for row in (await conn.execute(stmt)).all())
+        return written
 
     async def mark_verified(self, key: str, *, at: datetime) -> None:
         await self._set(key, status=IntentStatus.VERIFIED.value, verified_at=at, error=None)

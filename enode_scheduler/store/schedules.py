@@ -10,22 +10,30 @@ from sqlalchemy import select
 
 from enode_scheduler.planner.models import Schedule, Window, WindowReason
 from enode_scheduler.ports import ScheduleRecord
-from enode_scheduler.store.base import Repository
+from enode_scheduler.store.base import Repository, chunks
 from enode_scheduler.store.schema import schedules_table
 
 schedules = schedules_table
+_BATCH_ROWS = 500
 
 
 class SqlScheduleStore(Repository):
     async def save_schedule(self, record: ScheduleRecord) -> None:
-        values = schedule_values(record)
-        stmt = self._insert(schedules).values(values)
-        stmt = stmt.on_conflict_do_update(
-            index_elements=[schedules.c.vehicle_id],
-            set_={name: stmt.excluded[name] for name in values if name != "vehicle_id"},
-        )
+        await self.save_schedules([record])
+
+    async def save_schedules(self, records: Sequence[ScheduleRecord]) -> None:
+        # One row per vehicle: ON CONFLICT may not touch a row twice in one statement.
+        latest = {r.vehicle_id: schedule_values(r) for r in records}
+        if not latest:
+            return
         async with self._tx() as conn:
-            await conn.execute(stmt)
+            for batch in chunks(list(latest.values()), _BATCH_ROWS):
+                stmt = self._insert(schedules).values(batch)
+                stmt = stmt.on_conflict_do_update(
+                    index_elements=[schedules.c.vehicle_id],
+                    set_={name: stmt.excluded[name] for name in batch[0] if name != "vehicle_id"},
+                )
+                await conn.execute(stmt)
 
     async def get_schedule(self, vehicle_id: str) -> ScheduleRecord | None:
         return (await self.get_schedules([vehicle_id])).get(vehicle_id)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
@@ -164,7 +165,8 @@ async def test_stale_epoch_stops_the_step_before_anything_is_sent() -> None:
     with pytest.raises(LostLeadership):
         await world.run(hours=6, epoch=1)
     assert world.enode.commands == []
-    assert [i.status for i in await intents(world)] == [IntentStatus.PENDING]
+    # The fenced write refused the whole batch: no intent of the old leader is left behind.
+    assert await intents(world) == []
 
 
 async def test_rate_limited_vendor_is_left_alone_until_retry_after() -> None:
@@ -345,3 +347,44 @@ async def test_a_finished_plan_does_not_wake_the_loop_at_its_past_deadline() -> 
     await step_strictly(world, hours=5)
     # Full, not charging: an hourly poll is all that is left to do.
     assert world.enode.reads - reads <= 6
+
+
+class SlowCommands(FakeEnode):
+    """Commands that take a while to answer, counting how many were in flight at once."""
+
+    def __init__(self, clock: FakeClock, cars: Sequence[FakeCar]) -> None:
+        super().__init__(clock, cars)
+        self.in_flight = self.most_in_flight = 0
+
+    async def set_charging(
+        self, user_id: str, vehicle_id: str, action: ChargeAction, *, vendor: str | None = None
+    ) -> None:
+        self.in_flight += 1
+        self.most_in_flight = max(self.most_in_flight, self.in_flight)
+        await asyncio.sleep(0.01)  # a real round trip: wall time, not sim time
+        self.in_flight -= 1
+        await super().set_charging(user_id, vehicle_id, action, vendor=vendor)
+
+
+async def test_a_boundary_shared_by_many_cars_sends_their_commands_concurrently() -> None:
+    cars = [FakeCar(f"v{i}", f"u{i}", soc_percent=40.0) for i in range(40)]
+    world = await make_world(cars)
+    slow = SlowCommands(world.clock, cars)
+    world.rec = Reconciler(
+        Ports(slow, world.stores.vehicles, world.stores.plans, world.schedules,
+              world.stores.intents, world.stores.prices),
+        SETTINGS, zone=ZONE, planner=plan, next_deadline=next_deadline,
+        max_concurrent_commands=8,
+    )  # fmt: skip
+    world.enode = slow
+    for car in cars:
+        await world.add_plan(car.vehicle_id, target=70.0, deadline=TOMORROW_7)
+    await world.rec.load(now=world.clock.now())
+    await world.run(hours=15)
+    starts = [(at, vid) for at, vid, a in slow.commands if a is ChargeAction.START]
+    assert len(starts) == 40
+    # All forty start at the same 02:00 boundary, eight at a time, never more.
+    assert {at for at, _ in starts} == {datetime(2024, 1, 11, 2, 0, tzinfo=UTC)}
+    assert slow.most_in_flight == 8
+    sent = [i for car in cars for i in await intents(world, car.vehicle_id)]
+    assert {i.status for i in sent} == {IntentStatus.VERIFIED}

@@ -88,3 +88,28 @@ async def test_lease_expiry_takeover_and_release(store: Any) -> None:
     assert again.epoch == 3
     await store.leases.release(taken)  # an old holder's release leaves the new lease alone
     assert await store.leases.current("leader") == again
+
+
+async def test_record_sends_writes_a_batch_once_and_only_for_the_leader(store: Any) -> None:
+    batch = [intent("k1", "v1"), intent("k2", "v2")]
+    with pytest.raises(StaleEpoch):
+        await store.intents.record_sends(batch, epoch=1, at=START)  # no leader yet
+    assert await store.intents.in_flight(["v1", "v2"]) == {}
+    lease = await store.leases.acquire("leader", holder="a", ttl_s=0)
+    written = await store.intents.record_sends(batch, epoch=lease.epoch, at=START)
+    assert sorted((i.key, i.status, i.epoch, i.attempts, i.sent_at) for i in written) == [
+        ("k1", IntentStatus.SENT, lease.epoch, 1, START),
+        ("k2", IntentStatus.SENT, lease.epoch, 1, START),
+    ]
+    # A key already written is skipped, the new one in the same batch still goes in.
+    again = await store.intents.record_sends(
+        [intent("k2", "v2"), intent("k3", "v3")], epoch=lease.epoch, at=START
+    )
+    assert [i.key for i in again] == ["k3"]
+    flying = await store.intents.in_flight(["v1", "v2", "v3"])
+    assert {v: i.key for v, i in flying.items()} == {"v1": "k1", "v2": "k2", "v3": "k3"}
+    newer = await store.leases.acquire("leader", holder="b", ttl_s=60)
+    assert newer.epoch == lease.epoch + 1
+    with pytest.raises(StaleEpoch):
+        await store.intents.record_sends([intent("k4", "v4")], epoch=lease.epoch, at=START)
+    assert await store.intents.in_flight(["v4"]) == {}

@@ -87,6 +87,23 @@ async def test_schedule_round_trips_and_is_replaced(store: Any) -> None:
     assert await store.schedules.get_schedule("v2") is None
 
 
+async def test_schedules_saved_as_a_batch_replace_each_vehicles_own(store: Any) -> None:
+    old = ScheduleRecord("v1", schedule(2.0), START + timedelta(hours=8), START)
+    await store.schedules.save_schedule(old)
+    batch = [
+        ScheduleRecord(f"v{i}", schedule(1.0 + i), START + timedelta(hours=8), START)
+        for i in range(1, 4)
+    ]
+    # The same vehicle twice in one batch: the later record wins.
+    later = ScheduleRecord("v3", schedule(9.0), START + timedelta(hours=9), START)
+    await store.schedules.save_schedules([*batch, later])
+    assert await store.schedules.get_schedules(["v1", "v2", "v3"]) == {
+        "v1": batch[0], "v2": batch[1], "v3": later,
+    }  # fmt: skip
+    await store.schedules.save_schedules([])
+    assert await store.schedules.get_schedule("v1") == batch[0]
+
+
 def hourly(prices: list[float], *, offset_h: int = 0) -> list[Slot]:
     return [
         Slot(START + timedelta(hours=offset_h + i), START + timedelta(hours=offset_h + i + 1), p)

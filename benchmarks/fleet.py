@@ -59,7 +59,7 @@ def default_speed(vehicles: int) -> float:
 def figures(observed: Observed) -> dict[str, Any]:
     """The JSON object: exactly `KEYS`, from what the run observed."""
     cars, run, log = observed.cars, observed.run, observed.log
-    boundaries = measure.boundary_delays(log, measure.schedules_from_events(observed.replans), run)
+    boundaries = _boundaries(observed)
     feasible, met = goals(observed)
     result: dict[str, Any] = {
         "vehicles": len(cars),
@@ -91,9 +91,7 @@ def goals(observed: Observed) -> tuple[int, int]:
 
 def context(observed: Observed) -> dict[str, Any]:
     """What a reader needs to judge the figures: speed, wall time, sample sizes."""
-    boundaries = measure.boundary_delays(
-        observed.log, measure.schedules_from_events(observed.replans), observed.run
-    )
+    boundaries = _boundaries(observed)
     feasible, met = goals(observed)
     return {
         "speed": observed.speed,
@@ -104,9 +102,19 @@ def context(observed: Observed) -> dict[str, Any]:
         "boundary_commands": len(boundaries.delays_s),
         "other_commands": boundaries.unattributed,
         "commands_held_by_429": boundaries.held_by_429,
+        "extension_stops": boundaries.extension_stops,
         "goals": f"{met}/{feasible}",
         "late_events_s": round(observed.late_events_s, 1),
     }
+
+
+def _boundaries(observed: Observed) -> measure.Boundaries:
+    return measure.boundary_delays(
+        observed.log,
+        measure.schedules_from_events(observed.replans),
+        observed.run,
+        measure.extensions_from_events(getattr(observed, "extensions", [])),
+    )
 
 
 def _round(value: float | None) -> float | None:

@@ -115,6 +115,7 @@ class Boundaries:
     unattributed: int
     duplicates: int
     held_by_429: int
+    extension_stops: int = 0
 
     def percentile(self, q: float) -> float | None:
         if not self.delays_s:
@@ -128,6 +129,7 @@ def boundary_delays(
     log: list[dict[str, Any]],
     schedules: dict[str, list[tuple[datetime, Windows]]],
     run: Span,
+    extended: dict[str, list[datetime]] | None = None,
 ) -> Boundaries:
     """Sim time from the schedule boundary each command answers to its arrival at the sim.
 
@@ -136,12 +138,15 @@ def boundary_delays(
     last window before it (or the replan that closed it). A STOP inside a window (target reached)
     answers no boundary. Two commands answering one (car, action, boundary) are duplicates.
     Commands the vendor held back (its user got a 429 between boundary and command) are counted
-    apart: their delay is the vendor's Retry-After, not the daemon's.
+    apart: their delay is the vendor's Retry-After, not the daemon's. So are STOPs of a car the
+    daemon let charge past its last window on purpose (`extended`: vehicle id -> times of its
+    `window_extended` events): they answer "target reached", not the window's end.
     """
     limited = _rate_limited_times(log)
+    extended = extended or {}
     delays: list[float] = []
     seen: set[tuple[str, str, datetime]] = set()
-    unattributed = duplicates = held = 0
+    unattributed = duplicates = held = extension_stops = 0
     for entry in log:
         if not _is_command(entry) or entry["status"] >= 300:
             continue
@@ -159,8 +164,11 @@ def boundary_delays(
         if any(boundary <= t <= when for t in limited.get(entry["user_id"], ())):
             held += 1
             continue
+        if action == "STOP" and any(boundary <= t <= when for t in extended.get(vid, ())):
+            extension_stops += 1
+            continue
         delays.append((when - boundary).total_seconds())
-    return Boundaries(sorted(delays), unattributed, duplicates, held)
+    return Boundaries(sorted(delays), unattributed, duplicates, held, extension_stops)
 
 
 def _rate_limited_times(log: list[dict[str, Any]]) -> dict[str, list[datetime]]:
@@ -231,6 +239,14 @@ def schedules_from_events(
         found[event["vehicle_id"]].append((datetime.fromisoformat(event["at"]), windows))
     for history in found.values():
         history.sort(key=lambda item: item[0])
+    return dict(found)
+
+
+def extensions_from_events(events: Iterable[dict[str, Any]]) -> dict[str, list[datetime]]:
+    """vehicle id -> times the daemon let the car charge past its last window."""
+    found: dict[str, list[datetime]] = defaultdict(list)
+    for event in events:
+        found[event["vehicle_id"]].append(datetime.fromisoformat(event["at"]))
     return dict(found)
 
 

@@ -63,6 +63,7 @@ class Observed:
     wall_s: float = 0.0
     late_events_s: float = 0.0
     replans: list[dict[str, Any]] = field(default_factory=list)
+    extensions: list[dict[str, Any]] = field(default_factory=list)
 
 
 def cpu_s(pid: int) -> float:
@@ -137,6 +138,7 @@ async def _run(
             daemon.terminate()
             observed.log.extend(await _drain(control, since=_last_seq(observed.log)))
             observed.replans = daemon.events("plan_replanned")
+            observed.extensions = daemon.events("window_extended")
     finally:
         if daemon is not None and daemon.proc.poll() is None:
             daemon.kill()

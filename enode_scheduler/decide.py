@@ -238,7 +238,10 @@ def next_poll_at(
         return now + timedelta(seconds=phase_s(vehicle_id, settings.poll_near_boundary_s))
     idle = is_idle(reading, plan)
     period_s = settings.poll_unplugged_s if idle else settings.poll_plugged_s
-    regular = aligned_after(now, period_s=period_s, offset_s=phase_s(vehicle_id, period_s))
+    # The grid spreads a fleet's polls over the period; at least half a period between two
+    # polls keeps a car that just turned idle from being read again minutes later.
+    earliest = now + timedelta(seconds=period_s / 2) if idle else now
+    regular = aligned_after(earliest, period_s=period_s, offset_s=phase_s(vehicle_id, period_s))
     if schedule is not None and reading.is_charging and not schedule.charging_at(now):
         # Charging past its last window (or about to be stopped): watch it closely.
         return now + timedelta(seconds=settings.poll_near_boundary_s)

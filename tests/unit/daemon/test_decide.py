@@ -6,6 +6,8 @@ import dataclasses
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from enode_scheduler import decide
 from enode_scheduler.config import SchedulerSettings
@@ -145,7 +147,7 @@ def test_polls_are_rare_when_unplugged_and_land_just_before_a_boundary() -> None
         now=T0,
         settings=s,
     )
-    assert timedelta(0) < unplugged - T0 <= timedelta(hours=1)
+    assert timedelta(minutes=30) <= unplugged - T0 <= timedelta(hours=1, minutes=30)
     plugged = decide.next_poll_at(
         vehicle_id="v",
         reading=reading(),
@@ -198,3 +200,31 @@ def test_a_car_short_of_its_target_charges_on_past_its_last_window(
     s = dataclasses.replace(schedule((2, 4)), feasible=feasible)
     got = decide.desired_charging(s, reading(**kw), PLAN, now=h(when), deadline=h(8))
     assert got is want
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    vehicle=st.text(min_size=1, max_size=12),
+    start_s=st.floats(min_value=0, max_value=7 * 86400),
+    hours=st.integers(min_value=1, max_value=48),
+)
+def test_an_idle_car_is_read_at_most_once_an_hour_on_average(
+    vehicle: str, start_s: float, hours: int
+) -> None:
+    s = SchedulerSettings(poll_plugged_s=300, poll_unplugged_s=3600, poll_near_boundary_s=60)
+    now, end, reads = (
+        T0 + timedelta(seconds=start_s),
+        T0 + timedelta(seconds=start_s, hours=hours),
+        0,
+    )
+    while True:
+        nxt = decide.next_poll_at(
+            vehicle_id=vehicle, reading=reading(is_plugged_in=False), plan=PLAN, schedule=None,
+            now=now, settings=s,
+        )  # fmt: skip
+        # Never sooner than half a period, never later than one and a half.
+        assert timedelta(minutes=30) <= nxt - now <= timedelta(minutes=90)
+        if nxt >= end:
+            break
+        now, reads = nxt, reads + 1
+    assert reads <= hours

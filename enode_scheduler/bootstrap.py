@@ -68,6 +68,7 @@ def make_reconciler(deps: Deps) -> Reconciler:
         price_view=deps.tariff.apply,
         max_concurrent_reads=deps.settings.scheduler.max_concurrent_reads,
         max_concurrent_commands=deps.settings.scheduler.max_concurrent_commands,
+        clock=deps.clock,
     )
 
 

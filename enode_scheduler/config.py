@@ -438,6 +438,14 @@ class SchedulerSettings(_Section):
     max_concurrent_reads: int = Field(
         default=32, ge=1, description="Vehicle reads the daemon keeps in flight at once."
     )
+    max_cars_per_step: int = Field(
+        default=256,
+        ge=1,
+        description=(
+            "Most cars one reconcile step handles; the rest follow in the next steps, earliest "
+            "due first, so a fleet-wide replan does not hold up a window boundary."
+        ),
+    )
     max_concurrent_commands: int = Field(
         default=16,
         ge=1,

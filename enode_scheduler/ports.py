@@ -6,7 +6,7 @@ dataclasses with aware UTC datetimes.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, time
 from enum import StrEnum
@@ -295,6 +295,15 @@ class CommandIntentStore(Protocol):
         ...
 
     async def mark_verified(self, key: str, *, at: datetime) -> None: ...
+
+    async def record_outcomes(
+        self, verified: Sequence[str], failed: Mapping[str, str], *, at: datetime
+    ) -> None:
+        """Mark many intents verified, and others failed (key -> error), in one transaction.
+
+        Unknown keys are ignored: the outcome belongs to an intent that no longer exists.
+        """
+        ...
 
     async def mark_failed(self, key: str, *, error: str, at: datetime) -> None: ...
 

@@ -19,6 +19,7 @@ from typing import Protocol
 import structlog
 
 from enode_scheduler import decide
+from enode_scheduler.clock import Clock
 from enode_scheduler.config import SchedulerSettings
 from enode_scheduler.exceptions import (
     EnodeError,
@@ -93,7 +94,10 @@ class Car:
     plan: PlanRecord
     reading: VehicleReading | None = None
     previous: VehicleReading | None = None
-    read_at: datetime | None = None
+    read_at: datetime | None = None  # the step that read it
+    # When the request for `reading` went out, on the clock: a step can take seconds, and a
+    # verification must not take a read from before the command for one after it.
+    asked_at: datetime | None = None
     handled_at: datetime | None = None
     record: ScheduleRecord | None = None
     anchor_soc_percent: float | None = None
@@ -123,6 +127,7 @@ class StepReport:
     verified: int = 0
     send_failures: int = 0
     plans_failed: int = 0
+    waiting_for_prices: list[str] = field(default_factory=list)
     reasons: dict[str, int] = field(default_factory=lambda: defaultdict(int))
 
 
@@ -131,6 +136,8 @@ class _Outbox:
     """What one batch of cars decided: written in one go, then sent concurrently."""
 
     schedules: list[ScheduleRecord] = field(default_factory=list)
+    verified: list[str] = field(default_factory=list)
+    failed: dict[str, str] = field(default_factory=dict)  # intent key -> why
     sends: list[tuple[Car, ChargeAction]] = field(default_factory=list)
 
 
@@ -152,8 +159,10 @@ class Reconciler:
         price_view: Callable[[list[Slot]], list[Slot]] = list,
         max_concurrent_reads: int = 32,
         max_concurrent_commands: int = 16,
+        clock: Clock,
     ) -> None:
         self._ports = ports
+        self._clock = clock
         self._settings = settings
         self._zone = zone
         self._planner = planner
@@ -240,16 +249,25 @@ class Reconciler:
         report = StepReport()
         slots = await self._load_slots(now)
         if self._all_due:
-            due = list(self.cars.values())
-        else:
-            due = [self.cars[vid] for vid in self._wakes.pop_due(now) if vid in self.cars]
+            # Every car is due, but in bounded steps: a window boundary that comes while the
+            # fleet is replanned (new prices, a restart) waits for one step, not for the fleet.
+            self._wakes.wake_by(self.cars, now)
         self._all_due = False
+        limit = self._settings.max_cars_per_step
+        due = [self.cars[vid] for vid in self._wakes.pop_due(now, limit=limit) if vid in self.cars]
         try:
             await self._step_cars(due, slots, now=now, epoch=epoch, report=report)
         except BaseException:
             # Cars taken off the queue but not handled must not be forgotten.
             self._all_due = True
             raise
+        if report.waiting_for_prices:
+            # One line per step: on a first start the whole fleet waits for the first prices.
+            waiting = report.waiting_for_prices
+            log.warning(
+                "plan_waiting_for_prices", zone=self._zone, vehicles=len(waiting),
+                vehicle_ids=waiting[:10],
+            )  # fmt: skip
         return report
 
     async def _step_cars(
@@ -318,14 +336,15 @@ class Reconciler:
         ]
         batches = await asyncio.gather(*calls)
         fresh: list[VehicleReading] = []
-        for readings, errors in batches:
+        for readings, errors, asked_at in batches:
             fresh.extend(readings)
             report.poll_errors += errors
-        for reading in fresh:
-            car = self.cars[reading.vehicle_id]
-            car.reading, car.read_at, car.poll_not_before = reading, now, None
-            if reading.is_charging and reading.charge_rate_kw:
-                car.power_kw = reading.charge_rate_kw
+            for reading in readings:
+                car = self.cars[reading.vehicle_id]
+                car.reading, car.read_at, car.asked_at = reading, now, asked_at
+                car.poll_not_before = None
+                if reading.is_charging and reading.charge_rate_kw:
+                    car.power_kw = reading.charge_rate_kw
         report.polled = len(fresh)
         return fresh
 
@@ -341,22 +360,24 @@ class Reconciler:
 
     async def _read_user(
         self, user_id: str, cars: list[Car], *, now: datetime
-    ) -> tuple[list[VehicleReading], int]:
+    ) -> tuple[list[VehicleReading], int, datetime]:
         wanted = {c.plan.vehicle_id for c in cars}
+        asked_at = now
         try:
             async with self._read_limit:
+                asked_at = self._clock.now()
                 if len(cars) > 1:
                     got = await self._ports.enode.list_vehicles(user_id)
                 else:
                     got = [await self._ports.enode.get_vehicle(user_id, cars[0].plan.vehicle_id)]
         except EnodeError as exc:
             self._postpone(cars, exc, now=now)
-            return [], 1
+            return [], 1, asked_at
         good = [r for r in got if r.vehicle_id in wanted and _plausible(r)]
         for r in got:
             if r.vehicle_id in wanted and not _plausible(r):
                 log.warning("reading_rejected", vehicle_id=r.vehicle_id, soc_percent=r.soc_percent)
-        return good, 0
+        return good, 0, asked_at
 
     def _postpone(self, cars: list[Car], exc: EnodeError, *, now: datetime) -> None:
         s = self._settings
@@ -402,6 +423,8 @@ class Reconciler:
             await self._decide(car, slots, now=now, epoch=epoch, report=report, outbox=outbox)
         if outbox.schedules:
             await self._ports.schedules.save_schedules(outbox.schedules)
+        if outbox.verified or outbox.failed:
+            await self._ports.intents.record_outcomes(outbox.verified, outbox.failed, at=now)
         if outbox.sends and epoch is not None:
             await self._send(outbox.sends, now=now, epoch=epoch, report=report)
         for car in cars:
@@ -426,7 +449,7 @@ class Reconciler:
                 self._maybe_replan(
                     car, slots, deadline=deadline, now=now, report=report, outbox=outbox
                 )
-            await self._verify(car, now=now, report=report)
+            self._verify(car, now=now, report=report, outbox=outbox)
             # Past a one-off deadline every window is over: a car still charging is stopped
             # once, then the finished plan leaves it alone.
             finished = deadline is None
@@ -436,7 +459,7 @@ class Reconciler:
             if finished:
                 await self._finish(car, now=now)
         elif car.reading is not None:
-            await self._verify(car, now=now, report=report)
+            self._verify(car, now=now, report=report, outbox=outbox)
         car.previous, car.handled_at = car.reading, now
 
     def _schedule_poll(self, car: Car, *, now: datetime) -> None:
@@ -508,7 +531,7 @@ class Reconciler:
         )
         if reason is None or car.reading.soc_percent is None:
             return
-        schedule = self._plan(car, slots, deadline=deadline, now=now)
+        schedule = self._plan(car, slots, deadline=deadline, now=now, report=report)
         if schedule is None:
             return
         if reason not in decide.FRESH_START_REASONS and car.record is not None:
@@ -534,14 +557,14 @@ class Reconciler:
         )
 
     def _plan(
-        self, car: Car, slots: list[Slot], *, deadline: datetime, now: datetime
+        self, car: Car, slots: list[Slot], *, deadline: datetime, now: datetime, report: StepReport
     ) -> Schedule | None:
         reading, plan, s = car.reading, car.plan, self._settings
         assert reading is not None
         assert reading.soc_percent is not None
         usable = [x for x in slots if x.end > now and x.start < deadline]
         if not usable:
-            log.warning("plan_waiting_for_prices", vehicle_id=plan.vehicle_id, zone=self._zone)
+            report.waiting_for_prices.append(plan.vehicle_id)
             return None
         state = VehicleState(
             battery_capacity_kwh=reading.battery_capacity_kwh or s.default_capacity_kwh,
@@ -580,24 +603,24 @@ class Reconciler:
             rec.schedule, now, computed_at=rec.computed_at, anchor_soc_percent=anchor
         )
 
-    async def _verify(self, car: Car, *, now: datetime, report: StepReport) -> None:
-        intent, intents = car.intent, self._ports.intents
+    def _verify(self, car: Car, *, now: datetime, report: StepReport, outbox: _Outbox) -> None:
+        intent = car.intent
         if intent is None:
             return
         if intent.status is IntentStatus.PENDING:
             # Written but never sent (a crash between the two): drop it, reconcile decides afresh.
-            await intents.mark_failed(intent.key, error="abandoned_unsent", at=now)
+            outbox.failed[intent.key] = "abandoned_unsent"
             car.intent = None
             return
         verify_at = (intent.sent_at or now) + timedelta(seconds=self._settings.verify_delay_s)
-        if car.read_at is None or car.read_at < verify_at or car.reading is None:
+        if car.asked_at is None or car.asked_at < verify_at or car.reading is None:
             return
         if car.reading.is_charging == (intent.action is ChargeAction.START):
-            await intents.mark_verified(intent.key, at=now)
+            outbox.verified.append(intent.key)
             car.failed_attempts = 0
             report.verified += 1
         else:
-            await intents.mark_failed(intent.key, error="not_confirmed", at=now)
+            outbox.failed[intent.key] = "not_confirmed"
             car.failed_attempts += 1
             log.warning(
                 "command_not_confirmed", vehicle_id=car.plan.vehicle_id, key=intent.key,
@@ -716,6 +739,10 @@ class Reconciler:
             await self._send_failed(car, exc, now=now)
             report.send_failures += 1
             return
+        finally:
+            if car.intent is intent:
+                # Verify from when it went out: in a long step that is well after `now`.
+                car.intent = dataclasses.replace(intent, sent_at=self._clock.now())
         if action is ChargeAction.START:
             report.started += 1
         else:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
@@ -330,6 +330,16 @@ class InMemoryCommandIntentStore:
             self._intents[intent.key] = stored
             written.append(stored)
         return written
+
+    async def record_outcomes(
+        self, verified: Sequence[str], failed: Mapping[str, str], *, at: datetime
+    ) -> None:
+        for key in verified:
+            if key in self._intents:
+                await self.mark_verified(key, at=at)
+        for key, error in failed.items():
+            if key in self._intents:
+                await self.mark_failed(key, error=error, at=at)
 
     async def mark_verified(self, key: str, *, at: datetime) -> None:
         self._intents[key] = dataclasses.replace(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import heapq
 import itertools
+from collections.abc import Iterable
 from datetime import datetime
 
 
@@ -36,10 +37,18 @@ class WakeQueue:
         self._heap.clear()
         self._at.clear()
 
-    def pop_due(self, now: datetime) -> list[str]:
-        """Keys due at `now`, earliest first; each leaves the queue until `set` again."""
-        due = []
-        while self._heap and self._heap[0][0] <= now:
+    def wake_by(self, keys: Iterable[str], when: datetime) -> None:
+        """Wake each key at `when` at the latest (an earlier wish stays, and keeps its place)."""
+        for key in keys:
+            at = self._at.get(key)
+            if at is None or at > when:
+                self.set(key, when)
+
+    def pop_due(self, now: datetime, *, limit: int | None = None) -> list[str]:
+        """Keys due at `now`, earliest first, at most `limit`; each leaves the queue until `set`
+        again."""
+        due: list[str] = []
+        while self._heap and self._heap[0][0] <= now and (limit is None or len(due) < limit):
             at, _, key = heapq.heappop(self._heap)
             if self._at.get(key) == at:
                 del self._at[key]

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -112,6 +113,24 @@ class SqlCommandIntentStore(Repository):
                 )
                 written.extend(_intent(row) for row in (await conn.execute(stmt)).all())
         return written
+
+    async def record_outcomes(
+        self, verified: Sequence[str], failed: Mapping[str, str], *, at: datetime
+    ) -> None:
+        by_error: dict[str, list[str]] = defaultdict(list)
+        for key, error in failed.items():
+            by_error[error].append(key)
+        groups: list[tuple[IntentStatus, str | None, list[str]]]
+        groups = [(IntentStatus.VERIFIED, None, list(verified))]
+        groups += [(IntentStatus.FAILED, why, keys) for why, keys in by_error.items()]
+        async with self._tx() as conn:
+            for status, reason, keys in groups:
+                for batch in chunks(keys, _BATCH_ROWS):
+                    await conn.execute(
+                        update(intents)
+                        .where(intents.c.key.in_(batch))
+                        .values(status=status.value, verified_at=at, error=reason)
+                    )
 
     async def mark_verified(self, key: str, *, at: datetime) -> None:
         await self._set(key, status=IntentStatus.VERIFIED.value, verified_at=at, error=None)

@@ -78,7 +78,9 @@ async def make_world(cars: Sequence[FakeCar], settings: SchedulerSettings = SETT
     await stores.leases.acquire("leader", holder="me", ttl_s=30 * 24 * 3600)
     schedules = RecordingSchedules(stores.schedules)
     ports = Ports(enode, stores.vehicles, stores.plans, schedules, stores.intents, stores.prices)
-    rec = Reconciler(ports, settings, zone=ZONE, planner=plan, next_deadline=next_deadline)
+    rec = Reconciler(
+        ports, settings, zone=ZONE, planner=plan, next_deadline=next_deadline, clock=clock
+    )
     return World(clock, enode, stores, schedules, rec)
 
 
@@ -374,7 +376,7 @@ async def test_a_boundary_shared_by_many_cars_sends_their_commands_concurrently(
         Ports(slow, world.stores.vehicles, world.stores.plans, world.schedules,
               world.stores.intents, world.stores.prices),
         SETTINGS, zone=ZONE, planner=plan, next_deadline=next_deadline,
-        max_concurrent_commands=8,
+        max_concurrent_commands=8, clock=world.clock,
     )  # fmt: skip
     world.enode = slow
     for car in cars:
@@ -388,3 +390,64 @@ async def test_a_boundary_shared_by_many_cars_sends_their_commands_concurrently(
     assert slow.most_in_flight == 8
     sent = [i for car in cars for i in await intents(world, car.vehicle_id)]
     assert {i.status for i in sent} == {IntentStatus.VERIFIED}
+
+
+class LaggingCommands(FakeEnode):
+    """A busy cloud: a command takes `post_s` to answer and acts `effect_s` after that."""
+
+    def __init__(self, clock: FakeClock, cars: Sequence[FakeCar], *, post_s: float) -> None:
+        super().__init__(clock, cars)
+        self.post_s, self.effect_s = post_s, 5.0
+        self.pending: list[tuple[datetime, str, ChargeAction]] = []
+
+    def _advance(self) -> None:
+        due = [p for p in self.pending if p[0] <= self.clock.now()]
+        self.pending = [p for p in self.pending if p[0] > self.clock.now()]
+        super()._advance()
+        for _, vehicle_id, action in due:
+            car = self.cars[vehicle_id]
+            self._set(car, charging=action is ChargeAction.START, now=self.clock.now())
+
+    async def set_charging(
+        self, user_id: str, vehicle_id: str, action: ChargeAction, *, vendor: str | None = None
+    ) -> None:
+        await self.clock.advance(self.post_s)
+        self.commands.append((self.clock.now(), vehicle_id, action))
+        self.pending.append(
+            (self.clock.now() + timedelta(seconds=self.effect_s), vehicle_id, action)
+        )
+
+
+async def test_a_command_is_verified_from_when_it_went_out_not_from_when_it_was_decided() -> None:
+    cars = [FakeCar("v1", "u1", soc_percent=40.0)]
+    world = await make_world(cars)
+    lagging = LaggingCommands(world.clock, cars, post_s=SETTINGS.verify_delay_s + 5)
+    world.rec = Reconciler(
+        Ports(lagging, world.stores.vehicles, world.stores.plans, world.schedules,
+              world.stores.intents, world.stores.prices),
+        SETTINGS, zone=ZONE, planner=plan, next_deadline=next_deadline, clock=world.clock,
+    )  # fmt: skip
+    world.enode = lagging
+    await world.add_plan("v1", target=70.0, deadline=TOMORROW_7)
+    await world.rec.load(now=world.clock.now())
+    await world.run(hours=20)
+    # One start and one stop: a read taken before the start acted did not count as its failure.
+    assert [a for _, _, a in lagging.commands] == [ChargeAction.START, ChargeAction.STOP]
+    assert {i.status for i in await intents(world)} == {IntentStatus.VERIFIED}
+
+
+async def test_a_fleet_wide_pass_goes_in_bounded_steps_at_once() -> None:
+    cars = [FakeCar(f"v{i}", f"u{i}") for i in range(5)]
+    settings = SchedulerSettings(**{**SETTINGS.model_dump(), "max_cars_per_step": 2})
+    world = await make_world(cars, settings)
+    for car in cars:
+        await world.add_plan(car.vehicle_id, target=80.0, deadline=TOMORROW_7)
+    await world.rec.load(now=START)
+    polled = []
+    for _ in range(3):
+        polled.append((await world.rec.step(now=START, epoch=1)).polled)
+        if sum(polled) < 5:
+            # The rest are still due: the loop goes on without waiting.
+            assert world.rec.next_wake(now=START) == START
+    assert polled == [2, 2, 1]
+    assert world.rec.next_wake(now=START) > START

@@ -19,7 +19,9 @@ async def override_world(car: FakeCar) -> World:
     ports = Ports(
         world.enode, s.vehicles, s.plans, world.schedules, s.intents, s.prices, s.overrides
     )
-    world.rec = Reconciler(ports, SETTINGS, zone=ZONE, planner=plan, next_deadline=next_deadline)
+    world.rec = Reconciler(
+        ports, SETTINGS, zone=ZONE, planner=plan, next_deadline=next_deadline, clock=world.clock
+    )
     return world
 
 

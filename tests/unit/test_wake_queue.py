@@ -47,3 +47,14 @@ def test_discarded_keys_never_come_out() -> None:
     queue.discard("a")
     assert queue.pop_due(at(5)) == []
     assert queue.earliest() is None
+
+
+def test_pop_due_honours_a_limit_and_wake_by_keeps_earlier_wishes() -> None:
+    t0 = T0
+    q = WakeQueue()
+    q.set("early", t0 - timedelta(seconds=5))
+    q.set("late", t0 + timedelta(hours=1))
+    q.wake_by(["early", "late", "new"], t0)
+    assert q.pop_due(t0, limit=1) == ["early"]
+    assert sorted(q.pop_due(t0)) == ["late", "new"]
+    assert q.earliest() is None

@@ -113,3 +113,22 @@ async def test_record_sends_writes_a_batch_once_and_only_for_the_leader(store: A
     with pytest.raises(StaleEpoch):
         await store.intents.record_sends([intent("k4", "v4")], epoch=lease.epoch, at=START)
     assert await store.intents.in_flight(["v4"]) == {}
+
+
+async def test_outcomes_of_many_intents_are_recorded_at_once(store: Any) -> None:
+    lease = await store.leases.acquire("leader", holder="a", ttl_s=60)
+    batch = [intent(f"k{i}", f"v{i}") for i in range(4)]
+    await store.intents.record_sends(batch, epoch=lease.epoch, at=START)
+    later = START + timedelta(minutes=1)
+    await store.intents.record_outcomes(
+        ["k0", "k1", "gone"], {"k2": "not_confirmed", "k3": "abandoned_unsent"}, at=later
+    )
+    assert await store.intents.in_flight([f"v{i}" for i in range(4)]) == {}
+    settled = [(await store.intents.history(f"v{i}", since=START))[0] for i in range(4)]
+    assert [(i.status, i.error, i.verified_at) for i in settled] == [
+        (IntentStatus.VERIFIED, None, later),
+        (IntentStatus.VERIFIED, None, later),
+        (IntentStatus.FAILED, "not_confirmed", later),
+        (IntentStatus.FAILED, "abandoned_unsent", later),
+    ]
+    await store.intents.record_outcomes([], {}, at=later)

@@ -1,7 +1,7 @@
 """Fleet scale: the real daemon against the sim with N cars, on an accelerated clock, measured.
 
 Run: PYTHONPATH=. python benchmarks/fleet.py --vehicles 1000 [--hours 4] [--db sqlite|postgres]
-     [--speed X] [--json]
+     [--speed X] [--start 2025-10-23T13:50:00+00:00] [--json]
 
 The sim and the daemon run as separate processes on one scaled clock (tests/e2e/harness.py).
 Cars take real Norwegian home-charging sessions (plug-in time, connection time, energy, power)
@@ -21,7 +21,7 @@ import math
 import os
 import pickle
 import sys
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +40,7 @@ from benchmarks.fleet_run import (
     Observed,
     run_fleet,
 )
+from benchmarks.fleet_scenario import START
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_POSTGRES = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
@@ -136,6 +137,12 @@ def main() -> None:
     parser.add_argument("--hours", type=float, default=4.0, help="Simulated hours measured.")
     parser.add_argument("--db", choices=("sqlite", "postgres"), default="sqlite")
     parser.add_argument("--speed", type=float, help="Sim seconds per wall second.")
+    parser.add_argument(
+        "--start",
+        type=datetime.fromisoformat,
+        default=START,
+        help=f"Sim time the measured window starts (default {START.isoformat()}).",
+    )
     parser.add_argument("--json", action="store_true", help="Print one JSON object.")
     parser.add_argument("--save", type=Path, help="Pickle the raw observations to this file.")
     parser.add_argument("--shared", type=Path, default=REPO.parent / "shared")
@@ -154,6 +161,7 @@ def main() -> None:
             speed=args.speed or default_speed(args.vehicles),
             postgres_url=args.postgres_url if args.db == "postgres" else None,
             shared_dir=args.shared,
+            start=args.start,
         )
     )
     if args.save is not None:

@@ -6,6 +6,7 @@ import logging
 import re
 import sys
 from collections.abc import Mapping
+from datetime import date, datetime, time
 from typing import Any, TextIO
 
 import structlog
@@ -71,8 +72,15 @@ def configure_logging(settings: LoggingSettings, *, stream: TextIO | None = None
 def _renderer(fmt: str, out: TextIO) -> Processor:
     is_tty = hasattr(out, "isatty") and out.isatty()
     if fmt == "json" or (fmt == "auto" and not is_tty):
-        return structlog.processors.JSONRenderer()
+        return structlog.processors.JSONRenderer(default=_json_value)
     return structlog.dev.ConsoleRenderer(colors=is_tty)
+
+
+def _json_value(value: object) -> object:
+    """Times as ISO 8601 (what log pipelines parse), anything else as its repr."""
+    if isinstance(value, datetime | date | time):
+        return value.isoformat()
+    return repr(value)
 
 
 def _route_stdlib(shared: list[Processor], renderer: Processor, out: TextIO, level: int) -> None:

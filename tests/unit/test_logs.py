@@ -6,6 +6,7 @@ import io
 import json
 import logging
 from collections.abc import Iterator
+from datetime import UTC, datetime
 
 import pytest
 import structlog
@@ -106,3 +107,13 @@ def test_http_client_request_lines_are_kept_out_even_at_debug() -> None:
     logging.getLogger("httpx").info("HTTP Request: GET https://x/api?securityToken=abc123")
     assert "abc123" not in out.getvalue()
     assert logging.getLogger("httpx").getEffectiveLevel() >= logging.WARNING
+
+
+def test_json_lines_carry_times_as_iso_8601() -> None:
+    stream = io.StringIO()
+    configure_logging(LoggingSettings(level="info", format="json"), stream=stream)
+    until = datetime(2025, 10, 24, 22, 0, tzinfo=UTC)
+    structlog.get_logger().info("prices_stored", until=until, other=frozenset({1}))
+    record = json.loads(stream.getvalue())
+    assert record["until"] == "2025-10-24T22:00:00+00:00"
+    assert record["other"] == "frozenset({1})"

@@ -1,6 +1,6 @@
 """The daemon's decisions as pure functions: what a car should do now, when to replan, when to poll.
 
-Nothing here reads a clock or does I/O; `service.py` gathers the inputs and acts on the answers.
+Nothing here reads a clock or does I/O; `service` gathers the inputs and acts on the answers.
 """
 
 from __future__ import annotations

@@ -1,148 +1,43 @@
-"""The imperative shell: one reconcile step = read -> plan -> persist -> act, at a given `now`.
+"""The reconcile loop's body: one step = read due cars -> plan -> persist -> act, at a given `now`.
 
 `Reconciler` keeps a small in-memory view of the fleet (plans, latest readings, schedules, commands
 in flight), rebuilt from the database by `load()`, so a step costs a handful of batched queries
 however many cars there are. Only due cars are touched: a poll is due, a window boundary passed,
-a command waits for verification, or prices changed. Decisions are the pure functions in `decide`.
+a command waits for verification, or prices changed. Decisions are the pure functions in `decide`;
+reading is `reading.Reader`'s job and sending `sending.Sender`'s.
 """
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
-from collections import defaultdict
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
-from datetime import UTC, datetime, time, timedelta
-from typing import Protocol
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 
 import structlog
 
 from enode_scheduler import decide
 from enode_scheduler.clock import Clock
 from enode_scheduler.config import SchedulerSettings
-from enode_scheduler.exceptions import (
-    EnodeError,
-    EnodeGateClosed,
-    EnodeMalformedResponse,
-    EnodeRateLimited,
-    EnodeServerError,
-    EnodeTransportError,
-    InvalidInput,
-    NeedsRelink,
-    StaleEpoch,
-)
-from enode_scheduler.overrides import OverrideRecord, OverrideStore, desired_charging
+from enode_scheduler.exceptions import InvalidInput
+from enode_scheduler.overrides import desired_charging
 from enode_scheduler.planner.models import Goal, Schedule, Slot, VehicleState
 from enode_scheduler.planner.timeline import estimate_tail_price
-from enode_scheduler.ports import (
-    ChargeAction,
-    CommandIntent,
-    CommandIntentStore,
-    EnodeApi,
-    IntentStatus,
-    PlanRecord,
-    PlanStatus,
-    PlanStore,
-    PriceSlotStore,
-    ScheduleRecord,
-    ScheduleStore,
-    VehicleReading,
-    VehicleStore,
+from enode_scheduler.ports import ChargeAction, IntentStatus, PlanRecord, PlanStatus, ScheduleRecord
+from enode_scheduler.service.model import (
+    Car,
+    DeadlineFn,
+    Outbox,
+    PlanFn,
+    Ports,
+    StepReport,
+    regular_poll_at,
+    soc,
 )
+from enode_scheduler.service.reading import Reader
+from enode_scheduler.service.sending import Sender
 from enode_scheduler.wake_queue import WakeQueue
 
 log = structlog.get_logger()
-
-
-class PlanFn(Protocol):
-    def __call__(
-        self,
-        state: VehicleState,
-        goal: Goal,
-        slots: Sequence[Slot],
-        *,
-        now: datetime,
-        tail_price_per_kwh: float | None = None,
-    ) -> Schedule: ...
-
-
-class DeadlineFn(Protocol):
-    def __call__(
-        self, *, weekdays: frozenset[int], local_time: time, tz: str, now: datetime
-    ) -> datetime: ...
-
-
-@dataclass(frozen=True, slots=True)
-class Ports:
-    """The adapters one reconcile step reads and writes."""
-
-    enode: EnodeApi
-    vehicles: VehicleStore
-    plans: PlanStore
-    schedules: ScheduleStore
-    intents: CommandIntentStore
-    price_slots: PriceSlotStore
-    # Manual charge_now / pause; None: no overrides (the plan always decides).
-    overrides: OverrideStore | None = None
-
-
-@dataclass(slots=True)
-class Car:
-    """What the daemon remembers about one planned car between steps."""
-
-    plan: PlanRecord
-    reading: VehicleReading | None = None
-    previous: VehicleReading | None = None
-    read_at: datetime | None = None  # the step that read it
-    # When the request for `reading` went out, on the clock: a step can take seconds, and a
-    # verification must not take a read from before the command for one after it.
-    asked_at: datetime | None = None
-    handled_at: datetime | None = None
-    record: ScheduleRecord | None = None
-    anchor_soc_percent: float | None = None
-    next_poll_at: datetime | None = None
-    intent: CommandIntent | None = None
-    failed_attempts: int = 0
-    plan_edited: bool = False
-    # computed_at of the schedule whose last window this car is charging past (logged once).
-    extended_for: datetime | None = None
-    power_kw: float | None = None
-    override: OverrideRecord | None = None
-    planned_power_kw: float | None = None
-    # After a failed read: no request for this car before then (Retry-After, closed gate).
-    poll_not_before: datetime | None = None
-
-
-@dataclass(slots=True)
-class StepReport:
-    """Counts for the one summary log line per step, and the metrics."""
-
-    polled: int = 0
-    poll_errors: int = 0
-    rejected_readings: int = 0
-    replanned: int = 0
-    started: int = 0
-    stopped: int = 0
-    verified: int = 0
-    send_failures: int = 0
-    plans_failed: int = 0
-    waiting_for_prices: list[str] = field(default_factory=list)
-    reasons: dict[str, int] = field(default_factory=lambda: defaultdict(int))
-
-
-@dataclass(slots=True)
-class _Outbox:
-    """What one batch of cars decided: written in one go, then sent concurrently."""
-
-    schedules: list[ScheduleRecord] = field(default_factory=list)
-    verified: list[str] = field(default_factory=list)
-    failed: dict[str, str] = field(default_factory=dict)  # intent key -> why
-    sends: list[tuple[Car, ChargeAction]] = field(default_factory=list)
-
-
-class LostLeadership(Exception):
-    """The fencing epoch was refused: another process leads now; stop sending at once."""
 
 
 class Reconciler:
@@ -168,8 +63,13 @@ class Reconciler:
         self._planner = planner
         self._next_deadline = next_deadline
         self._price_view = price_view
-        self._read_limit = asyncio.Semaphore(max_concurrent_reads)
-        self._command_limit = asyncio.Semaphore(max_concurrent_commands)
+        self._reader = Reader(
+            ports.enode, settings, clock=clock, max_concurrent=max_concurrent_reads
+        )
+        self._sender = Sender(
+            ports.enode, ports.intents, settings, clock=clock,
+            postpone=self._reader.postpone, max_concurrent=max_concurrent_commands,
+        )  # fmt: skip
         self.cars: dict[str, Car] = {}
         self._slots: list[Slot] = []
         self._slots_loaded_at: datetime | None = None
@@ -285,7 +185,7 @@ class Reconciler:
         # wait behind the polls of the rest of the fleet.
         at_boundary = [c for c in due if id(c) not in reading]
         await self._handle(at_boundary, slots, now=now, epoch=epoch, report=report)
-        fresh = await self._read(to_read, now=now, report=report)
+        fresh = await self._reader.read(to_read, self.cars, now=now, report=report)
         if fresh:
             await self._ports.vehicles.save_readings(fresh)
         await self._handle(to_read, slots, now=now, epoch=epoch, report=report)
@@ -320,88 +220,6 @@ class Reconciler:
             self._slots_loaded_at = now
         return self._slots
 
-    # -- reading -----------------------------------------------------------------------------
-
-    async def _read(
-        self, cars: list[Car], *, now: datetime, report: StepReport
-    ) -> list[VehicleReading]:
-        by_user: dict[str, list[Car]] = defaultdict(list)
-        for car in cars:
-            by_user[car.plan.user_id].append(car)
-        vendors = self._vendors_of([u for u, cs in by_user.items() if len(cs) > 1])
-        calls = [
-            self._read_user(u, group, now=now)
-            for u, cs in by_user.items()
-            for group in _read_groups(cs, vendors.get(u, set()))
-        ]
-        batches = await asyncio.gather(*calls)
-        fresh: list[VehicleReading] = []
-        for readings, errors, asked_at in batches:
-            fresh.extend(readings)
-            report.poll_errors += errors
-            for reading in readings:
-                car = self.cars[reading.vehicle_id]
-                car.reading, car.read_at, car.asked_at = reading, now, asked_at
-                car.poll_not_before = None
-                if reading.is_charging and reading.charge_rate_kw:
-                    car.power_kw = reading.charge_rate_kw
-        report.polled = len(fresh)
-        return fresh
-
-    def _vendors_of(self, user_ids: list[str]) -> dict[str, set[str | None]]:
-        """The makes of each user's planned cars (one pass over the fleet, only when needed)."""
-        wanted = set(user_ids)
-        found: dict[str, set[str | None]] = defaultdict(set)
-        if wanted:
-            for c in self.cars.values():
-                if c.plan.user_id in wanted:
-                    found[c.plan.user_id].add(c.reading.vendor if c.reading else None)
-        return found
-
-    async def _read_user(
-        self, user_id: str, cars: list[Car], *, now: datetime
-    ) -> tuple[list[VehicleReading], int, datetime]:
-        wanted = {c.plan.vehicle_id for c in cars}
-        asked_at = now
-        try:
-            async with self._read_limit:
-                asked_at = self._clock.now()
-                if len(cars) > 1:
-                    got = await self._ports.enode.list_vehicles(user_id)
-                else:
-                    got = [await self._ports.enode.get_vehicle(user_id, cars[0].plan.vehicle_id)]
-        except EnodeError as exc:
-            self._postpone(cars, exc, now=now)
-            return [], 1, asked_at
-        good = [r for r in got if r.vehicle_id in wanted and _plausible(r)]
-        for r in got:
-            if r.vehicle_id in wanted and not _plausible(r):
-                log.warning("reading_rejected", vehicle_id=r.vehicle_id, soc_percent=r.soc_percent)
-        return good, 0, asked_at
-
-    def _postpone(self, cars: list[Car], exc: EnodeError, *, now: datetime) -> None:
-        s = self._settings
-        if isinstance(exc, EnodeGateClosed):
-            wait_s = exc.reopens_in_s
-        elif isinstance(exc, EnodeRateLimited) and exc.retry_after_s is not None:
-            wait_s = exc.retry_after_s
-        elif isinstance(exc, NeedsRelink):
-            wait_s = s.poll_unplugged_s
-        else:
-            wait_s = s.poll_near_boundary_s
-        level = "info" if isinstance(exc, EnodeGateClosed | EnodeRateLimited) else "warning"
-        event = "reading_malformed" if isinstance(exc, EnodeMalformedResponse) else "poll_failed"
-        getattr(log, level)(
-            event, user_id=cars[0].plan.user_id, error=type(exc).__name__, retry_in_s=wait_s
-        )
-        for car in cars:
-            retry_at = now + timedelta(seconds=max(wait_s, 1.0))
-            if decide.is_idle(car.reading, self._active_plan(car)):
-                # An unplugged or full car only needs its regular slow poll: retrying it at every
-                # Retry-After would read it more often in a vendor's storm than in calm weather.
-                retry_at = max(retry_at, self._regular_poll_at(car, now=now))
-            car.next_poll_at = car.poll_not_before = retry_at
-
     # -- per car: plan, verify, act ----------------------------------------------------------
 
     async def _handle(
@@ -418,7 +236,7 @@ class Reconciler:
         At a busy boundary hundreds of cars start at once: one write per car and commands sent
         one after another would make the last car's start wait for all the others.
         """
-        outbox = _Outbox()
+        outbox = Outbox()
         for car in cars:
             await self._decide(car, slots, now=now, epoch=epoch, report=report, outbox=outbox)
         if outbox.schedules:
@@ -426,7 +244,7 @@ class Reconciler:
         if outbox.verified or outbox.failed:
             await self._ports.intents.record_outcomes(outbox.verified, outbox.failed, at=now)
         if outbox.sends and epoch is not None:
-            await self._send(outbox.sends, now=now, epoch=epoch, report=report)
+            await self._sender.send(outbox.sends, now=now, epoch=epoch, report=report)
         for car in cars:
             self._schedule_poll(car, now=now)
             # Handling a car again at the same instant changes nothing; a wish in the past (a
@@ -441,7 +259,7 @@ class Reconciler:
         now: datetime,
         epoch: int | None,
         report: StepReport,
-        outbox: _Outbox,
+        outbox: Outbox,
     ) -> None:
         if car.reading is not None and car.plan.status is PlanStatus.ACTIVE:
             deadline = self._deadline(car.plan, now=now)
@@ -465,7 +283,7 @@ class Reconciler:
     def _schedule_poll(self, car: Car, *, now: datetime) -> None:
         planned = car.next_poll_at
         if planned is None or planned <= now or car.read_at == now:
-            planned = self._regular_poll_at(car, now=now)
+            planned = regular_poll_at(car, now=now, settings=self._settings)
         car.next_poll_at = planned
         # A command sent at a boundary (without a read) is verified on time, not at the next
         # regular poll: until then the car cannot take its next command.
@@ -475,20 +293,6 @@ class Reconciler:
             car.next_poll_at = min(car.next_poll_at, max(verify_at, now))
         if car.poll_not_before is not None:
             car.next_poll_at = max(car.next_poll_at, car.poll_not_before)
-
-    def _regular_poll_at(self, car: Car, *, now: datetime) -> datetime:
-        return decide.next_poll_at(
-            vehicle_id=car.plan.vehicle_id,
-            reading=car.reading,
-            plan=self._active_plan(car),
-            schedule=car.record.schedule if car.record is not None else None,
-            now=now,
-            settings=self._settings,
-        )
-
-    @staticmethod
-    def _active_plan(car: Car) -> PlanRecord | None:
-        return car.plan if car.plan.status is PlanStatus.ACTIVE else None
 
     def _deadline(self, plan: PlanRecord, *, now: datetime) -> datetime | None:
         if plan.deadline is not None:
@@ -501,7 +305,7 @@ class Reconciler:
     async def _finish(self, car: Car, *, now: datetime) -> None:
         await self._ports.plans.set_plan_status(car.plan.vehicle_id, PlanStatus.DONE)
         car.plan = dataclasses.replace(car.plan, status=PlanStatus.DONE, updated_at=now)
-        log.info("plan_done", vehicle_id=car.plan.vehicle_id, soc_percent=_soc(car))
+        log.info("plan_done", vehicle_id=car.plan.vehicle_id, soc_percent=soc(car))
 
     def _maybe_replan(
         self,
@@ -511,7 +315,7 @@ class Reconciler:
         deadline: datetime,
         now: datetime,
         report: StepReport,
-        outbox: _Outbox,
+        outbox: Outbox,
     ) -> None:
         assert car.reading is not None
         # An old reading says nothing about the SoC curve now (a read the vendor held back).
@@ -603,7 +407,7 @@ class Reconciler:
             rec.schedule, now, computed_at=rec.computed_at, anchor_soc_percent=anchor
         )
 
-    def _verify(self, car: Car, *, now: datetime, report: StepReport, outbox: _Outbox) -> None:
+    def _verify(self, car: Car, *, now: datetime, report: StepReport, outbox: Outbox) -> None:
         intent = car.intent
         if intent is None:
             return
@@ -635,7 +439,7 @@ class Reconciler:
         now: datetime,
         epoch: int | None,
         report: StepReport,
-        outbox: _Outbox,
+        outbox: Outbox,
         finished: bool = False,
     ) -> None:
         reading, record = car.reading, car.record
@@ -668,98 +472,15 @@ class Reconciler:
     def _override_decides(self, car: Car, *, now: datetime) -> bool | None:
         """The override's wish while it lasts; an ended one is forgotten and the plan decides."""
         override = car.override
-        forced = desired_charging(override, now=now, soc_percent=_soc(car))
+        forced = desired_charging(override, now=now, soc_percent=soc(car))
         if override is not None and forced is None:
             # Forgotten, not deleted: a delete here could race a new override the API just wrote.
             car.override = None
             log.info(
                 "override_ended", vehicle_id=override.vehicle_id, kind=override.kind.value,
-                soc_percent=_soc(car), at=now.isoformat(),
+                soc_percent=soc(car), at=now.isoformat(),
             )  # fmt: skip
         return forced
-
-    async def _send(
-        self,
-        sends: list[tuple[Car, ChargeAction]],
-        *,
-        now: datetime,
-        epoch: int,
-        report: StepReport,
-    ) -> None:
-        """Record every intent as sent (one fenced write), then post the commands concurrently."""
-        wanted = [
-            CommandIntent(
-                key=decide.intent_key(
-                    car.plan.vehicle_id, action, at=now, attempt=car.failed_attempts
-                ),
-                vehicle_id=car.plan.vehicle_id,
-                user_id=car.plan.user_id,
-                action=action,
-                reason="window" if action is ChargeAction.START else "outside_window",
-                epoch=epoch,
-            )
-            for car, action in sends
-        ]
-        try:
-            written = await self._ports.intents.record_sends(wanted, epoch=epoch, at=now)
-        except StaleEpoch as exc:
-            raise LostLeadership(str(exc)) from exc
-        by_key = {intent.key: intent for intent in written}
-        posts = []
-        for (car, action), intent in zip(sends, wanted, strict=True):
-            stored = by_key.get(intent.key)
-            if stored is None:
-                continue  # this decision was recorded before: it is never sent twice
-            car.intent = stored
-            verify_at = now + timedelta(seconds=self._settings.verify_delay_s)
-            if car.next_poll_at is None or car.next_poll_at > verify_at:
-                car.next_poll_at = verify_at
-            posts.append(self._post(car, action, stored, now=now, report=report))
-        failures = [r for r in await asyncio.gather(*posts, return_exceptions=True) if r]
-        if failures:
-            raise failures[0]
-
-    async def _post(
-        self, car: Car, action: ChargeAction, intent: CommandIntent, *, now: datetime,
-        report: StepReport,
-    ) -> None:  # fmt: skip
-        plan = car.plan
-        try:
-            async with self._command_limit:
-                await self._ports.enode.set_charging(
-                    plan.user_id,
-                    plan.vehicle_id,
-                    action,
-                    vendor=car.reading.vendor if car.reading else None,
-                )
-        except EnodeTransportError:
-            # It may have arrived: keep it in flight and let the verification read decide.
-            log.warning("command_unknown_outcome", vehicle_id=plan.vehicle_id, key=intent.key)
-        except EnodeError as exc:
-            await self._send_failed(car, exc, now=now)
-            report.send_failures += 1
-            return
-        finally:
-            if car.intent is intent:
-                # Verify from when it went out: in a long step that is well after `now`.
-                car.intent = dataclasses.replace(intent, sent_at=self._clock.now())
-        if action is ChargeAction.START:
-            report.started += 1
-        else:
-            report.stopped += 1
-        log.info(
-            "command_sent", vehicle_id=plan.vehicle_id, action=action.value, key=intent.key,
-            epoch=intent.epoch, at=now.isoformat(),
-        )  # fmt: skip
-
-    async def _send_failed(self, car: Car, exc: EnodeError, *, now: datetime) -> None:
-        assert car.intent is not None
-        await self._ports.intents.mark_failed(car.intent.key, error=type(exc).__name__, at=now)
-        log.warning("command_failed", vehicle_id=car.plan.vehicle_id, error=type(exc).__name__)
-        car.intent = None
-        if not isinstance(exc, _TRANSIENT):
-            car.failed_attempts += 1
-        self._postpone([car], exc, now=now)
 
     def _note_extension(self, car: Car, record: ScheduleRecord, *, now: datetime) -> None:
         if car.extended_for == record.computed_at:
@@ -768,7 +489,7 @@ class Reconciler:
         log.info(
             "window_extended",
             vehicle_id=car.plan.vehicle_id,
-            soc_percent=_soc(car),
+            soc_percent=soc(car),
             target_percent=car.plan.target_soc_percent,
             at=now.isoformat(),
         )
@@ -791,36 +512,11 @@ class Reconciler:
         log.error("plan_failed", vehicle_id=car.plan.vehicle_id, reason=reason)
 
 
-def _read_groups(cars: list[Car], vendors: set[str | None]) -> list[list[Car]]:
-    """One list call for a user whose cars share one make, else one read per car.
-
-    A vendor's 429 must not starve the user's cars of other makes, so mixed users are read car
-    by car, each behind its own (user, vendor) gate.
-    """
-    if len(cars) == 1 or (len(vendors) == 1 and None not in vendors):
-        return [cars]
-    return [[c] for c in cars]
-
-
 _NEVER = datetime.max.replace(tzinfo=UTC)
 _REHANDLE_AFTER = timedelta(seconds=1)
-_TRANSIENT = (EnodeRateLimited, EnodeGateClosed, EnodeServerError, EnodeTransportError)
-
-
-def _plausible(reading: VehicleReading) -> bool:
-    soc, cap, rate = reading.soc_percent, reading.battery_capacity_kwh, reading.charge_rate_kw
-    return (
-        (soc is None or 0.0 <= soc <= 100.0)
-        and (cap is None or cap > 0)
-        and (rate is None or rate >= 0)
-    )
 
 
 def _power_changed(car: Car) -> bool:
     """The power seen while charging is over 10 % off the power the schedule assumed."""
     seen, planned = car.power_kw, car.planned_power_kw
     return seen is not None and planned is not None and abs(seen - planned) > 0.1 * planned
-
-
-def _soc(car: Car) -> float | None:
-    return car.reading.soc_percent if car.reading else None

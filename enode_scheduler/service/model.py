@@ -1,0 +1,138 @@
+"""What the reconciler works with: its ports, one car's remembered state, a step's counts."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, time
+from typing import Protocol
+
+from enode_scheduler import decide
+from enode_scheduler.config import SchedulerSettings
+from enode_scheduler.overrides import OverrideRecord, OverrideStore
+from enode_scheduler.planner.models import Goal, Schedule, Slot, VehicleState
+from enode_scheduler.ports import (
+    ChargeAction,
+    CommandIntent,
+    CommandIntentStore,
+    EnodeApi,
+    PlanRecord,
+    PlanStatus,
+    PlanStore,
+    PriceSlotStore,
+    ScheduleRecord,
+    ScheduleStore,
+    VehicleReading,
+    VehicleStore,
+)
+
+
+class PlanFn(Protocol):
+    def __call__(
+        self,
+        state: VehicleState,
+        goal: Goal,
+        slots: Sequence[Slot],
+        *,
+        now: datetime,
+        tail_price_per_kwh: float | None = None,
+    ) -> Schedule: ...
+
+
+class DeadlineFn(Protocol):
+    def __call__(
+        self, *, weekdays: frozenset[int], local_time: time, tz: str, now: datetime
+    ) -> datetime: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Ports:
+    """The adapters one reconcile step reads and writes."""
+
+    enode: EnodeApi
+    vehicles: VehicleStore
+    plans: PlanStore
+    schedules: ScheduleStore
+    intents: CommandIntentStore
+    price_slots: PriceSlotStore
+    # Manual charge_now / pause; None: no overrides (the plan always decides).
+    overrides: OverrideStore | None = None
+
+
+@dataclass(slots=True)
+class Car:
+    """What the daemon remembers about one planned car between steps."""
+
+    plan: PlanRecord
+    reading: VehicleReading | None = None
+    previous: VehicleReading | None = None
+    read_at: datetime | None = None  # the step that read it
+    # When the request for `reading` went out, on the clock: a step can take seconds, and a
+    # verification must not take a read from before the command for one after it.
+    asked_at: datetime | None = None
+    handled_at: datetime | None = None
+    record: ScheduleRecord | None = None
+    anchor_soc_percent: float | None = None
+    next_poll_at: datetime | None = None
+    intent: CommandIntent | None = None
+    failed_attempts: int = 0
+    plan_edited: bool = False
+    # computed_at of the schedule whose last window this car is charging past (logged once).
+    extended_for: datetime | None = None
+    power_kw: float | None = None
+    override: OverrideRecord | None = None
+    planned_power_kw: float | None = None
+    # After a failed read: no request for this car before then (Retry-After, closed gate).
+    poll_not_before: datetime | None = None
+
+
+@dataclass(slots=True)
+class StepReport:
+    """Counts for the one summary log line per step, and the metrics."""
+
+    polled: int = 0
+    poll_errors: int = 0
+    rejected_readings: int = 0
+    replanned: int = 0
+    started: int = 0
+    stopped: int = 0
+    verified: int = 0
+    send_failures: int = 0
+    plans_failed: int = 0
+    waiting_for_prices: list[str] = field(default_factory=list)
+    reasons: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+
+
+@dataclass(slots=True)
+class Outbox:
+    """What one batch of cars decided: written in one go, then sent concurrently."""
+
+    schedules: list[ScheduleRecord] = field(default_factory=list)
+    verified: list[str] = field(default_factory=list)
+    failed: dict[str, str] = field(default_factory=dict)  # intent key -> why
+    sends: list[tuple[Car, ChargeAction]] = field(default_factory=list)
+
+
+class LostLeadership(Exception):
+    """The fencing epoch was refused: another process leads now; stop sending at once."""
+
+
+def soc(car: Car) -> float | None:
+    return car.reading.soc_percent if car.reading else None
+
+
+def active_plan(car: Car) -> PlanRecord | None:
+    return car.plan if car.plan.status is PlanStatus.ACTIVE else None
+
+
+def regular_poll_at(car: Car, *, now: datetime, settings: SchedulerSettings) -> datetime:
+    """When the car is next read if nothing comes up (see `decide.next_poll_at`)."""
+    return decide.next_poll_at(
+        vehicle_id=car.plan.vehicle_id,
+        reading=car.reading,
+        plan=active_plan(car),
+        schedule=car.record.schedule if car.record is not None else None,
+        now=now,
+        settings=settings,
+    )

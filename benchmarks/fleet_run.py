@@ -25,7 +25,7 @@ from sqlalchemy.engine import make_url
 from benchmarks import fleet_measure as measure
 from benchmarks.fleet_scenario import START, FleetCar, build_cars, read_sessions
 from enode_scheduler.config import DatabaseSettings
-from enode_scheduler.ports import PlanRecord, UserTokens
+from enode_scheduler.records import PlanRecord, UserTokens
 from enode_scheduler.store import open_store
 from tests.e2e.harness import (
     Daemon,

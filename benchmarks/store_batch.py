@@ -23,7 +23,7 @@ from sqlalchemy.engine import make_url
 
 from enode_scheduler.config import DatabaseSettings
 from enode_scheduler.planner.models import Slot
-from enode_scheduler.ports import VehicleReading
+from enode_scheduler.records import VehicleReading
 from enode_scheduler.store import Store, open_store
 
 START = datetime(2026, 1, 5, tzinfo=UTC)

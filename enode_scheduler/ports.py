@@ -1,80 +1,44 @@
-"""The interfaces the core depends on, and the plain records that cross them.
+"""The interfaces the core depends on: Protocols only; the records that cross them are in `records`.
 
-Each port has at least one real adapter and an in-memory twin in `testing.py`. Records are frozen
-dataclasses with aware UTC datetimes.
+Each port has at least one real adapter (`store/`, `enode/`, `prices/`) and an in-memory twin in
+`testing.py`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from datetime import datetime, time
-from enum import StrEnum
+from datetime import datetime
 from typing import Protocol
 
 from enode_scheduler.clock import Clock
-from enode_scheduler.planner.models import Schedule, Slot
+from enode_scheduler.planner.models import Slot
+from enode_scheduler.records import (
+    ChargeAction,
+    CommandIntent,
+    Lease,
+    OverrideRecord,
+    PlanRecord,
+    PlanStatus,
+    ScheduleRecord,
+    UserRecord,
+    UserTokens,
+    VehicleReading,
+)
 
 __all__ = [
-    "ChargeAction",
     "Clock",
-    "CommandIntent",
     "CommandIntentStore",
     "EnodeApi",
-    "IntentStatus",
-    "Lease",
     "LeaseStore",
-    "PlanRecord",
-    "PlanStatus",
+    "OverrideStore",
     "PlanStore",
     "PriceSlotStore",
     "PriceSource",
-    "ScheduleRecord",
     "ScheduleStore",
     "TokenStore",
-    "UserRecord",
     "UserStore",
-    "UserTokens",
-    "VehicleReading",
     "VehicleStore",
 ]
-
-
-class ChargeAction(StrEnum):
-    START = "START"
-    STOP = "STOP"
-
-
-@dataclass(frozen=True, slots=True)
-class VehicleReading:
-    """One reading of a vehicle's state through Enode; None where Enode did not say."""
-
-    vehicle_id: str
-    user_id: str
-    vendor: str | None
-    last_seen: datetime | None
-    is_reachable: bool | None
-    soc_percent: float | None
-    is_plugged_in: bool | None
-    is_charging: bool | None
-    charge_rate_kw: float | None
-    battery_capacity_kwh: float | None
-    charge_limit_percent: float | None
-    charging_reasons: tuple[str, ...] = ()
-    charging_location_id: str | None = None
-    smart_charging_enabled: bool | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class UserTokens:
-    """A user's Enode OAuth tokens, in clear text (encrypted only at rest, by the store)."""
-
-    access_token: str
-    refresh_token: str | None
-    expires_at: datetime
-
-    def __repr__(self) -> str:
-        return f"UserTokens(expires_at={self.expires_at.isoformat()}, ...)"
 
 
 class EnodeApi(Protocol):
@@ -128,17 +92,6 @@ class PriceSlotStore(Protocol):
         ...
 
 
-@dataclass(frozen=True, slots=True)
-class UserRecord:
-    """One of our users; `user_id` is ours and is also the user id we give Enode."""
-
-    user_id: str
-    timezone: str = "UTC"
-    needs_relink: bool = False
-    relink_reason: str | None = None
-    linked: bool = False
-
-
 class UserStore(Protocol):
     async def upsert_user(self, user: UserRecord) -> UserRecord: ...
 
@@ -165,40 +118,6 @@ class VehicleStore(Protocol):
     async def list_vehicle_ids(self, user_id: str | None = None) -> list[str]: ...
 
 
-class PlanStatus(StrEnum):
-    ACTIVE = "active"
-    FAILED = "failed"
-    DONE = "done"
-
-
-@dataclass(frozen=True, slots=True)
-class PlanRecord:
-    """A charge goal for one vehicle: one-off (`deadline`) or repeating (`weekdays` + `local_time`).
-
-    Exactly one of `deadline` and (`weekdays`, `local_time`) is set.
-    """
-
-    vehicle_id: str
-    user_id: str
-    target_soc_percent: float
-    timezone: str = "UTC"
-    deadline: datetime | None = None
-    weekdays: frozenset[int] = frozenset()  # 0 = Monday
-    local_time: time | None = None
-    min_soc_percent: float = 0.0
-    start_penalty: float = 0.0
-    enabled: bool = True
-    status: PlanStatus = PlanStatus.ACTIVE
-    status_reason: str | None = None
-    plan_id: int | None = None
-    created_at: datetime | None = None
-    updated_at: datetime | None = None
-
-    @property
-    def repeating(self) -> bool:
-        return self.deadline is None
-
-
 class PlanStore(Protocol):
     async def put_plan(self, plan: PlanRecord) -> PlanRecord:
         """Create or replace the vehicle's one plan; sets plan_id and timestamps."""
@@ -219,14 +138,6 @@ class PlanStore(Protocol):
         ...
 
 
-@dataclass(frozen=True, slots=True)
-class ScheduleRecord:
-    vehicle_id: str
-    schedule: Schedule
-    deadline: datetime
-    computed_at: datetime
-
-
 class ScheduleStore(Protocol):
     async def save_schedule(self, record: ScheduleRecord) -> None:
         """Replace the vehicle's current schedule."""
@@ -239,36 +150,6 @@ class ScheduleStore(Protocol):
     async def get_schedule(self, vehicle_id: str) -> ScheduleRecord | None: ...
 
     async def get_schedules(self, vehicle_ids: Sequence[str]) -> dict[str, ScheduleRecord]: ...
-
-
-class IntentStatus(StrEnum):
-    PENDING = "pending"  # written, not yet sent
-    SENT = "sent"  # sent, waiting for the state to confirm it
-    VERIFIED = "verified"
-    FAILED = "failed"
-
-
-@dataclass(frozen=True, slots=True)
-class CommandIntent:
-    """A start/stop command we mean to send, written before it is sent.
-
-    `key` is unique: the same key is never sent twice, so a crash between writing and sending
-    is repaired by reconciling, not by re-sending blindly.
-    """
-
-    key: str
-    vehicle_id: str
-    user_id: str
-    action: ChargeAction
-    reason: str
-    epoch: int
-    status: IntentStatus = IntentStatus.PENDING
-    attempts: int = 0
-    created_at: datetime | None = None
-    sent_at: datetime | None = None
-    verified_at: datetime | None = None
-    error: str | None = None
-    intent_id: int | None = None
 
 
 class CommandIntentStore(Protocol):
@@ -310,14 +191,6 @@ class CommandIntentStore(Protocol):
     async def history(self, vehicle_id: str, *, since: datetime) -> list[CommandIntent]: ...
 
 
-@dataclass(frozen=True, slots=True)
-class Lease:
-    name: str
-    holder: str
-    epoch: int
-    expires_at: datetime
-
-
 class LeaseStore(Protocol):
     """Leader election on database time; each new holder gets a higher fencing epoch."""
 
@@ -328,3 +201,19 @@ class LeaseStore(Protocol):
     async def release(self, lease: Lease) -> None: ...
 
     async def current(self, name: str) -> Lease | None: ...
+
+
+class OverrideStore(Protocol):
+    """At most one override per vehicle; a new one replaces the old."""
+
+    async def put_override(self, record: OverrideRecord) -> None: ...
+
+    async def get_override(self, vehicle_id: str) -> OverrideRecord | None: ...
+
+    async def clear_override(self, vehicle_id: str) -> bool:
+        """Remove the vehicle's override; False when there was none."""
+        ...
+
+    async def get_overrides(self, vehicle_ids: Sequence[str]) -> dict[str, OverrideRecord]:
+        """The stored override per vehicle (ended ones included; see `OverrideRecord.ended`)."""
+        ...

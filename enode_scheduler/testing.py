@@ -15,12 +15,12 @@ from typing import TYPE_CHECKING
 
 from enode_scheduler.clock import Clock, FakeClock
 from enode_scheduler.exceptions import PriceError, PricesNotPublished, StaleEpoch, StoreError
-from enode_scheduler.overrides import OverrideRecord
 from enode_scheduler.planner.models import Slot
-from enode_scheduler.ports import (
+from enode_scheduler.records import (
     CommandIntent,
     IntentStatus,
     Lease,
+    OverrideRecord,
     PlanRecord,
     PlanStatus,
     ScheduleRecord,
@@ -47,10 +47,10 @@ __all__ = [
 # Store twins ---------------------------------------------------------------------------------
 
 if TYPE_CHECKING:
-    from enode_scheduler.overrides import OverrideStore
     from enode_scheduler.ports import (
         CommandIntentStore,
         LeaseStore,
+        OverrideStore,
         PlanStore,
         PriceSlotStore,
         ScheduleStore,

@@ -10,7 +10,8 @@ from datetime import datetime
 
 from enode_scheduler.clock import Clock
 from enode_scheduler.exceptions import EnodeNotFound, EnodeRateLimited
-from enode_scheduler.ports import ChargeAction, ScheduleRecord, ScheduleStore, VehicleReading
+from enode_scheduler.ports import ScheduleStore
+from enode_scheduler.records import ChargeAction, ScheduleRecord, VehicleReading
 
 
 @dataclass

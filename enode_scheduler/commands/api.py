@@ -10,13 +10,13 @@ from urllib.parse import urlsplit
 
 import typer
 
+from enode_scheduler.api.auth import hash_token
 from enode_scheduler.clock import SystemClock
 from enode_scheduler.commands.context import settings_from_context
 from enode_scheduler.config import EnodeSettings
-from enode_scheduler.daemon.api_auth import hash_token
 from enode_scheduler.enode import open_enode_client
 from enode_scheduler.exceptions import EnodeError
-from enode_scheduler.ports import UserTokens
+from enode_scheduler.records import UserTokens
 
 api_app = typer.Typer(help="HTTP API helpers.", no_args_is_help=True)
 webhooks_app = typer.Typer(help="Enode webhooks (the firehose).", no_args_is_help=True)

@@ -27,7 +27,7 @@ from enode_scheduler.exceptions import (
     StoreError,
 )
 from enode_scheduler.logs import configure_logging
-from enode_scheduler.ports import ChargeAction, VehicleReading
+from enode_scheduler.records import ChargeAction, VehicleReading
 from enode_scheduler.store import Store, open_store
 
 charge_app = typer.Typer(help="Start or stop charging a vehicle now.", no_args_is_help=True)

@@ -10,7 +10,7 @@ from typing import Annotated, Any, NoReturn
 import httpx
 import typer
 
-from enode_scheduler.configdoc import render_reference
+from enode_scheduler.config.reference import render_reference
 
 DEFAULT_HEALTH_URL = "http://127.0.0.1:8080/healthz"
 LISTEN_ENV = "ENODE_SCHEDULER__API__LISTEN"

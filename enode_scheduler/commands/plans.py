@@ -16,7 +16,7 @@ from rich.table import Table
 from enode_scheduler.clock import SystemClock
 from enode_scheduler.commands.context import settings_from_context
 from enode_scheduler.exceptions import InvalidInput, StoreError
-from enode_scheduler.ports import PlanRecord
+from enode_scheduler.records import PlanRecord
 from enode_scheduler.store import Store, open_store
 
 app = typer.Typer(help="Charge plans: one goal per vehicle.", no_args_is_help=True)

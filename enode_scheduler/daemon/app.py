@@ -21,8 +21,8 @@ from pathlib import Path
 
 import structlog
 
+from enode_scheduler.api.wiring import api_for
 from enode_scheduler.bootstrap import Deps, make_price_job, make_reconciler
-from enode_scheduler.daemon.api_wiring import api_for
 from enode_scheduler.daemon.health import bound_port, health_app, make_server
 from enode_scheduler.daemon.jobs import JobSet, build_scheduler
 from enode_scheduler.daemon.leader import Leadership, sqlite_lock

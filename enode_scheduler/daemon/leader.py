@@ -10,7 +10,8 @@ from pathlib import Path
 import structlog
 
 from enode_scheduler.exceptions import AlreadyRunning, StoreError
-from enode_scheduler.ports import Lease, LeaseStore
+from enode_scheduler.ports import LeaseStore
+from enode_scheduler.records import Lease
 
 log = structlog.get_logger()
 

@@ -22,7 +22,7 @@ from enode_scheduler.demo import scenario
 from enode_scheduler.demo.scenario import CARS, USER, DemoCar
 from enode_scheduler.logs import configure_logging
 from enode_scheduler.planner.models import Slot
-from enode_scheduler.ports import PlanRecord, UserTokens
+from enode_scheduler.records import PlanRecord, UserTokens
 from enode_scheduler.sim import Fault, RunningSim, run_sim
 
 SAMPLE_S = 0.02  # wall seconds between samples of the cars

@@ -14,7 +14,8 @@ from enode_scheduler.enode import wire
 from enode_scheduler.enode.errors import api_error, transport_error
 from enode_scheduler.enode.metrics import EnodeMetrics
 from enode_scheduler.exceptions import ConfigError, EnodeApiError, NeedsRelink
-from enode_scheduler.ports import TokenStore, UserTokens
+from enode_scheduler.ports import TokenStore
+from enode_scheduler.records import UserTokens
 
 log = structlog.get_logger()
 

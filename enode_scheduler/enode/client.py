@@ -20,7 +20,8 @@ from enode_scheduler.enode.link import LinkFlow, LinkSession
 from enode_scheduler.enode.metrics import EnodeMetrics
 from enode_scheduler.enode.transport import Call, Transport
 from enode_scheduler.exceptions import EnodeServerError
-from enode_scheduler.ports import ChargeAction, TokenStore, VehicleReading
+from enode_scheduler.ports import TokenStore
+from enode_scheduler.records import ChargeAction, VehicleReading
 
 if TYPE_CHECKING:
     from enode_scheduler.ports import EnodeApi

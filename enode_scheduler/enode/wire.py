@@ -12,7 +12,7 @@ from typing import Any, Literal, TypeVar
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator
 
 from enode_scheduler.exceptions import EnodeMalformedResponse
-from enode_scheduler.ports import VehicleReading
+from enode_scheduler.records import VehicleReading
 
 VENDORS = ("TESLA", "BMW", "AUDI", "VOLKSWAGEN", "HYUNDAI", "PEUGEOT", "NISSAN")
 VEHICLE_FIELDS = ("smartChargingPolicy", "chargeState", "location", "information", "odometer")

@@ -8,24 +8,27 @@ from dataclasses import dataclass, field
 from datetime import datetime, time
 from typing import Protocol
 
-from enode_scheduler import decide
 from enode_scheduler.config import SchedulerSettings
-from enode_scheduler.overrides import OverrideRecord, OverrideStore
 from enode_scheduler.planner.models import Goal, Schedule, Slot, VehicleState
 from enode_scheduler.ports import (
-    ChargeAction,
-    CommandIntent,
     CommandIntentStore,
     EnodeApi,
-    PlanRecord,
-    PlanStatus,
+    OverrideStore,
     PlanStore,
     PriceSlotStore,
-    ScheduleRecord,
     ScheduleStore,
-    VehicleReading,
     VehicleStore,
 )
+from enode_scheduler.records import (
+    ChargeAction,
+    CommandIntent,
+    OverrideRecord,
+    PlanRecord,
+    PlanStatus,
+    ScheduleRecord,
+    VehicleReading,
+)
+from enode_scheduler.service import polling
 
 
 class PlanFn(Protocol):
@@ -127,8 +130,8 @@ def active_plan(car: Car) -> PlanRecord | None:
 
 
 def regular_poll_at(car: Car, *, now: datetime, settings: SchedulerSettings) -> datetime:
-    """When the car is next read if nothing comes up (see `decide.next_poll_at`)."""
-    return decide.next_poll_at(
+    """When the car is next read if nothing comes up (see `polling.next_poll_at`)."""
+    return polling.next_poll_at(
         vehicle_id=car.plan.vehicle_id,
         reading=car.reading,
         plan=active_plan(car),

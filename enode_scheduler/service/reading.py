@@ -10,7 +10,6 @@ from datetime import datetime, timedelta
 
 import structlog
 
-from enode_scheduler import decide
 from enode_scheduler.clock import Clock
 from enode_scheduler.config import SchedulerSettings
 from enode_scheduler.exceptions import (
@@ -20,7 +19,9 @@ from enode_scheduler.exceptions import (
     EnodeRateLimited,
     NeedsRelink,
 )
-from enode_scheduler.ports import EnodeApi, VehicleReading
+from enode_scheduler.ports import EnodeApi
+from enode_scheduler.records import VehicleReading
+from enode_scheduler.service import polling
 from enode_scheduler.service.model import Car, StepReport, active_plan, regular_poll_at
 
 log = structlog.get_logger()
@@ -103,7 +104,7 @@ class Reader:
         )
         for car in cars:
             retry_at = now + timedelta(seconds=max(wait_s, 1.0))
-            if decide.is_idle(car.reading, active_plan(car)):
+            if polling.is_idle(car.reading, active_plan(car)):
                 # An unplugged or full car only needs its regular slow poll: retrying it at every
                 # Retry-After would read it more often in a vendor's storm than in calm weather.
                 retry_at = max(retry_at, regular_poll_at(car, now=now, settings=s))

@@ -15,14 +15,19 @@ from datetime import UTC, datetime, timedelta
 
 import structlog
 
-from enode_scheduler import decide
 from enode_scheduler.clock import Clock
 from enode_scheduler.config import SchedulerSettings
 from enode_scheduler.exceptions import InvalidInput
-from enode_scheduler.overrides import desired_charging
 from enode_scheduler.planner.models import Goal, Schedule, Slot, VehicleState
 from enode_scheduler.planner.timeline import estimate_tail_price
-from enode_scheduler.ports import ChargeAction, IntentStatus, PlanRecord, PlanStatus, ScheduleRecord
+from enode_scheduler.records import (
+    ChargeAction,
+    IntentStatus,
+    PlanRecord,
+    PlanStatus,
+    ScheduleRecord,
+)
+from enode_scheduler.service import decide
 from enode_scheduler.service.model import (
     Car,
     DeadlineFn,
@@ -33,9 +38,10 @@ from enode_scheduler.service.model import (
     regular_poll_at,
     soc,
 )
+from enode_scheduler.service.overrides import desired_charging
 from enode_scheduler.service.reading import Reader
 from enode_scheduler.service.sending import Sender
-from enode_scheduler.wake_queue import WakeQueue
+from enode_scheduler.service.wake_queue import WakeQueue
 
 log = structlog.get_logger()
 

@@ -10,7 +10,6 @@ from typing import Protocol
 
 import structlog
 
-from enode_scheduler import decide
 from enode_scheduler.clock import Clock
 from enode_scheduler.config import SchedulerSettings
 from enode_scheduler.exceptions import (
@@ -21,7 +20,9 @@ from enode_scheduler.exceptions import (
     EnodeTransportError,
     StaleEpoch,
 )
-from enode_scheduler.ports import ChargeAction, CommandIntent, CommandIntentStore, EnodeApi
+from enode_scheduler.ports import CommandIntentStore, EnodeApi
+from enode_scheduler.records import ChargeAction, CommandIntent
+from enode_scheduler.service import decide
 from enode_scheduler.service.model import Car, LostLeadership, StepReport
 
 log = structlog.get_logger()

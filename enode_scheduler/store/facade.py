@@ -25,10 +25,10 @@ from enode_scheduler.store.users import SqlUserStore
 from enode_scheduler.store.vehicles import SqlVehicleStore
 
 if TYPE_CHECKING:
-    from enode_scheduler.overrides import OverrideStore
     from enode_scheduler.ports import (
         CommandIntentStore,
         LeaseStore,
+        OverrideStore,
         PlanStore,
         PriceSlotStore,
         ScheduleStore,

@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from enode_scheduler.clock import Clock
 from enode_scheduler.exceptions import StaleEpoch, StoreError
-from enode_scheduler.ports import ChargeAction, CommandIntent, IntentStatus
+from enode_scheduler.records import ChargeAction, CommandIntent, IntentStatus
 from enode_scheduler.store.base import Repository, chunks
 from enode_scheduler.store.schema import command_intents_table, leases_table
 

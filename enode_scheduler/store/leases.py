@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from enode_scheduler.ports import Lease
+from enode_scheduler.records import Lease
 from enode_scheduler.store.base import Repository
 from enode_scheduler.store.schema import leases_table
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy import delete, select
 
-from enode_scheduler.overrides import OverrideKind, OverrideRecord
+from enode_scheduler.records import OverrideKind, OverrideRecord
 from enode_scheduler.store.base import Repository, chunks
 from enode_scheduler.store.schema import OverrideRow, overrides_table
 

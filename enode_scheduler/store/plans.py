@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy import delete, select, update
 
-from enode_scheduler.ports import PlanRecord, PlanStatus
+from enode_scheduler.records import PlanRecord, PlanStatus
 from enode_scheduler.store.base import Repository
 from enode_scheduler.store.schema import plans_table
 from enode_scheduler.store.users import ensure_user

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import select
 
 from enode_scheduler.planner.models import Schedule, Window, WindowReason
-from enode_scheduler.ports import ScheduleRecord
+from enode_scheduler.records import ScheduleRecord
 from enode_scheduler.store.base import Repository, chunks
 from enode_scheduler.store.schema import schedules_table
 

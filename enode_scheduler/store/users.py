@@ -9,7 +9,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from enode_scheduler.clock import Clock
-from enode_scheduler.ports import UserRecord, UserTokens
+from enode_scheduler.records import UserRecord, UserTokens
 from enode_scheduler.store.base import Repository
 from enode_scheduler.store.crypto import TokenCipher
 from enode_scheduler.store.schema import (

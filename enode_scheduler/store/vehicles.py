@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy import or_, select
 
-from enode_scheduler.ports import VehicleReading
+from enode_scheduler.records import VehicleReading
 from enode_scheduler.store.base import Repository, chunks
 from enode_scheduler.store.schema import vehicles_table
 from enode_scheduler.store.users import ensure_users

@@ -9,8 +9,8 @@ from typing import Any
 
 from enode_scheduler.config import DatabaseSettings
 from enode_scheduler.planner.models import Slot
-from enode_scheduler.ports import PlanRecord, UserTokens
 from enode_scheduler.prices.file import FilePriceSource
+from enode_scheduler.records import PlanRecord, UserTokens
 from enode_scheduler.store import open_store
 from tests.e2e.harness import Daemon, Sim, Timeline, write_config
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from enode_scheduler.config import DatabaseSettings
-from enode_scheduler.ports import CommandIntent, PlanRecord
+from enode_scheduler.records import CommandIntent, PlanRecord
 from enode_scheduler.store import open_store
 from tests.e2e.harness import (
     charging_intervals,

@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from enode_scheduler.cli import app
 from enode_scheduler.config import Settings, load_settings
-from enode_scheduler.config_sources import flatten
+from enode_scheduler.config.sources import flatten
 from enode_scheduler.exceptions import ConfigError
 
 REPO_ROOT = Path(__file__).resolve().parents[2]

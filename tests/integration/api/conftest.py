@@ -24,10 +24,10 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from enode_scheduler.api.app import create_api
+from enode_scheduler.api.deps import ApiDeps
 from enode_scheduler.clock import FakeClock
 from enode_scheduler.config import DatabaseSettings
-from enode_scheduler.daemon.api import create_api
-from enode_scheduler.daemon.api_deps import ApiDeps
 from enode_scheduler.store import open_store
 from enode_scheduler.store.schema import Base
 from enode_scheduler.testing import InMemoryStore

@@ -11,10 +11,11 @@ from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 from typing import Any
 
+from enode_scheduler.api.auth import hash_token
 from enode_scheduler.config import ApiSettings, ApiToken
-from enode_scheduler.daemon.api_auth import hash_token
 from enode_scheduler.exceptions import LinkError
-from enode_scheduler.ports import TokenStore, UserTokens, VehicleReading
+from enode_scheduler.ports import TokenStore
+from enode_scheduler.records import UserTokens, VehicleReading
 
 READ_TOKEN = "read-token-0123456789abcdef"
 WRITE_TOKEN = "write-token-0123456789abcdef"

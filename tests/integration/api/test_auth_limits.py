@@ -11,8 +11,8 @@ from fastapi import APIRouter, FastAPI
 from fastapi.responses import PlainTextResponse
 from structlog.testing import capture_logs
 
-from enode_scheduler.daemon.api import create_api
-from enode_scheduler.ports import UserRecord, VehicleReading
+from enode_scheduler.api.app import create_api
+from enode_scheduler.records import UserRecord, VehicleReading
 from enode_scheduler.testing import InMemoryVehicleStore
 from tests.integration.api.conftest import Api
 from tests.integration.api.support import (

@@ -10,9 +10,9 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 
-from enode_scheduler.daemon.api import create_api, split_health
+from enode_scheduler.api.app import create_api, split_health
 from enode_scheduler.daemon.health import bound_port, health_app, make_server
-from enode_scheduler.ports import UserRecord
+from enode_scheduler.records import UserRecord
 from tests.integration.api.conftest import Api
 from tests.integration.api.support import READ, WEBHOOK_SECRET, api_settings, reading, signed
 

@@ -18,13 +18,13 @@ import pytest
 from pydantic import AnyHttpUrl, SecretStr
 from typer.testing import CliRunner
 
+from enode_scheduler.api.app import create_api
+from enode_scheduler.api.deps import ApiDeps
 from enode_scheduler.cli import app as cli_app
 from enode_scheduler.clock import FakeClock
 from enode_scheduler.config import EnodeSettings
-from enode_scheduler.daemon.api import create_api
-from enode_scheduler.daemon.api_deps import ApiDeps
 from enode_scheduler.enode import EnodeClient, open_enode_client
-from enode_scheduler.ports import UserRecord
+from enode_scheduler.records import UserRecord
 from enode_scheduler.sim import RunningSim
 from enode_scheduler.sim.faults import Fault
 from enode_scheduler.testing import InMemoryStore

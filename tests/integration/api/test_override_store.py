@@ -6,8 +6,7 @@ from datetime import timedelta
 
 import pytest
 
-from enode_scheduler.overrides import OverrideKind, OverrideRecord
-from enode_scheduler.ports import UserRecord
+from enode_scheduler.records import OverrideKind, OverrideRecord, UserRecord
 from tests.integration.api.conftest import Api
 from tests.integration.api.support import NOW, reading
 

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from enode_scheduler.planner.models import Schedule, Window, WindowReason
-from enode_scheduler.ports import (
+from enode_scheduler.records import (
     ChargeAction,
     CommandIntent,
     IntentStatus,

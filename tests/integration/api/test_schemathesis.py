@@ -19,10 +19,10 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
+from enode_scheduler.api.app import create_api
+from enode_scheduler.api.deps import ApiDeps
 from enode_scheduler.clock import FakeClock
-from enode_scheduler.daemon.api import create_api
-from enode_scheduler.daemon.api_deps import ApiDeps
-from enode_scheduler.ports import UserRecord
+from enode_scheduler.records import UserRecord
 from enode_scheduler.testing import InMemoryStore
 from tests.integration.api.support import (
     NOW,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from urllib.parse import parse_qs, urlsplit
 
-from enode_scheduler.ports import UserRecord
+from enode_scheduler.records import UserRecord
 from tests.integration.api.conftest import Api
 from tests.integration.api.support import WRITE, reading
 

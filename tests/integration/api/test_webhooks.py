@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from enode_scheduler.ports import UserRecord
+from enode_scheduler.records import UserRecord
 from tests.integration.api.conftest import Api
 from tests.integration.api.support import reading, signature, signed
 

@@ -16,7 +16,7 @@ import pytest
 from enode_scheduler.clock import FakeClock
 from enode_scheduler.config import EnodeSettings
 from enode_scheduler.enode import EnodeClient, open_enode_client
-from enode_scheduler.ports import UserTokens
+from enode_scheduler.records import UserTokens
 from enode_scheduler.sim import RunningSim, SimConfig, run_sim
 from enode_scheduler.testing import InMemoryTokenStore
 from tests.integration.enode.spec_check import CheckingTransport, SpecChecker

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from enode_scheduler.enode import EnodeClient
-from enode_scheduler.ports import ChargeAction
+from enode_scheduler.records import ChargeAction
 from enode_scheduler.sim import RunningSim
 from tests.integration.enode.conftest import ClockDriver, vehicles_of
 from tests.integration.enode.spec_check import SpecChecker

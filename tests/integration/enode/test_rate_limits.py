@@ -15,7 +15,7 @@ from enode_scheduler.exceptions import (
     EnodeRateLimited,
     EnodeServerError,
 )
-from enode_scheduler.ports import ChargeAction
+from enode_scheduler.records import ChargeAction
 from enode_scheduler.sim import Fault, RunningSim
 from enode_scheduler.sim.state import LogEntry
 from tests.integration.enode.conftest import ClockDriver, vehicles_of

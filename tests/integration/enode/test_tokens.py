@@ -11,7 +11,7 @@ from structlog.testing import capture_logs
 
 from enode_scheduler.enode import EnodeClient
 from enode_scheduler.exceptions import NeedsRelink
-from enode_scheduler.ports import ChargeAction, UserTokens
+from enode_scheduler.records import ChargeAction, UserTokens
 from enode_scheduler.sim import RunningSim
 from enode_scheduler.testing import InMemoryTokenStore
 from tests.integration.enode.conftest import ClockDriver, vehicles_of

@@ -9,7 +9,7 @@ import pytest
 
 from enode_scheduler.clock import FakeClock
 from enode_scheduler.exceptions import StaleEpoch, StoreError
-from enode_scheduler.ports import ChargeAction, CommandIntent, IntentStatus
+from enode_scheduler.records import ChargeAction, CommandIntent, IntentStatus
 
 from .conftest import START
 

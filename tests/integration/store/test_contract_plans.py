@@ -7,7 +7,7 @@ from typing import Any
 
 from enode_scheduler.clock import FakeClock
 from enode_scheduler.planner.models import Schedule, Slot, Window, WindowReason
-from enode_scheduler.ports import PlanRecord, PlanStatus, ScheduleRecord
+from enode_scheduler.records import PlanRecord, PlanStatus, ScheduleRecord
 
 from .conftest import START
 

@@ -6,7 +6,13 @@ from datetime import timedelta
 from typing import Any
 
 from enode_scheduler.planner.models import Schedule
-from enode_scheduler.ports import PlanRecord, ScheduleRecord, UserRecord, UserTokens, VehicleReading
+from enode_scheduler.records import (
+    PlanRecord,
+    ScheduleRecord,
+    UserRecord,
+    UserTokens,
+    VehicleReading,
+)
 
 from .conftest import START
 

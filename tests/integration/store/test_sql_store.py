@@ -14,7 +14,7 @@ from sqlalchemy.exc import IntegrityError
 
 from enode_scheduler.config import DatabaseSettings
 from enode_scheduler.exceptions import SchemaOutdated, StoreError, TokenDecryptError
-from enode_scheduler.ports import UserTokens
+from enode_scheduler.records import UserTokens
 from enode_scheduler.store import open_store
 from enode_scheduler.store.crypto import KEY_FILE_NAME, generate_key
 from enode_scheduler.store.schema import price_slots_table, users_table

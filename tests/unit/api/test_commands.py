@@ -6,9 +6,9 @@ import tomllib
 
 from typer.testing import CliRunner
 
+from enode_scheduler.api.auth import TokenTable
 from enode_scheduler.cli import app
 from enode_scheduler.config import ApiSettings
-from enode_scheduler.daemon.api_auth import TokenTable
 
 TOKEN = "s3cret-token-for-the-ops-team"
 

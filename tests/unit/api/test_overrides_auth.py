@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from enode_scheduler.api.auth import TokenTable, hash_token
 from enode_scheduler.config import ApiToken
-from enode_scheduler.daemon.api_auth import TokenTable, hash_token
-from enode_scheduler.overrides import OverrideKind, OverrideRecord, desired_charging
+from enode_scheduler.records import OverrideKind, OverrideRecord
+from enode_scheduler.service.overrides import desired_charging
 
 NOW = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
 

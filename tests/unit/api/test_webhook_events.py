@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from enode_scheduler.daemon.webhook_events import (
+from enode_scheduler.api.webhook_events import (
     FieldTimes,
     blank_reading,
     merge,

@@ -15,7 +15,7 @@ from enode_scheduler.config import (
     SchedulerSettings,
     Settings,
 )
-from enode_scheduler.ports import PlanRecord, UserTokens
+from enode_scheduler.records import PlanRecord, UserTokens
 from enode_scheduler.sim import RunningSim
 from enode_scheduler.store import Store
 

@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 
 from enode_scheduler.cli import app
 from enode_scheduler.config import Settings
-from enode_scheduler.configdoc import UNDOCUMENTED, render_reference, undocumented_keys
+from enode_scheduler.config.reference import UNDOCUMENTED, render_reference, undocumented_keys
 
 REFERENCE = Path(__file__).resolve().parents[3] / "docs" / "configuration.md"
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from enode_scheduler.config import Settings
-from enode_scheduler.config_sources import secret_keys
+from enode_scheduler.config.sources import secret_keys
 
 UNIT = Path(__file__).resolve().parents[3] / "deploy" / "enode-scheduler.service"
 INSTALLED_BINARY = "/opt/enode-scheduler/bin/enode-scheduler"

@@ -17,7 +17,7 @@ from typing import Annotated, Any
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
 from enode_scheduler.exceptions import InvalidInput
-from enode_scheduler.ports import VehicleReading
+from enode_scheduler.records import VehicleReading
 
 __all__ = [
     "UPDATE_EVENTS",

@@ -12,14 +12,14 @@ from fastapi import APIRouter, Depends, FastAPI
 from fastapi.routing import APIRoute
 
 from enode_scheduler import __version__
+from enode_scheduler.api.auth import TokenTable
+from enode_scheduler.api.deps import ApiDeps
+from enode_scheduler.api.limits import BodyLimit
+from enode_scheduler.api.problems import install_problem_handlers
+from enode_scheduler.api.routes.users import callback_router, user_router
+from enode_scheduler.api.routes.vehicles import vehicle_router
+from enode_scheduler.api.routes.webhooks import webhook_router
 from enode_scheduler.config import ApiSettings
-from enode_scheduler.daemon.api_auth import TokenTable
-from enode_scheduler.daemon.api_deps import ApiDeps
-from enode_scheduler.daemon.api_limits import BodyLimit
-from enode_scheduler.daemon.api_problems import install_problem_handlers
-from enode_scheduler.daemon.api_users import callback_router, user_router
-from enode_scheduler.daemon.api_vehicles import vehicle_router
-from enode_scheduler.daemon.webhooks import webhook_router
 
 __all__ = ["PUBLIC_PATHS", "WEBHOOK_PATH", "ApiDeps", "create_api", "split_health"]
 

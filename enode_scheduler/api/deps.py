@@ -7,10 +7,10 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from enode_scheduler.clock import Clock
-from enode_scheduler.overrides import OverrideStore
 from enode_scheduler.ports import (
     CommandIntentStore,
     EnodeApi,
+    OverrideStore,
     PlanStore,
     ScheduleStore,
     UserStore,

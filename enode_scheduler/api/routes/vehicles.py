@@ -7,8 +7,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, BackgroundTasks, Depends, HTTPException, Request, Response
 
-from enode_scheduler.daemon.api_auth import TokenTable
-from enode_scheduler.daemon.api_convert import (
+from enode_scheduler.api.auth import TokenTable
+from enode_scheduler.api.convert import (
     command_out,
     override_out,
     plan_out,
@@ -16,8 +16,8 @@ from enode_scheduler.daemon.api_convert import (
     schedule_out,
     vehicle_out,
 )
-from enode_scheduler.daemon.api_deps import ApiDeps
-from enode_scheduler.daemon.api_models import (
+from enode_scheduler.api.deps import ApiDeps
+from enode_scheduler.api.models import (
     OverrideIn,
     OverrideOut,
     PlanIn,
@@ -27,9 +27,8 @@ from enode_scheduler.daemon.api_models import (
     VehicleScheduleOut,
     VehiclesOut,
 )
-from enode_scheduler.daemon.api_problems import responses
-from enode_scheduler.overrides import OverrideKind, OverrideRecord
-from enode_scheduler.ports import VehicleReading
+from enode_scheduler.api.problems import responses
+from enode_scheduler.records import OverrideKind, OverrideRecord, VehicleReading
 
 __all__ = ["api_deps", "vehicle_router"]
 

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from enode_scheduler.wake_queue import WakeQueue
+from enode_scheduler.service.wake_queue import WakeQueue
 
 T0 = datetime(2025, 10, 23, 14, 0, tzinfo=UTC)
 

@@ -6,11 +6,11 @@ from datetime import timedelta
 
 import pytest
 
-from enode_scheduler.overrides import OverrideKind, OverrideRecord
 from enode_scheduler.planner import next_deadline, plan
+from enode_scheduler.records import OverrideKind, OverrideRecord
 from enode_scheduler.service import Ports, Reconciler
 from tests.fakes import FakeCar
-from tests.unit.test_service import SETTINGS, START, TOMORROW_7, ZONE, World, make_world
+from tests.unit.service.test_reconciler import SETTINGS, START, TOMORROW_7, ZONE, World, make_world
 
 
 async def override_world(car: FakeCar) -> World:

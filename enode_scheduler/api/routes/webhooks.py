@@ -14,11 +14,11 @@ from typing import Annotated
 import structlog
 from fastapi import APIRouter, BackgroundTasks, Header, HTTPException, Request
 
-from enode_scheduler.daemon.api_deps import ApiDeps
-from enode_scheduler.daemon.api_models import WebhookResult
-from enode_scheduler.daemon.api_problems import responses
-from enode_scheduler.daemon.api_vehicles import Deps
-from enode_scheduler.daemon.webhook_events import (
+from enode_scheduler.api.deps import ApiDeps
+from enode_scheduler.api.models import WebhookResult
+from enode_scheduler.api.problems import responses
+from enode_scheduler.api.routes.vehicles import Deps
+from enode_scheduler.api.webhook_events import (
     UPDATE_EVENTS,
     Event,
     FieldTimes,
@@ -30,7 +30,7 @@ from enode_scheduler.daemon.webhook_events import (
     signature_ok,
 )
 from enode_scheduler.exceptions import InvalidInput
-from enode_scheduler.ports import VehicleReading
+from enode_scheduler.records import VehicleReading
 
 __all__ = ["RecentDeliveries", "webhook_router"]
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from enode_scheduler.daemon.api_models import (
+from enode_scheduler.api.models import (
     WEEKDAYS,
     CommandOut,
     OverrideOut,
@@ -15,9 +15,14 @@ from enode_scheduler.daemon.api_models import (
     VehicleOut,
     WindowOut,
 )
-from enode_scheduler.overrides import OverrideRecord
 from enode_scheduler.planner.models import Window, WindowReason
-from enode_scheduler.ports import CommandIntent, PlanRecord, ScheduleRecord, VehicleReading
+from enode_scheduler.records import (
+    CommandIntent,
+    OverrideRecord,
+    PlanRecord,
+    ScheduleRecord,
+    VehicleReading,
+)
 
 _WINDOW_TEXT = {
     WindowReason.CHEAPEST: "Among the cheapest slots before the deadline.",

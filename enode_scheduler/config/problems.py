@@ -8,7 +8,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
-from enode_scheduler.config_sources import RawConfig, flatten, secret_keys
+from enode_scheduler.config.sources import RawConfig, flatten, secret_keys
 from enode_scheduler.exceptions import ConfigError
 
 M = TypeVar("M", bound=BaseModel)

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from enode_scheduler.daemon.api_problems import problem
+from enode_scheduler.api.problems import problem
 
 __all__ = ["BodyLimit"]
 

@@ -9,13 +9,13 @@ import structlog
 from fastapi import APIRouter, Depends, HTTPException, Query, Response
 from fastapi.responses import HTMLResponse
 
-from enode_scheduler.daemon.api_auth import TokenTable
-from enode_scheduler.daemon.api_deps import ApiDeps, LinkFlow
-from enode_scheduler.daemon.api_models import ID_PATTERN, LinkOut, UserId
-from enode_scheduler.daemon.api_problems import responses
-from enode_scheduler.daemon.api_vehicles import Deps
+from enode_scheduler.api.auth import TokenTable
+from enode_scheduler.api.deps import ApiDeps, LinkFlow
+from enode_scheduler.api.models import ID_PATTERN, LinkOut, UserId
+from enode_scheduler.api.problems import responses
+from enode_scheduler.api.routes.vehicles import Deps
 from enode_scheduler.exceptions import EnodeError, EnodeNotFound, LinkError
-from enode_scheduler.ports import UserRecord
+from enode_scheduler.records import UserRecord
 
 __all__ = ["callback_router", "user_router"]
 

@@ -10,7 +10,7 @@ from typing import Annotated, Literal, Self
 from fastapi import Path
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from enode_scheduler.overrides import OverrideKind
+from enode_scheduler.records import OverrideKind
 
 __all__ = [
     "ID_PATTERN",

@@ -35,8 +35,8 @@ from pydantic import (
     field_validator,
 )
 
-from enode_scheduler.config_problems import validate
-from enode_scheduler.config_sources import (
+from enode_scheduler.config.problems import validate
+from enode_scheduler.config.sources import (
     RawConfig,
     merge,
     read_env,

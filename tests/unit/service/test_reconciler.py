@@ -13,7 +13,7 @@ from enode_scheduler.clock import FakeClock
 from enode_scheduler.config import SchedulerSettings
 from enode_scheduler.planner import next_deadline, plan
 from enode_scheduler.planner.models import Slot
-from enode_scheduler.ports import (
+from enode_scheduler.records import (
     ChargeAction,
     CommandIntent,
     IntentStatus,

@@ -23,12 +23,12 @@ from pydantic_core import PydanticUndefined
 from enode_scheduler.config import Settings
 
 ENV_PREFIX = "ENODE_SCHEDULER"
-UNDOCUMENTED = "UNDOCUMENTED: add Field(description=...) in enode_scheduler/config.py"
+UNDOCUMENTED = "UNDOCUMENTED: add Field(description=...) in enode_scheduler/config/models.py"
 
 _INTRO = """\
 # Configuration reference
 
-<!-- Generated from enode_scheduler/config.py by `enode-scheduler config-reference`.
+<!-- Generated from enode_scheduler/config/models.py by `enode-scheduler config-reference`.
      Do not edit; change the field descriptions and regenerate. -->
 
 Settings come from one TOML file, given with `--config FILE` or the environment variable

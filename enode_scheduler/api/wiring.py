@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
+from enode_scheduler.api.app import create_api, split_health
+from enode_scheduler.api.deps import ApiDeps, Trigger
 from enode_scheduler.bootstrap import Deps
-from enode_scheduler.daemon.api import create_api, split_health
-from enode_scheduler.daemon.api_deps import ApiDeps, Trigger
 
 __all__ = ["api_for"]
 

@@ -9,11 +9,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from enode_scheduler import decide
 from enode_scheduler.config import SchedulerSettings
-from enode_scheduler.decide import ReplanReason
 from enode_scheduler.planner.models import Schedule, Window
-from enode_scheduler.ports import ChargeAction, PlanRecord, VehicleReading
+from enode_scheduler.records import ChargeAction, PlanRecord, VehicleReading
+from enode_scheduler.service import decide, polling
+from enode_scheduler.service.decide import ReplanReason
 
 T0 = datetime(2024, 3, 1, 0, 0, tzinfo=UTC)
 PLAN = PlanRecord(
@@ -130,16 +130,16 @@ def test_stabilize_keeps_the_current_slot_when_a_replan_flips_it() -> None:
 
 
 def test_phases_spread_a_fleet_over_the_period() -> None:
-    phases = [decide.phase_s(f"vehicle-{i}", 300.0) for i in range(1000)]
+    phases = [polling.phase_s(f"vehicle-{i}", 300.0) for i in range(1000)]
     assert all(0 <= p < 300 for p in phases)
     buckets = {int(p // 30) for p in phases}
     assert buckets == set(range(10))
-    assert decide.phase_s("vehicle-1", 300.0) == decide.phase_s("vehicle-1", 300.0)
+    assert polling.phase_s("vehicle-1", 300.0) == polling.phase_s("vehicle-1", 300.0)
 
 
 def test_polls_are_rare_when_unplugged_and_land_just_before_a_boundary() -> None:
     s = SchedulerSettings(poll_plugged_s=300, poll_unplugged_s=3600, poll_near_boundary_s=60)
-    unplugged = decide.next_poll_at(
+    unplugged = polling.next_poll_at(
         vehicle_id="v",
         reading=reading(is_plugged_in=False),
         plan=PLAN,
@@ -148,7 +148,7 @@ def test_polls_are_rare_when_unplugged_and_land_just_before_a_boundary() -> None
         settings=s,
     )
     assert timedelta(minutes=30) <= unplugged - T0 <= timedelta(hours=1, minutes=30)
-    plugged = decide.next_poll_at(
+    plugged = polling.next_poll_at(
         vehicle_id="v",
         reading=reading(),
         plan=PLAN,
@@ -157,7 +157,7 @@ def test_polls_are_rare_when_unplugged_and_land_just_before_a_boundary() -> None
         settings=s,
     )
     assert timedelta(0) < plugged - h(1.5) <= timedelta(seconds=300)
-    before = decide.next_poll_at(
+    before = polling.next_poll_at(
         vehicle_id="v",
         reading=reading(),
         plan=PLAN,
@@ -166,7 +166,7 @@ def test_polls_are_rare_when_unplugged_and_land_just_before_a_boundary() -> None
         settings=s,
     )
     assert h(2) - timedelta(seconds=120) <= before < h(2) - timedelta(seconds=60) or before > h(2)
-    full = decide.next_poll_at(
+    full = polling.next_poll_at(
         vehicle_id="v",
         reading=reading(soc_percent=90.0),
         plan=PLAN,
@@ -174,7 +174,7 @@ def test_polls_are_rare_when_unplugged_and_land_just_before_a_boundary() -> None
         now=T0,
         settings=s,
     )
-    assert full - T0 > timedelta(seconds=300) or decide.phase_s("v", 3600) < 300
+    assert full - T0 > timedelta(seconds=300) or polling.phase_s("v", 3600) < 300
 
 
 def test_intent_keys_differ_per_attempt() -> None:
@@ -218,7 +218,7 @@ def test_an_idle_car_is_read_at_most_once_an_hour_on_average(
         0,
     )
     while True:
-        nxt = decide.next_poll_at(
+        nxt = polling.next_poll_at(
             vehicle_id=vehicle, reading=reading(is_plugged_in=False), plan=PLAN, schedule=None,
             now=now, settings=s,
         )  # fmt: skip

@@ -1,7 +1,7 @@
 """The daemon's HTTP API (FastAPI): link users, manage plans, explain schedules, take webhooks.
 
 `create_api` builds the app; the daemon serves it with uvicorn inside its own event loop when
-`[api] listen` is set, and passes its health and metrics routes in.
+`[api] listen` is set; `wiring.api_for` passes the health and metrics routes in.
 """
 
 from __future__ import annotations
@@ -9,7 +9,6 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 from fastapi import APIRouter, Depends, FastAPI
-from fastapi.routing import APIRoute
 
 from enode_scheduler import __version__
 from enode_scheduler.api.auth import TokenTable
@@ -21,10 +20,9 @@ from enode_scheduler.api.routes.vehicles import vehicle_router
 from enode_scheduler.api.routes.webhooks import webhook_router
 from enode_scheduler.config import ApiSettings
 
-__all__ = ["PUBLIC_PATHS", "WEBHOOK_PATH", "ApiDeps", "create_api", "split_health"]
+__all__ = ["WEBHOOK_PATH", "ApiDeps", "create_api"]
 
 WEBHOOK_PATH = "/webhooks/enode"
-PUBLIC_PATHS = frozenset({"/healthz", "/readyz"})
 
 
 def create_api(
@@ -65,17 +63,6 @@ def create_api(
         app.include_router(webhook_router(webhook_secret))
     app.add_middleware(BodyLimit, limit_for=_limits(settings))
     return app
-
-
-def split_health(health: FastAPI) -> tuple[APIRouter, APIRouter]:
-    """The daemon's health app as (/healthz + /readyz, /metrics) routers for `create_api`."""
-    public, metrics = APIRouter(), APIRouter()
-    for route in health.routes:
-        if isinstance(route, APIRoute) and route.path in PUBLIC_PATHS:
-            public.routes.append(route)
-        elif isinstance(route, APIRoute) and route.path == "/metrics":
-            metrics.routes.append(route)
-    return public, metrics
 
 
 def _limits(settings: ApiSettings) -> Callable[[str], int]:

@@ -1,4 +1,4 @@
-"""The HTTP API over the daemon's built adapters, with its health app mounted.
+"""The HTTP API over the daemon's built adapters, with health and metrics over the daemon's state.
 
 `Daemon._start_health` serves `api_for(...)`; its triggers (`Daemon.request_replan`,
 `Daemon.request_reconcile`) wake the reconcile loop.
@@ -8,17 +8,24 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from enode_scheduler.api.app import create_api, split_health
+from enode_scheduler.api.app import create_api
 from enode_scheduler.api.deps import ApiDeps, Trigger
+from enode_scheduler.api.routes.health import MetricsFn, ReadyFn, health_routers
 from enode_scheduler.bootstrap import Deps
 
 __all__ = ["api_for"]
 
 
 def api_for(
-    deps: Deps, health: FastAPI, *, request_replan: Trigger, request_reconcile: Trigger
+    deps: Deps,
+    *,
+    ready: ReadyFn,
+    metrics: MetricsFn,
+    request_replan: Trigger,
+    request_reconcile: Trigger,
 ) -> FastAPI:
-    """The full API app: plans, link, schedules, webhooks, plus `health`'s three routes."""
+    """The full API app: plans, link, schedules, webhooks, plus /healthz, /readyz and /metrics
+    answered from `ready` and `metrics`."""
     store = deps.store
     api_deps = ApiDeps(
         users=store.users,
@@ -34,11 +41,11 @@ def api_for(
         request_reconcile=request_reconcile,
     )
     secret = deps.settings.enode.webhook_secret
-    public, metrics = split_health(health)
+    public, guarded = health_routers(ready=ready, metrics=metrics)
     return create_api(
         api_deps,
         deps.settings.api,
         webhook_secret=secret.get_secret_value() if secret else None,
         public_routers=[public],
-        metrics_router=metrics,
+        metrics_router=guarded,
     )

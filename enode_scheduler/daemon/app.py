@@ -23,11 +23,11 @@ import structlog
 
 from enode_scheduler.api.wiring import api_for
 from enode_scheduler.bootstrap import Deps, make_price_job, make_reconciler
-from enode_scheduler.daemon.health import bound_port, health_app, make_server
 from enode_scheduler.daemon.jobs import JobSet, build_scheduler
 from enode_scheduler.daemon.leader import Leadership, sqlite_lock
 from enode_scheduler.daemon.metrics import DaemonMetrics, render
 from enode_scheduler.daemon.notify import Notifier
+from enode_scheduler.daemon.server import bound_port, make_server
 from enode_scheduler.exceptions import StoreError
 from enode_scheduler.service import LostLeadership
 
@@ -150,7 +150,8 @@ class Daemon:
         # The API's /v1 routes answer 401 until `[[api.tokens]]` are configured.
         app = api_for(
             self.deps,
-            health_app(ready=self._ready, metrics=self._render),
+            ready=self._ready,
+            metrics=self._render,
             request_replan=self.request_replan,
             request_reconcile=self.request_reconcile,
         )

@@ -1,5 +1,6 @@
-"""The API with the daemon's own health app mounted, served by the daemon's uvicorn server on
-loopback, the way `enode-scheduler run` serves it when `[api] listen` is set."""
+"""The API with its health and metrics routes over stand-ins for the daemon's state, served by
+the daemon's uvicorn server on loopback, the way `enode-scheduler run` serves it when `[api]
+listen` is set."""
 
 from __future__ import annotations
 
@@ -10,8 +11,9 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 
-from enode_scheduler.api.app import create_api, split_health
-from enode_scheduler.daemon.health import bound_port, health_app, make_server
+from enode_scheduler.api.app import create_api
+from enode_scheduler.api.routes.health import health_routers
+from enode_scheduler.daemon.server import bound_port, make_server
 from enode_scheduler.records import UserRecord
 from tests.integration.api.conftest import Api
 from tests.integration.api.support import READ, WEBHOOK_SECRET, api_settings, reading, signed
@@ -27,7 +29,7 @@ def _metrics() -> str:
 
 @pytest.fixture
 async def served(mem_api: Api) -> AsyncIterator[httpx.AsyncClient]:
-    public, metrics = split_health(health_app(ready=_ready, metrics=_metrics))
+    public, metrics = health_routers(ready=_ready, metrics=_metrics)
     app = create_api(
         mem_api.deps,
         api_settings(metrics_require_token=True),

@@ -1,42 +1,15 @@
-"""`/healthz`, `/readyz` and `/metrics` over HTTP when `[api] listen` is set.
-
-A small FastAPI app served by uvicorn inside the daemon's event loop; the full API extends it
-with its own routers (`app.include_router(...)`).
-"""
+"""The uvicorn server that serves the API app inside the daemon's event loop when `[api] listen`
+is set. The routes, /healthz, /readyz and /metrics included, are the API's (`api/routes/`)."""
 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
 import uvicorn
-from fastapi import FastAPI, Response
-from fastapi.responses import JSONResponse, PlainTextResponse
+from fastapi import FastAPI
 
 from enode_scheduler.exceptions import ConfigError
-
-ReadyFn = Callable[[], tuple[bool, dict[str, object]]]
-MetricsFn = Callable[[], str]
-
-
-def health_app(*, ready: ReadyFn, metrics: MetricsFn) -> FastAPI:
-    """The endpoints an orchestrator and Prometheus need."""
-    app = FastAPI(title="enode-scheduler", docs_url=None, redoc_url=None, openapi_url=None)
-
-    @app.get("/healthz")
-    async def healthz() -> Response:
-        return PlainTextResponse("ok\n")
-
-    @app.get("/readyz")
-    async def readyz() -> Response:
-        ok, detail = ready()
-        return JSONResponse({"ready": ok, **detail}, status_code=200 if ok else 503)
-
-    @app.get("/metrics")
-    async def prometheus() -> Response:
-        return PlainTextResponse(metrics(), media_type="text/plain; version=0.0.4")
-
-    return app
 
 
 class _Server(uvicorn.Server):

@@ -1,1 +1,1 @@
-"""The long-running service: lifecycle, jobs, leadership, health endpoints."""
+"""The long-running service: lifecycle, jobs, leadership, health state, the HTTP server."""

@@ -47,7 +47,7 @@ from pydantic_settings import (
 )
 
 from enode_scheduler.config.problems import problem_lines
-from enode_scheduler.config.sources import Trace, layered_sources
+from enode_scheduler.config.sources import Trace, layered_sources, mentions_secret
 from enode_scheduler.exceptions import ConfigError
 from enode_scheduler.zones import ZONES
 
@@ -61,7 +61,7 @@ class _Section(BaseModel):
         # Checked on the raw value, before a type or bound check could give a vaguer message
         # ("must be greater than 0" for a negative duration).
         name = info.field_name or ""
-        secret = _mentions_secret(cls.model_fields[name].annotation)
+        secret = mentions_secret(cls.model_fields[name].annotation)
         if value == "" and (secret or name.endswith("_id")):
             raise ValueError("must not be empty")
         if secret and isinstance(value, list | tuple) and "" in value:
@@ -70,12 +70,6 @@ class _Section(BaseModel):
         if name.endswith("_s") and is_number and value < 0:
             raise ValueError("must not be negative (a duration in seconds)")
         return value
-
-
-def _mentions_secret(annotation: Any) -> bool:
-    return annotation is SecretStr or any(
-        _mentions_secret(a) for a in getattr(annotation, "__args__", ())
-    )
 
 
 def _default_state_dir() -> Path:

@@ -323,7 +323,7 @@ def secret_keys(model: type[BaseModel], prefix: str = "") -> list[str]:
         inner = _section_model(info.annotation)
         if inner is not None:
             keys.extend(secret_keys(inner, f"{prefix}{name}."))
-        elif _mentions(info.annotation, SecretStr):
+        elif mentions_secret(info.annotation):
             keys.append(f"{prefix}{name}")
     return keys
 
@@ -367,10 +367,11 @@ def _section_model(annotation: Any) -> type[BaseModel] | None:
     return None
 
 
-def _mentions(annotation: Any, target: type) -> bool:
-    if annotation is target:
+def mentions_secret(annotation: Any) -> bool:
+    """Whether an annotation is SecretStr or holds one (`SecretStr | None`, a tuple of them)."""
+    if annotation is SecretStr:
         return True
-    return any(_mentions(arg, target) for arg in typing.get_args(annotation))
+    return any(mentions_secret(arg) for arg in typing.get_args(annotation))
 
 
 def _is_tuple(annotation: Any) -> bool:

@@ -66,7 +66,8 @@ class Traced(PydanticBaseSettingsSource):
 
     With `files_relative_to`, `<secret>_file = path` keys of this source are replaced by the file's
     content (a relative path is taken from that directory); a key and its `_file` twin in the same
-    source is an error.
+    source is an error. Problems a wrapped source collected itself (`SecretDirectory.problems`,
+    `.failed`) are handed on to the trace.
     """
 
     def __init__(

@@ -1,7 +1,8 @@
-"""Settings: one TOML file, then ENODE_SCHEDULER__SECTION__KEY environment overrides.
+"""Settings: the model tree, and `load_settings`, which fills it from files and the environment.
 
 Components receive their own section model (e.g. `EnodeSettings`), never the whole `Settings`.
-Loading, secret files and error reporting are implemented below the models (`load_settings`).
+`Settings(...)` is built from its arguments alone (the demo and tests do that); `load_settings`
+adds the sources below, through pydantic-settings (`config.sources`).
 
 Precedence, lowest first (a later source replaces a key set by an earlier one):
 
@@ -21,9 +22,11 @@ from __future__ import annotations
 import base64
 import os
 from collections.abc import Mapping
+from contextvars import ContextVar
+from dataclasses import dataclass
 from datetime import time
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
@@ -32,23 +35,41 @@ from pydantic import (
     ConfigDict,
     Field,
     SecretStr,
+    ValidationError,
+    ValidationInfo,
     field_validator,
 )
-
-from enode_scheduler.config.problems import validate
-from enode_scheduler.config.sources import (
-    RawConfig,
-    merge,
-    read_env,
-    read_secret_dirs,
-    read_toml,
-    resolve_file_keys,
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    SettingsError,
 )
+
+from enode_scheduler.config.problems import problem_lines
+from enode_scheduler.config.sources import Trace, layered_sources, mentions_secret
 from enode_scheduler.exceptions import ConfigError
+from enode_scheduler.zones import ZONES
 
 
 class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _not_empty_or_negative(cls, value: Any, info: ValidationInfo) -> Any:
+        # Checked on the raw value, before a type or bound check could give a vaguer message
+        # ("must be greater than 0" for a negative duration).
+        name = info.field_name or ""
+        secret = mentions_secret(cls.model_fields[name].annotation)
+        if value == "" and (secret or name.endswith("_id")):
+            raise ValueError("must not be empty")
+        if secret and isinstance(value, list | tuple) and "" in value:
+            raise ValueError("must not contain empty strings")
+        is_number = isinstance(value, int | float) and not isinstance(value, bool)
+        if name.endswith("_s") and is_number and value < 0:
+            raise ValueError("must not be negative (a duration in seconds)")
+        return value
 
 
 def _default_state_dir() -> Path:
@@ -331,8 +352,6 @@ class PricesSettings(_Section):
     @field_validator("zone")
     @classmethod
     def _zone_known(cls, value: str) -> str:
-        from enode_scheduler.prices.zones import ZONES  # config stays importable on its own
-
         key = value.strip().upper().replace("-", "_")
         if key not in ZONES:
             raise ValueError(f"unknown price zone {value!r}; known: {', '.join(ZONES)}")
@@ -500,7 +519,9 @@ class LoggingSettings(_Section):
     )
 
 
-class Settings(_Section):
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(extra="forbid", frozen=True, case_sensitive=True)
+
     state_dir: Path = Field(
         default_factory=_default_state_dir,
         description=(
@@ -522,9 +543,43 @@ class Settings(_Section):
     api: ApiSettings = Field(default=ApiSettings(), description="HTTP API, health and metrics.")
     logging: LoggingSettings = Field(default=LoggingSettings(), description="Log output.")
 
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        load = _LOADING.get()
+        if load is None:
+            return (init_settings,)
+        layers = layered_sources(
+            settings_cls,
+            load.trace,
+            path=load.path,
+            environ=load.environ,
+            secret_dirs=load.secret_dirs,
+        )
+        return (init_settings, *reversed(layers))
+
 
 RUN_SECRETS_DIR = Path("/run/secrets")
 DEFAULTS_LABEL = "defaults"
+
+
+@dataclass(frozen=True)
+class _Load:
+    path: Path | None
+    environ: Mapping[str, str]
+    secret_dirs: list[Path]
+    trace: Trace
+
+
+# settings_customise_sources is a classmethod called from Settings(); the one load in progress
+# tells it which file, environment and directories to read. Unset, Settings(...) reads nothing.
+_LOADING: ContextVar[_Load | None] = ContextVar("enode_scheduler_settings_load", default=None)
 
 
 def load_settings(
@@ -537,24 +592,24 @@ def load_settings(
 
     Raises ConfigError with one line per problem: `<source>: <section.key>: <what is wrong>`.
     """
-    toml = RawConfig()
-    if path is not None:
-        read_toml(path, toml)
-        if toml.problems:
-            raise ConfigError(toml.problems)
-        resolve_file_keys(toml, Settings, base_dir=path.parent)
     secret_dirs = [run_secrets_dir]
     if environ.get("CREDENTIALS_DIRECTORY"):
         secret_dirs.append(Path(environ["CREDENTIALS_DIRECTORY"]))
-    env = RawConfig()
-    read_env(environ, Settings, env)
-    resolve_file_keys(env, Settings, base_dir=Path.cwd())
-    layers = [toml, read_secret_dirs(Settings, secret_dirs), env]
-    merged = merge(layers, default_label=DEFAULTS_LABEL)
-    if "state_dir" not in merged.data and environ.get("STATE_DIRECTORY"):
-        merged.set("state_dir", environ["STATE_DIRECTORY"].split(":")[0], origin="$STATE_DIRECTORY")
+    trace = Trace()
     label = str(path) if path is not None else DEFAULTS_LABEL
-    return validate(Settings, merged, default_label=label, cross_checks=_cross_checks)
+    token = _LOADING.set(_Load(path, environ, secret_dirs, trace))
+    try:
+        settings = Settings()
+    except ValidationError as exc:
+        raise ConfigError(problem_lines(trace, errors=exc.errors(), default_label=label)) from None
+    except SettingsError as exc:  # a source failed in a way none of ours anticipated
+        raise ConfigError([*trace.problem_lines(), f"{label}: {exc}"]) from None
+    finally:
+        _LOADING.reset(token)
+    problems = problem_lines(trace, checks=_cross_checks(settings), default_label=label)
+    if problems:
+        raise ConfigError(problems)
+    return settings
 
 
 def _cross_checks(settings: Settings) -> list[tuple[str, str]]:

@@ -21,6 +21,7 @@ from pydantic.fields import FieldInfo
 from pydantic_core import PydanticUndefined
 
 from enode_scheduler.config import Settings
+from enode_scheduler.config.sources import mentions_secret
 
 ENV_PREFIX = "ENODE_SCHEDULER"
 UNDOCUMENTED = "UNDOCUMENTED: add Field(description=...) in enode_scheduler/config/models.py"
@@ -119,7 +120,7 @@ def _render_section(title: str, env: str | None, model: type[BaseModel]) -> str:
 
 def _render_row(model: type[BaseModel], name: str, info: FieldInfo) -> str:
     kind = _type_text(info.annotation)
-    if _is_secret(info.annotation):
+    if mentions_secret(info.annotation):
         kind += ", **secret**"
     constraint = _constraint_text(info)
     if constraint:
@@ -154,10 +155,6 @@ def _type_text(annotation: Any) -> str:
     if isinstance(annotation, type) and issubclass(annotation, BaseModel):
         return "table"
     return str(annotation)
-
-
-def _is_secret(annotation: Any) -> bool:
-    return annotation is SecretStr or any(_is_secret(arg) for arg in get_args(annotation))
 
 
 def _constraint_text(info: FieldInfo) -> str:

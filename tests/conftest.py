@@ -8,17 +8,15 @@ from pathlib import Path
 import pytest
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-# The workplace lays `shared/` beside the repository; override for other layouts.
-SHARED_DIR = Path(os.environ.get("ENODE_SCHEDULER_SHARED_DIR", REPO_ROOT.parent / "shared"))
+# Real prices, sessions and the Enode spec, committed with their provenance (data/README.md).
+DATA_DIR = REPO_ROOT / "data"
 POSTGRES_URL_ENV = "ENODE_SCHEDULER_TEST_POSTGRES_URL"
 
 
 @pytest.fixture
-def shared_dir() -> Path:
-    """The read-only shared/ folder with real prices, sessions and the Enode spec."""
-    if not SHARED_DIR.is_dir():
-        pytest.skip(f"shared data folder not found at {SHARED_DIR}")
-    return SHARED_DIR
+def data_dir() -> Path:
+    """The repository's data/ folder (read-only by convention)."""
+    return DATA_DIR
 
 
 @pytest.fixture(scope="session")

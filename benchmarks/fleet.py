@@ -1,6 +1,6 @@
 """Fleet scale: the real daemon against the sim with N cars, on an accelerated clock, measured.
 
-Run: PYTHONPATH=. python benchmarks/fleet.py --vehicles 1000 [--hours 4] [--db sqlite|postgres]
+Run: python benchmarks/fleet.py --vehicles 1000 [--hours 4] [--db sqlite|postgres]
      [--speed X] [--start 2025-10-23T13:50:00+00:00] [--json]
 
 The sim and the daemon run as separate processes on one scaled clock (tests/e2e/harness.py).
@@ -25,6 +25,10 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+# Run as a script, Python puts benchmarks/ on sys.path; the imports below need the repository
+# root (and take this working tree's enode_scheduler first, as PYTHONPATH=. did).
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
 import structlog
 from rich.console import Console
 from rich.table import Table
@@ -40,9 +44,8 @@ from benchmarks.fleet_run import (
     Observed,
     run_fleet,
 )
-from benchmarks.fleet_scenario import START
+from benchmarks.fleet_scenario import SESSIONS, START
 
-REPO = Path(__file__).resolve().parents[1]
 DEFAULT_POSTGRES = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
 KEYS = (
     "vehicles", "cpu_s_per_sim_hour", "peak_rss_mb", "db_size_mb",
@@ -145,7 +148,9 @@ def main() -> None:
     )
     parser.add_argument("--json", action="store_true", help="Print one JSON object.")
     parser.add_argument("--save", type=Path, help="Pickle the raw observations to this file.")
-    parser.add_argument("--shared", type=Path, default=REPO.parent / "shared")
+    parser.add_argument(
+        "--sessions", type=Path, default=SESSIONS, help="Real sessions the cars replay."
+    )
     parser.add_argument(
         "--postgres-url",
         default=os.environ.get("ENODE_SCHEDULER_TEST_POSTGRES_URL", DEFAULT_POSTGRES),
@@ -160,7 +165,7 @@ def main() -> None:
             hours=args.hours,
             speed=args.speed or default_speed(args.vehicles),
             postgres_url=args.postgres_url if args.db == "postgres" else None,
-            shared_dir=args.shared,
+            sessions=args.sessions,
             start=args.start,
         )
     )

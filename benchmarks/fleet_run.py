@@ -23,7 +23,7 @@ import httpx
 from sqlalchemy.engine import make_url
 
 from benchmarks import fleet_measure as measure
-from benchmarks.fleet_scenario import START, FleetCar, build_cars, read_sessions
+from benchmarks.fleet_scenario import SESSIONS, START, FleetCar, build_cars, read_sessions
 from enode_scheduler.config import DatabaseSettings
 from enode_scheduler.records import PlanRecord, UserTokens
 from enode_scheduler.store import open_store
@@ -85,12 +85,12 @@ async def run_fleet(
     hours: float,
     speed: float,
     postgres_url: str | None,
-    shared_dir: Path,
+    sessions: Path = SESSIONS,
     keep_log: Path | None = None,
     start: datetime = START,
 ) -> Observed:
     """Run `vehicles` cars for `hours` sim hours; `postgres_url` (a server) or SQLite."""
-    cars = build_cars(read_sessions(shared_dir), vehicles)
+    cars = build_cars(read_sessions(sessions), vehicles)
     run = measure.Span(start, start + timedelta(hours=hours))
     database_url = create_pg_database(postgres_url) if postgres_url else None
     try:

@@ -1,14 +1,13 @@
 """The fleet of the scale benchmark: real Norwegian home-charging sessions mapped onto one evening.
 
 Each car takes one real session (plug-in local time of day, connection time, energy, power) from
-`../shared/data/sessions/norway_residential_sessions.csv`, placed on the evening of `START` in
+`data/sessions/norway_residential_sessions.csv.gz`, placed on the evening of `START` in
 Oslo. Its goal is the session's energy by its plug-out time. Cars are spread over users, some with
 two cars (often of one make), and over the sim's five vendors.
 """
 
 from __future__ import annotations
 
-import csv
 import math
 import random
 from dataclasses import dataclass
@@ -16,12 +15,13 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from enode_scheduler.backtest.sessions import read_sessions as read_real_sessions
 from enode_scheduler.sim.config import DEFAULT_VENDORS
 
 # Thursday 23 Oct 2025, 16:00 in Oslo: the packaged NO1 prices cover 21-27 Oct 2025.
 START = datetime(2025, 10, 23, 14, 0, tzinfo=UTC)
 OSLO = ZoneInfo("Europe/Oslo")
-SESSIONS = "data/sessions/norway_residential_sessions.csv"
+SESSIONS = Path(__file__).resolve().parents[1] / "data/sessions/norway_residential_sessions.csv.gz"
 EFFICIENCY = 0.9
 DEFAULT_POWER_KW = 7.4
 
@@ -54,21 +54,18 @@ class FleetCar:
         return max(0.0, missing_kwh) / (self.power_kw * EFFICIENCY)
 
 
-def read_sessions(shared_dir: Path) -> list[Session]:
-    """Every session with a positive duration and energy, as plug-in time of day and length."""
+def read_sessions(path: Path = SESSIONS) -> list[Session]:
+    """Every session with energy, as plug-in time of day and length (the reader refuses a
+    session that does not end after it starts)."""
     found = []
-    with (shared_dir / SESSIONS).open(newline="") as handle:
-        for row in csv.DictReader(handle):
-            plug_in = datetime.fromisoformat(row["plug_in_utc"].replace("Z", "+00:00"))
-            plug_out = datetime.fromisoformat(row["plug_out_utc"].replace("Z", "+00:00"))
-            energy_kwh = float(row["energy_kwh"])
-            duration_s = (plug_out - plug_in).total_seconds()
-            if duration_s <= 0 or energy_kwh <= 0:
-                continue
-            local = plug_in.astimezone(OSLO)
-            since_midnight_s = local.hour * 3600 + local.minute * 60 + local.second
-            power = float(row["max_power_kw"]) if row["max_power_kw"] else DEFAULT_POWER_KW
-            found.append(Session(since_midnight_s, duration_s, energy_kwh, power))
+    for real in read_real_sessions(path):
+        if real.energy_kwh <= 0:
+            continue
+        local = real.plug_in.astimezone(OSLO)
+        since_midnight_s = local.hour * 3600 + local.minute * 60 + local.second
+        duration_s = (real.plug_out - real.plug_in).total_seconds()
+        power = DEFAULT_POWER_KW if real.max_power_kw is None else real.max_power_kw
+        found.append(Session(since_midnight_s, duration_s, real.energy_kwh, power))
     return found
 
 

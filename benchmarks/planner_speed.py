@@ -1,6 +1,6 @@
 """Plans per second over a 48-hour horizon of 15-minute slots (192 slots), printed as a table.
 
-Run: PYTHONPATH=. python benchmarks/planner_speed.py [--seconds 2]
+Run: python benchmarks/planner_speed.py [--seconds 2]
 Prices are real: the 15-minute NO1 series of October 2025, walked in 48-hour windows.
 Plans per CPU-second (time.process_time) are the fair figure on a shared machine; plans per
 wall-second are printed too, with the load average, so that a busy machine shows as such.
@@ -10,9 +10,14 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 import time
 from datetime import timedelta
 from pathlib import Path
+
+# Run as a script, Python puts benchmarks/ on sys.path; the imports below need the repository
+# root (and take this working tree's enode_scheduler first, as PYTHONPATH=. did).
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from rich.console import Console
 from rich.table import Table
@@ -20,7 +25,7 @@ from rich.table import Table
 from enode_scheduler.planner import Goal, Slot, VehicleState, plan
 from enode_scheduler.prices.file import read_price_csv
 
-PRICES = Path(__file__).resolve().parents[1].parent / "shared/data/prices/NO1_2025_15min.csv"
+PRICES = Path(__file__).resolve().parents[1] / "data/prices/NO1_2025_15min.csv"
 HORIZON_SLOTS = 192
 
 

@@ -1,6 +1,6 @@
 """Requests per second the sim answers on loopback, by fleet size and concurrency.
 
-Run: PYTHONPATH=. python benchmarks/sim_throughput.py [--seconds 2]
+Run: python benchmarks/sim_throughput.py [--seconds 2]
 Each row: N vehicles over N/2 users, C concurrent httpx callers reading charge states of
 random vehicles of user-1 (GET /vehicles/{id}/charge-state) and the full list with all fields.
 Client and server share one process, so httpx's own cost (several ms per request on a busy
@@ -12,8 +12,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 import random
+import sys
 import time
 from datetime import UTC, datetime
+from pathlib import Path
+
+# Run as a script, Python puts benchmarks/ on sys.path; the imports below need the repository
+# root (and take this working tree's enode_scheduler first, as PYTHONPATH=. did).
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import httpx
 from rich.console import Console

@@ -12,11 +12,16 @@ import argparse
 import asyncio
 import os
 import secrets
+import sys
 import tempfile
 import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+
+# Run as a script, Python puts benchmarks/ on sys.path; the imports below need the repository
+# root (and take this working tree's enode_scheduler first, as PYTHONPATH=. did).
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import asyncpg
 from sqlalchemy.engine import make_url

@@ -6,19 +6,39 @@ import os
 from pathlib import Path
 
 import pytest
+from pydantic import ValidationError
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-# The workplace lays `shared/` beside the repository; override for other layouts.
-SHARED_DIR = Path(os.environ.get("ENODE_SCHEDULER_SHARED_DIR", REPO_ROOT.parent / "shared"))
+# Real prices, sessions and the Enode spec, committed with their provenance (data/README.md).
+DATA_DIR = REPO_ROOT / "data"
 POSTGRES_URL_ENV = "ENODE_SCHEDULER_TEST_POSTGRES_URL"
 
 
 @pytest.fixture
-def shared_dir() -> Path:
-    """The read-only shared/ folder with real prices, sessions and the Enode spec."""
-    if not SHARED_DIR.is_dir():
-        pytest.skip(f"shared data folder not found at {SHARED_DIR}")
-    return SHARED_DIR
+def data_dir() -> Path:
+    """The repository's data/ folder (read-only by convention)."""
+    return DATA_DIR
+
+
+def postgres_url_from_env() -> str | None:
+    """$ENODE_SCHEDULER_TEST_POSTGRES_URL with the async driver, as the store reads `database.url`.
+
+    So `postgresql://user@host/db`, the form the README shows, works here too.
+    """
+    raw = os.environ.get(POSTGRES_URL_ENV)
+    if not raw:
+        return None
+    # Imported here: most test runs never need the store.
+    from enode_scheduler.config import DatabaseSettings
+    from enode_scheduler.store.engine import database_url
+
+    try:
+        url = database_url(DatabaseSettings(url=raw), state_dir=REPO_ROOT)
+    except ValidationError as exc:
+        pytest.fail(f"{POSTGRES_URL_ENV}: {exc.errors()[0]['msg']}", pytrace=False)
+    if url.get_backend_name() != "postgresql":
+        pytest.fail(f"{POSTGRES_URL_ENV}: not a PostgreSQL URL", pytrace=False)
+    return url.render_as_string(hide_password=False)
 
 
 @pytest.fixture(scope="session")
@@ -27,7 +47,7 @@ def postgres_url() -> str:
 
     Session-scoped so session fixtures (a fresh database per session) can build on it.
     """
-    url = os.environ.get(POSTGRES_URL_ENV)
-    if not url:
+    url = postgres_url_from_env()
+    if url is None:
         pytest.skip(f"PostgreSQL tests need {POSTGRES_URL_ENV} (CI sets it)")
     return url

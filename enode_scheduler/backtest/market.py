@@ -9,26 +9,38 @@ from __future__ import annotations
 from bisect import bisect_left, bisect_right
 from collections.abc import Sequence
 from datetime import date, datetime, time, timedelta
+from itertools import takewhile
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from enode_scheduler.exceptions import InvalidInput
 from enode_scheduler.planner.goals import local_to_utc
 from enode_scheduler.planner.models import Slot
+from enode_scheduler.prices.zones import ZONES, get_zone
 
 PUBLICATION_TIME = time(12, 45)
 MARKET_ZONE = "Europe/Brussels"
-_ZONES = {
-    "NO": "Europe/Oslo",
-    "SE": "Europe/Stockholm",
-    "DK": "Europe/Copenhagen",
-    "DE": "Europe/Berlin",
-    "NL": "Europe/Amsterdam",
-    "FR": "Europe/Paris",
-}
 
 
-def zone_of(price_name: str) -> str:
-    """The local zone of a bidding zone named like `NO2_2024` (falls back to Europe/Brussels)."""
-    return _ZONES.get(price_name[:2].upper(), MARKET_ZONE)
+def zone_of(price_file: str, given: str | None = None) -> str:
+    """The local time zone of a price series: of the zone `given`, else of the zone its file is
+    named after (`NO2_2024.csv`, `DE_LU_2024.csv`, `NO1_2025_15min.csv`); InvalidInput otherwise.
+    """
+    if given is not None:
+        return get_zone(given).timezone
+    stem = Path(price_file).name.split(".")[0]
+    name = "_".join(takewhile(lambda part: not _is_year(part), stem.split("_")))
+    try:
+        return get_zone(name).timezone
+    except InvalidInput:
+        raise InvalidInput(
+            f"{price_file}: no known price zone in the file name ({name!r}); name it like "
+            f"NO2_2024.csv or pass --zone (known zones: {', '.join(ZONES)})"
+        ) from None
+
+
+def _is_year(part: str) -> bool:
+    return len(part) == 4 and part.isdigit()
 
 
 class PriceSeries:

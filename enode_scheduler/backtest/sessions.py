@@ -1,4 +1,4 @@
-"""Charging sessions from shared/data/sessions, and moving them onto the year of a price series.
+"""Charging sessions from data/sessions, and moving them onto the year of a price series.
 
 Sessions (2018-2021) and prices (2023-2025) do not overlap, so each session is moved: its plug-in
 keeps its weekday and its wall-clock time of day in the session's home zone (Europe/Oslo for the
@@ -13,9 +13,11 @@ ambiguous ones take the first occurrence, as for goals.
 from __future__ import annotations
 
 import csv
+import gzip
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import TextIO
 from zoneinfo import ZoneInfo
 
 from enode_scheduler.exceptions import InvalidInput
@@ -38,20 +40,26 @@ class Session:
 
 
 def home_zone(path: Path) -> str:
-    """The wall-clock zone the sessions of a shared data file were recorded in."""
+    """The wall-clock zone the sessions of a data/sessions file were recorded in."""
     return "America/Los_Angeles" if "acn" in path.name.lower() else "Europe/Oslo"
 
 
 def read_sessions(path: Path) -> list[Session]:
-    """Read a sessions CSV (shared/data/README.md layout); one clear line per bad row."""
+    """Read a sessions CSV (data/README.md layout; gzipped if named *.gz); one line per bad row."""
     try:
-        with path.open(newline="", encoding="utf-8") as handle:
+        with _open_text(path) as handle:
             rows = list(csv.DictReader(handle))
-    except OSError as exc:
-        raise InvalidInput(f"{path}: cannot read: {exc.strerror or exc}") from exc
+    except (OSError, EOFError) as exc:
+        raise InvalidInput(f"{path}: cannot read: {getattr(exc, 'strerror', None) or exc}") from exc
     if rows and not set(_COLUMNS) <= set(rows[0]):
         raise InvalidInput(f"{path}: columns must include {','.join(_COLUMNS)}")
     return [_session(row, path, line) for line, row in enumerate(rows, start=2)]
+
+
+def _open_text(path: Path) -> TextIO:
+    if path.suffix == ".gz":
+        return gzip.open(path, "rt", newline="", encoding="utf-8")
+    return path.open(newline="", encoding="utf-8")
 
 
 def _session(row: dict[str, str], path: Path, line: int) -> Session:

@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
 
+from enode_scheduler.backtest.defaults import default_prices, default_sessions
 from enode_scheduler.backtest.market import PriceSeries, zone_of
 from enode_scheduler.backtest.plot import plot_week
 from enode_scheduler.backtest.replay import Outcome, ReplayOptions, replay
@@ -20,19 +21,30 @@ from enode_scheduler.backtest.sessions import Session, home_zone, move_to_year, 
 from enode_scheduler.exceptions import InvalidInput, PriceError
 from enode_scheduler.prices.file import read_price_csv
 
-_DATA = Path("../shared/data")
-_DEFAULT_PRICES = [_DATA / "prices/NO2_2024.csv", _DATA / "prices/DE_LU_2024.csv"]
-_DEFAULT_SESSIONS = _DATA / "sessions/norway_residential_sessions.csv"
-
 
 def backtest(
     prices: Annotated[
         list[Path] | None,
-        typer.Option("--prices", help="Price CSV (repeatable). Default: NO2_2024 and DE_LU_2024."),
+        typer.Option(
+            "--prices",
+            help="Price CSV (repeatable). Default: the repository's data/prices/NO2_2024.csv "
+            "and DE_LU_2024.csv.",
+        ),
+    ] = None,
+    zone: Annotated[
+        str | None,
+        typer.Option(
+            help="Price zone of every --prices file (default: from its name, e.g. NO2_2024.csv)."
+        ),
     ] = None,
     sessions: Annotated[
-        Path, typer.Option(help="Sessions CSV (shared/data layout).", dir_okay=False)
-    ] = _DEFAULT_SESSIONS,
+        Path | None,
+        typer.Option(
+            help="Sessions CSV, may be gzipped (data/README.md layout). Default: the "
+            "repository's data/sessions/norway_residential_sessions.csv.gz.",
+            dir_okay=False,
+        ),
+    ] = None,
     power_kw: Annotated[
         float | None,
         typer.Option(help="Charge power for every session (default: its max_power_kw)."),
@@ -67,29 +79,45 @@ def backtest(
         power_kw, default_power_kw, capacity_kwh, efficiency, target_soc, start_penalty
     )
     try:
+        price_paths = prices or default_prices()
+        # Every zone is checked before the long part starts.
+        price_zones = [zone_of(str(path), zone) for path in price_paths]
+        sessions = sessions or default_sessions()
         chosen = _choose(read_sessions(sessions), limit=limit, sample=sample, seed=seed)
         summaries = []
-        for price_path in prices or _DEFAULT_PRICES:
+        for price_path, price_tz in zip(price_paths, price_zones, strict=True):
             series = PriceSeries(read_price_csv(price_path))
-            outcomes, skipped = run(chosen, series, price_path.stem, home_zone(sessions), options)
-            summaries.append(summarise(price_path.stem, outcomes, skipped=skipped))
+            name = price_path.stem
+            outcomes, skipped = run(
+                chosen,
+                series,
+                name,
+                home_tz=home_zone(sessions),
+                price_tz=price_tz,
+                options=options,
+            )
+            summaries.append(summarise(name, outcomes, skipped=skipped))
             if plot is not None and outcomes:
-                target = (
-                    plot
-                    if len(prices or _DEFAULT_PRICES) == 1
-                    else _suffixed(plot, price_path.stem)
-                )
-                plot_week(target, series, outcomes, f"{price_path.stem}: {sessions.name}")
+                target = plot if len(price_paths) == 1 else _suffixed(plot, name)
+                plot_week(target, series, outcomes, f"{name}: {sessions.name}")
     except (InvalidInput, PriceError) as exc:
         _fail(str(exc))
     _print(summaries, output_format)
 
 
 def run(
-    sessions: list[Session], series: PriceSeries, name: str, home_tz: str, options: ReplayOptions
+    sessions: list[Session],
+    series: PriceSeries,
+    name: str,
+    *,
+    home_tz: str,
+    price_tz: str,
+    options: ReplayOptions,
 ) -> tuple[list[Outcome], int]:
-    """Replay `sessions` moved onto the year of `series`; returns outcomes and the skipped count."""
-    price_tz = zone_of(name)
+    """Replay `sessions` moved onto the year of `series`; returns outcomes and the skipped count.
+
+    `home_tz` is the zone the sessions were recorded in, `price_tz` the local zone of the prices.
+    """
     year = (series.first + (series.last - series.first) / 2).year
     outcomes: list[Outcome] = []
     console = Console(stderr=True)

@@ -1,6 +1,6 @@
 """Prices from local files, for offline use, tests, the demo and backtests.
 
-Two layouts: the CSV of shared/data/prices (`start_utc,price_eur_per_mwh`, each row lasting until
+Two layouts: the CSV of data/prices (`start_utc,price_eur_per_mwh`, each row lasting until
 the next), and a JSON list of `{"start", "end", "spot_per_mwh"}` objects in UTC (what
 `prices show --json` prints, so its output can be fed back).
 """

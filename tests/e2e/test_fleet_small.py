@@ -16,9 +16,9 @@ from benchmarks.fleet_run import run_fleet
 MORNING = datetime(2025, 10, 24, 2, 0, tzinfo=UTC)
 
 
-async def test_hundred_cars_meet_goals_politely(shared_dir: Path, tmp_path: Path) -> None:
+async def test_hundred_cars_meet_goals_politely(tmp_path: Path) -> None:
     observed = await run_fleet(
-        vehicles=100, hours=4.0, speed=360.0, postgres_url=None, shared_dir=shared_dir,
+        vehicles=100, hours=4.0, speed=360.0, postgres_url=None,
         keep_log=tmp_path / "daemon.log", start=MORNING,
     )  # fmt: skip
     result = figures(observed)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
-from pathlib import Path
 
 import httpx
 import pytest
@@ -46,9 +45,9 @@ async def sim(sim_config: SimConfig, sim_clock: FakeClock) -> AsyncIterator[Runn
 
 
 @pytest.fixture
-def enode_spec(shared_dir: Path) -> EnodeSpec:
+def enode_spec() -> EnodeSpec:
     """The Enode v1.4 spec (corrected copy), to check requests and responses against."""
-    return EnodeSpec(shared_dir)
+    return EnodeSpec()
 
 
 @pytest.fixture

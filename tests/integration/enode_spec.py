@@ -1,4 +1,4 @@
-"""Check HTTP traffic against the Enode OpenAPI spec (the corrected copy in shared/enode/).
+"""Check HTTP traffic against the Enode OpenAPI spec (the corrected copy in data/enode/).
 
 Test-only: the spec is Enode's material and never ships in the package. Paths the spec does not
 describe (the sim's /oauth2/ and /_sim/) are skipped; error answers, which the spec leaves
@@ -21,8 +21,9 @@ from openapi_core.datatypes import RequestParameters
 from werkzeug.datastructures import Headers, ImmutableMultiDict
 
 from enode_scheduler.sim import LogEntry
+from tests.conftest import DATA_DIR
 
-SPEC_FILE = "enode/openapi-enode-v1.4.corrected.json"
+SPEC_FILE = DATA_DIR / "enode/openapi-enode-v1.4.corrected.json"
 # The spec's only server; requests are checked as if sent there.
 SPEC_HOST = "https://api.test.enode.io"
 UNSPECIFIED_PREFIXES = ("/oauth2/", "/_sim/")
@@ -59,8 +60,8 @@ def load_spec(path: Path) -> OpenAPI:
 class EnodeSpec:
     """Validates requests and responses; raises AssertionError naming what broke the spec."""
 
-    def __init__(self, shared_dir: Path) -> None:
-        self.openapi = load_spec(shared_dir / SPEC_FILE)
+    def __init__(self, spec_file: Path = SPEC_FILE) -> None:
+        self.openapi = load_spec(spec_file)
 
     @staticmethod
     def covers(path: str) -> bool:

@@ -7,7 +7,6 @@ behaviour, not storage). PostgreSQL uses one fresh database per session, emptied
 from __future__ import annotations
 
 import asyncio
-import os
 import secrets
 import shutil
 import tempfile
@@ -31,7 +30,7 @@ from enode_scheduler.config import DatabaseSettings
 from enode_scheduler.store import open_store
 from enode_scheduler.store.schema import Base
 from enode_scheduler.testing import InMemoryStore
-from tests.conftest import POSTGRES_URL_ENV
+from tests.conftest import POSTGRES_URL_ENV, postgres_url_from_env
 from tests.integration.api.support import (
     NOW,
     WEBHOOK_SECRET,
@@ -69,8 +68,8 @@ def _run(coro: Coroutine[Any, Any, None]) -> None:
 @pytest.fixture(scope="session")
 def api_postgres_url() -> Iterator[str]:
     """A fresh PostgreSQL database for this session's API tests, dropped at the end."""
-    base = os.environ.get(POSTGRES_URL_ENV)
-    if not base:
+    base = postgres_url_from_env()
+    if base is None:
         pytest.skip(f"PostgreSQL tests need {POSTGRES_URL_ENV}")
     name = f"test_api_{secrets.token_hex(4)}"
     _run(_admin(base, f'CREATE DATABASE "{name}"'))

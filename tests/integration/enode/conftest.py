@@ -7,7 +7,6 @@ import contextlib
 import random
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -71,8 +70,8 @@ async def sim(clock: FakeClock) -> AsyncIterator[RunningSim]:
 
 
 @pytest.fixture
-def checker(shared_dir: Path, sim: RunningSim) -> SpecChecker:
-    return SpecChecker.load(shared_dir, sim.api_url)
+def checker(sim: RunningSim) -> SpecChecker:
+    return SpecChecker.load(sim.api_url)
 
 
 @pytest.fixture

@@ -20,7 +20,8 @@ from openapi_core.datatypes import RequestParameters
 from openapi_core.validation.response.exceptions import MissingData
 from werkzeug.datastructures import Headers, ImmutableMultiDict
 
-SPEC_NAME = "openapi-enode-v1.4.corrected.json"
+from tests.integration.enode_spec import SPEC_FILE
+
 # The spec's only server; requests to the sim are checked as if sent there.
 SPEC_HOST = "https://api.test.enode.io"
 NOT_IN_SPEC = ("/oauth2/", "/_sim/")
@@ -88,8 +89,8 @@ class SpecChecker:
     checked: int = 0
 
     @classmethod
-    def load(cls, shared_dir: Path, api_url: str) -> SpecChecker:
-        openapi, document = _load_spec(shared_dir / "enode" / SPEC_NAME)
+    def load(cls, api_url: str, spec_file: Path = SPEC_FILE) -> SpecChecker:
+        openapi, document = _load_spec(spec_file)
         return cls(openapi, document, api_url.rstrip("/"))
 
     def _operation(self, method: str, path: str) -> dict[str, Any] | None:

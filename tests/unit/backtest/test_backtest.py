@@ -1,4 +1,4 @@
-"""Backtest pieces on a small sample of the real shared data."""
+"""Backtest pieces on a small sample of the real data in data/."""
 
 from __future__ import annotations
 
@@ -25,8 +25,8 @@ def _utc(text: str) -> datetime:
 
 
 @pytest.fixture
-def no2(shared_dir: Path) -> PriceSeries:
-    return PriceSeries(read_price_csv(shared_dir / "data/prices/NO2_2024.csv"))
+def no2(data_dir: Path) -> PriceSeries:
+    return PriceSeries(read_price_csv(data_dir / "prices/NO2_2024.csv"))
 
 
 def _session(plug_in: str, plug_out: str, energy: float = 10.0) -> Session:
@@ -78,8 +78,8 @@ def test_publication_model(no2: PriceSeries) -> None:
     ]
 
 
-def test_replay_orders_the_three_costs_on_real_sessions(shared_dir: Path, no2: PriceSeries) -> None:
-    sessions = read_sessions(shared_dir / "data/sessions/norway_residential_sessions.csv")[:40]
+def test_replay_orders_the_three_costs_on_real_sessions(data_dir: Path, no2: PriceSeries) -> None:
+    sessions = read_sessions(data_dir / "sessions/norway_residential_sessions.csv.gz")[:40]
     options = ReplayOptions()
     for session in sessions:
         moved = move_to_year(
@@ -100,15 +100,15 @@ def test_replay_orders_the_three_costs_on_real_sessions(shared_dir: Path, no2: P
         assert all(moved.plug_in <= s < e <= moved.plug_out for s, e in outcome.planned)
 
 
-def test_backtest_command_json_on_a_sample(shared_dir: Path, tmp_path: Path) -> None:
+def test_backtest_command_json_on_a_sample(data_dir: Path, tmp_path: Path) -> None:
     result = CliRunner().invoke(
         app,
         [
             "backtest",
             "--prices",
-            str(shared_dir / "data/prices/DE_LU_2024.csv"),
+            str(data_dir / "prices/DE_LU_2024.csv"),
             "--sessions",
-            str(shared_dir / "data/sessions/norway_residential_sessions.csv"),
+            str(data_dir / "sessions/norway_residential_sessions.csv.gz"),
             "--sample",
             "25",
             "--format",
@@ -125,15 +125,15 @@ def test_backtest_command_json_on_a_sample(shared_dir: Path, tmp_path: Path) -> 
     assert (tmp_path / "week.png").read_bytes()[:4] == b"\x89PNG"
 
 
-def test_backtest_acn_sessions_move_from_los_angeles(shared_dir: Path) -> None:
+def test_backtest_acn_sessions_move_from_los_angeles(data_dir: Path) -> None:
     result = CliRunner().invoke(
         app,
         [
             "backtest",
             "--prices",
-            str(shared_dir / "data/prices/NO2_2024.csv"),
+            str(data_dir / "prices/NO2_2024.csv"),
             "--sessions",
-            str(shared_dir / "data/sessions/acn_caltech_2021_sessions.csv"),
+            str(data_dir / "sessions/acn_caltech_2021_sessions.csv.gz"),
             "--limit",
             "10",
             "--format",
@@ -154,7 +154,7 @@ def test_backtest_bad_options_exit_2(tmp_path: Path) -> None:
 
 
 def test_plot_without_matplotlib_is_one_line_exit_2(
-    shared_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    data_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # a None entry makes `import matplotlib` fail exactly as when it is not installed
     monkeypatch.setitem(sys.modules, "matplotlib", None)
@@ -163,7 +163,7 @@ def test_plot_without_matplotlib_is_one_line_exit_2(
         [
             "backtest",
             "--prices",
-            str(shared_dir / "data/prices/NO2_2024.csv"),
+            str(data_dir / "prices/NO2_2024.csv"),
             "--limit",
             "3",
             "--plot",

@@ -113,9 +113,9 @@ def test_bounds_never_exceed_an_optimal_plan(case: tuple[list[Piece], float, flo
             assert split <= best + bounds.slack
 
 
-def test_bounded_lattice_on_real_48_hour_windows(shared_dir: Path) -> None:
+def test_bounded_lattice_on_real_48_hour_windows(data_dir: Path) -> None:
     """Real prices (bounds rule out most slots) and flat noisy ones (bounds rule out few)."""
-    slots = read_price_csv(shared_dir / "data/prices/NO1_2025_15min.csv")
+    slots = read_price_csv(data_dir / "prices/NO1_2025_15min.csv")
     noise = random.Random(7)
     flat = [Slot(s.start, s.end, 0.1 + round(noise.uniform(-0.01, 0.01), 4)) for s in slots[:192]]
     windows = [(slots[first : first + 192], first) for first in (0, 500, 1500, 2500)]

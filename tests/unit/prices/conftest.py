@@ -18,13 +18,13 @@ def fixtures_dir() -> Path:
 
 
 @pytest.fixture
-def real_prices(shared_dir: Path):  # type: ignore[no-untyped-def]
+def real_prices(data_dir: Path):  # type: ignore[no-untyped-def]
     """Look up the real slots of a shared price file between two UTC instants."""
     cache: dict[str, list[Slot]] = {}
 
     def lookup(name: str, start: datetime, end: datetime) -> list[Slot]:
         if name not in cache:
-            cache[name] = read_price_csv(shared_dir / "data" / "prices" / name)
+            cache[name] = read_price_csv(data_dir / "prices" / name)
         return clip(cache[name], start=start, end=end)
 
     return lookup

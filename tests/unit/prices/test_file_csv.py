@@ -41,7 +41,7 @@ def test_bad_files_name_the_line(tmp_path: Path, body: str, message: str) -> Non
         read_price_csv(path)
 
 
-def test_real_year_is_8784_gap_free_hours(shared_dir: Path) -> None:
-    slots = read_price_csv(shared_dir / "data" / "prices" / "NO2_2024.csv")
+def test_real_year_is_8784_gap_free_hours(data_dir: Path) -> None:
+    slots = read_price_csv(data_dir / "prices" / "NO2_2024.csv")
     assert len(slots) == 8784
     assert all(a.end == b.start for a, b in itertools.pairwise(slots))

@@ -70,10 +70,10 @@ async def test_zone_without_file_is_a_format_error(tmp_path: Path) -> None:
         await FilePriceSource(tmp_path).fetch("SE3", start=start, end=start + timedelta(days=1))
 
 
-async def test_shared_folder_joins_hourly_and_quarter_files_at_the_2025_switch(
-    shared_dir: Path,
+async def test_data_folder_joins_hourly_and_quarter_files_at_the_2025_switch(
+    data_dir: Path,
 ) -> None:
-    source = FilePriceSource(shared_dir / "data" / "prices")
+    source = FilePriceSource(data_dir / "prices")
     switch = datetime(2025, 9, 30, 22, tzinfo=UTC)
     slots = await source.fetch(
         "NO1", start=switch - timedelta(hours=2), end=switch + timedelta(hours=1)
@@ -83,8 +83,8 @@ async def test_shared_folder_joins_hourly_and_quarter_files_at_the_2025_switch(
     assert slots[2].start == switch
 
 
-async def test_a_single_file_serves_any_zone(shared_dir: Path) -> None:
-    source = FilePriceSource(shared_dir / "data" / "prices" / "FR_2024.csv")
+async def test_a_single_file_serves_any_zone(data_dir: Path) -> None:
+    source = FilePriceSource(data_dir / "prices" / "FR_2024.csv")
     start, end = get_zone("FR").day_bounds(date(2024, 3, 31))
     slots = await source.fetch("DE_LU", start=start, end=end)
     assert len(slots) == 23

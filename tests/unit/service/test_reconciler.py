@@ -11,6 +11,7 @@ import pytest
 
 from enode_scheduler.clock import FakeClock
 from enode_scheduler.config import SchedulerSettings
+from enode_scheduler.exceptions import LostLeadership
 from enode_scheduler.planner import next_deadline, plan
 from enode_scheduler.planner.models import Slot
 from enode_scheduler.records import (
@@ -20,7 +21,7 @@ from enode_scheduler.records import (
     PlanRecord,
     PlanStatus,
 )
-from enode_scheduler.service import LostLeadership, Ports, Reconciler
+from enode_scheduler.service import Ports, Reconciler
 from enode_scheduler.testing import InMemoryStore
 from tests.fakes import FakeCar, FakeEnode, RecordingSchedules
 

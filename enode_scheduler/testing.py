@@ -40,7 +40,6 @@ __all__ = [
     "InMemoryPriceSource",
     "InMemoryScheduleStore",
     "InMemoryStore",
-    "InMemoryTokenStore",
     "InMemoryUserStore",
     "InMemoryVehicleStore",
 ]
@@ -77,10 +76,23 @@ class _Tables:
 
 
 class InMemoryUserStore:
-    """UserStore and TokenStore, with the SQL store's rules (see store/users.py)."""
+    """UserStore and TokenStore, with the SQL store's rules (see store/users.py).
+
+    For tests: `tokens` is the table itself (seed or inspect it), `needs_relink` maps each flagged
+    user to the reason, `saves` counts `save_tokens` calls.
+    """
 
     def __init__(self, tables: _Tables | None = None) -> None:
         self._t = tables or _Tables()
+        self.saves = 0
+
+    @property
+    def tokens(self) -> dict[str, UserTokens]:
+        return self._t.tokens
+
+    @property
+    def needs_relink(self) -> dict[str, str]:
+        return {u.user_id: u.relink_reason or "" for u in self._t.users.values() if u.needs_relink}
 
     def _out(self, user: UserRecord) -> UserRecord:
         return dataclasses.replace(user, linked=user.user_id in self._t.tokens)
@@ -117,6 +129,7 @@ class InMemoryUserStore:
         return self._t.tokens.get(user_id)
 
     async def save_tokens(self, user_id: str, tokens: UserTokens) -> None:
+        self.saves += 1
         self._t.ensure_user(user_id)
         self._t.tokens[user_id] = tokens
         user = self._t.users[user_id]
@@ -437,26 +450,3 @@ class InMemoryPriceSource:
         if not found:
             raise PricesNotPublished(f"in-memory: no prices for {zone} from {start.isoformat()}")
         return sorted(found, key=lambda s: s.start)
-
-
-# Enode token store twin ------------------------------------------------------------------------
-
-
-class InMemoryTokenStore:
-    """A bare `ports.TokenStore` in a dict; records who was marked for re-linking and why."""
-
-    def __init__(self) -> None:
-        self.tokens: dict[str, UserTokens] = {}
-        self.needs_relink: dict[str, str] = {}
-        self.saves = 0
-
-    async def get_tokens(self, user_id: str) -> UserTokens | None:
-        return self.tokens.get(user_id)
-
-    async def save_tokens(self, user_id: str, tokens: UserTokens) -> None:
-        self.tokens[user_id] = tokens
-        self.needs_relink.pop(user_id, None)
-        self.saves += 1
-
-    async def mark_needs_relink(self, user_id: str, *, reason: str) -> None:
-        self.needs_relink[user_id] = reason

@@ -12,6 +12,7 @@ Every adapter translates the errors of the library it wraps into one of these, k
     │   ├── AlreadyRunning          another daemon holds the SQLite lock
     │   ├── StaleEpoch              a fencing epoch that is no longer the leader's
     │   └── TokenDecryptError       no configured key decrypts a stored token
+    ├── LostLeadership              the store refused our epoch (StaleEpoch): stop sending now
     ├── EnodeError                  anything from talking to Enode
     │   ├── EnodeTransportError     connect/read failure or timeout; no HTTP answer
     │   ├── EnodeMalformedResponse  an answer that does not follow the spec
@@ -72,6 +73,14 @@ class StaleEpoch(StoreError):
 
 class TokenDecryptError(StoreError):
     """No configured token key can decrypt a stored token."""
+
+
+class LostLeadership(EnodeSchedulerError):
+    """The fencing epoch was refused: another process leads now; stop sending at once.
+
+    The reconcile step raises it (from the store's StaleEpoch) so that the daemon, not the step,
+    decides what follows: drop the lease and wait to win it again.
+    """
 
 
 class EnodeError(EnodeSchedulerError):

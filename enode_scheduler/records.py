@@ -100,7 +100,7 @@ class ScheduleRecord:
 
 
 class IntentStatus(StrEnum):
-    PENDING = "pending"  # written, not yet sent
+    PENDING = "pending"  # written, not yet sent: left only by versions before `record_sends`
     SENT = "sent"  # sent, waiting for the state to confirm it
     VERIFIED = "verified"
     FAILED = "failed"
@@ -108,7 +108,7 @@ class IntentStatus(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class CommandIntent:
-    """A start/stop command we mean to send, written before it is sent.
+    """A start/stop command, written (as sent, fenced) before it is sent.
 
     `key` is unique: the same key is never sent twice, so a crash between writing and sending
     is repaired by reconciling, not by re-sending blindly.

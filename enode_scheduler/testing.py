@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 from enode_scheduler.clock import Clock, FakeClock
 from enode_scheduler.exceptions import PriceError, PricesNotPublished, StaleEpoch, StoreError
 from enode_scheduler.planner.models import Slot
+from enode_scheduler.ports import LEADER_LEASE
 from enode_scheduler.records import (
     CommandIntent,
     IntentStatus,
@@ -39,7 +40,6 @@ __all__ = [
     "InMemoryPriceSource",
     "InMemoryScheduleStore",
     "InMemoryStore",
-    "InMemoryTokenStore",
     "InMemoryUserStore",
     "InMemoryVehicleStore",
 ]
@@ -76,10 +76,23 @@ class _Tables:
 
 
 class InMemoryUserStore:
-    """UserStore and TokenStore, with the SQL store's rules (see store/users.py)."""
+    """UserStore and TokenStore, with the SQL store's rules (see store/users.py).
+
+    For tests: `tokens` is the table itself (seed or inspect it), `needs_relink` maps each flagged
+    user to the reason, `saves` counts `save_tokens` calls.
+    """
 
     def __init__(self, tables: _Tables | None = None) -> None:
         self._t = tables or _Tables()
+        self.saves = 0
+
+    @property
+    def tokens(self) -> dict[str, UserTokens]:
+        return self._t.tokens
+
+    @property
+    def needs_relink(self) -> dict[str, str]:
+        return {u.user_id: u.relink_reason or "" for u in self._t.users.values() if u.needs_relink}
 
     def _out(self, user: UserRecord) -> UserRecord:
         return dataclasses.replace(user, linked=user.user_id in self._t.tokens)
@@ -116,6 +129,7 @@ class InMemoryUserStore:
         return self._t.tokens.get(user_id)
 
     async def save_tokens(self, user_id: str, tokens: UserTokens) -> None:
+        self.saves += 1
         self._t.ensure_user(user_id)
         self._t.tokens[user_id] = tokens
         user = self._t.users[user_id]
@@ -193,17 +207,10 @@ class InMemoryPlanStore:
                 plan, status=status, status_reason=reason
             )
 
-    async def plans_changed_since(self, since: datetime) -> list[PlanRecord]:
-        changed = [p for p in self._t.plans.values() if p.updated_at and p.updated_at > since]
-        return sorted(changed, key=lambda p: p.updated_at or since)
-
 
 class InMemoryScheduleStore:
     def __init__(self, tables: _Tables | None = None) -> None:
         self._t = tables or _Tables()
-
-    async def save_schedule(self, record: ScheduleRecord) -> None:
-        self._t.schedules[record.vehicle_id] = record
 
     async def save_schedules(self, records: Sequence[ScheduleRecord]) -> None:
         for record in records:
@@ -280,22 +287,13 @@ class InMemoryCommandIntentStore:
     """Fenced by `leases` exactly like the SQL store (see store/intents.py)."""
 
     def __init__(
-        self, *, clock: Clock, leases: InMemoryLeaseStore, lease_name: str = "leader"
+        self, *, clock: Clock, leases: InMemoryLeaseStore, lease_name: str = LEADER_LEASE
     ) -> None:
         self._clock = clock
         self._leases = leases
         self._lease_name = lease_name
         self._intents: dict[str, CommandIntent] = {}
         self._ids = itertools.count(1)
-
-    async def create_intent(self, intent: CommandIntent) -> CommandIntent | None:
-        if intent.key in self._intents:
-            return None
-        stored = dataclasses.replace(
-            intent, intent_id=next(self._ids), created_at=intent.created_at or self._clock.now()
-        )
-        self._intents[intent.key] = stored
-        return stored
 
     async def in_flight(self, vehicle_ids: Sequence[str]) -> dict[str, CommandIntent]:
         wanted = set(vehicle_ids)
@@ -305,14 +303,6 @@ class InMemoryCommandIntentStore:
             for i in sorted(self._intents.values(), key=lambda i: i.intent_id or 0)
             if i.vehicle_id in wanted and i.status in flying
         }
-
-    async def mark_sent(self, key: str, *, epoch: int, at: datetime) -> None:
-        intent = self._get(key)
-        if epoch != self._leases.epoch(self._lease_name):
-            raise StaleEpoch(f"epoch {epoch} is not the current leader's; intent {key!r} not sent")
-        self._intents[key] = dataclasses.replace(
-            intent, status=IntentStatus.SENT, epoch=epoch, sent_at=at, attempts=intent.attempts + 1
-        )
 
     async def record_sends(
         self, sends: Sequence[CommandIntent], *, epoch: int, at: datetime
@@ -334,22 +324,17 @@ class InMemoryCommandIntentStore:
     async def record_outcomes(
         self, verified: Sequence[str], failed: Mapping[str, str], *, at: datetime
     ) -> None:
-        for key in verified:
+        outcomes: list[tuple[str, IntentStatus, str | None]]
+        outcomes = [(key, IntentStatus.VERIFIED, None) for key in verified]
+        outcomes += [(key, IntentStatus.FAILED, error) for key, error in failed.items()]
+        for key, status, error in outcomes:
             if key in self._intents:
-                await self.mark_verified(key, at=at)
-        for key, error in failed.items():
-            if key in self._intents:
-                await self.mark_failed(key, error=error, at=at)
-
-    async def mark_verified(self, key: str, *, at: datetime) -> None:
-        self._intents[key] = dataclasses.replace(
-            self._get(key), status=IntentStatus.VERIFIED, verified_at=at, error=None
-        )
+                self._settle(key, status, error=error, at=at)
 
     async def mark_failed(self, key: str, *, error: str, at: datetime) -> None:
-        self._intents[key] = dataclasses.replace(
-            self._get(key), status=IntentStatus.FAILED, verified_at=at, error=error
-        )
+        if key not in self._intents:
+            raise StoreError(f"no command intent with key {key!r}")
+        self._settle(key, IntentStatus.FAILED, error=error, at=at)
 
     async def history(self, vehicle_id: str, *, since: datetime) -> list[CommandIntent]:
         found = [
@@ -359,10 +344,19 @@ class InMemoryCommandIntentStore:
         ]
         return sorted(found, key=lambda i: (i.created_at or since, i.intent_id or 0))
 
-    def _get(self, key: str) -> CommandIntent:
-        if key not in self._intents:
-            raise StoreError(f"no command intent with key {key!r}")
-        return self._intents[key]
+    def plant(self, intent: CommandIntent) -> CommandIntent:
+        """Not part of the port: keep `intent` as given, like a row an older version left behind
+        (e.g. still PENDING); production writes intents only through `record_sends`."""
+        stored = dataclasses.replace(
+            intent, intent_id=next(self._ids), created_at=intent.created_at or self._clock.now()
+        )
+        self._intents[intent.key] = stored
+        return stored
+
+    def _settle(self, key: str, status: IntentStatus, *, error: str | None, at: datetime) -> None:
+        self._intents[key] = dataclasses.replace(
+            self._intents[key], status=status, verified_at=at, error=error
+        )
 
 
 class InMemoryOverrideStore:
@@ -400,7 +394,7 @@ class InMemoryStore:
     overrides: InMemoryOverrideStore
 
     @classmethod
-    def create(cls, *, clock: Clock, lease_name: str = "leader") -> InMemoryStore:
+    def create(cls, *, clock: Clock, lease_name: str = LEADER_LEASE) -> InMemoryStore:
         tables = _Tables()
         users = InMemoryUserStore(tables)
         leases = InMemoryLeaseStore(clock=clock)
@@ -456,26 +450,3 @@ class InMemoryPriceSource:
         if not found:
             raise PricesNotPublished(f"in-memory: no prices for {zone} from {start.isoformat()}")
         return sorted(found, key=lambda s: s.start)
-
-
-# Enode token store twin ------------------------------------------------------------------------
-
-
-class InMemoryTokenStore:
-    """A bare `ports.TokenStore` in a dict; records who was marked for re-linking and why."""
-
-    def __init__(self) -> None:
-        self.tokens: dict[str, UserTokens] = {}
-        self.needs_relink: dict[str, str] = {}
-        self.saves = 0
-
-    async def get_tokens(self, user_id: str) -> UserTokens | None:
-        return self.tokens.get(user_id)
-
-    async def save_tokens(self, user_id: str, tokens: UserTokens) -> None:
-        self.tokens[user_id] = tokens
-        self.needs_relink.pop(user_id, None)
-        self.saves += 1
-
-    async def mark_needs_relink(self, user_id: str, *, reason: str) -> None:
-        self.needs_relink[user_id] = reason

@@ -146,9 +146,6 @@ class RecordingSchedules:
         self.inner = inner
         self.history: list[ScheduleRecord] = []
 
-    async def save_schedule(self, record: ScheduleRecord) -> None:
-        await self.save_schedules([record])
-
     async def save_schedules(self, records: Sequence[ScheduleRecord]) -> None:
         self.history.extend(records)
         await self.inner.save_schedules(records)

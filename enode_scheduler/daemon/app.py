@@ -28,8 +28,7 @@ from enode_scheduler.daemon.leader import Leadership, sqlite_lock
 from enode_scheduler.daemon.metrics import DaemonMetrics, render
 from enode_scheduler.daemon.notify import Notifier
 from enode_scheduler.daemon.server import bound_port, make_server
-from enode_scheduler.exceptions import StoreError
-from enode_scheduler.service import LostLeadership
+from enode_scheduler.exceptions import LostLeadership, StoreError
 
 log = structlog.get_logger()
 

@@ -117,10 +117,6 @@ class Outbox:
     sends: list[tuple[Car, ChargeAction]] = field(default_factory=list)
 
 
-class LostLeadership(Exception):
-    """The fencing epoch was refused: another process leads now; stop sending at once."""
-
-
 def soc(car: Car) -> float | None:
     return car.reading.soc_percent if car.reading else None
 

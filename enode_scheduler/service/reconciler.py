@@ -418,7 +418,7 @@ class Reconciler:
         if intent is None:
             return
         if intent.status is IntentStatus.PENDING:
-            # Written but never sent (a crash between the two): drop it, reconcile decides afresh.
+            # Left unsent by a version that wrote intents before sending: drop it, decide afresh.
             outbox.failed[intent.key] = "abandoned_unsent"
             car.intent = None
             return

@@ -12,9 +12,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from enode_scheduler.clock import Clock, SystemClock
 from enode_scheduler.config import DatabaseSettings
+from enode_scheduler.ports import LEADER_LEASE
 from enode_scheduler.store.crypto import cipher_from_settings
 from enode_scheduler.store.engine import create_engine
-from enode_scheduler.store.intents import LEADER_LEASE, SqlCommandIntentStore
+from enode_scheduler.store.intents import SqlCommandIntentStore
 from enode_scheduler.store.leases import SqlLeaseStore
 from enode_scheduler.store.migrate import check_schema
 from enode_scheduler.store.overrides import SqlOverrideStore

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy import delete, select, update
@@ -65,11 +64,6 @@ class SqlPlanStore(Repository):
         )
         async with self._tx() as conn:
             await conn.execute(stmt)
-
-    async def plans_changed_since(self, since: datetime) -> list[PlanRecord]:
-        query = select(plans).where(plans.c.updated_at > since).order_by(plans.c.updated_at)
-        async with self._tx() as conn:
-            return [_record(row) for row in (await conn.execute(query)).all()]
 
 
 def _values(plan: PlanRecord) -> dict[str, Any]:

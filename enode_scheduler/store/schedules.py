@@ -18,9 +18,6 @@ _BATCH_ROWS = 500
 
 
 class SqlScheduleStore(Repository):
-    async def save_schedule(self, record: ScheduleRecord) -> None:
-        await self.save_schedules([record])
-
     async def save_schedules(self, records: Sequence[ScheduleRecord]) -> None:
         # One row per vehicle: ON CONFLICT may not touch a row twice in one statement.
         latest = {r.vehicle_id: schedule_values(r) for r in records}

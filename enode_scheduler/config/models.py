@@ -409,7 +409,8 @@ class SchedulerSettings(_Section):
         default=30.0,
         gt=0,
         description=(
-            "Seconds a leader lease lasts on PostgreSQL; a standby takes over within this time."
+            "Seconds a leader lease lasts on PostgreSQL. A leader stops sending 20 % of it before "
+            "it expires; a standby takes over within 4/3 of it."
         ),
     )
     misfire_grace_s: float = Field(
@@ -446,6 +447,15 @@ class SchedulerSettings(_Section):
         description=(
             "Wall-clock seconds without a completed reconcile step before the daemon exits "
             "with status 3 (and stops sending WATCHDOG=1)."
+        ),
+    )
+    watchdog_grace_s: float = Field(
+        default=60.0,
+        gt=0,
+        description=(
+            "Wall-clock seconds without a successful reconcile step (for a standby: a lease "
+            "check) after which WATCHDOG=1 is withheld, /readyz is not ready and a leader gives "
+            "up its lease; capped at half of stall_timeout_s."
         ),
     )
     shutdown_grace_s: float = Field(

@@ -23,6 +23,7 @@ import structlog
 
 from enode_scheduler.api.wiring import api_for
 from enode_scheduler.bootstrap import Deps, make_price_job, make_reconciler
+from enode_scheduler.daemon.failures import FailureState
 from enode_scheduler.daemon.jobs import JobSet, build_scheduler
 from enode_scheduler.daemon.leader import Leadership, sqlite_lock
 from enode_scheduler.daemon.metrics import DaemonMetrics, render
@@ -32,7 +33,14 @@ from enode_scheduler.exceptions import LostLeadership, StoreError
 
 log = structlog.get_logger()
 
+# Backoff of a failed step (wall seconds): doubling from the base, capped (and never above the
+# safety tick), so work resumes within seconds of the database's return.
+RETRY_BASE_S = 0.5
+RETRY_CAP_S = 10.0
+
 EXIT_STALLED = 3
+# A background task (the reconcile loop, the API server) ended unexpectedly; systemd restarts us.
+EXIT_TASK_CRASHED = 4
 
 
 def default_holder() -> str:
@@ -68,6 +76,9 @@ class Daemon:
         self._wake = asyncio.Event()
         self._loaded_epoch: int | None = None
         self._progress_mono = time.monotonic()
+        self.failures = FailureState(
+            base_s=RETRY_BASE_S, cap_s=min(RETRY_CAP_S, self.settings.safety_tick_s)
+        )
         self._prices_next_at: datetime | None = None
         self.exit_code = 0
         self.health_port: int | None = None
@@ -85,6 +96,10 @@ class Daemon:
                 # The file lock proves the last holder is gone: no need to wait out its lease.
                 await self.leadership.clear_stale()
             self._install_signals(stack)
+            # Posts of start/stop check the lease last thing before they leave (fencing at send
+            # time); the CLI's manual commands use a client without this guard.
+            self.deps.enode.guard_commands(self.leadership.check_may_send)
+            stack.callback(self.deps.enode.guard_commands, None)
             await self.leadership.renew()
             # The first pass over a big fleet can outlast the lease: keep it renewed meanwhile.
             renewing = asyncio.create_task(self._renew_until_jobs_start(), name="lease-renew")
@@ -103,6 +118,7 @@ class Daemon:
             stack.callback(scheduler.shutdown, wait=False)
             await self._start_health(stack)
             loop_task = asyncio.create_task(self._loop(), name="reconcile-loop")
+            loop_task.add_done_callback(self._task_ended)
             self.notifier.ready()
             self.ready_event.set()
             log.info(
@@ -156,6 +172,7 @@ class Daemon:
         )
         server = make_server(app, listen)
         task = asyncio.create_task(server.serve(), name="api-server")
+        task.add_done_callback(self._task_ended)
 
         async def close() -> None:
             server.should_exit = True
@@ -170,6 +187,19 @@ class Daemon:
             task.result()  # raise the bind error
         self.health_port = bound_port(server)
 
+    def _task_ended(self, task: asyncio.Task[object]) -> None:
+        """A background task must never end on its own: log it at once and exit (code 4)."""
+        if self.stop_event.is_set() or task.cancelled():
+            return
+        exc = task.exception()
+        log.error(
+            "task_crashed", task=task.get_name(),
+            error=f"{type(exc).__name__}: {exc}" if exc else "returned",
+        )  # fmt: skip
+        if exc is not None:
+            log.debug("task_crashed_traceback", task=task.get_name(), exc_info=exc)
+        self.stop(EXIT_TASK_CRASHED)
+
     def _sqlite_path(self) -> Path:
         database = self.deps.store.engine.url.database
         return Path(database or "enode-scheduler.db").resolve()
@@ -182,6 +212,10 @@ class Daemon:
             await self._step()
             if self.stop_event.is_set():
                 return
+            if self.failures.failing:
+                # Not at once and not on the next wake-up: a failed step waits its backoff.
+                await self._pause(self.failures.delay_s())
+                continue
             now = self.clock.now()
             if self._leading():
                 await self._sleep_until(self.reconciler.next_wake(now=now))
@@ -194,7 +228,9 @@ class Daemon:
         self.metrics.leader = epoch is not None
         if epoch is None:
             if self.leadership.reachable:
-                self._progress_mono = time.monotonic()  # a standby that can ask is healthy
+                self._succeeded()  # a standby that can ask is healthy
+            else:
+                self._failed("lease", StoreError("the lease cannot be renewed"))
             return
         started = time.monotonic()
         try:
@@ -206,12 +242,12 @@ class Daemon:
             self.leadership.lost()
             self._loaded_epoch = None
             return
-        except StoreError as exc:
-            log.error("reconcile_failed", error=str(exc))
+        except Exception as exc:  # the one place a step's failure is handled
+            self._failed("reconcile", exc)
             return
         duration_s = time.monotonic() - started
         self.metrics.add(report, duration_s=duration_s, vehicles=len(self.reconciler.cars))
-        self._progress_mono = time.monotonic()
+        self._succeeded()
         if report.polled or report.replanned or report.started or report.stopped:
             log.info(
                 "reconcile_done",
@@ -223,6 +259,31 @@ class Daemon:
                 verified=report.verified,
                 duration_ms=round(duration_s * 1000, 1),
             )
+
+    def _failed(self, what: str, exc: Exception) -> None:
+        """A step failed: the fleet is caught up once it works again; logged once per interval."""
+        if self.failures.failed(exc, now_mono=time.monotonic()):
+            expected = isinstance(exc, StoreError)
+            log.error(
+                "reconcile_failed", stage=what, error=f"{type(exc).__name__}: {exc}",
+                failures=self.failures.count, database=expected,
+            )  # fmt: skip
+            if not expected:
+                log.debug("reconcile_failed_traceback", exc_info=exc)
+
+    def _succeeded(self) -> None:
+        self._progress_mono = time.monotonic()
+        episode = self.failures.succeeded(now_mono=self._progress_mono)
+        if episode is not None:
+            log.info("reconcile_recovered", failures=episode[0], outage_s=round(episode[1], 1))
+            # Windows may have passed while nothing acted: replan every car from a new reading.
+            self.reconciler.catch_up()
+            self._wake.set()
+
+    async def _pause(self, delay_s: float) -> None:
+        """Wait `delay_s` wall seconds, or until asked to stop."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self.stop_event.wait(), timeout=delay_s)
 
     async def _renew_until_jobs_start(self) -> None:
         while True:
@@ -307,11 +368,23 @@ class Daemon:
         if self.stop_event.is_set() or not self.ready_event.is_set():
             return
         stalled_s = time.monotonic() - self._progress_mono
-        if stalled_s <= self.settings.stall_timeout_s:
+        if stalled_s > self.settings.stall_timeout_s:
+            log.error("reconcile_stalled", stalled_s=round(stalled_s, 1))
+            self.stop(EXIT_STALLED)
+            return
+        if stalled_s <= self._grace_s():
             self.notifier.watchdog()
             return
-        log.error("reconcile_stalled", stalled_s=round(stalled_s, 1))
-        self.stop(EXIT_STALLED)
+        # No step has worked for a while: systemd may restart us, and a standby should lead.
+        if self.failures.withhold_watchdog():
+            log.error("watchdog_withheld", stalled_s=round(stalled_s, 1), leader=self._leading())
+        if self.leadership.lease is not None:
+            log.warning("leadership_given_up", holder=self.leadership.holder)
+            await self.leadership.release()
+
+    def _grace_s(self) -> float:
+        """Seconds without a working step before the watchdog starves (well below the stall)."""
+        return min(self.settings.watchdog_grace_s, self.settings.stall_timeout_s / 2)
 
     def _watchdog_interval_s(self) -> float:
         systemd_s = self.notifier.watchdog_interval_s
@@ -324,8 +397,19 @@ class Daemon:
 
     def _ready(self) -> tuple[bool, dict[str, object]]:
         stalled_s = time.monotonic() - self._progress_mono
-        ok = self.ready_event.is_set() and stalled_s <= self.settings.stall_timeout_s
-        return ok, {"leader": self._leading(), "vehicles": len(self.reconciler.cars)}
+        ok = (
+            self.ready_event.is_set()
+            and not self.failures.failing
+            and self.leadership.reachable
+            and stalled_s <= self._grace_s()
+        )
+        detail: dict[str, object] = {
+            "leader": self._leading(),
+            "vehicles": len(self.reconciler.cars),
+        }
+        if self.failures.failing:
+            detail["failing"] = self.failures.last_error
+        return ok, detail
 
     def _render(self) -> str:
         return render(self.metrics, self.deps.enode.metrics)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import random
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING
 from urllib.parse import quote
@@ -80,6 +80,10 @@ class EnodeClient:
     def gates(self) -> GateBook:
         return self._transport.gates
 
+    def guard_commands(self, guard: Callable[[], None] | None) -> None:
+        """Call `guard` just before each start/stop goes out; it raises to drop the command."""
+        self._transport.send_guard = guard
+
     # -- ports.EnodeApi -------------------------------------------------------------------------
 
     async def list_vehicles(self, user_id: str) -> list[VehicleReading]:
@@ -102,6 +106,7 @@ class EnodeClient:
             vendor=vendor or self._vendor_of.get(vehicle_id),
             json={"action": ChargeAction(action).value},
             idempotent=False,
+            fenced=True,
         )
         await self._transport.send(call)
 

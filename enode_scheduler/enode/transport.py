@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -35,6 +36,8 @@ class Call:
     params: list[tuple[str, str | int | float | bool | None]] = field(default_factory=list)
     json: Any = None
     idempotent: bool = True
+    # A command only the leader may send: checked against the send guard just before it goes out.
+    fenced: bool = False
 
 
 @dataclass
@@ -73,6 +76,8 @@ class Transport:
             rng=rng,
         )
         self.pacer = Pacer(clock, max_requests_per_s=settings.max_requests_per_s)
+        # Raises when this process may no longer send fenced calls (the daemon's lease check).
+        self.send_guard: Callable[[], None] | None = None
 
     async def send(self, call: Call) -> httpx.Response:
         """Send once (or retry a GET on transient failures); raise the error tree otherwise."""
@@ -80,6 +85,10 @@ class Transport:
         while True:
             await self._pass_gates(call)
             token = await self._token(call)
+            if call.fenced and self.send_guard is not None:
+                # After the gates, the pace and the token, the last await before the request:
+                # a process paused anywhere before here finds its lease gone and sends nothing.
+                self.send_guard()
             try:
                 response = await self._send_once(call, token)
             except EnodeTransportError:

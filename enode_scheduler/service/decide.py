@@ -22,11 +22,19 @@ class ReplanReason(StrEnum):
     NEXT_DEADLINE = "next_deadline"
     SOC_OFF_CURVE = "soc_off_curve"
     POWER_CHANGED = "power_changed"
+    CATCH_UP = "catch_up"
 
 
 # Reasons after which the previous schedule no longer says anything useful about the current slot.
+# After a catch-up the old schedule's current slot is no guide either: holding its "not now" to
+# the end of the slot could cost the time a missed window has to be made up in.
 FRESH_START_REASONS = frozenset(
-    {ReplanReason.NO_SCHEDULE, ReplanReason.PLAN_EDITED, ReplanReason.PLUGGED_IN}
+    {
+        ReplanReason.NO_SCHEDULE,
+        ReplanReason.PLAN_EDITED,
+        ReplanReason.PLUGGED_IN,
+        ReplanReason.CATCH_UP,
+    }
 )
 
 
@@ -95,11 +103,14 @@ def replan_reason(
     expected_soc_percent: float | None,
     soc_tolerance_percent: float,
     power_changed: bool = False,
+    catch_up: bool = False,
 ) -> ReplanReason | None:
     """The first reason to plan this car again, or None to keep its schedule.
 
     `power_changed`: the charging power seen while charging differs from the one planned with
-    (a car is planned at the default power until its first charging reading).
+    (a car is planned at the default power until its first charging reading). `catch_up`: no
+    process acted on the car for a while, so a window may have passed unused; a shortfall under
+    the SoC tolerance would otherwise never be made up.
     """
     if schedule is None or computed_at is None:
         return ReplanReason.NO_SCHEDULE
@@ -121,6 +132,8 @@ def replan_reason(
         and abs(soc - expected_soc_percent) > soc_tolerance_percent
     ):
         return ReplanReason.SOC_OFF_CURVE
+    if catch_up:
+        return ReplanReason.CATCH_UP
     return None
 
 

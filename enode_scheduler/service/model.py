@@ -88,6 +88,9 @@ class Car:
     planned_power_kw: float | None = None
     # After a failed read: no request for this car before then (Retry-After, closed gate).
     poll_not_before: datetime | None = None
+    # Nobody acted on this car for a while (a restart, a takeover, a database outage): a window
+    # may have passed unused, so it is replanned from its next fresh reading whatever the curve.
+    catch_up: bool = False
 
 
 @dataclass(slots=True)

@@ -103,8 +103,10 @@ class Reconciler:
             car.override = overrides.get(vid)
             edited = car.plan.updated_at
             car.plan_edited = bool(car.record and edited and edited > car.record.computed_at)
-            # Reconcile before anything else after a restart: every car is due at once.
+            # Reconcile before anything else after a restart: every car is due at once, and
+            # replanned from what it reads now (windows may have passed while nobody acted).
             car.next_poll_at = now
+            car.catch_up = True
         self._all_due = True
         log.info("fleet_loaded", vehicles=len(ids), in_flight=len(in_flight), at=now.isoformat())
 
@@ -141,6 +143,17 @@ class Reconciler:
         car.next_poll_at = now
         self._wakes.set(vehicle_id, now)
         return True
+
+    def catch_up(self) -> None:
+        """Nobody acted for a while (a failed step): replan every car from its next reading.
+
+        Cars are read again at their next step (a gate's hold is kept), so windows missed while
+        the database was down are made up before the deadline.
+        """
+        for car in self.cars.values():
+            car.catch_up = True
+            car.next_poll_at = car.poll_not_before
+        self._all_due = True
 
     def prices_changed(self, *, at: datetime) -> None:
         """New price slots were stored: replan every car at the next step."""
@@ -338,6 +351,7 @@ class Reconciler:
             expected_soc_percent=self._expected_soc(car, now=now) if fresh else None,
             soc_tolerance_percent=self._settings.soc_tolerance_percent,
             power_changed=fresh and _power_changed(car),
+            catch_up=fresh and car.catch_up,
         )
         if reason is None or car.reading.soc_percent is None:
             return
@@ -349,7 +363,7 @@ class Reconciler:
             schedule = decide.stabilize(schedule, car.record.schedule, now=now, hold_until=hold)
         record = ScheduleRecord(car.plan.vehicle_id, schedule, deadline, computed_at=now)
         outbox.schedules.append(record)
-        car.plan_edited = False
+        car.plan_edited = car.catch_up = False
         car.planned_power_kw = car.power_kw or self._settings.default_charge_kw
         car.record, car.anchor_soc_percent = record, car.reading.soc_percent
         report.replanned += 1

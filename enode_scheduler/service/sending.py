@@ -4,6 +4,7 @@ concurrently, each stamped with when it went out so that its verification waits 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 from datetime import datetime, timedelta
 from typing import Protocol
@@ -20,6 +21,7 @@ from enode_scheduler.exceptions import (
     EnodeTransportError,
     LostLeadership,
     StaleEpoch,
+    StoreError,
 )
 from enode_scheduler.ports import CommandIntentStore, EnodeApi
 from enode_scheduler.records import ChargeAction, CommandIntent
@@ -97,6 +99,8 @@ class Sender:
                 car.next_poll_at = verify_at
             posts.append(self._post(car, action, stored, now=now, report=report))
         failures = [r for r in await asyncio.gather(*posts, return_exceptions=True) if r]
+        # Losing the lease outranks any other failure: the daemon must stop sending first.
+        failures.sort(key=lambda exc: not isinstance(exc, LostLeadership))
         if failures:
             raise failures[0]
 
@@ -116,6 +120,9 @@ class Sender:
         except EnodeTransportError:
             # It may have arrived: keep it in flight and let the verification read decide.
             log.warning("command_unknown_outcome", vehicle_id=plan.vehicle_id, key=intent.key)
+        except LostLeadership:
+            await self._dropped(car, intent, now=now)
+            raise
         except EnodeError as exc:
             await self._failed(car, exc, now=now)
             report.send_failures += 1
@@ -132,6 +139,20 @@ class Sender:
             "command_sent", vehicle_id=plan.vehicle_id, action=action.value, key=intent.key,
             epoch=intent.epoch, at=now.isoformat(),
         )  # fmt: skip
+
+    async def _dropped(self, car: Car, intent: CommandIntent, *, now: datetime) -> None:
+        """The lease may have expired before the post: nothing went out; whoever leads decides.
+
+        Marking the intent failed lets the next leader decide at once instead of waiting to
+        verify a command that never left; if the database refuses, it verifies and finds it
+        unconfirmed, which also ends in a fresh decision.
+        """
+        car.intent = None
+        log.warning(
+            "command_dropped", vehicle_id=car.plan.vehicle_id, key=intent.key, reason="lease"
+        )
+        with contextlib.suppress(StoreError):
+            await self._intents.mark_failed(intent.key, error="lease_expired", at=now)
 
     async def _failed(self, car: Car, exc: EnodeError, *, now: datetime) -> None:
         assert car.intent is not None

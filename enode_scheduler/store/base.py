@@ -14,6 +14,12 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from enode_scheduler.clock import Clock
 from enode_scheduler.exceptions import StoreError
 
+# Everything a database can fail with. The drivers raise some errors unwrapped: asyncpg's connect
+# gives a bare ConnectionRefusedError (an OSError) while the server restarts, and a pool or
+# connect timeout is a TimeoutError. Each must become a StoreError, the one failure the daemon
+# handles (backoff, not ready, leadership given up), instead of escaping and killing a task.
+DATABASE_ERRORS = (SQLAlchemyError, OSError, TimeoutError)
+
 
 class Repository:
     """Base of the SQL repositories: one engine, one clock for the timestamps we write."""
@@ -32,7 +38,7 @@ class Repository:
         try:
             async with self._engine.begin() as conn:
                 yield conn
-        except SQLAlchemyError as exc:
+        except DATABASE_ERRORS as exc:
             raise StoreError(f"database error: {exc.__class__.__name__}: {exc}") from exc
 
     def _insert(self, table: Table) -> Any:

@@ -17,10 +17,10 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
-from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from enode_scheduler.exceptions import SchemaOutdated, StoreError
+from enode_scheduler.store.base import DATABASE_ERRORS
 
 SCRIPT_LOCATION = "enode_scheduler:migrations"
 T = TypeVar("T")
@@ -108,5 +108,5 @@ async def _run(engine: AsyncEngine, fn: Callable[[Connection], T]) -> T:
     try:
         async with engine.begin() as conn:
             return await conn.run_sync(fn)
-    except SQLAlchemyError as exc:
+    except DATABASE_ERRORS as exc:
         raise StoreError(f"database error: {exc.__class__.__name__}: {exc}") from exc

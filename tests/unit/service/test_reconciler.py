@@ -454,3 +454,31 @@ async def test_a_fleet_wide_pass_goes_in_bounded_steps_at_once() -> None:
             assert world.rec.next_wake(now=START) == START
     assert polled == [2, 2, 1]
     assert world.rec.next_wake(now=START) > START
+
+
+@pytest.mark.parametrize("gap", ["restart", "database_outage"])
+async def test_a_window_missed_while_nobody_acted_is_made_up_before_the_deadline(gap: str) -> None:
+    # 60 -> 63 %: the shortfall after the missed window is under soc_tolerance_percent, so the
+    # SoC curve alone would never call for a replan.
+    world = await make_world([FakeCar("v1", "u1", soc_percent=60.0)])
+    await world.add_plan("v1", target=63.0, deadline=TOMORROW_7)
+    await world.rec.load(now=world.clock.now())
+    await world.run(hours=1)
+    windows = world.schedules.history[-1].schedule.windows
+    assert len(windows) == 1
+    assert windows[0].end.hour <= 4
+    assert world.enode.commands == []
+    # Nobody acts across the window (the daemon down, or every step failing on the database).
+    await world.clock.advance_to(windows[0].end + timedelta(minutes=30))
+    if gap == "restart":
+        world.rec = Reconciler(
+            world.rec._ports, SETTINGS, zone=ZONE, planner=plan, next_deadline=next_deadline,
+            clock=world.clock,
+        )  # fmt: skip
+        await world.rec.load(now=world.clock.now())
+    else:
+        world.rec.catch_up()
+    await world.run(hours=3)
+    assert world.enode.cars["v1"].soc_percent >= 63.0 - 0.1
+    assert world.schedules.history[-1].computed_at > windows[0].end
+    assert [a for _, _, a in world.enode.commands] == [ChargeAction.START, ChargeAction.STOP]

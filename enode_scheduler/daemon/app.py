@@ -74,6 +74,7 @@ class Daemon:
         self.stop_event = asyncio.Event()
         self.ready_event = asyncio.Event()
         self._wake = asyncio.Event()
+        self._retry_now = asyncio.Event()
         self._loaded_epoch: int | None = None
         self._progress_mono = time.monotonic()
         self.failures = FailureState(
@@ -209,6 +210,7 @@ class Daemon:
     async def _loop(self) -> None:
         while not self.stop_event.is_set():
             self._wake.clear()
+            self._retry_now.clear()
             await self._step()
             if self.stop_event.is_set():
                 return
@@ -233,8 +235,10 @@ class Daemon:
                 self._failed("lease", StoreError("the lease cannot be renewed"))
             return
         started = time.monotonic()
+        loaded = epoch != self._loaded_epoch
         try:
-            if epoch != self._loaded_epoch:
+            if loaded:
+                # Loading marks every car for a catch-up replan (a restart or a takeover).
                 await self.reconciler.load(now=self.clock.now())
                 self._loaded_epoch = epoch
             report = await self.reconciler.step(now=self.clock.now(), epoch=epoch)
@@ -247,7 +251,7 @@ class Daemon:
             return
         duration_s = time.monotonic() - started
         self.metrics.add(report, duration_s=duration_s, vehicles=len(self.reconciler.cars))
-        self._succeeded()
+        self._succeeded(caught_up=loaded)
         if report.polled or report.replanned or report.started or report.stopped:
             log.info(
                 "reconcile_done",
@@ -271,19 +275,27 @@ class Daemon:
             if not expected:
                 log.debug("reconcile_failed_traceback", exc_info=exc)
 
-    def _succeeded(self) -> None:
+    def _succeeded(self, *, caught_up: bool = False) -> None:
         self._progress_mono = time.monotonic()
         episode = self.failures.succeeded(now_mono=self._progress_mono)
         if episode is not None:
             log.info("reconcile_recovered", failures=episode[0], outage_s=round(episode[1], 1))
-            # Windows may have passed while nothing acted: replan every car from a new reading.
-            self.reconciler.catch_up()
+            if not caught_up:
+                # Windows may have passed while nothing acted: replan every car from a reading.
+                self.reconciler.catch_up()
             self._wake.set()
 
     async def _pause(self, delay_s: float) -> None:
-        """Wait `delay_s` wall seconds, or until asked to stop."""
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self.stop_event.wait(), timeout=delay_s)
+        """Wait `delay_s` wall seconds, or until the lease is back (or asked to stop).
+
+        Only these end the wait early: the jobs' wake-ups (the safety tick, new plans) come
+        often enough to turn a backoff back into a tight loop.
+        """
+        stop = asyncio.create_task(self.stop_event.wait())
+        retry = asyncio.create_task(self._retry_now.wait())
+        await asyncio.wait({stop, retry}, timeout=delay_s, return_when="FIRST_COMPLETED")
+        for task in (stop, retry):
+            task.cancel()
 
     async def _renew_until_jobs_start(self) -> None:
         while True:
@@ -314,10 +326,12 @@ class Daemon:
         )
 
     async def renew_lease(self) -> None:
-        was = self.leadership.epoch
+        was, reachable = self.leadership.epoch, self.leadership.reachable
         await self.leadership.renew()
         if self.leadership.epoch != was:
             self._wake.set()
+        if self.leadership.epoch != was or self.leadership.reachable != reachable:
+            self._retry_now.set()  # the database answers again: do not sit out the backoff
 
     async def refresh_plans(self) -> None:
         if not self._leading():

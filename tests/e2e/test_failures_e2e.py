@@ -4,6 +4,8 @@ PostgreSQL reached through a proxy the test makes refuse connections, as a serve
 from __future__ import annotations
 
 import asyncio
+import os
+import signal
 import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -11,6 +13,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from enode_scheduler.config import DatabaseSettings
+from enode_scheduler.store import open_store
 from tests.e2e.dbproxy import DbProxy
 from tests.e2e.harness import (
     create_pg_database,
@@ -19,7 +23,7 @@ from tests.e2e.harness import (
     sim_time,
     until,
 )
-from tests.e2e.scenario import DEADLINE, SCHEDULER, Night
+from tests.e2e.scenario import DEADLINE, SCHEDULER, Car, Night
 from tests.e2e.test_daemon_e2e import END, assert_targets_met, sent_intents
 
 pytestmark = [pytest.mark.e2e, pytest.mark.postgres]
@@ -142,4 +146,65 @@ async def test_a_standby_takes_over_when_the_leaders_database_refuses(
         assert len(sent) == sum(len(night.sim.commands(c.vehicle_id)) for c in night.cars)
         assert DEADLINE < END
     finally:
+        night.close()
+
+
+# Every car below its minimum SoC: all three need a START at the first step.
+URGENT = (
+    Car("e2e-vw", "VOLKSWAGEN", 77.0, 40.0, 80.0, min_soc_percent=60.0),
+    Car("e2e-kona", "HYUNDAI", 64.0, 40.0, 90.0, min_soc_percent=60.0),
+    Car("e2e-bmw", "BMW", 42.2, 40.0, 80.0, min_soc_percent=60.0),
+)
+SLOW_POST_S = 5.0
+
+
+async def test_a_leader_paused_past_its_lease_while_commands_wait_sends_nothing(
+    tmp_path: Path, pg_url: str
+) -> None:
+    night = Night(tmp_path, database_url=pg_url, cars=URGENT, speed=SPEED)
+    try:
+        await night.seed()
+        # Prices known before the start: the first step plans all three cars together, so their
+        # commands go out as one batch.
+        settings = DatabaseSettings(url=pg_url)
+        async with open_store(settings, state_dir=tmp_path, clock=night.timeline.clock()) as store:
+            await store.prices.upsert_slots("NO1", await night.prices())
+        # One command at a time behind a slow vendor: the second and third wait in the sender.
+        night.config.write_text(
+            night.config.read_text().replace(
+                "[scheduler]\n", "[scheduler]\nmax_concurrent_commands = 1\n"
+            )
+        )
+        night.sim.control(
+            "POST", "/faults",
+            {"kind": "slow", "path_prefix": "/vehicles", "method": "POST",
+             "delay_s": SLOW_POST_S},
+        )  # fmt: skip
+        old = night.start_daemon("old")
+        await until(lambda: bool(old.events("leadership_gained")), timeout_s=30, what="lead")
+        new = night.start_daemon("new")
+        await until(lambda: bool(new.events("daemon_started")), timeout_s=30, what="standby")
+        await until(lambda: bool(night.sim.log("/vehicles/e2e")), timeout_s=10, what="reads")
+        # Paused while its first command is with the vendor and two more wait behind it.
+        await asyncio.sleep(1.0)
+        os.kill(old.proc.pid, signal.SIGSTOP)
+        await until(lambda: bool(new.events("leadership_gained")), timeout_s=15, what="takeover")
+        await asyncio.sleep(TTL_S)
+        os.kill(old.proc.pid, signal.SIGCONT)
+        await until(
+            lambda: bool(old.events("command_dropped")), timeout_s=3 * SLOW_POST_S,
+            what="the old leader dropping its waiting commands",
+        )  # fmt: skip
+        await asyncio.sleep(3 * SLOW_POST_S)
+        # At most the command that was already on the wire completed; nothing was posted after.
+        assert len(old.events("command_sent")) <= 1
+        for car in URGENT:
+            actions = [a for _, a in night.sim.commands(car.vehicle_id)]
+            assert actions, car.vehicle_id  # the new leader re-decided the dropped ones
+            duplicates = [i for i in range(1, len(actions)) if actions[i] == actions[i - 1]]
+            assert duplicates == [], (car.vehicle_id, actions)
+    finally:
+        for daemon in night.daemons:
+            if daemon.proc.poll() is None:
+                os.kill(daemon.proc.pid, signal.SIGCONT)
         night.close()

@@ -392,7 +392,9 @@ class Daemon:
         # No step has worked for a while: systemd may restart us, and a standby should lead.
         if self.failures.withhold_watchdog():
             log.error("watchdog_withheld", stalled_s=round(stalled_s, 1), leader=self._leading())
-        if self.leadership.lease is not None:
+        # A standby (PostgreSQL) may be able to work where this process cannot; with SQLite
+        # there is no other process, and an idle leader would only look like a healthy standby.
+        if self.leadership.lease is not None and self.deps.store.dialect != "sqlite":
             log.warning("leadership_given_up", holder=self.leadership.holder)
             await self.leadership.release()
 

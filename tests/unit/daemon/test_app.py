@@ -133,3 +133,45 @@ async def test_a_stalled_reconcile_loop_stops_the_watchdog_and_exits_3(
     listener.close()
     assert "WATCHDOG=1" not in messages[seen:]
     assert messages[-1] == "STOPPING=1"
+
+
+async def test_a_locked_database_withholds_the_watchdog_then_work_resumes(
+    tmp_path: Path, sim: RunningSim, clock: ScaledClock
+) -> None:
+    listener = NotifyListener(tmp_path / "notify.sock")
+    scheduler = SchedulerSettings(
+        stall_timeout_s=60.0, watchdog_grace_s=1.5, shutdown_grace_s=1.0, safety_tick_s=60,
+        plans_refresh_s=3600,
+    )  # fmt: skip
+    settings = daemon_settings(tmp_path, sim, scheduler=scheduler)
+    async with build(settings, clock=clock) as deps:
+        await link_user(deps.store, sim, "u1", now=clock.now())
+        await add_plan(deps.store, "car-1", "u1", target=60.0, deadline=DEADLINE)
+        notifier = Notifier(str(listener.path), watchdog_usec="400000")
+        daemon = Daemon(deps, notifier=notifier, install_signals=False, holder="test")
+        task = asyncio.create_task(daemon.run())
+        await asyncio.wait_for(daemon.ready_event.wait(), timeout=10)
+        await until(lambda: "WATCHDOG=1" in listener.drain())
+        assert daemon._ready()[0]
+        blocker = sqlite3.connect(tmp_path / "enode-scheduler.db", isolation_level=None)
+        blocker.execute("BEGIN EXCLUSIVE")
+        try:
+            daemon._wake.set()
+            await until(lambda: daemon.failures.failing, timeout_s=15)
+            assert not daemon._ready()[0]
+            await asyncio.sleep(scheduler.watchdog_grace_s + 1.0)
+            seen = len(listener.drain())
+            await asyncio.sleep(1.0)
+            # Well before the stall limit, systemd no longer hears from a daemon that cannot work.
+            assert "WATCHDOG=1" not in listener.drain()[seen:]
+            assert not daemon.stop_event.is_set()
+        finally:
+            blocker.execute("ROLLBACK")
+            blocker.close()
+        await until(lambda: not daemon.failures.failing, timeout_s=20)
+        seen = len(listener.drain())
+        await until(lambda: "WATCHDOG=1" in listener.drain()[seen:], timeout_s=5)
+        assert daemon._ready()[0]
+        daemon.stop()
+        assert await asyncio.wait_for(task, timeout=15) == 0
+    listener.close()

@@ -20,6 +20,7 @@ from enode_scheduler.records import (
     OverrideRecord,
     PlanRecord,
     PlanStatus,
+    RateGate,
     ScheduleRecord,
     UserRecord,
     UserTokens,
@@ -31,6 +32,7 @@ __all__ = [
     "Clock",
     "CommandIntentStore",
     "EnodeApi",
+    "GateStore",
     "LeaseStore",
     "OverrideStore",
     "PlanStore",
@@ -226,6 +228,18 @@ class LeaseStore(Protocol):
 
     async def current(self, name: str) -> Lease | None:
         """The unexpired lease called `name`; None when free or expired."""
+        ...
+
+
+class GateStore(Protocol):
+    """The 429 cooldown gates, so that a restart does not send into a gate a vendor closed."""
+
+    async def save_gates(self, gates: Sequence[RateGate]) -> None:
+        """Upsert each gate by (user, vendor); a gate with `closed_until` None is removed."""
+        ...
+
+    async def load_gates(self) -> list[RateGate]:
+        """Every stored gate (closed or reopened but not yet reset)."""
         ...
 
 

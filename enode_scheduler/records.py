@@ -137,6 +137,19 @@ class Lease:
     expires_at: datetime
 
 
+@dataclass(frozen=True, slots=True)
+class RateGate:
+    """A (user, vendor) cooldown gate after a 429; None means "any" (see enode/backoff.py).
+
+    `closed_until` None: the gate is open again and its backoff reset (the row can go).
+    """
+
+    user_id: str | None
+    vendor: str | None
+    closed_until: datetime | None
+    consecutive_429: int = 0
+
+
 class OverrideKind(StrEnum):
     CHARGE_NOW = "charge_now"
     PAUSE = "pause"

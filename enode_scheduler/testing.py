@@ -24,6 +24,7 @@ from enode_scheduler.records import (
     OverrideRecord,
     PlanRecord,
     PlanStatus,
+    RateGate,
     ScheduleRecord,
     UserRecord,
     UserTokens,
@@ -33,6 +34,7 @@ from enode_scheduler.records import (
 __all__ = [
     "FakeClock",
     "InMemoryCommandIntentStore",
+    "InMemoryGateStore",
     "InMemoryLeaseStore",
     "InMemoryOverrideStore",
     "InMemoryPlanStore",
@@ -49,6 +51,7 @@ __all__ = [
 if TYPE_CHECKING:
     from enode_scheduler.ports import (
         CommandIntentStore,
+        GateStore,
         LeaseStore,
         OverrideStore,
         PlanStore,
@@ -244,6 +247,24 @@ class InMemoryPriceSlotStore:
         return sorted((s for s in slots if s.start < end and s.end > start), key=lambda s: s.start)
 
 
+class InMemoryGateStore:
+    """The 429 gates by (user, vendor), as the SQL store keeps them."""
+
+    def __init__(self) -> None:
+        self._gates: dict[tuple[str | None, str | None], RateGate] = {}
+
+    async def save_gates(self, gates: Sequence[RateGate]) -> None:
+        for gate in gates:
+            key = (gate.user_id, gate.vendor)
+            if gate.closed_until is None:
+                self._gates.pop(key, None)
+            else:
+                self._gates[key] = gate
+
+    async def load_gates(self) -> list[RateGate]:
+        return list(self._gates.values())
+
+
 class InMemoryLeaseStore:
     """Leases on the given clock (the SQL store uses database time instead)."""
 
@@ -392,6 +413,7 @@ class InMemoryStore:
     intents: InMemoryCommandIntentStore
     leases: InMemoryLeaseStore
     overrides: InMemoryOverrideStore
+    gates: InMemoryGateStore
 
     @classmethod
     def create(cls, *, clock: Clock, lease_name: str = LEADER_LEASE) -> InMemoryStore:
@@ -408,6 +430,7 @@ class InMemoryStore:
             intents=InMemoryCommandIntentStore(clock=clock, leases=leases, lease_name=lease_name),
             leases=leases,
             overrides=InMemoryOverrideStore(tables),
+            gates=InMemoryGateStore(),
         )
 
 
@@ -423,6 +446,7 @@ if TYPE_CHECKING:
         _intents: CommandIntentStore = store.intents
         _leases: LeaseStore = store.leases
         _overrides: OverrideStore = store.overrides
+        _gates: GateStore = store.gates
 
 
 # Price source twin

@@ -238,10 +238,15 @@ class Daemon:
         loaded = epoch != self._loaded_epoch
         try:
             if loaded:
+                # Gates a vendor closed before a restart or a takeover stay closed.
+                self.deps.enode.gates.restore(await self.deps.store.gates.load_gates())
                 # Loading marks every car for a catch-up replan (a restart or a takeover).
                 await self.reconciler.load(now=self.clock.now())
                 self._loaded_epoch = epoch
-            report = await self.reconciler.step(now=self.clock.now(), epoch=epoch)
+            try:
+                report = await self.reconciler.step(now=self.clock.now(), epoch=epoch)
+            finally:
+                await self._save_gates()
         except LostLeadership:
             self.leadership.lost()
             self._loaded_epoch = None
@@ -263,6 +268,16 @@ class Daemon:
                 verified=report.verified,
                 duration_ms=round(duration_s * 1000, 1),
             )
+
+    async def _save_gates(self) -> None:
+        """Store the gates the step's 429s closed (or its successes reset); kept for the next
+        step when the database fails (the step's own failure is what gets reported)."""
+        gates = self.deps.enode.gates
+        changes = gates.take_changes()
+        try:
+            await self.deps.store.gates.save_gates(changes)
+        except StoreError:
+            gates.keep_changes(changes)
 
     def _failed(self, what: str, exc: Exception) -> None:
         """A step failed: the fleet is caught up once it works again; logged once per interval."""

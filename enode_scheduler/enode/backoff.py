@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 
 from enode_scheduler.clock import Clock
 from enode_scheduler.exceptions import EnodeGateClosed
+from enode_scheduler.records import RateGate
 
 # A vendor paused for an outage is re-checked by the next /health/vendors call; callers are told
 # to come back after this long.
@@ -25,10 +26,16 @@ def full_jitter_s(attempt: int, *, base_s: float, cap_s: float, rng: random.Rand
     return rng.uniform(0.0, ceiling)
 
 
+# After a gate reopens, its requests leave this far apart until one succeeds: a probe first,
+# not every request queued behind the gate at the same instant.
+REOPEN_SPACING_S = 1.0
+
+
 @dataclass
 class _Gate:
     closed_until: datetime | None = None
     consecutive_429: int = 0
+    next_slot: datetime | None = None
 
 
 class GateBook:
@@ -55,6 +62,8 @@ class GateBook:
         self._gates: dict[GateKey, _Gate] = {}
         self._paused_vendors: set[str] = set()
         self.closed_seconds_total = 0.0
+        # Gates changed since the last `take_changes()`, for the daemon to store.
+        self._changed: set[GateKey] = set()
 
     def reopens_in_s(self, user_id: str | None, vendor: str | None) -> float:
         """Seconds until a request for (user, vendor) may go out; 0 when it may go now."""
@@ -91,8 +100,54 @@ class GateBook:
         until = self._clock.now() + timedelta(seconds=wait_s)
         if gate.closed_until is None or until > gate.closed_until:
             gate.closed_until = until
+        gate.next_slot = None
         self.closed_seconds_total += wait_s
+        self._changed.add((user_id, vendor))
         return wait_s
+
+    def reopen_wait_s(self, user_id: str | None, vendor: str | None) -> float:
+        """Seconds this request waits behind earlier ones at a reopened gate (its slot is taken).
+
+        Until a request through a reopened gate succeeds, they leave `REOPEN_SPACING_S` apart.
+        """
+        now = self._clock.now()
+        wait_s = 0.0
+        for key, gate in self._gates.items():
+            reopened = gate.closed_until is not None and gate.closed_until <= now
+            if not reopened or not self._applies(key, user_id, vendor):
+                continue
+            slot = now if gate.next_slot is None or gate.next_slot < now else gate.next_slot
+            gate.next_slot = slot + timedelta(seconds=REOPEN_SPACING_S)
+            wait_s = max(wait_s, (slot - now).total_seconds())
+        return wait_s
+
+    def restore(self, gates: list[RateGate]) -> None:
+        """Gates stored before a restart: a vendor's closed gate stays closed."""
+        for stored in gates:
+            if stored.closed_until is None:
+                continue
+            key = (stored.user_id, stored.vendor)
+            gate = self._gates.setdefault(key, _Gate())
+            if gate.closed_until is None or stored.closed_until > gate.closed_until:
+                gate.closed_until = stored.closed_until
+            gate.consecutive_429 = max(gate.consecutive_429, stored.consecutive_429)
+
+    def take_changes(self) -> list[RateGate]:
+        """The gates closed or reset since the last call (a reset one has `closed_until` None)."""
+        changes = []
+        for key in self._changed:
+            gate = self._gates.get(key)
+            user_id, vendor = key
+            if gate is None:
+                changes.append(RateGate(user_id, vendor, None))
+            else:
+                changes.append(RateGate(user_id, vendor, gate.closed_until, gate.consecutive_429))
+        self._changed.clear()
+        return changes
+
+    def keep_changes(self, changes: list[RateGate]) -> None:
+        """Changes that could not be stored: offer them again at the next `take_changes()`."""
+        self._changed.update((g.user_id, g.vendor) for g in changes)
 
     def succeeded(self, user_id: str | None, vendor: str | None) -> None:
         """A success resets the backoff of that gate, unless the gate closed meanwhile."""
@@ -102,6 +157,7 @@ class GateBook:
             gate.closed_until is None or gate.closed_until <= self._clock.now()
         ):
             del self._gates[(user_id, vendor)]
+            self._changed.add((user_id, vendor))
 
     def consecutive_429(self, user_id: str | None, vendor: str | None) -> int:
         gate = self._gates.get((user_id, vendor))

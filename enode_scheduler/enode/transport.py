@@ -102,6 +102,16 @@ class Transport:
 
     async def _pass_gates(self, call: Call) -> None:
         self._check_gate(call)
+        queued_s = self.gates.reopen_wait_s(self._gate_user(call), call.vendor)
+        if queued_s > self._settings.max_inline_wait_s:
+            # Far back in a reopened gate's queue: the caller reschedules, as for a closed gate.
+            self.metrics.gate_refusals[call.operation] += 1
+            raise EnodeGateClosed(
+                f"gate reopening for user={call.user_id} vendor={call.vendor}",
+                reopens_in_s=queued_s,
+            )
+        if queued_s > 0:
+            await self._clock.sleep(queued_s)
         paced_before = self.pacer.waited_seconds_total
         await self.pacer.wait()
         self.metrics.paced_seconds_total += self.pacer.waited_seconds_total - paced_before

@@ -15,6 +15,7 @@ from enode_scheduler.config import DatabaseSettings
 from enode_scheduler.ports import LEADER_LEASE
 from enode_scheduler.store.crypto import cipher_from_settings
 from enode_scheduler.store.engine import create_engine
+from enode_scheduler.store.gates import SqlGateStore
 from enode_scheduler.store.intents import SqlCommandIntentStore
 from enode_scheduler.store.leases import SqlLeaseStore
 from enode_scheduler.store.migrate import check_schema
@@ -28,6 +29,7 @@ from enode_scheduler.store.vehicles import SqlVehicleStore
 if TYPE_CHECKING:
     from enode_scheduler.ports import (
         CommandIntentStore,
+        GateStore,
         LeaseStore,
         OverrideStore,
         PlanStore,
@@ -53,6 +55,7 @@ class Store:
     intents: SqlCommandIntentStore
     leases: SqlLeaseStore
     overrides: SqlOverrideStore
+    gates: SqlGateStore
 
     @property
     def dialect(self) -> str:
@@ -110,6 +113,7 @@ def build_store(
         intents=SqlCommandIntentStore(engine, clock=clock, lease_name=lease_name),
         leases=SqlLeaseStore(engine, clock=clock),
         overrides=SqlOverrideStore(engine, clock=clock),
+        gates=SqlGateStore(engine, clock=clock),
     )
 
 
@@ -125,3 +129,4 @@ if TYPE_CHECKING:
         _intents: CommandIntentStore = store.intents
         _leases: LeaseStore = store.leases
         _overrides: OverrideStore = store.overrides
+        _gates: GateStore = store.gates

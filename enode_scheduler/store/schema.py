@@ -168,6 +168,22 @@ class OverrideRow(Base):
     created_at: Mapped[datetime]
 
 
+class RateGateRow(Base):
+    """A (user, vendor) cooldown gate closed by a 429, kept so a restart does not forget it.
+
+    '' stands for "any" (no user: client calls; no vendor: the user's vendor-wide gate), since a
+    primary key column cannot be NULL.
+    """
+
+    __tablename__ = "rate_gates"
+
+    user_key: Mapped[str] = mapped_column(String(128), primary_key=True)
+    vendor_key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    closed_until: Mapped[datetime]
+    consecutive_429: Mapped[int] = mapped_column(Integer, default=0)
+    updated_at: Mapped[datetime]
+
+
 def _table(model: type[Base]) -> Table:
     return cast(Table, model.__table__)
 
@@ -181,3 +197,4 @@ price_slots_table = _table(PriceSlotRow)
 command_intents_table = _table(CommandIntentRow)
 leases_table = _table(LeaseRow)
 overrides_table = _table(OverrideRow)
+rate_gates_table = _table(RateGateRow)

@@ -17,7 +17,7 @@ from enode_scheduler.config import SchedulerSettings
 from enode_scheduler.daemon.app import EXIT_STALLED, Daemon
 from enode_scheduler.daemon.notify import Notifier
 from enode_scheduler.exceptions import AlreadyRunning
-from enode_scheduler.sim import RunningSim, SimConfig, run_sim
+from enode_scheduler.sim import Fault, RunningSim, SimConfig, run_sim
 from tests.unit.daemon.support import NotifyListener, add_plan, daemon_settings, link_user
 
 START = datetime(2025, 10, 23, 14, 0, tzinfo=UTC)  # packaged NO1 prices cover this week
@@ -175,3 +175,39 @@ async def test_a_locked_database_withholds_the_watchdog_then_work_resumes(
         daemon.stop()
         assert await asyncio.wait_for(task, timeout=15) == 0
     listener.close()
+
+
+async def test_a_vendors_429_gate_survives_a_restart(tmp_path: Path) -> None:
+    # A slower clock: the vendor's Retry-After (clamped to an hour) lasts a minute of wall time.
+    clock = ScaledClock(start=START, speed=60)
+    config = SimConfig(vehicles=0, users=1, user_ids=("u1",), smart_charging_every=0)
+    async with run_sim(config, clock=clock) as sim:
+        sim.state.add_vehicle("u1", vendor="TESLA", id="car-1", soc_percent=40.0)
+        sim.state.plug("car-1")
+        sim.state.add_fault(Fault(kind="rate_limit", user_id="u1", retry_after_s=1800.0))
+        settings = daemon_settings(tmp_path, sim)
+
+        def user_requests() -> int:
+            return sum(1 for e in sim.state.log if e.user_id == "u1")
+
+        async with build(settings, clock=clock) as deps:
+            await link_user(deps.store, sim, "u1", now=clock.now())
+            await add_plan(deps.store, "car-1", "u1", target=60.0, deadline=DEADLINE)
+            first = Daemon(deps, install_signals=False, holder="first")
+            task = asyncio.create_task(first.run())
+            await asyncio.wait_for(first.ready_event.wait(), timeout=10)
+            await until(lambda: first.deps.enode.gates.reopens_in_s("u1", "TESLA") > 0)
+            first.stop()
+            assert await asyncio.wait_for(task, timeout=15) == 0
+        sim.state.clear_faults()
+        before = user_requests()
+        async with build(settings, clock=clock) as deps:
+            second = Daemon(deps, install_signals=False, holder="second")
+            task = asyncio.create_task(second.run())
+            await asyncio.wait_for(second.ready_event.wait(), timeout=10)
+            await asyncio.sleep(2.0)  # two simulated minutes of reconcile steps
+            # The restarted daemon knows the gate is closed for half an hour: nothing was sent.
+            assert user_requests() == before
+            assert second.deps.enode.gates.reopens_in_s("u1", "TESLA") > 1500
+            second.stop()
+            assert await asyncio.wait_for(task, timeout=15) == 0

@@ -134,3 +134,36 @@ async def test_late_success_does_not_reopen_a_closed_gate() -> None:
     await clock.advance(30.0)
     book.succeeded("u1", "BMW")
     assert book.consecutive_429("u1", "BMW") == 0
+
+
+async def test_a_closed_gate_survives_a_restart_through_its_stored_record() -> None:
+    clock = FakeClock(START)
+    book = _book(clock)
+    book.close("u1", "TESLA", retry_after_s=1800.0)
+    stored = book.take_changes()
+    assert [(g.user_id, g.vendor, g.consecutive_429) for g in stored] == [("u1", "TESLA", 1)]
+    assert book.take_changes() == []
+    await clock.advance(60)
+    restarted = _book(clock)  # a new process: its memory is empty
+    restarted.restore(stored)
+    with pytest.raises(EnodeGateClosed) as info:
+        restarted.check("u1", "TESLA")
+    assert info.value.reopens_in_s == pytest.approx(1740.0)
+    restarted.check("u2", "TESLA")
+    # The backoff goes on from where it was, not from the first step.
+    assert restarted.consecutive_429("u1", "TESLA") == 1
+
+
+async def test_requests_at_a_reopened_gate_leave_paced_until_one_succeeds() -> None:
+    clock = FakeClock(START)
+    book = _book(clock)
+    book.close("u1", "TESLA", retry_after_s=30.0)
+    book.take_changes()
+    await clock.advance(30)
+    waits = [book.reopen_wait_s("u1", "TESLA") for _ in range(4)]
+    assert waits == [0.0, 1.0, 2.0, 3.0]
+    assert book.reopen_wait_s("u2", "TESLA") == 0.0  # other users are not held up
+    book.succeeded("u1", "TESLA")
+    assert book.reopen_wait_s("u1", "TESLA") == 0.0
+    reset = book.take_changes()
+    assert [(g.user_id, g.vendor, g.closed_until) for g in reset] == [("u1", "TESLA", None)]

@@ -1,0 +1,32 @@
+"""429 cooldown gates kept across restarts.
+
+Revision ID: 0008_rate_gates
+Revises: 0002_vehicle_overrides
+Create Date: 2026-12-03
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = "0008_rate_gates"
+down_revision: str | None = "0002_vehicle_overrides"
+branch_labels: str | None = None
+depends_on: str | None = None
+
+
+def upgrade() -> None:
+    op.create_table(
+        "rate_gates",
+        sa.Column("user_key", sa.String(length=128), nullable=False),
+        sa.Column("vendor_key", sa.String(length=64), nullable=False),
+        sa.Column("closed_until", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("consecutive_429", sa.Integer(), nullable=False),
+        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("user_key", "vendor_key", name=op.f("pk_rate_gates")),
+    )
+
+
+def downgrade() -> None:
+    op.drop_table("rate_gates")

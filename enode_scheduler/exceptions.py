@@ -17,6 +17,7 @@ Every adapter translates the errors of the library it wraps into one of these, k
     │   ├── EnodeTransportError     connect/read failure or timeout; no HTTP answer
     │   ├── EnodeMalformedResponse  an answer that does not follow the spec
     │   ├── EnodeGateClosed         a cooldown gate is closed; nothing was sent
+    │   │   └── EnodeVendorOutage   the vendor is in OUTAGE (/health/vendors); nothing was sent
     │   ├── NeedsRelink             the user's tokens are gone or refused; link again
     │   ├── LinkError               the OAuth link flow failed (bad state, access_denied, ...)
     │   └── EnodeApiError           an HTTP error answer (RFC 7807 body parsed when present)
@@ -101,6 +102,10 @@ class EnodeGateClosed(EnodeError):
     def __init__(self, message: str, *, reopens_in_s: float) -> None:
         self.reopens_in_s = reopens_in_s
         super().__init__(message)
+
+
+class EnodeVendorOutage(EnodeGateClosed):
+    """Enode's /health/vendors reports the vehicle's vendor in OUTAGE; nothing was sent."""
 
 
 class NeedsRelink(EnodeError):

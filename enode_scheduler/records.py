@@ -137,6 +137,29 @@ class Lease:
     expires_at: datetime
 
 
+class CarStatus(StrEnum):
+    """How the daemon is getting on with one planned car (the web page, metrics and CLI show it).
+
+    Anything but OK is that car's (or its user's) own problem: the rest of the fleet goes on.
+    """
+
+    OK = "ok"
+    RELINK_REQUIRED = "relink_required"  # Enode refused the user's tokens: link again
+    ERROR = "error"  # something unexpected for this car or user; `reason` says what
+    VENDOR_OUTAGE = "vendor_outage"  # /health/vendors says OUTAGE: no request until READY
+
+
+@dataclass(frozen=True, slots=True)
+class CarHealth:
+    """One car's status, as `Reconciler.health()` reports it; `since` is when it began."""
+
+    vehicle_id: str
+    user_id: str
+    status: CarStatus
+    reason: str | None = None
+    since: datetime | None = None
+
+
 @dataclass(frozen=True, slots=True)
 class RateGate:
     """A (user, vendor) cooldown gate after a 429; None means "any" (see enode/backoff.py).

@@ -47,6 +47,9 @@ class FakeEnode:
         # None: the 429 says when the storm ends; a number: it says only that (like most clouds).
         self.retry_after_s: float | None = None
         self.bad_soc: set[str] = set()
+        # Faults of one user's requests: what the adapter would raise for them (a token that
+        # does not decrypt, an unexpected bug, a malformed answer).
+        self.user_faults: dict[str, Exception] = {}
 
     def _advance(self) -> None:
         now = self.clock.now()
@@ -71,6 +74,9 @@ class FakeEnode:
         car.charging = charging
 
     def _gate(self, car: FakeCar) -> None:
+        fault = self.user_faults.get(car.user_id)
+        if fault is not None:
+            raise fault
         until = self.rate_limited_until.get(car.vendor)
         if until is not None and self.clock.now() < until:
             self.rate_limited += 1

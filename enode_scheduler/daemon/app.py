@@ -15,6 +15,7 @@ import os
 import signal
 import socket
 import time
+from collections import Counter
 from contextlib import AsyncExitStack
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -256,6 +257,7 @@ class Daemon:
             return
         duration_s = time.monotonic() - started
         self.metrics.add(report, duration_s=duration_s, vehicles=len(self.reconciler.cars))
+        self.metrics.statuses = Counter(h.status.value for h in self.reconciler.health())
         self._succeeded(caught_up=loaded)
         if report.polled or report.replanned or report.started or report.stopped:
             log.info(

@@ -25,6 +25,8 @@ class DaemonMetrics:
     vehicles: int = 0
     leader: bool = False
     last_step_duration_s: float = 0.0
+    # Planned cars by records.CarStatus value, as of the last step.
+    statuses: Counter[str] = field(default_factory=Counter)
 
     def add(self, report: StepReport, *, duration_s: float, vehicles: int) -> None:
         self.steps += 1
@@ -62,6 +64,8 @@ def render(metrics: DaemonMetrics, enode: EnodeMetrics | None) -> str:
     replans = [(f'{{reason="{r}"}}', float(n)) for r, n in sorted(m.replans.items())]
     metric("replans_total", "counter", "Schedules computed, by trigger.", replans)
     metric("vehicles", "gauge", "Vehicles with an enabled plan.", [("", m.vehicles)])
+    by_status = [(f'{{status="{s}"}}', float(n)) for s, n in sorted(m.statuses.items())]
+    metric("vehicles_by_status", "gauge", "Planned vehicles by status.", by_status)
     metric("leader", "gauge", "1 while this process holds the lease.", [("", float(m.leader))])
     metric("step_seconds", "gauge", "Duration of the last step.", [("", m.last_step_duration_s)])
     if enode is not None:

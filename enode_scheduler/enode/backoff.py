@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from enode_scheduler.clock import Clock
-from enode_scheduler.exceptions import EnodeGateClosed
+from enode_scheduler.exceptions import EnodeGateClosed, EnodeVendorOutage
 from enode_scheduler.records import RateGate
 
 # A vendor paused for an outage is re-checked by the next /health/vendors call; callers are told
@@ -79,6 +79,11 @@ class GateBook:
 
     def check(self, user_id: str | None, vendor: str | None) -> None:
         """Raise EnodeGateClosed when a request for (user, vendor) must not be sent now."""
+        if vendor is not None and vendor in self._paused_vendors:
+            raise EnodeVendorOutage(
+                f"vendor {vendor} is in OUTAGE (Enode /health/vendors)",
+                reopens_in_s=OUTAGE_RECHECK_S,
+            )
         wait_s = self.reopens_in_s(user_id, vendor)
         if wait_s > 0:
             raise EnodeGateClosed(

@@ -20,6 +20,7 @@ from enode_scheduler.ports import (
     VehicleStore,
 )
 from enode_scheduler.records import (
+    CarStatus,
     ChargeAction,
     CommandIntent,
     OverrideRecord,
@@ -91,6 +92,10 @@ class Car:
     # Nobody acted on this car for a while (a restart, a takeover, a database outage): a window
     # may have passed unused, so it is replanned from its next fresh reading whatever the curve.
     catch_up: bool = False
+    # This car's own trouble (see records.CarStatus); the rest of the fleet is not held up by it.
+    status: CarStatus = CarStatus.OK
+    status_reason: str | None = None
+    status_since: datetime | None = None
 
 
 @dataclass(slots=True)

@@ -17,12 +17,16 @@ from enode_scheduler.exceptions import (
     EnodeGateClosed,
     EnodeMalformedResponse,
     EnodeRateLimited,
+    EnodeVendorOutage,
     NeedsRelink,
+    StoreError,
+    TokenDecryptError,
 )
 from enode_scheduler.ports import EnodeApi
-from enode_scheduler.records import VehicleReading
+from enode_scheduler.records import CarStatus, VehicleReading
 from enode_scheduler.service import polling
 from enode_scheduler.service.model import Car, StepReport, active_plan, regular_poll_at
+from enode_scheduler.service.trouble import Trouble
 
 log = structlog.get_logger()
 
@@ -31,12 +35,19 @@ class Reader:
     """Reads cars and records the readings on them; `postpone` puts off cars after a failure."""
 
     def __init__(
-        self, enode: EnodeApi, settings: SchedulerSettings, *, clock: Clock, max_concurrent: int
+        self,
+        enode: EnodeApi,
+        settings: SchedulerSettings,
+        *,
+        clock: Clock,
+        max_concurrent: int,
+        trouble: Trouble | None = None,
     ) -> None:
         self._enode = enode
         self._settings = settings
         self._clock = clock
         self._limit = asyncio.Semaphore(max_concurrent)
+        self.trouble = trouble or Trouble()
 
     async def read(
         self, cars: list[Car], fleet: Mapping[str, Car], *, now: datetime, report: StepReport
@@ -60,6 +71,7 @@ class Reader:
                 car = fleet[reading.vehicle_id]
                 car.reading, car.read_at, car.asked_at = reading, now, asked_at
                 car.poll_not_before = None
+                self.trouble.clear(car, now=now)
                 if reading.is_charging and reading.charge_rate_kw:
                     car.power_kw = reading.charge_rate_kw
         report.polled = len(fresh)
@@ -80,15 +92,37 @@ class Reader:
         except EnodeError as exc:
             self.postpone(cars, exc, now=now)
             return [], 1, asked_at
+        except TokenDecryptError:
+            # The user's stored tokens, not the database: only this user's cars are affected.
+            self.fault(cars, "token_undecryptable", now=now)
+            return [], 1, asked_at
+        except StoreError:
+            raise  # the database itself: the whole step fails and is retried with backoff
+        except Exception as exc:  # one user's unexpected failure must not stop the fleet
+            self.fault(cars, f"{type(exc).__name__}: {exc}"[:200], now=now)
+            log.debug("read_failed_traceback", user_id=user_id, exc_info=exc)
+            return [], 1, asked_at
         good = [r for r in got if r.vehicle_id in wanted and plausible(r)]
         for r in got:
             if r.vehicle_id in wanted and not plausible(r):
                 log.warning("reading_rejected", vehicle_id=r.vehicle_id, soc_percent=r.soc_percent)
         return good, 0, asked_at
 
+    def fault(self, cars: list[Car], reason: str, *, now: datetime) -> None:
+        """These cars' own failure: status `error`, retried on the slow (unplugged) cadence."""
+        retry_at = now + timedelta(seconds=self._settings.poll_unplugged_s)
+        self.trouble.report(cars, CarStatus.ERROR, reason, now=now, retry_at=retry_at)
+
     def postpone(self, cars: list[Car], exc: EnodeError, *, now: datetime) -> None:
         """No request for these cars until the failure has passed (Retry-After, closed gate)."""
         s = self._settings
+        if isinstance(exc, NeedsRelink):
+            # Polled only on the slow cadence until a new link clears it.
+            self.trouble.report(cars, CarStatus.RELINK_REQUIRED, str(exc)[:200], now=now)
+        elif isinstance(exc, EnodeVendorOutage):
+            self.trouble.report(cars, CarStatus.VENDOR_OUTAGE, str(exc)[:200], now=now)
+        elif isinstance(exc, EnodeMalformedResponse):
+            self.trouble.report(cars, CarStatus.ERROR, "malformed_response", now=now)
         if isinstance(exc, EnodeGateClosed):
             wait_s = exc.reopens_in_s
         elif isinstance(exc, EnodeRateLimited) and exc.retry_after_s is not None:
@@ -99,9 +133,10 @@ class Reader:
             wait_s = s.poll_near_boundary_s
         level = "info" if isinstance(exc, EnodeGateClosed | EnodeRateLimited) else "warning"
         event = "reading_malformed" if isinstance(exc, EnodeMalformedResponse) else "poll_failed"
-        getattr(log, level)(
-            event, user_id=cars[0].plan.user_id, error=type(exc).__name__, retry_in_s=wait_s
-        )
+        if not isinstance(exc, NeedsRelink | EnodeVendorOutage):  # those: `vehicle_trouble`
+            getattr(log, level)(
+                event, user_id=cars[0].plan.user_id, error=type(exc).__name__, retry_in_s=wait_s
+            )
         for car in cars:
             retry_at = now + timedelta(seconds=max(wait_s, 1.0))
             if polling.is_idle(car.reading, active_plan(car)):

@@ -17,17 +17,18 @@ import structlog
 
 from enode_scheduler.clock import Clock
 from enode_scheduler.config import SchedulerSettings
-from enode_scheduler.exceptions import InvalidInput
+from enode_scheduler.exceptions import InvalidInput, LostLeadership, StoreError
 from enode_scheduler.planner.models import Goal, Schedule, Slot, VehicleState
 from enode_scheduler.planner.timeline import estimate_tail_price
 from enode_scheduler.records import (
+    CarHealth,
     ChargeAction,
     IntentStatus,
     PlanRecord,
     PlanStatus,
     ScheduleRecord,
 )
-from enode_scheduler.service import decide
+from enode_scheduler.service import decide, trouble
 from enode_scheduler.service.model import (
     Car,
     DeadlineFn,
@@ -41,6 +42,7 @@ from enode_scheduler.service.model import (
 from enode_scheduler.service.overrides import desired_charging
 from enode_scheduler.service.reading import Reader
 from enode_scheduler.service.sending import Sender
+from enode_scheduler.service.trouble import Trouble
 from enode_scheduler.service.wake_queue import WakeQueue
 
 log = structlog.get_logger()
@@ -69,12 +71,15 @@ class Reconciler:
         self._planner = planner
         self._next_deadline = next_deadline
         self._price_view = price_view
+        self._trouble = Trouble()
         self._reader = Reader(
-            ports.enode, settings, clock=clock, max_concurrent=max_concurrent_reads
-        )
+            ports.enode, settings, clock=clock, max_concurrent=max_concurrent_reads,
+            trouble=self._trouble,
+        )  # fmt: skip
         self._sender = Sender(
             ports.enode, ports.intents, settings, clock=clock,
-            postpone=self._reader.postpone, max_concurrent=max_concurrent_commands,
+            postpone=self._reader.postpone, fault=self._reader.fault,
+            max_concurrent=max_concurrent_commands,
         )  # fmt: skip
         self.cars: dict[str, Car] = {}
         self._slots: list[Slot] = []
@@ -143,6 +148,10 @@ class Reconciler:
         car.next_poll_at = now
         self._wakes.set(vehicle_id, now)
         return True
+
+    def health(self) -> list[CarHealth]:
+        """Every planned car's status (ok, relink_required, error, vendor_outage) and why."""
+        return trouble.health(self.cars.values())
 
     def catch_up(self) -> None:
         """Nobody acted for a while (a failed step): replan every car from its next reading.
@@ -257,7 +266,13 @@ class Reconciler:
         """
         outbox = Outbox()
         for car in cars:
-            await self._decide(car, slots, now=now, epoch=epoch, report=report, outbox=outbox)
+            try:
+                await self._decide(car, slots, now=now, epoch=epoch, report=report, outbox=outbox)
+            except (StoreError, LostLeadership):
+                raise  # the database or the lease: every car's problem, the daemon's to handle
+            except Exception as exc:  # this car's problem only: the others' step goes on
+                self._reader.fault([car], f"{type(exc).__name__}: {exc}"[:200], now=now)
+                log.debug("decide_failed_traceback", vehicle_id=car.plan.vehicle_id, exc_info=exc)
         if outbox.schedules:
             await self._ports.schedules.save_schedules(outbox.schedules)
         if outbox.verified or outbox.failed:

@@ -22,6 +22,7 @@ from enode_scheduler.exceptions import (
     LostLeadership,
     StaleEpoch,
     StoreError,
+    TokenDecryptError,
 )
 from enode_scheduler.ports import CommandIntentStore, EnodeApi
 from enode_scheduler.records import ChargeAction, CommandIntent
@@ -35,6 +36,12 @@ class Postpone(Protocol):
     """`Reader.postpone`: no request for these cars until the failure has passed."""
 
     def __call__(self, cars: list[Car], exc: EnodeError, *, now: datetime) -> None: ...
+
+
+class Fault(Protocol):
+    """`Reader.fault`: the cars' own failure; status `error` and a slow retry."""
+
+    def __call__(self, cars: list[Car], reason: str, *, now: datetime) -> None: ...
 
 
 # Failures that say nothing about the car: they do not count towards the plan's attempts.
@@ -52,6 +59,7 @@ class Sender:
         *,
         clock: Clock,
         postpone: Postpone,
+        fault: Fault,
         max_concurrent: int,
     ) -> None:
         self._enode = enode
@@ -59,6 +67,7 @@ class Sender:
         self._settings = settings
         self._clock = clock
         self._postpone = postpone
+        self._fault = fault
         self._limit = asyncio.Semaphore(max_concurrent)
 
     async def send(
@@ -123,6 +132,16 @@ class Sender:
         except LostLeadership:
             await self._dropped(car, intent, now=now)
             raise
+        except TokenDecryptError:
+            await self._faulted(car, "token_undecryptable", now=now)
+            report.send_failures += 1
+            return
+        except StoreError:
+            raise
+        except Exception as exc:  # this car's unexpected failure must not stop the others
+            await self._faulted(car, f"{type(exc).__name__}: {exc}"[:200], now=now)
+            report.send_failures += 1
+            return
         except EnodeError as exc:
             await self._failed(car, exc, now=now)
             report.send_failures += 1
@@ -153,6 +172,13 @@ class Sender:
         )
         with contextlib.suppress(StoreError):
             await self._intents.mark_failed(intent.key, error="lease_expired", at=now)
+
+    async def _faulted(self, car: Car, reason: str, *, now: datetime) -> None:
+        """Nothing known to have gone out: recorded as failed; the car waits its slow retry."""
+        assert car.intent is not None
+        await self._intents.mark_failed(car.intent.key, error=reason[:64], at=now)
+        car.intent = None
+        self._fault([car], reason, now=now)
 
     async def _failed(self, car: Car, exc: EnodeError, *, now: datetime) -> None:
         assert car.intent is not None

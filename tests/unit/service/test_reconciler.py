@@ -8,14 +8,20 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 
 import pytest
+from structlog.testing import capture_logs
 
 from enode_scheduler.clock import FakeClock
 from enode_scheduler.config import SchedulerSettings
-from enode_scheduler.exceptions import LostLeadership
+from enode_scheduler.exceptions import (
+    EnodeMalformedResponse,
+    LostLeadership,
+    TokenDecryptError,
+)
 from enode_scheduler.planner import next_deadline, plan
 from enode_scheduler.planner.models import Slot
 from enode_scheduler.ports import LEADER_LEASE
 from enode_scheduler.records import (
+    CarStatus,
     ChargeAction,
     CommandIntent,
     IntentStatus,
@@ -482,3 +488,39 @@ async def test_a_window_missed_while_nobody_acted_is_made_up_before_the_deadline
     assert world.enode.cars["v1"].soc_percent >= 63.0 - 0.1
     assert world.schedules.history[-1].computed_at > windows[0].end
     assert [a for _, _, a in world.enode.commands] == [ChargeAction.START, ChargeAction.STOP]
+
+
+async def test_one_users_failure_stays_theirs_and_every_other_car_meets_its_goal() -> None:
+    cars = [FakeCar(f"v{i}", f"u{i}", soc_percent=40.0) for i in range(8)]
+    world = await make_world(cars)
+    for car in cars:
+        await world.add_plan(car.vehicle_id, target=70.0, deadline=TOMORROW_7)
+    # u1's stored token does not decrypt, u2's requests hit a bug, u3's answers are malformed.
+    world.enode.user_faults = {
+        "u1": TokenDecryptError("no configured key decrypts the token"),
+        "u2": RuntimeError("boom"),
+        "u3": EnodeMalformedResponse("invalid JSON"),
+    }
+    await world.rec.load(now=world.clock.now())
+    with capture_logs() as logs:
+        await world.run(hours=20)
+    for car in cars[4:] + cars[:1]:
+        assert world.enode.cars[car.vehicle_id].soc_percent == pytest.approx(70.0, abs=0.5)
+    for vid in ("v1", "v2", "v3"):
+        assert world.enode.cars[vid].soc_percent == 40.0
+    health = {h.vehicle_id: h for h in world.rec.health()}
+    assert health["v1"].status is CarStatus.ERROR
+    assert health["v1"].reason == "token_undecryptable"
+    assert health["v2"].status is CarStatus.ERROR
+    assert health["v2"].reason is not None
+    assert health["v2"].reason.startswith("RuntimeError")
+    assert health["v3"].status is CarStatus.ERROR
+    assert health["v3"].reason == "malformed_response"
+    assert health["v0"].status is CarStatus.OK
+    # Retried on the slow cadence and logged once per interval, not once per step.
+    trouble = [e for e in logs if e["event"] == "vehicle_trouble" and e["vehicle_id"] == "v1"]
+    assert 1 <= len(trouble) <= 20 * 60 / 15
+    # Fixed: the next slow retry reads it and the car is ok again.
+    world.enode.user_faults.pop("u1")
+    await world.run(hours=1.5)
+    assert {h.vehicle_id: h.status for h in world.rec.health()}["v1"] is CarStatus.OK

@@ -449,6 +449,14 @@ class SchedulerSettings(_Section):
             "with status 3 (and stops sending WATCHDOG=1)."
         ),
     )
+    vendor_health_s: float = Field(
+        default=300.0,
+        gt=0,
+        description=(
+            "Seconds between reads of Enode's /health/vendors (also read after a burst of "
+            "failed requests); a vendor in OUTAGE gets no request until it is READY again."
+        ),
+    )
     watchdog_grace_s: float = Field(
         default=60.0,
         gt=0,

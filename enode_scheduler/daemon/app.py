@@ -30,7 +30,8 @@ from enode_scheduler.daemon.leader import Leadership, sqlite_lock
 from enode_scheduler.daemon.metrics import DaemonMetrics, render
 from enode_scheduler.daemon.notify import Notifier
 from enode_scheduler.daemon.server import bound_port, make_server
-from enode_scheduler.exceptions import LostLeadership, StoreError
+from enode_scheduler.exceptions import EnodeError, LostLeadership, StoreError
+from enode_scheduler.service import StepReport
 
 log = structlog.get_logger()
 
@@ -38,6 +39,10 @@ log = structlog.get_logger()
 # safety tick), so work resumes within seconds of the database's return.
 RETRY_BASE_S = 0.5
 RETRY_CAP_S = 10.0
+
+# A burst of failed requests in one step asks /health/vendors early (at most this often).
+ERROR_BURST = 5
+VENDOR_RECHECK_MIN_S = 30.0
 
 EXIT_STALLED = 3
 # A background task (the reconcile loop, the API server) ended unexpectedly; systemd restarts us.
@@ -82,6 +87,7 @@ class Daemon:
             base_s=RETRY_BASE_S, cap_s=min(RETRY_CAP_S, self.settings.safety_tick_s)
         )
         self._prices_next_at: datetime | None = None
+        self._vendors_checked_mono = 0.0
         self.exit_code = 0
         self.health_port: int | None = None
 
@@ -106,6 +112,7 @@ class Daemon:
             # The first pass over a big fleet can outlast the lease: keep it renewed meanwhile.
             renewing = asyncio.create_task(self._renew_until_jobs_start(), name="lease-renew")
             try:
+                await self.check_vendors()  # no first pass into a vendor's known outage
                 await self._step()  # reconcile before anything else after a (re)start
             finally:
                 renewing.cancel()
@@ -258,6 +265,8 @@ class Daemon:
         duration_s = time.monotonic() - started
         self.metrics.add(report, duration_s=duration_s, vehicles=len(self.reconciler.cars))
         self.metrics.statuses = Counter(h.status.value for h in self.reconciler.health())
+        if self._errors_burst(report):
+            await self.check_vendors()
         self._succeeded(caught_up=loaded)
         if report.polled or report.replanned or report.started or report.stopped:
             log.info(
@@ -340,6 +349,7 @@ class Daemon:
             refresh_prices=self.refresh_prices,
             safety_tick=self.safety_tick,
             watchdog=self.watchdog,
+            check_vendors=self.check_vendors,
         )
 
     async def renew_lease(self) -> None:
@@ -390,6 +400,34 @@ class Daemon:
         self._prices_next_at = outcome.next_run_at
         if outcome.changed_slots:
             self._wake.set()
+
+    async def check_vendors(self) -> None:
+        """Read /health/vendors: a vendor in OUTAGE gets no request until it is READY again."""
+        if not self._leading():
+            return
+        self._vendors_checked_mono = time.monotonic()
+        was = self.deps.enode.gates.paused_vendors
+        try:
+            await self.deps.enode.vendor_health()
+        except EnodeError as exc:
+            log.warning("vendor_health_failed", error=type(exc).__name__)
+            return
+        paused = self.deps.enode.gates.paused_vendors
+        if paused != was:
+            log.warning(
+                "vendor_outage",
+                paused=sorted(paused),
+                ended=sorted(was - paused),
+                began=sorted(paused - was),
+            )
+            self._wake.set()
+
+    def _errors_burst(self, report: StepReport) -> bool:
+        """Many failed requests in one step: maybe a vendor is down; ask Enode (at most every
+        VENDOR_RECHECK_MIN_S)."""
+        errors = report.poll_errors + report.send_failures
+        since_s = time.monotonic() - self._vendors_checked_mono
+        return errors >= ERROR_BURST and since_s >= VENDOR_RECHECK_MIN_S
 
     async def safety_tick(self) -> None:
         self._wake.set()

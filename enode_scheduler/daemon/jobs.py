@@ -29,12 +29,13 @@ class JobSet:
     refresh_prices: Job
     safety_tick: Job
     watchdog: Job
+    check_vendors: Job
 
 
 def build_scheduler(
     jobs: JobSet, settings: SchedulerSettings, *, speed: float, watchdog_s: float
 ) -> AsyncIOScheduler:
-    """An AsyncIOScheduler with the daemon's five jobs added (not started)."""
+    """An AsyncIOScheduler with the daemon's jobs added (not started)."""
     scheduler = AsyncIOScheduler(
         job_defaults={
             "coalesce": True,
@@ -62,4 +63,5 @@ def build_scheduler(
     every(jobs.refresh_prices, "prices", settings.safety_tick_s / speed)
     every(jobs.safety_tick, "safety_tick", settings.safety_tick_s / speed)
     every(jobs.watchdog, "watchdog", watchdog_s)
+    every(jobs.check_vendors, "vendors", settings.vendor_health_s / speed)
     return scheduler

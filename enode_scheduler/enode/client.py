@@ -75,6 +75,7 @@ class EnodeClient:
             clock=clock,
         )
         self._vendor_of: dict[str, str] = {}
+        self._vendors_of_user: dict[str, set[str]] = {}
 
     @property
     def gates(self) -> GateBook:
@@ -114,12 +115,17 @@ class EnodeClient:
 
     async def vehicles(self, user_id: str, *, fields: Sequence[str] = ()) -> list[wire.Vehicle]:
         """GET /vehicles with `field[]` selection."""
+        # A user whose cars are all of one make: the list waits at that vendor's gate (and its
+        # outage pause) like a single car's read does.
+        known = self._vendors_of_user.get(user_id, set())
         call = Call(
-            "list_vehicles", "GET", "/vehicles", "user", user_id=user_id, params=_fields(fields)
-        )
+            "list_vehicles", "GET", "/vehicles", "user", user_id=user_id, params=_fields(fields),
+            vendor=next(iter(known)) if len(known) == 1 else None,
+        )  # fmt: skip
         response = await self._transport.send(call)
         vehicles = wire.parse(_VEHICLES, response.content, operation=call.operation)
         self._learn_vendors(vehicles)
+        self._vendors_of_user[user_id] = {v for v in (x.vendor() for x in vehicles) if v}
         return vehicles
 
     async def vehicle(

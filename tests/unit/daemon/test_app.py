@@ -17,6 +17,7 @@ from enode_scheduler.config import SchedulerSettings
 from enode_scheduler.daemon.app import EXIT_STALLED, Daemon
 from enode_scheduler.daemon.notify import Notifier
 from enode_scheduler.exceptions import AlreadyRunning
+from enode_scheduler.records import CarStatus
 from enode_scheduler.sim import Fault, RunningSim, SimConfig, run_sim
 from tests.unit.daemon.support import NotifyListener, add_plan, daemon_settings, link_user
 
@@ -211,3 +212,35 @@ async def test_a_vendors_429_gate_survives_a_restart(tmp_path: Path) -> None:
             assert second.deps.enode.gates.reopens_in_s("u1", "TESLA") > 1500
             second.stop()
             assert await asyncio.wait_for(task, timeout=15) == 0
+
+
+async def test_a_vendor_in_outage_gets_no_request_until_it_is_ready(
+    tmp_path: Path, sim: RunningSim, clock: ScaledClock
+) -> None:
+    scheduler = SchedulerSettings(
+        verify_delay_s=90, deadline_margin_s=600, vendor_health_s=300, poll_plugged_s=300
+    )
+    settings = daemon_settings(tmp_path, sim, scheduler=scheduler)
+
+    def car_requests() -> int:
+        return sum(1 for e in sim.state.log if e.path.startswith("/vehicles"))
+
+    async with build(settings, clock=clock) as deps:
+        await link_user(deps.store, sim, "u1", now=clock.now())
+        await add_plan(deps.store, "car-1", "u1", target=60.0, deadline=DEADLINE)
+        daemon = Daemon(deps, install_signals=False, holder="test")
+        task = asyncio.create_task(daemon.run())
+        await asyncio.wait_for(daemon.ready_event.wait(), timeout=10)
+        await until(lambda: car_requests() > 0)
+        sim.state.set_vendor_status("TESLA", "OUTAGE")
+        await until(lambda: "TESLA" in deps.enode.gates.paused_vendors, timeout_s=10)
+        before = car_requests()
+        await asyncio.sleep(3.0)  # half an hour of simulated polls at 600x
+        assert car_requests() == before
+        statuses = {h.vehicle_id: h.status for h in daemon.reconciler.health()}
+        assert statuses["car-1"] is CarStatus.VENDOR_OUTAGE
+        sim.state.set_vendor_status("TESLA", "READY")
+        await until(lambda: car_requests() > before, timeout_s=10)
+        await until(lambda: daemon.reconciler.health()[0].status is CarStatus.OK, timeout_s=10)
+        daemon.stop()
+        assert await asyncio.wait_for(task, timeout=15) == 0

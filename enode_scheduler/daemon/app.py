@@ -103,6 +103,9 @@ class Daemon:
                 stack.enter_context(sqlite_lock(self._sqlite_path()))
                 # The file lock proves the last holder is gone: no need to wait out its lease.
                 await self.leadership.clear_stale()
+            # Keys that cannot read the stored tokens would fail every user one by one: refuse
+            # to start instead (ConfigError: `run` exits 2 with one line naming the key source).
+            await self.deps.store.key_check.verify(self.deps.store.cipher)
             self._install_signals(stack)
             # Posts of start/stop check the lease last thing before they leave (fencing at send
             # time); the CLI's manual commands use a client without this guard.

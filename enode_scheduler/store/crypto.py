@@ -16,7 +16,18 @@ KEY_FILE_NAME = "token.key"
 class TokenCipher:
     """Encrypts with the first key, decrypts with any, so rotation is "add a new key first"."""
 
-    def __init__(self, keys: Sequence[bytes]) -> None:
+    def __init__(
+        self,
+        keys: Sequence[bytes],
+        *,
+        source: str = "database.token_keys",
+        created_key_file: Path | None = None,
+    ) -> None:
+        # Where the keys come from, for the one line that says which keys do not fit.
+        self.source = source
+        # The key file this process just generated (no key was there): removed again when the
+        # stored tokens turn out to need the lost key, so that restoring it is all it takes.
+        self.created_key_file = created_key_file
         if not keys:
             raise ConfigError(["database.token_keys: at least one key is needed"])
         try:
@@ -47,17 +58,21 @@ def cipher_from_settings(keys: Sequence[str], *, state_dir: Path) -> TokenCipher
     """The configured keys, or else the key in state_dir/token.key (created on first use)."""
     if keys:
         return TokenCipher([key.encode("ascii") for key in keys])
-    return TokenCipher([_local_key(state_dir / KEY_FILE_NAME)])
+    path = state_dir / KEY_FILE_NAME
+    key, created = _local_key(path)
+    return TokenCipher(
+        [key], source=f"the key file {path}", created_key_file=path if created else None
+    )
 
 
-def _local_key(path: Path) -> bytes:
+def _local_key(path: Path) -> tuple[bytes, bool]:
     path.parent.mkdir(parents=True, exist_ok=True)
     key = Fernet.generate_key()
     try:
         # O_EXCL: two processes starting together must not each write a different key.
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except FileExistsError:
-        return path.read_bytes().strip()
+        return path.read_bytes().strip(), False
     with os.fdopen(fd, "wb") as file:
         file.write(key + b"\n")
-    return key
+    return key, True

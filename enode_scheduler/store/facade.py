@@ -13,10 +13,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from enode_scheduler.clock import Clock, SystemClock
 from enode_scheduler.config import DatabaseSettings
 from enode_scheduler.ports import LEADER_LEASE
-from enode_scheduler.store.crypto import cipher_from_settings
+from enode_scheduler.store.crypto import TokenCipher, cipher_from_settings
 from enode_scheduler.store.engine import create_engine
 from enode_scheduler.store.gates import SqlGateStore
 from enode_scheduler.store.intents import SqlCommandIntentStore
+from enode_scheduler.store.keycheck import SqlKeyCheck
 from enode_scheduler.store.leases import SqlLeaseStore
 from enode_scheduler.store.migrate import check_schema
 from enode_scheduler.store.overrides import SqlOverrideStore
@@ -56,6 +57,8 @@ class Store:
     leases: SqlLeaseStore
     overrides: SqlOverrideStore
     gates: SqlGateStore
+    key_check: SqlKeyCheck
+    cipher: TokenCipher
 
     @property
     def dialect(self) -> str:
@@ -114,6 +117,8 @@ def build_store(
         leases=SqlLeaseStore(engine, clock=clock),
         overrides=SqlOverrideStore(engine, clock=clock),
         gates=SqlGateStore(engine, clock=clock),
+        key_check=SqlKeyCheck(engine, clock=clock),
+        cipher=cipher,
     )
 
 

@@ -184,6 +184,17 @@ class RateGateRow(Base):
     updated_at: Mapped[datetime]
 
 
+class TokenKeyCheckRow(Base):
+    """A known text encrypted with the token keys: replicas whose keys cannot read it refuse
+    to start, instead of failing user by user."""
+
+    __tablename__ = "token_key_check"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    value_enc: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime]
+
+
 def _table(model: type[Base]) -> Table:
     return cast(Table, model.__table__)
 
@@ -198,3 +209,4 @@ command_intents_table = _table(CommandIntentRow)
 leases_table = _table(LeaseRow)
 overrides_table = _table(OverrideRow)
 rate_gates_table = _table(RateGateRow)
+token_key_check_table = _table(TokenKeyCheckRow)

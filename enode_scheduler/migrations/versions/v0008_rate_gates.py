@@ -1,4 +1,4 @@
-"""429 cooldown gates kept across restarts.
+"""429 cooldown gates kept across restarts; the token keys' check value.
 
 Revision ID: 0008_rate_gates
 Revises: 0002_vehicle_overrides
@@ -27,6 +27,15 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("user_key", "vendor_key", name=op.f("pk_rate_gates")),
     )
 
+    op.create_table(
+        "token_key_check",
+        sa.Column("id", sa.Integer(), autoincrement=False, nullable=False),
+        sa.Column("value_enc", sa.Text(), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_token_key_check")),
+    )
+
 
 def downgrade() -> None:
+    op.drop_table("token_key_check")
     op.drop_table("rate_gates")

@@ -24,6 +24,7 @@ TABLES = {
     "leases",
     "vehicle_overrides",
     "rate_gates",
+    "token_key_check",
 }
 
 

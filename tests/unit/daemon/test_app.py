@@ -10,11 +10,12 @@ from pathlib import Path
 
 import httpx
 import pytest
+from structlog.testing import capture_logs
 
 from enode_scheduler.bootstrap import build
 from enode_scheduler.clock import ScaledClock
 from enode_scheduler.config import SchedulerSettings
-from enode_scheduler.daemon.app import EXIT_STALLED, Daemon
+from enode_scheduler.daemon.app import EXIT_STALLED, EXIT_TASK_CRASHED, Daemon
 from enode_scheduler.daemon.notify import Notifier
 from enode_scheduler.exceptions import AlreadyRunning
 from enode_scheduler.records import CarStatus
@@ -244,3 +245,27 @@ async def test_a_vendor_in_outage_gets_no_request_until_it_is_ready(
         await until(lambda: daemon.reconciler.health()[0].status is CarStatus.OK, timeout_s=10)
         daemon.stop()
         assert await asyncio.wait_for(task, timeout=15) == 0
+
+
+async def test_a_crashed_background_task_is_logged_and_ends_the_process_with_4(
+    tmp_path: Path, sim: RunningSim, clock: ScaledClock
+) -> None:
+    settings = daemon_settings(tmp_path, sim)
+    async with build(settings, clock=clock) as deps:
+        await link_user(deps.store, sim, "u1", now=clock.now())
+        await add_plan(deps.store, "car-1", "u1", target=60.0, deadline=DEADLINE)
+        daemon = Daemon(deps, install_signals=False, holder="test")
+        task = asyncio.create_task(daemon.run())
+        await asyncio.wait_for(daemon.ready_event.wait(), timeout=10)
+
+        def broken(*, now: datetime) -> datetime:
+            raise RuntimeError("a bug outside the step")
+
+        # A fault the step's own handling does not cover: the loop itself dies.
+        daemon.reconciler.next_wake = broken  # type: ignore[method-assign]
+        with capture_logs() as logs:
+            daemon._wake.set()
+            assert await asyncio.wait_for(task, timeout=15) == EXIT_TASK_CRASHED
+    crashed = [e for e in logs if e["event"] == "task_crashed"]
+    assert crashed[0]["task"] == "reconcile-loop"
+    assert "RuntimeError: a bug outside the step" in crashed[0]["error"]

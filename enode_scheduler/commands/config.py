@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Annotated, Any
@@ -23,7 +24,15 @@ def check_config(
             typer.echo(line, err=True)
         raise typer.Exit(2) from exc
     typer.echo(f"# {file}: OK. Effective config (defaults, file, secret files, environment):")
-    typer.echo("\n".join(to_toml(settings.model_dump(mode="json"))))
+    dump = settings.model_dump(mode="json")
+    if dump["database"].get("url"):
+        dump["database"]["url"] = mask_url_password(dump["database"]["url"])
+    typer.echo("\n".join(to_toml(dump)))
+
+
+def mask_url_password(url: str) -> str:
+    """`scheme://user:secret@host/db` -> `scheme://user:***@host/db` (a URL may carry one)."""
+    return re.sub(r"(://[^/:@]*):[^/@]*@", r"\1:***@", url)
 
 
 def to_toml(document: Mapping[str, Any], table: str = "") -> Iterator[str]:

@@ -155,8 +155,21 @@ class EnodeSettings(_Section):
     )
     webhook_secret: SecretStr | None = Field(
         default=None,
-        description="Secret that signs Enode webhooks; unset means webhooks are not accepted.",
+        description=(
+            "Secret that signs Enode webhooks, at least 16 bytes (128 bits); unset means "
+            "webhooks are not accepted."
+        ),
     )
+
+    @field_validator("webhook_secret")
+    @classmethod
+    def _long_enough(cls, secret: SecretStr | None) -> SecretStr | None:
+        # Anyone who reaches the listener may try to forge deliveries: a short secret is guessable.
+        if secret is not None and len(secret.get_secret_value().encode()) < 16:
+            raise ValueError(
+                "shorter than 128 bits (16 bytes); make one with `openssl rand -hex 32`"
+            )
+        return secret
 
 
 class DatabaseSettings(_Section):

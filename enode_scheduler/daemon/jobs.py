@@ -7,9 +7,12 @@ demo) accelerates the jobs too; the lease job runs on wall time because leases u
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
+import structlog
+from apscheduler.events import EVENT_JOB_EXECUTED, EVENT_JOB_MAX_INSTANCES, JobEvent
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from enode_scheduler.config import SchedulerSettings
@@ -18,6 +21,8 @@ from enode_scheduler.config import SchedulerSettings
 MIN_INTERVAL_S = 0.25
 
 Job = Callable[[], Awaitable[None]]
+
+log = structlog.get_logger()
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,7 +52,7 @@ def build_scheduler(
 
     def every(job: Job, job_id: str, seconds: float) -> None:
         scheduler.add_job(
-            job,
+            _guarded(job, job_id),
             "interval",
             seconds=max(MIN_INTERVAL_S, seconds),
             id=job_id,
@@ -64,4 +69,44 @@ def build_scheduler(
     every(jobs.safety_tick, "safety_tick", settings.safety_tick_s / speed)
     every(jobs.watchdog, "watchdog", watchdog_s)
     every(jobs.check_vendors, "vendors", settings.vendor_health_s / speed)
+    _log_skips_once(scheduler)
     return scheduler
+
+
+def _guarded(job: Job, job_id: str) -> Job:
+    """A job's exception is one line with the error (the traceback at DEBUG), never a crash."""
+
+    async def run() -> None:
+        try:
+            await job()
+        except Exception as exc:
+            log.error("job_failed", job=job_id, error=f"{type(exc).__name__}: {exc}")
+            log.debug("job_failed_traceback", job=job_id, exc_info=exc)
+
+    return run
+
+
+class _NoSkipLines(logging.Filter):
+    """APScheduler warns at every tick a job is skipped; `_log_skips_once` says it once."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "maximum number of running instances" not in str(record.msg)
+
+
+def _log_skips_once(scheduler: AsyncIOScheduler) -> None:
+    """One line per episode of a job skipped because its previous run is still going."""
+    skipping: set[str] = set()
+    aps_log = logging.getLogger("apscheduler.scheduler")
+    if not any(isinstance(f, _NoSkipLines) for f in aps_log.filters):
+        aps_log.addFilter(_NoSkipLines())
+
+    def on_event(event: JobEvent) -> None:
+        if event.code == EVENT_JOB_MAX_INSTANCES:
+            if event.job_id not in skipping:
+                skipping.add(event.job_id)
+                log.warning("job_skipped_still_running", job=event.job_id)
+        elif event.job_id in skipping:
+            skipping.discard(event.job_id)
+            log.info("job_caught_up", job=event.job_id)
+
+    scheduler.add_listener(on_event, EVENT_JOB_MAX_INSTANCES | EVENT_JOB_EXECUTED)

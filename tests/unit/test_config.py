@@ -352,3 +352,26 @@ sha256 = "%s"
     again = load_settings(workdir / "printed.toml", environ={})
     assert again == load_settings(workdir / "config.toml", environ={})
     assert [fee.name for fee in again.prices.tariff.grid_fees] == ["day", 'night "cheap"']
+
+
+def test_check_config_masks_a_password_inside_the_database_url(workdir: Path) -> None:
+    (workdir / "config.toml").write_text(
+        VALID_ID
+        + 'client_secret = "x"\n[database]\nurl = "postgresql://app:hunter2@db.example:5432/sched"\n'
+    )
+    result = CliRunner().invoke(app, ["check-config", "config.toml"])
+    assert result.exit_code == 0, result.output
+    assert "hunter2" not in result.output
+    assert tomllib.loads(result.stdout)["database"]["url"] == (
+        "postgresql://app:***@db.example:5432/sched"
+    )
+
+
+def test_a_webhook_secret_shorter_than_128_bits_is_refused(workdir: Path) -> None:
+    (workdir / "config.toml").write_text(
+        VALID_ID + 'client_secret = "x"\nwebhook_secret = "short-secret"\n'
+    )
+    result = CliRunner().invoke(app, ["check-config", "config.toml"])
+    assert result.exit_code == 2
+    assert result.stderr.startswith("config.toml: enode.webhook_secret: shorter than 128 bits")
+    assert "short-secret" not in result.stderr

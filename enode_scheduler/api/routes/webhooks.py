@@ -51,6 +51,9 @@ class RecentDeliveries:
         self._ids: OrderedDict[str, None] = OrderedDict()
         self._capacity = capacity
 
+    def __contains__(self, delivery_id: str) -> bool:
+        return delivery_id in self._ids
+
     def add(self, delivery_id: str) -> bool:
         """Remember the id; False when it was already there."""
         if delivery_id in self._ids:
@@ -95,12 +98,16 @@ def webhook_router(secret: str) -> APIRouter:
             events = parse_delivery(body)
         except InvalidInput as exc:
             raise HTTPException(400, str(exc)) from exc
-        if delivery and not recent.add(delivery):
-            log.info("webhook_redelivery_skipped", delivery=delivery)
-            return WebhookResult(events=len(events), applied=0, ignored=len(events))
         # One delivery at a time: each reads, merges and writes the same vehicles.
         async with lock:
+            if delivery and delivery in recent:
+                log.info("webhook_redelivery_skipped", delivery=delivery)
+                return WebhookResult(events=len(events), applied=0, ignored=len(events))
             outcome = await _apply(deps, events, times)
+            # Only once applied: a delivery that failed (a 503 while the database was down)
+            # must be applied when Enode retries it, not skipped as seen.
+            if delivery:
+                recent.add(delivery)
         for vehicle_id in outcome.pending:
             if vehicle_id in outcome.replan:
                 background.add_task(deps.request_replan, vehicle_id)

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import sqlite3
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from enode_scheduler.records import UserRecord
-from tests.integration.api.conftest import Api
+from tests.integration.api.conftest import Api, _api
 from tests.integration.api.support import reading, signature, signed
 
 PROBLEM = "application/problem+json"
@@ -170,3 +173,30 @@ async def test_out_of_order_deliveries_keep_the_newest_value_per_field(seeded: A
     assert veh.soc_percent == 52
     assert veh.is_plugged_in is False
     assert veh.last_seen == datetime(2026, 11, 29, 11, 57, tzinfo=UTC)
+
+
+@pytest.fixture
+async def sqlite_api(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Api]:
+    async for value in _api("sqlite", request, tmp_path):
+        yield await _seed(value)
+
+
+async def test_a_delivery_that_failed_is_applied_when_enode_retries_it(
+    sqlite_api: Api, tmp_path: Path
+) -> None:
+    api = sqlite_api
+    body, sig = signed([_event({"id": "veh-1", "chargeState": {"batteryLevel": 42}})])
+    # Another process holds the write lock: the delivery fails with a 503 (after the busy wait).
+    blocker = sqlite3.connect(tmp_path / "api.db", isolation_level=None)
+    blocker.execute("BEGIN EXCLUSIVE")
+    try:
+        failed = await _post(api, body, sig, "d-retry")
+    finally:
+        blocker.execute("ROLLBACK")
+        blocker.close()
+    assert failed.status_code == 503
+    retried = await _post(api, body, sig, "d-retry")
+    assert retried.json() == {"events": 1, "applied": 1, "ignored": 0}
+    assert (await _veh(api)).soc_percent == 42.0
+    # Once applied, the same delivery is skipped.
+    assert (await _post(api, body, sig, "d-retry")).json()["applied"] == 0

@@ -21,6 +21,7 @@ from enode_scheduler.commands import ops
 from enode_scheduler.commands import plans as plans_commands
 from enode_scheduler.commands import prices as prices_commands
 from enode_scheduler.commands import sim as sim_command
+from enode_scheduler.commands import users as users_commands
 from enode_scheduler.commands.backtest import backtest
 from enode_scheduler.commands.context import settings_from_context
 from enode_scheduler.commands.plan_case import plan_case
@@ -73,6 +74,7 @@ app.command("link")(enode_commands.link)
 app.command("vehicles")(enode_commands.vehicles)
 app.add_typer(enode_commands.charge_app, name="charge")
 app.add_typer(prices_commands.app, name="prices")
+app.add_typer(users_commands.app, name="users")
 app.command("plan-case")(plan_case)
 app.command("backtest")(backtest)
 app.command("sim")(sim_command.sim)

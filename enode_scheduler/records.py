@@ -56,6 +56,19 @@ class UserRecord:
     relink_reason: str | None = None
     linked: bool = False
 
+    @property
+    def status(self) -> UserStatus:
+        """What the CLI, the API and the web page show for the user."""
+        if self.needs_relink:
+            return UserStatus.RELINK_REQUIRED
+        return UserStatus.LINKED if self.linked else UserStatus.NOT_LINKED
+
+
+class UserStatus(StrEnum):
+    LINKED = "linked"
+    NOT_LINKED = "not_linked"  # never linked, or unlinked
+    RELINK_REQUIRED = "relink_required"  # Enode refused the tokens: the user must link again
+
 
 class PlanStatus(StrEnum):
     ACTIVE = "active"

@@ -63,3 +63,28 @@ def test_bad_plan_input_exits_2_with_one_line(config: Path, args: list[str], mes
     assert code == 2
     assert message in err
     assert len(err.strip().splitlines()) == 1
+
+
+def test_users_list_shows_who_must_link_again(config: Path) -> None:
+    import asyncio
+
+    from enode_scheduler.config import load_settings
+    from enode_scheduler.records import UserRecord
+    from enode_scheduler.store import open_store
+
+    settings = load_settings(config)
+
+    async def seed() -> None:
+        async with open_store(settings.database, state_dir=settings.state_dir) as store:
+            await store.users.upsert_user(UserRecord("u-ok"))
+            await store.users.mark_needs_relink("u-gone", reason="refresh refused (HTTP 401)")
+
+    asyncio.run(seed())
+    code, out, _ = cli(config, "users", "list", "--json")
+    assert code == 0, out
+    assert json.loads(out) == [
+        {"user_id": "u-gone", "status": "relink_required", "reason": "refresh refused (HTTP 401)"},
+        {"user_id": "u-ok", "status": "not_linked", "reason": None},
+    ]
+    code, out, _ = cli(config, "users", "list")
+    assert "u-gone  relink_required  (refresh refused (HTTP 401))" in out

@@ -539,6 +539,22 @@ class ApiSettings(_Section):
         gt=0,
         description="Largest Enode webhook delivery accepted (deliveries batch many events).",
     )
+    max_connections: int = Field(
+        default=512,
+        ge=1,
+        description=(
+            "Most connections the API keeps open; more are closed at once. Capped at half of "
+            "what the file limit leaves after 256 descriptors kept for the database and Enode."
+        ),
+    )
+    header_timeout_s: float = Field(
+        default=5.0,
+        gt=0,
+        description=(
+            "Seconds a client has to send a request's headers (after connecting, or after the "
+            "previous response); slower or idle connections are closed."
+        ),
+    )
 
 
 class LoggingSettings(_Section):

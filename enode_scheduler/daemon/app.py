@@ -27,6 +27,7 @@ from enode_scheduler.bootstrap import Deps, make_price_job, make_reconciler
 from enode_scheduler.daemon.failures import FailureState
 from enode_scheduler.daemon.jobs import JobSet, build_scheduler
 from enode_scheduler.daemon.leader import Leadership, sqlite_lock
+from enode_scheduler.daemon.listener import throttle_accept_errors
 from enode_scheduler.daemon.metrics import DaemonMetrics, render
 from enode_scheduler.daemon.notify import Notifier
 from enode_scheduler.daemon.server import bound_port, make_server
@@ -182,7 +183,11 @@ class Daemon:
             request_replan=self.request_replan,
             request_reconcile=self.request_reconcile,
         )
-        server = make_server(app, listen)
+        api = self.deps.settings.api
+        server = make_server(
+            app, listen, max_connections=api.max_connections, header_timeout_s=api.header_timeout_s
+        )
+        throttle_accept_errors(asyncio.get_running_loop())
         task = asyncio.create_task(server.serve(), name="api-server")
         task.add_done_callback(self._task_ended)
 

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 import uvicorn
 from fastapi import FastAPI
 
+from enode_scheduler.daemon.listener import connection_cap, guarded_h11
 from enode_scheduler.exceptions import ConfigError
 
 
@@ -20,8 +21,14 @@ class _Server(uvicorn.Server):
         yield
 
 
-def make_server(app: FastAPI, listen: str) -> uvicorn.Server:
-    """A uvicorn server for `HOST:PORT` (port 0 picks a free one); run it with `serve()`."""
+def make_server(
+    app: FastAPI, listen: str, *, max_connections: int = 512, header_timeout_s: float = 5.0
+) -> uvicorn.Server:
+    """A uvicorn server for `HOST:PORT` (port 0 picks a free one); run it with `serve()`.
+
+    Hardened for a public address (`listener.guarded_h11`): at most `max_connections` open (less
+    when the file limit is low), request headers within `header_timeout_s`.
+    """
     host, sep, port = listen.rpartition(":")
     if not sep or not port.isdigit():
         raise ConfigError([f"api.listen: expected HOST:PORT, got {listen!r}"])
@@ -32,6 +39,10 @@ def make_server(app: FastAPI, listen: str) -> uvicorn.Server:
         log_config=None,
         access_log=False,
         lifespan="off",
+        http=guarded_h11(
+            max_connections=connection_cap(max_connections), header_timeout_s=header_timeout_s
+        ),
+        timeout_keep_alive=max(1, round(header_timeout_s)),
     )
     return _Server(config)
 

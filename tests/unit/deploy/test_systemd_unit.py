@@ -43,6 +43,7 @@ def _directives() -> dict[str, list[str]]:
         ("RestrictAddressFamilies", "AF_UNIX AF_INET AF_INET6"),
         ("MemoryDenyWriteExecute", "yes"),
         ("SystemCallFilter", "@system-service"),
+        ("LimitNOFILE", "8192"),
     ],
 )
 def test_unit_sets(key: str, value: str) -> None:

@@ -39,7 +39,12 @@ async def build(settings: Settings, *, clock: Clock) -> AsyncIterator[Deps]:
             open_store(settings.database, state_dir=settings.state_dir, clock=clock)
         )
         enode = await stack.enter_async_context(
-            open_enode_client(settings.enode, token_store=store.tokens, clock=clock)
+            open_enode_client(
+                settings.enode,
+                token_store=store.tokens,
+                clock=clock,
+                link_states=store.link_states,
+            )
         )
         prices = await stack.enter_async_context(open_price_source(settings.prices))
         zone = get_zone(settings.prices.zone)

@@ -34,6 +34,7 @@ __all__ = [
     "EnodeApi",
     "GateStore",
     "LeaseStore",
+    "LinkStateStore",
     "OverrideStore",
     "PlanStore",
     "PriceSlotStore",
@@ -228,6 +229,18 @@ class LeaseStore(Protocol):
 
     async def current(self, name: str) -> Lease | None:
         """The unexpired lease called `name`; None when free or expired."""
+        ...
+
+
+class LinkStateStore(Protocol):
+    """OAuth link states: one-time, expiring, bound to a user, shared by every replica."""
+
+    async def put_link_state(self, state: str, *, user_id: str, expires_at: datetime) -> None:
+        """Remember a state issued for `user_id` (and drop states that expired)."""
+        ...
+
+    async def take_link_state(self, state: str) -> tuple[str, datetime] | None:
+        """Remove the state and return (user_id, expires_at); None when unknown or used."""
         ...
 
 

@@ -36,6 +36,7 @@ __all__ = [
     "InMemoryCommandIntentStore",
     "InMemoryGateStore",
     "InMemoryLeaseStore",
+    "InMemoryLinkStateStore",
     "InMemoryOverrideStore",
     "InMemoryPlanStore",
     "InMemoryPriceSlotStore",
@@ -53,6 +54,7 @@ if TYPE_CHECKING:
         CommandIntentStore,
         GateStore,
         LeaseStore,
+        LinkStateStore,
         OverrideStore,
         PlanStore,
         PriceSlotStore,
@@ -265,6 +267,22 @@ class InMemoryGateStore:
         return list(self._gates.values())
 
 
+class InMemoryLinkStateStore:
+    """Link states by state; `take_link_state` removes them (one-time)."""
+
+    def __init__(self, *, clock: Clock) -> None:
+        self._clock = clock
+        self._states: dict[str, tuple[str, datetime]] = {}
+
+    async def put_link_state(self, state: str, *, user_id: str, expires_at: datetime) -> None:
+        now = self._clock.now()
+        self._states = {s: v for s, v in self._states.items() if v[1] > now}
+        self._states[state] = (user_id, expires_at)
+
+    async def take_link_state(self, state: str) -> tuple[str, datetime] | None:
+        return self._states.pop(state, None)
+
+
 class InMemoryLeaseStore:
     """Leases on the given clock (the SQL store uses database time instead)."""
 
@@ -414,6 +432,7 @@ class InMemoryStore:
     leases: InMemoryLeaseStore
     overrides: InMemoryOverrideStore
     gates: InMemoryGateStore
+    link_states: InMemoryLinkStateStore
 
     @classmethod
     def create(cls, *, clock: Clock, lease_name: str = LEADER_LEASE) -> InMemoryStore:
@@ -431,6 +450,7 @@ class InMemoryStore:
             leases=leases,
             overrides=InMemoryOverrideStore(tables),
             gates=InMemoryGateStore(),
+            link_states=InMemoryLinkStateStore(clock=clock),
         )
 
 
@@ -447,6 +467,7 @@ if TYPE_CHECKING:
         _leases: LeaseStore = store.leases
         _overrides: OverrideStore = store.overrides
         _gates: GateStore = store.gates
+        _link_states: LinkStateStore = store.link_states
 
 
 # Price source twin

@@ -20,7 +20,7 @@ from enode_scheduler.enode.link import LinkFlow, LinkSession
 from enode_scheduler.enode.metrics import EnodeMetrics
 from enode_scheduler.enode.transport import Call, Transport
 from enode_scheduler.exceptions import EnodeServerError
-from enode_scheduler.ports import TokenStore
+from enode_scheduler.ports import LinkStateStore, TokenStore
 from enode_scheduler.records import ChargeAction, VehicleReading
 
 if TYPE_CHECKING:
@@ -54,6 +54,7 @@ class EnodeClient:
         clock: Clock,
         rng: random.Random | None = None,
         metrics: EnodeMetrics | None = None,
+        link_states: LinkStateStore | None = None,
     ) -> None:
         self.metrics = metrics or EnodeMetrics()
         endpoint = TokenEndpoint(http, settings, clock=clock, metrics=self.metrics)
@@ -73,6 +74,7 @@ class EnodeClient:
             endpoint=endpoint,
             token_store=token_store,
             clock=clock,
+            states=link_states,
         )
         self._vendor_of: dict[str, str] = {}
         self._vendors_of_user: dict[str, set[str]] = {}
@@ -287,14 +289,21 @@ async def open_enode_client(
     clock: Clock,
     http: httpx.AsyncClient | None = None,
     rng: random.Random | None = None,
+    link_states: LinkStateStore | None = None,
 ) -> AsyncIterator[EnodeClient]:
     """An EnodeClient over `http`, or over its own pooled AsyncClient closed on exit."""
     if http is not None:
-        yield EnodeClient(settings, http=http, token_store=token_store, clock=clock, rng=rng)
+        yield EnodeClient(
+            settings, http=http, token_store=token_store, clock=clock, rng=rng,
+            link_states=link_states,
+        )  # fmt: skip
         return
     timeout = httpx.Timeout(settings.read_timeout_s, connect=settings.connect_timeout_s)
     async with httpx.AsyncClient(timeout=timeout) as own:
-        yield EnodeClient(settings, http=own, token_store=token_store, clock=clock, rng=rng)
+        yield EnodeClient(
+            settings, http=own, token_store=token_store, clock=clock, rng=rng,
+            link_states=link_states,
+        )  # fmt: skip
 
 
 if TYPE_CHECKING:

@@ -13,7 +13,7 @@ from enode_scheduler.clock import Clock
 from enode_scheduler.config import EnodeSettings
 from enode_scheduler.enode.auth import TokenEndpoint
 from enode_scheduler.exceptions import LinkError
-from enode_scheduler.ports import TokenStore
+from enode_scheduler.ports import LinkStateStore, TokenStore
 
 log = structlog.get_logger()
 
@@ -53,19 +53,21 @@ class LinkFlow:
         endpoint: TokenEndpoint,
         token_store: TokenStore,
         clock: Clock,
+        states: LinkStateStore | None = None,
     ) -> None:
         self._settings = settings
         self._create_link_state = create_link_state
         self._endpoint = endpoint
         self._store = token_store
         self._clock = clock
-        self._pending: dict[str, tuple[str, datetime]] = {}
+        # The daemon keeps them in the database (a restart, another replica); the CLI's one-shot
+        # `link` in memory.
+        self._states: LinkStateStore = states or _MemoryStates(clock)
 
     async def start(self, user_id: str) -> LinkSession:
         state = await self._create_link_state(user_id)
         expires_at = self._clock.now() + timedelta(seconds=self._settings.link_state_ttl_s)
-        self._forget_expired()
-        self._pending[state] = (user_id, expires_at)
+        await self._states.put_link_state(state, user_id=user_id, expires_at=expires_at)
         log.info("enode_link_started", user_id=user_id)
         url = authorize_url(self._settings, state=state)
         return LinkSession(user_id, state, url, expires_at)
@@ -76,7 +78,7 @@ class LinkFlow:
         Returns the linked user id. `user_id`, when given, must be the user the state was issued
         for. Raises LinkError (with the OAuth `error` when the callback carried one).
         """
-        owner = self._consume_state(params.get("state"), user_id=user_id)
+        owner = await self._consume_state(params.get("state"), user_id=user_id)
         error = params.get("error")
         if error:
             description = params.get("error_description") or "no description"
@@ -90,10 +92,10 @@ class LinkFlow:
         log.info("enode_link_completed", user_id=owner)
         return owner
 
-    def _consume_state(self, state: str | None, *, user_id: str | None) -> str:
+    async def _consume_state(self, state: str | None, *, user_id: str | None) -> str:
         if not state:
             raise LinkError("callback without state")
-        entry = self._pending.pop(state, None)
+        entry = await self._states.take_link_state(state)
         if entry is None:
             raise LinkError("unknown or already used link state")
         owner, expires_at = entry
@@ -103,7 +105,18 @@ class LinkFlow:
             raise LinkError(f"link state was issued for another user, not {user_id}")
         return owner
 
-    def _forget_expired(self) -> None:
+
+class _MemoryStates:
+    """Link states of one process (the CLI's `link`, tests without a database)."""
+
+    def __init__(self, clock: Clock) -> None:
+        self._clock = clock
+        self._states: dict[str, tuple[str, datetime]] = {}
+
+    async def put_link_state(self, state: str, *, user_id: str, expires_at: datetime) -> None:
         now = self._clock.now()
-        for state in [s for s, (_, exp) in self._pending.items() if exp <= now]:
-            del self._pending[state]
+        self._states = {s: v for s, v in self._states.items() if v[1] > now}
+        self._states[state] = (user_id, expires_at)
+
+    async def take_link_state(self, state: str) -> tuple[str, datetime] | None:
+        return self._states.pop(state, None)

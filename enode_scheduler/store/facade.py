@@ -19,6 +19,7 @@ from enode_scheduler.store.gates import SqlGateStore
 from enode_scheduler.store.intents import SqlCommandIntentStore
 from enode_scheduler.store.keycheck import SqlKeyCheck
 from enode_scheduler.store.leases import SqlLeaseStore
+from enode_scheduler.store.link_states import SqlLinkStateStore
 from enode_scheduler.store.migrate import check_schema
 from enode_scheduler.store.overrides import SqlOverrideStore
 from enode_scheduler.store.plans import SqlPlanStore
@@ -32,6 +33,7 @@ if TYPE_CHECKING:
         CommandIntentStore,
         GateStore,
         LeaseStore,
+        LinkStateStore,
         OverrideStore,
         PlanStore,
         PriceSlotStore,
@@ -58,6 +60,7 @@ class Store:
     overrides: SqlOverrideStore
     gates: SqlGateStore
     key_check: SqlKeyCheck
+    link_states: SqlLinkStateStore
     cipher: TokenCipher
 
     @property
@@ -118,6 +121,7 @@ def build_store(
         overrides=SqlOverrideStore(engine, clock=clock),
         gates=SqlGateStore(engine, clock=clock),
         key_check=SqlKeyCheck(engine, clock=clock),
+        link_states=SqlLinkStateStore(engine, clock=clock),
         cipher=cipher,
     )
 
@@ -135,3 +139,4 @@ if TYPE_CHECKING:
         _leases: LeaseStore = store.leases
         _overrides: OverrideStore = store.overrides
         _gates: GateStore = store.gates
+        _link_states: LinkStateStore = store.link_states

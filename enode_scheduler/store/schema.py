@@ -184,6 +184,16 @@ class RateGateRow(Base):
     updated_at: Mapped[datetime]
 
 
+class LinkStateRow(Base):
+    """An OAuth link state issued for a user: used once, before it expires, at any replica."""
+
+    __tablename__ = "link_states"
+
+    state: Mapped[str] = mapped_column(String(512), primary_key=True)
+    user_id: Mapped[str] = mapped_column(String(128))
+    expires_at: Mapped[datetime]
+
+
 class TokenKeyCheckRow(Base):
     """A known text encrypted with the token keys: replicas whose keys cannot read it refuse
     to start, instead of failing user by user."""
@@ -210,3 +220,4 @@ leases_table = _table(LeaseRow)
 overrides_table = _table(OverrideRow)
 rate_gates_table = _table(RateGateRow)
 token_key_check_table = _table(TokenKeyCheckRow)
+link_states_table = _table(LinkStateRow)

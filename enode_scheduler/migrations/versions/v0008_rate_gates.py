@@ -1,4 +1,4 @@
-"""429 cooldown gates kept across restarts; the token keys' check value.
+"""429 cooldown gates kept across restarts; the token keys' check value; OAuth link states.
 
 Revision ID: 0008_rate_gates
 Revises: 0002_vehicle_overrides
@@ -34,8 +34,16 @@ def upgrade() -> None:
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_token_key_check")),
     )
+    op.create_table(
+        "link_states",
+        sa.Column("state", sa.String(length=512), nullable=False),
+        sa.Column("user_id", sa.String(length=128), nullable=False),
+        sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("state", name=op.f("pk_link_states")),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("link_states")
     op.drop_table("token_key_check")
     op.drop_table("rate_gates")

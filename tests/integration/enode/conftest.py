@@ -15,6 +15,7 @@ import pytest
 from enode_scheduler.clock import FakeClock
 from enode_scheduler.config import EnodeSettings
 from enode_scheduler.enode import EnodeClient, open_enode_client
+from enode_scheduler.ports import LinkStateStore
 from enode_scheduler.records import UserTokens
 from enode_scheduler.sim import RunningSim, SimConfig, run_sim
 from enode_scheduler.testing import InMemoryUserStore
@@ -117,15 +118,22 @@ def make_client(
     checker: SpecChecker,
 ) -> Callable[..., contextlib.AbstractAsyncContextManager[EnodeClient]]:
     @contextlib.asynccontextmanager
-    async def make(**overrides: Any) -> AsyncIterator[EnodeClient]:
+    async def make(
+        *, link_states: LinkStateStore | None = None, **overrides: Any
+    ) -> AsyncIterator[EnodeClient]:
         settings = make_settings(**overrides)
         timeout = httpx.Timeout(settings.read_timeout_s, connect=settings.connect_timeout_s)
         transport = CheckingTransport(checker)
         async with (
             httpx.AsyncClient(transport=transport, timeout=timeout) as http,
             open_enode_client(
-                settings, token_store=store, clock=clock, http=http, rng=random.Random(11)
-            ) as client,
+                settings,
+                token_store=store,
+                clock=clock,
+                http=http,
+                rng=random.Random(11),
+                link_states=link_states,
+            ) as client,  # fmt: skip
         ):
             yield client
 

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 import httpx
 import pytest
 
+from enode_scheduler.clock import FakeClock
 from enode_scheduler.enode import EnodeClient
 from enode_scheduler.exceptions import LinkError
 from enode_scheduler.sim import RunningSim
-from enode_scheduler.testing import InMemoryUserStore
+from enode_scheduler.testing import InMemoryLinkStateStore, InMemoryUserStore
 from tests.integration.enode.conftest import ClockDriver
 
 
@@ -109,3 +111,17 @@ async def test_deauthorize_and_delete_user(
     assert "bob" not in sim.state.users
     await client.set_firehose_webhook("https://example.invalid/hook", secret="s" * 32)
     assert sim.state.webhook is not None
+
+
+async def test_a_link_started_before_a_restart_completes_at_another_process(
+    make_client: Any, store: InMemoryUserStore, clock: FakeClock, driver: ClockDriver
+) -> None:
+    states = InMemoryLinkStateStore(clock=clock)  # the database both processes share
+    async with make_client(link_states=states) as before_restart:
+        session = await before_restart.start_link("carol")
+    params = await _authorize(session.authorize_url)
+    async with make_client(link_states=states) as after_restart:
+        assert await after_restart.complete_link(params, user_id="carol") == "carol"
+        with pytest.raises(LinkError, match="already used"):
+            await after_restart.complete_link(params)
+    assert store.tokens["carol"].refresh_token

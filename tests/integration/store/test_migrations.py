@@ -25,6 +25,7 @@ TABLES = {
     "vehicle_overrides",
     "rate_gates",
     "token_key_check",
+    "link_states",
 }
 
 

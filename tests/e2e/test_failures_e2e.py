@@ -8,13 +8,17 @@ import os
 import signal
 import time
 from collections.abc import AsyncIterator, Iterator
+from datetime import timedelta
 from pathlib import Path
 
 import httpx
 import pytest
+from cryptography.fernet import Fernet
 
 from enode_scheduler.config import DatabaseSettings
+from enode_scheduler.records import PlanRecord, UserTokens
 from enode_scheduler.store import open_store
+from enode_scheduler.store.schema import users_table
 from tests.e2e.dbproxy import DbProxy
 from tests.e2e.harness import (
     create_pg_database,
@@ -207,4 +211,48 @@ async def test_a_leader_paused_past_its_lease_while_commands_wait_sends_nothing(
         for daemon in night.daemons:
             if daemon.proc.poll() is None:
                 os.kill(daemon.proc.pid, signal.SIGCONT)
+        night.close()
+
+
+async def test_a_fleet_with_one_undecryptable_user_meets_every_other_goal(
+    tmp_path: Path, pg_url: str
+) -> None:
+    night = Night(tmp_path, database_url=pg_url, speed=SPEED)
+    try:
+        await night.seed()
+        # A second user whose stored token no configured key decrypts (written under a key that
+        # is gone): only that user's car may miss its goal.
+        night.sim.add_car(
+            "e2e-lost", "e2e-lost-user", vendor="TESLA", capacity_kwh=60.0, max_charge_kw=11.0,
+            efficiency=0.9, soc_percent=40.0, charge_limit_percent=100.0, plugged_in=True,
+            charging=False, reasons=[],
+        )  # fmt: skip
+        settings = DatabaseSettings(url=pg_url)
+        clock = night.timeline.clock()
+        async with open_store(settings, state_dir=tmp_path, clock=clock) as store:
+            expires = clock.now() + timedelta(days=1)
+            await store.tokens.save_tokens("e2e-lost-user", UserTokens("a", "r", expires))
+            await store.plans.put_plan(
+                PlanRecord(vehicle_id="e2e-lost", user_id="e2e-lost-user",
+                           target_soc_percent=80.0, deadline=DEADLINE)
+            )  # fmt: skip
+            async with store.engine.begin() as conn:
+                await conn.execute(
+                    users_table.update()
+                    .where(users_table.c.user_id == "e2e-lost-user")
+                    .values(access_token_enc=Fernet(Fernet.generate_key()).encrypt(b"x").decode())
+                )
+        daemon = night.start_daemon()
+        await sim_time(night.timeline, END)
+        assert await asyncio.to_thread(daemon.terminate) == 0
+        assert_targets_met(night)  # the three cars of the user whose tokens work
+        trouble = [e for e in daemon.events("vehicle_trouble") if e["vehicle_id"] == "e2e-lost"]
+        assert trouble
+        assert trouble[0]["reason"] == "token_undecryptable"
+        # Retried hourly (the slow cadence) over the ten-hour night, one line per retry at most,
+        # while the fleet's steps run by the hundred.
+        assert len(trouble) <= 12
+        assert len(daemon.events("reconcile_done")) > 10 * len(trouble)
+        assert daemon.events("reconcile_failed") == []
+    finally:
         night.close()

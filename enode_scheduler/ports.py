@@ -66,6 +66,11 @@ class EnodeApi(Protocol):
         """Send START or STOP at most once, never retried blindly (re-read the state to verify)."""
         ...
 
+    async def check_link(self, user_id: str) -> None:
+        """GET /me: raise NeedsRelink (the user marked in the store) when a linked vendor is no
+        longer valid (`isValid: false`)."""
+        ...
+
 
 class TokenStore(Protocol):
     """Where per-user Enode tokens live between runs (encrypted at rest)."""

@@ -50,6 +50,7 @@ class FakeEnode:
         # Faults of one user's requests: what the adapter would raise for them (a token that
         # does not decrypt, an unexpected bug, a malformed answer).
         self.user_faults: dict[str, Exception] = {}
+        self.link_checks = 0
 
     def _advance(self) -> None:
         now = self.clock.now()
@@ -131,6 +132,12 @@ class FakeEnode:
         self._gate(car)
         self.reads += 1
         return self._reading(car)
+
+    async def check_link(self, user_id: str) -> None:
+        fault = self.user_faults.get(user_id)
+        if fault is not None:
+            raise fault
+        self.link_checks += 1
 
     async def set_charging(
         self, user_id: str, vehicle_id: str, action: ChargeAction, *, vendor: str | None = None

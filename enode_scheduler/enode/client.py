@@ -113,6 +113,15 @@ class EnodeClient:
         )
         await self._transport.send(call)
 
+    async def check_link(self, user_id: str) -> None:
+        call = Call("get_me", "GET", "/me", "user", user_id=user_id)
+        response = await self._transport.send(call)
+        me = wire.parse(wire.Me, response.content, operation=call.operation)
+        invalid = sorted(v.vendor for v in me.linked_vendors if not v.is_valid)
+        if invalid:
+            reason = f"Enode reports the link to {', '.join(invalid)} as no longer valid"
+            raise await self._users.relink(user_id, reason=reason)
+
     # -- vehicles -------------------------------------------------------------------------------
 
     async def vehicles(self, user_id: str, *, fields: Sequence[str] = ()) -> list[wire.Vehicle]:

@@ -91,6 +91,16 @@ class VendorHealth(_Wire):
     status: Literal["READY", "ELEVATED_ERROR_RATE", "OUTAGE"]
 
 
+class LinkedVendor(_Wire):
+    vendor: str
+    is_valid: bool = Field(alias="isValid")
+
+
+class Me(_Wire):
+    id: str | None = None
+    linked_vendors: list[LinkedVendor] = Field(default_factory=list, alias="linkedVendors")
+
+
 class ChargingLocation(_Wire):
     id: str
     name: str | None = None

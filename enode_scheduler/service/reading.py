@@ -48,6 +48,8 @@ class Reader:
         self._clock = clock
         self._limit = asyncio.Semaphore(max_concurrent)
         self.trouble = trouble or Trouble()
+        # When each user's link was last checked (GET /me), on the slow cadence.
+        self._link_checked: dict[str, datetime] = {}
 
     async def read(
         self, cars: list[Car], fleet: Mapping[str, Car], *, now: datetime, report: StepReport
@@ -84,6 +86,7 @@ class Reader:
         asked_at = now
         try:
             async with self._limit:
+                await self._check_link(user_id, now=now)
                 asked_at = self._clock.now()
                 if len(cars) > 1:
                     got = await self._enode.list_vehicles(user_id)
@@ -107,6 +110,15 @@ class Reader:
             if r.vehicle_id in wanted and not plausible(r):
                 log.warning("reading_rejected", vehicle_id=r.vehicle_id, soc_percent=r.soc_percent)
         return good, 0, asked_at
+
+    async def _check_link(self, user_id: str, *, now: datetime) -> None:
+        """A vendor link the user must renew shows only in GET /me (reads may still answer
+        with stale data): asked once per `poll_unplugged_s` per user."""
+        last = self._link_checked.get(user_id)
+        if last is not None and now - last < timedelta(seconds=self._settings.poll_unplugged_s):
+            return
+        self._link_checked[user_id] = now
+        await self._enode.check_link(user_id)
 
     def fault(self, cars: list[Car], reason: str, *, now: datetime) -> None:
         """These cars' own failure: status `error`, retried on the slow (unplugged) cadence."""

@@ -67,7 +67,8 @@ async def health_vendors(ctx: Ctx) -> Response:
 
 async def me(ctx: Ctx) -> Response:
     vendors = sorted(ctx.state.user_vendors(ctx.user_id))
-    linked = [{"vendor": v, "isValid": True} for v in vendors]
+    invalid = ctx.state.invalid_links
+    linked = [{"vendor": v, "isValid": (ctx.user_id, v) not in invalid} for v in vendors]
     return JSONResponse({"id": ctx.user_id, "linkedVendors": linked})
 
 

@@ -48,6 +48,7 @@ class SimState:
         self.counters: dict[str, VehicleCounters] = {v: VehicleCounters() for v in self.vehicles}
         self.log: deque[LogEntry] = deque(maxlen=config.request_log_size)
         self.vendor_status: dict[str, str] = dict.fromkeys(SPEC_VENDORS, "READY")
+        self.invalid_links: set[tuple[str, str]] = set()
         self.command_delays: dict[str, float] = {}
         self.ready = True
         self.firehose = Firehose(clock)
@@ -217,6 +218,14 @@ class SimState:
 
     def clear_faults(self) -> None:
         self.faults.clear()
+
+    def invalidate_link(self, user_id: str, vendor: str, *, valid: bool = False) -> None:
+        """GET /me shows the user's link to `vendor` with `isValid: false` (true again with
+        `valid`): the user must link again."""
+        if valid:
+            self.invalid_links.discard((user_id, vendor))
+        else:
+            self.invalid_links.add((user_id, vendor))
 
     def set_vendor_status(self, vendor: str, status: str) -> None:
         if status not in VENDOR_STATUSES:

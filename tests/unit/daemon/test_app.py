@@ -269,3 +269,29 @@ async def test_a_crashed_background_task_is_logged_and_ends_the_process_with_4(
     crashed = [e for e in logs if e["event"] == "task_crashed"]
     assert crashed[0]["task"] == "reconcile-loop"
     assert "RuntimeError: a bug outside the step" in crashed[0]["error"]
+
+
+async def test_a_user_whose_vendor_link_is_no_longer_valid_must_link_again(
+    tmp_path: Path, sim: RunningSim, clock: ScaledClock
+) -> None:
+    sim.state.invalidate_link("u1", "TESLA")
+    settings = daemon_settings(tmp_path, sim)
+    async with build(settings, clock=clock) as deps:
+        await link_user(deps.store, sim, "u1", now=clock.now())
+        await add_plan(deps.store, "car-1", "u1", target=60.0, deadline=DEADLINE)
+        daemon = Daemon(deps, install_signals=False, holder="test")
+        task = asyncio.create_task(daemon.run())
+        await asyncio.wait_for(daemon.ready_event.wait(), timeout=10)
+        await until(
+            lambda: daemon.reconciler.health()[0].status is CarStatus.RELINK_REQUIRED, timeout_s=10
+        )
+        user = await deps.store.users.get_user("u1")
+        assert user is not None
+        assert user.status.value == "relink_required"
+        assert "TESLA" in (user.relink_reason or "")
+        # Only the slow check: no reads of the car while the user must link again.
+        reads = sum(1 for e in sim.state.log if e.path.startswith("/vehicles"))
+        await asyncio.sleep(2.0)  # twenty simulated minutes
+        assert sum(1 for e in sim.state.log if e.path.startswith("/vehicles")) == reads
+        daemon.stop()
+        assert await asyncio.wait_for(task, timeout=15) == 0

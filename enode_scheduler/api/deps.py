@@ -16,6 +16,7 @@ from enode_scheduler.ports import (
     UserStore,
     VehicleStore,
 )
+from enode_scheduler.records import CarHealth
 
 __all__ = ["ApiDeps", "LinkFlow", "LinkStart", "Trigger", "no_trigger"]
 
@@ -68,3 +69,5 @@ class ApiDeps:
     enode: EnodeApi | None = None
     request_replan: Trigger = no_trigger
     request_reconcile: Trigger = no_trigger
+    # The daemon's per-car statuses (`Reconciler.health`); None: no daemon, no statuses.
+    health: Callable[[], list[CarHealth]] | None = None

@@ -172,6 +172,27 @@ class VehiclesOut(BaseModel):
     vehicles: list[VehicleOut]
 
 
+class VehicleStatusOut(BaseModel):
+    vehicle_id: str
+    user_id: str
+    status: str = Field(description="ok, relink_required, error or vendor_outage.")
+    reason: str | None
+    since: datetime | None
+
+
+class UserStatusOut(BaseModel):
+    user_id: str
+    status: str = Field(description="linked, not_linked or relink_required.")
+    reason: str | None
+
+
+class StatusOut(BaseModel):
+    """Who needs attention: every planned vehicle's status and every user's link status."""
+
+    vehicles: list[VehicleStatusOut]
+    users: list[UserStatusOut]
+
+
 class WindowOut(BaseModel):
     start: datetime
     end: datetime

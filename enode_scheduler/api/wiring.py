@@ -6,12 +6,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from fastapi import FastAPI
 
 from enode_scheduler.api.app import create_api
 from enode_scheduler.api.deps import ApiDeps, Trigger
 from enode_scheduler.api.routes.health import MetricsFn, ReadyFn, health_routers
 from enode_scheduler.bootstrap import Deps
+from enode_scheduler.records import CarHealth
 
 __all__ = ["api_for"]
 
@@ -23,6 +26,7 @@ def api_for(
     metrics: MetricsFn,
     request_replan: Trigger,
     request_reconcile: Trigger,
+    health: Callable[[], list[CarHealth]] | None = None,
 ) -> FastAPI:
     """The full API app: plans, link, schedules, webhooks, plus /healthz, /readyz and /metrics
     answered from `ready` and `metrics`."""
@@ -39,6 +43,7 @@ def api_for(
         enode=deps.enode,
         request_replan=request_replan,
         request_reconcile=request_reconcile,
+        health=health,
     )
     secret = deps.settings.enode.webhook_secret
     public, guarded = health_routers(ready=ready, metrics=metrics)

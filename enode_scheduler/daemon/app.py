@@ -182,6 +182,7 @@ class Daemon:
             metrics=self._render,
             request_replan=self.request_replan,
             request_reconcile=self.request_reconcile,
+            health=self.reconciler.health,
         )
         api = self.deps.settings.api
         server = make_server(

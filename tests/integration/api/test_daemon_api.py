@@ -211,3 +211,28 @@ async def _link(api: httpx.AsyncClient, sim: RunningSim) -> None:
     redirect = urlsplit(page.headers["location"])
     done = await api.get(f"{redirect.path}?{redirect.query}")
     assert done.status_code == 200, done.text
+
+
+async def test_status_shows_a_vendor_outage_and_a_user_who_must_link_again(
+    running: Running,
+) -> None:
+    api = running.api
+    await _link(api, running.sim)
+    plan = {"target_soc_percent": 60, "deadline": "2025-10-24T05:00:00Z"}
+    assert (await api.put("/v1/vehicles/car-1/plan", json=plan, headers=WRITE)).status_code == 200
+    running.sim.state.set_vendor_status("TESLA", "OUTAGE")
+    await running.daemon.check_vendors()
+    await running.deps.store.users.mark_needs_relink("u-gone", reason="refresh refused")
+
+    async def outage() -> bool:
+        got = (await api.get("/v1/status", headers=READ)).json()
+        return [v["status"] for v in got["vehicles"]] == ["vendor_outage"]
+
+    await until(outage)
+    body = (await api.get("/v1/status", headers=READ)).json()
+    assert body["vehicles"][0]["vehicle_id"] == "car-1"
+    assert {u["user_id"]: u["status"] for u in body["users"]} == {
+        "u1": "linked",
+        "u-gone": "relink_required",
+    }
+    assert (await api.get("/v1/status")).status_code == 401

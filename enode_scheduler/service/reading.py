@@ -73,7 +73,6 @@ class Reader:
                 car = fleet[reading.vehicle_id]
                 car.reading, car.read_at, car.asked_at = reading, now, asked_at
                 car.poll_not_before = None
-                self.trouble.clear(car, now=now)
                 if reading.is_charging and reading.charge_rate_kw:
                     car.power_kw = reading.charge_rate_kw
         report.polled = len(fresh)

@@ -273,6 +273,10 @@ class Reconciler:
             except Exception as exc:  # this car's problem only: the others' step goes on
                 self._reader.fault([car], f"{type(exc).__name__}: {exc}"[:200], now=now)
                 log.debug("decide_failed_traceback", vehicle_id=car.plan.vehicle_id, exc_info=exc)
+            else:
+                if car.read_at == now:
+                    # Read and handled without a fault: whatever its trouble was, it is over.
+                    self._trouble.clear(car, now=now)
         if outbox.schedules:
             await self._ports.schedules.save_schedules(outbox.schedules)
         if outbox.verified or outbox.failed:

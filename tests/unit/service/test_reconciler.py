@@ -6,6 +6,7 @@ import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
+from typing import Any
 
 import pytest
 from structlog.testing import capture_logs
@@ -18,7 +19,7 @@ from enode_scheduler.exceptions import (
     TokenDecryptError,
 )
 from enode_scheduler.planner import next_deadline, plan
-from enode_scheduler.planner.models import Slot
+from enode_scheduler.planner.models import Goal, Schedule, Slot, VehicleState
 from enode_scheduler.ports import LEADER_LEASE
 from enode_scheduler.records import (
     CarStatus,
@@ -524,3 +525,30 @@ async def test_one_users_failure_stays_theirs_and_every_other_car_meets_its_goal
     world.enode.user_faults.pop("u1")
     await world.run(hours=1.5)
     assert {h.vehicle_id: h.status for h in world.rec.health()}["v1"] is CarStatus.OK
+
+
+async def test_a_planner_bug_for_one_car_leaves_the_others_planned() -> None:
+    cars = [FakeCar("v0", "u0", soc_percent=40.0), FakeCar("v1", "u1", capacity_kwh=61.0)]
+    world = await make_world(cars)
+
+    def fragile(state: VehicleState, goal: Goal, slots: Sequence[Slot], **kw: Any) -> Schedule:
+        if state.battery_capacity_kwh == 61.0:  # only v1's case trips the bug
+            raise ZeroDivisionError("float division by zero")
+        return plan(state, goal, slots, **kw)
+
+    world.rec = Reconciler(
+        world.rec._ports, SETTINGS, zone=ZONE, planner=fragile, next_deadline=next_deadline,
+        clock=world.clock,
+    )  # fmt: skip
+    for car in cars:
+        await world.add_plan(car.vehicle_id, target=70.0, deadline=TOMORROW_7)
+    await world.rec.load(now=world.clock.now())
+    with capture_logs() as logs:
+        await world.run(hours=18)  # up to 06:00, before the deadline: v1 is still planned
+    assert world.enode.cars["v0"].soc_percent == pytest.approx(70.0, abs=0.5)
+    # At most one line per 15 minutes, not one per step.
+    assert len([e for e in logs if e["event"] == "vehicle_trouble"]) <= 18 * 60 / 15
+    health = {h.vehicle_id: h for h in world.rec.health()}
+    assert health["v1"].status is CarStatus.ERROR
+    assert health["v1"].reason == "ZeroDivisionError: float division by zero"
+    assert health["v0"].status is CarStatus.OK

@@ -66,5 +66,6 @@ def test_build_context_has_what_the_wheel_needs_and_nothing_else(tmp_path: Path)
     )
     files = {path.relative_to(tmp_path).as_posix() for path in tmp_path.rglob("*")}
     assert {"pyproject.toml", "README.md", "enode_scheduler/cli.py"} <= files
+    assert {"migrations/env.py", "migrations/script.py.mako", "migrations/__init__.py"} <= files
     assert not [name for name in files if name.startswith(("tests", ".git", "docs", "deploy"))]
     assert not [name for name in files if "__pycache__" in name or name.endswith(".pyc")]

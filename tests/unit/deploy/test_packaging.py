@@ -1,13 +1,16 @@
-"""pyproject.toml packaging: every package is in the wheel, the migrations mapped into it."""
+"""pyproject.toml packaging: every package is in the wheel, the migrations mapped into it, the lock
+covers the dependencies."""
 
 from __future__ import annotations
 
+import re
 import tomllib
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[3]
 PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
 SETUPTOOLS = PYPROJECT["tool"]["setuptools"]
+CONSTRAINTS = ROOT / "constraints.txt"
 
 
 def _packages_on_disk() -> set[str]:
@@ -37,3 +40,24 @@ def test_migrations_sit_beside_alembic_ini_and_are_mapped_into_the_package() -> 
     assert (ROOT / "migrations" / "script.py.mako").is_file()
     assert SETUPTOOLS["package-data"]["enode_scheduler.migrations"] == ["script.py.mako"]
     assert "script_location = %(here)s/migrations" in (ROOT / "alembic.ini").read_text("utf-8")
+
+
+def _name(requirement: str) -> str:
+    match = re.match(r"[A-Za-z0-9][A-Za-z0-9._-]*", requirement)
+    assert match, requirement
+    return re.sub(r"[-_.]+", "-", match.group(0)).lower()
+
+
+def test_the_lock_pins_every_declared_dependency() -> None:
+    # On failure: refresh the lock (docs/operations.md, "Reproducible installs").
+    project = PYPROJECT["project"]
+    declared = {_name(r) for r in project["dependencies"]}
+    for extra in project["optional-dependencies"].values():
+        declared |= {_name(r) for r in extra}
+    pinned = {
+        _name(line): line
+        for line in CONSTRAINTS.read_text(encoding="utf-8").splitlines()
+        if line and not line.startswith((" ", "#"))
+    }
+    assert declared <= set(pinned), sorted(declared - set(pinned))
+    assert all("==" in line for line in pinned.values())

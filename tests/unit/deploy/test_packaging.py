@@ -13,22 +13,29 @@ SETUPTOOLS = PYPROJECT["tool"]["setuptools"]
 CONSTRAINTS = ROOT / "constraints.txt"
 
 
-def _packages_on_disk() -> set[str]:
-    found = {
-        ".".join(init.parent.relative_to(ROOT).parts)
-        for init in (ROOT / "enode_scheduler").rglob("__init__.py")
+def _folders(package: str, folder: Path) -> set[str]:
+    # setuptools takes every folder for a package, a data-only one too: an unlisted one is left
+    # out of the wheel with its files.
+    return {package} | {
+        ".".join((package, *sub.relative_to(folder).parts))
+        for sub in folder.rglob("*")
+        if sub.is_dir()
+        and "__pycache__" not in sub.parts
+        and any(f.is_file() for f in sub.iterdir())
     }
+
+
+def _packages_on_disk() -> set[str]:
+    found = _folders("enode_scheduler", ROOT / "enode_scheduler")
     for package, folder in SETUPTOOLS["package-dir"].items():
-        found |= {
-            ".".join((package, *init.parent.relative_to(ROOT / folder).parts))
-            for init in (ROOT / folder).rglob("__init__.py")
-        }
+        found |= _folders(package, ROOT / folder)
     return found
 
 
 def test_the_package_list_names_every_package_so_the_wheel_misses_none() -> None:
     # On failure: add the new package to [tool.setuptools] packages in pyproject.toml.
-    assert sorted(SETUPTOOLS["packages"]) == sorted(_packages_on_disk())
+    listed, on_disk = set(SETUPTOOLS["packages"]), _packages_on_disk()
+    assert (on_disk - listed, listed - on_disk) == (set(), set()), "(not listed, not on disk)"
 
 
 def test_migrations_sit_beside_alembic_ini_and_are_mapped_into_the_package() -> None:

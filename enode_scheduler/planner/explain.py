@@ -22,6 +22,11 @@ def explain(schedule: Schedule) -> Schedule:
         f"expected cost {schedule.cost:.4f}; charging at once on plug-in would cost "
         f"{schedule.baseline_cost:.4f}; saving {schedule.saving:.4f}"
     )
+    if schedule.co2_kg or schedule.baseline_co2_kg:
+        lines.append(
+            f"expected emissions {schedule.co2_kg:.3f} kg CO2; charging at once "
+            f"{schedule.baseline_co2_kg:.3f} kg; saving {schedule.co2_saving_kg:.3f} kg"
+        )
     if not schedule.feasible:
         lines.append(f"the car reaches {schedule.soc_at_deadline_percent:.1f} % by the deadline")
     return replace(schedule, explanation=tuple(lines))

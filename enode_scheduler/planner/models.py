@@ -21,6 +21,15 @@ class Slot:
 
 
 @dataclass(frozen=True, slots=True)
+class IntensitySlot:
+    """Grid carbon intensity over [start, end) in gCO2eq per kWh drawn (a forecast or actual)."""
+
+    start: datetime
+    end: datetime
+    g_co2_per_kwh: float
+
+
+@dataclass(frozen=True, slots=True)
 class CurvePoint:
     """Charging power the car accepts at a state of charge; the curve interpolates linearly."""
 

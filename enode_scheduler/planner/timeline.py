@@ -11,7 +11,7 @@ from operator import attrgetter, mul, sub
 from typing import NamedTuple
 
 from enode_scheduler.exceptions import InvalidCase
-from enode_scheduler.planner.models import Slot
+from enode_scheduler.planner.models import IntensitySlot, Slot
 from enode_scheduler.planner.pieces import Piece
 
 _US = timedelta(microseconds=1)
@@ -252,7 +252,7 @@ def estimate_tail_price(slots: Sequence[Slot], *, window: timedelta = timedelta(
     """
     if not slots:
         return 0.0
-    return _recent_mean(slots, [s.price_per_kwh for s in slots], window)
+    return recent_mean(slots, [s.price_per_kwh for s in slots], window)
 
 
 def estimate_tail_intensity(
@@ -263,10 +263,13 @@ def estimate_tail_intensity(
     known = [s for s in slots if s.g_co2_per_kwh is not None]
     if not known:
         return 0.0
-    return _recent_mean(known, [s.g_co2_per_kwh or 0.0 for s in known], window)
+    return recent_mean(known, [s.g_co2_per_kwh or 0.0 for s in known], window)
 
 
-def _recent_mean(slots: Sequence[Slot], values: Sequence[float], window: timedelta) -> float:
+def recent_mean(
+    slots: Sequence[Slot | IntensitySlot], values: Sequence[float], window: timedelta
+) -> float:
+    """Time-weighted mean of `values` (one per slot) over the last `window` of `slots`."""
     cutoff = slots[-1].end - window
     weighted, seconds = 0.0, 0.0
     for slot, value in zip(slots, values, strict=True):

@@ -31,16 +31,19 @@ GRAMS = st.one_of(
     st.sampled_from([0.0, 20.0, 150.0, 150.0, 300.0, 600.0]),
     st.floats(0, 800, allow_nan=False).map(lambda g: round(g, 2)),
 )
+COARSE_GRAMS = st.none() | st.integers(0, 80).map(lambda g: 10.0 * g)
 Case = tuple[VehicleState, Goal, list[Slot], datetime]
 
 
 @st.composite
-def cases(draw: st.DrawFn, *, penalties: list[float]) -> Case:
+def cases(
+    draw: st.DrawFn, *, penalties: list[float], grams: st.SearchStrategy[float | None] = GRAMS
+) -> Case:
     lengths = draw(st.lists(st.sampled_from([15, 30, 60]), min_size=1, max_size=12))
     slots, moment = [], ORIGIN
     for minutes in lengths:
         end = moment + timedelta(minutes=minutes)
-        slots.append(Slot(moment, end, draw(PRICES), g_co2_per_kwh=draw(GRAMS)))
+        slots.append(Slot(moment, end, draw(PRICES), g_co2_per_kwh=draw(grams)))
         moment = end
     now = ORIGIN + timedelta(seconds=draw(st.integers(0, lengths[0] * 60 - 1)))
     deadline = moment - timedelta(seconds=draw(st.integers(0, lengths[-1] * 60 - 1)))
@@ -105,7 +108,7 @@ def test_blend_is_the_exact_optimum_and_reports_money_and_co2_apart(case: Case) 
 
 
 @settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(cases(penalties=[0.0]))
+@given(cases(penalties=[0.0], grams=COARSE_GRAMS))
 def test_co2_first_is_the_lexicographic_optimum(case: Case) -> None:
     state, goal, slots, now = case
     goal = replace(goal, minimise_co2=True, co2_price_per_kg=0.0)
@@ -115,8 +118,11 @@ def test_co2_first_is_the_lexicographic_optimum(case: Case) -> None:
     least = reference_objective(state, goal, slots, now, price_of=lambda s: _grams(s) / 1000)
     _within(schedule.co2_kg, least)
     # among the plans with the least CO2, the cheapest one
+    # HiGHS needs some slack on the cap (its feasibility tolerance); with intensities 10 g apart,
+    # 1 mg lets the reference move at most 0.1 Wh to a dirtier slot, far below the tolerance
+    least_g = least * 1000
     cheapest = reference_objective(
-        state, goal, slots, now, cap=(lambda s: _grams(s) / 1000, least + 1e-7)
+        state, goal, slots, now, cap=(_grams, least_g + 1e-3 + 1e-6 * least_g)
     )
     _within(schedule.cost, cheapest)
 

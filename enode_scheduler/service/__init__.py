@@ -8,6 +8,7 @@
 
 from enode_scheduler.service.model import (
     Car,
+    Co2Objective,
     DeadlineFn,
     LostLeadership,
     PlanFn,
@@ -16,4 +17,13 @@ from enode_scheduler.service.model import (
 )
 from enode_scheduler.service.reconciler import Reconciler
 
-__all__ = ["Car", "DeadlineFn", "LostLeadership", "PlanFn", "Ports", "Reconciler", "StepReport"]
+__all__ = [
+    "Car",
+    "Co2Objective",
+    "DeadlineFn",
+    "LostLeadership",
+    "PlanFn",
+    "Ports",
+    "Reconciler",
+    "StepReport",
+]

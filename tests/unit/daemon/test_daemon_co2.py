@@ -13,6 +13,7 @@ from enode_scheduler.clock import ScaledClock
 from enode_scheduler.config import Co2FileSettings, Co2Settings
 from enode_scheduler.daemon.app import Daemon
 from enode_scheduler.sim import RunningSim
+from tests.integration.api.test_daemon_api import until as until_async
 from tests.unit.daemon.support import add_plan, daemon_settings, link_user
 from tests.unit.daemon.test_app import DEADLINE, START, clock, sim, until  # noqa: F401
 
@@ -68,12 +69,3 @@ async def test_co2_mode_plans_on_intensity_and_reports_it(
         assert "enode_scheduler_planned_co2_saving_kg " in metrics
         daemon.stop()
         assert await asyncio.wait_for(task, timeout=15) == 0
-
-
-async def until_async(check, *, timeout_s: float = 10.0) -> None:  # type: ignore[no-untyped-def]
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout_s
-    while not await check():
-        if loop.time() > deadline:
-            raise AssertionError("condition not met in time")
-        await asyncio.sleep(0.05)

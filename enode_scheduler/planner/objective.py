@@ -9,8 +9,8 @@ price per kWh; the schedule still reports the real energy cost and the real kg C
   any order of the pieces, so pieces are ranked by (intensity, price): the lexicographic optimum,
   exactly. With a penalty the programme needs real numbers: `weight * g + price` with a weight
   large enough that any difference in intensity outweighs any difference in price between two
-  pieces; a start is then worth `start_penalty / weight` g/kWh-hours, i.e. CO2 decides and money
-  (prices and starts) only breaks what CO2 leaves open.
+  pieces; a start is then worth `start_penalty / weight` grams of CO2, i.e. CO2 decides and
+  money (prices and starts) only breaks what CO2 leaves open.
 """
 
 from __future__ import annotations

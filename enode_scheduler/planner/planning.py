@@ -46,11 +46,11 @@ def plan(
     target = goal.target_soc_percent
     need_kwh = grid_need_kwh(state, state.soc_percent, target)
     if need_kwh <= 0:
-        return explain(_schedule(timeline, state, [], feasible=True, soc=state.soc_percent))
+        return explain(_schedule(timeline, state, [], feasible=True, soc=state.soc_percent), goal)
     total_us = charge_time_s(state, state.soc_percent, target) * 1e6
     horizon_us = (deadline - now) / timedelta(microseconds=1)
     if total_us > horizon_us + _FIT_SLACK_US:
-        return explain(_cannot_make_it(timeline, state, horizon_us))
+        return explain(_cannot_make_it(timeline, state, horizon_us), goal)
     power_kw = need_kwh / (total_us / 3.6e9)
     floor_percent = min(goal.min_soc_percent, target)
     floor_us = round(charge_time_s(state, state.soc_percent, floor_percent) * 1e6)
@@ -77,7 +77,8 @@ def plan(
             soc=target,
             power_kw=power_kw,
             baseline_us=total_us,
-        )
+        ),
+        goal,
     )
 
 

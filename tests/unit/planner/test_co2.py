@@ -176,6 +176,7 @@ def test_co2_first_takes_the_clean_hours_and_keeps_cost_as_money() -> None:
     assert schedule.co2_kg == pytest.approx((5 * 50 + 10 * 40) / 1000)
     assert schedule.cost == pytest.approx(5 * 0.30 + 10 * 0.31)
     assert schedule.co2_saving_kg == pytest.approx(7.25 - 0.65)
+    assert "least CO2 first" in schedule.explanation[0]
 
 
 def test_blend_switches_at_the_price_of_co2() -> None:
@@ -185,6 +186,7 @@ def test_blend_switches_at_the_price_of_co2() -> None:
     assert _hours(cheap) == [("18:00", "19:30")]
     # effective 0.325 and 0.33 per kWh: the cleaner hour whole, the partial leans against it
     assert _hours(clean) == [("20:00", "21:30")]
+    assert "price plus 0.5 per kg CO2" in clean.explanation[0]
     assert clean.cost > cheap.cost
     assert clean.co2_kg < cheap.co2_kg
 

@@ -22,6 +22,8 @@ from itertools import pairwise
 from enode_scheduler.planner.models import Goal
 from enode_scheduler.planner.timeline import Timeline
 
+_MAX_WEIGHT = 1e6
+
 
 def objective_timeline(timeline: Timeline, goal: Goal, *, ranks_suffice: bool) -> Timeline:
     """`timeline` with the effective prices of `goal`'s objective (itself when money only).
@@ -50,4 +52,6 @@ def co2_first_weight(grams: Sequence[float], prices: Sequence[float]) -> float:
     spread = max(prices) - min(prices) if prices else 0.0
     if not gaps or spread <= 0:
         return 1.0
-    return 2.0 * spread / min(gaps) + 1.0
+    # Intensities a millionth of a gram apart are equal for any purpose; capping the weight keeps
+    # the effective prices where floating point still resolves the price tie-break.
+    return min(2.0 * spread / min(gaps) + 1.0, _MAX_WEIGHT)

@@ -13,6 +13,7 @@ import typer
 
 from enode_scheduler import __version__
 from enode_scheduler.commands import api as api_commands
+from enode_scheduler.commands import co2 as co2_commands
 from enode_scheduler.commands import config as config_commands
 from enode_scheduler.commands import daemon as daemon_commands
 from enode_scheduler.commands import db as db_commands
@@ -73,6 +74,7 @@ app.command("link")(enode_commands.link)
 app.command("vehicles")(enode_commands.vehicles)
 app.add_typer(enode_commands.charge_app, name="charge")
 app.add_typer(prices_commands.app, name="prices")
+app.add_typer(co2_commands.app, name="co2")
 app.command("plan-case")(plan_case)
 app.command("backtest")(backtest)
 app.command("sim")(sim_command.sim)

@@ -26,7 +26,7 @@ Every adapter translates the errors of the library it wraps into one of these, k
     │       ├── EnodeNotFound       404
     │       ├── EnodeRateLimited    429, with ``retry_after_s`` when the vendor said
     │       └── EnodeServerError    5xx
-    └── PriceError                  anything from a price source
+    └── PriceError                  anything from a price (or carbon-intensity) source
         ├── PriceSourceUnavailable  transport failure or an error answer
         ├── PriceFormatError        a document that cannot be parsed
         └── PricesNotPublished      the source answered, but has no data for that period yet

@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Final, Protocol
 
 from enode_scheduler.clock import Clock
-from enode_scheduler.planner.models import Slot
+from enode_scheduler.planner.models import IntensitySlot, Slot
 from enode_scheduler.records import (
     ChargeAction,
     CommandIntent,
@@ -31,6 +31,8 @@ __all__ = [
     "Clock",
     "CommandIntentStore",
     "EnodeApi",
+    "IntensitySlotStore",
+    "IntensitySource",
     "LeaseStore",
     "OverrideStore",
     "PlanStore",
@@ -97,6 +99,29 @@ class PriceSlotStore(Protocol):
 
     async def get_slots(self, zone: str, *, start: datetime, end: datetime) -> list[Slot]:
         """Stored slots overlapping [start, end), sorted by start, with aware UTC times."""
+        ...
+
+
+class IntensitySource(Protocol):
+    """Grid carbon intensity for the configured region. Errors: `PriceError` subclasses."""
+
+    async def fetch(self, *, start: datetime, end: datetime) -> list[IntensitySlot]:
+        """Sorted, non-overlapping UTC slots in gCO2eq/kWh over as much of [start, end) as the
+        source knows (a forecast for the future, actual values where settled)."""
+        ...
+
+
+class IntensitySlotStore(Protocol):
+    """The cache of carbon-intensity slots per region (`zone` is the source's region name)."""
+
+    async def upsert_intensity(self, zone: str, slots: Sequence[IntensitySlot]) -> int:
+        """Insert or replace slots by (zone, start); return how many were new or changed."""
+        ...
+
+    async def get_intensity(
+        self, zone: str, *, start: datetime, end: datetime
+    ) -> list[IntensitySlot]:
+        """Stored slots overlapping [start, end), sorted by start."""
         ...
 
 

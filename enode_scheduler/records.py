@@ -79,6 +79,8 @@ class PlanRecord:
     local_time: time | None = None
     min_soc_percent: float = 0.0
     start_penalty: float = 0.0
+    # Money per kg CO2 for this plan (`plans add --co2-weight`); None: `[co2] price_per_kg`.
+    co2_price_per_kg: float | None = None
     enabled: bool = True
     status: PlanStatus = PlanStatus.ACTIVE
     status_reason: str | None = None

@@ -11,11 +11,11 @@ import itertools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Generic, TypeVar
 
 from enode_scheduler.clock import Clock, FakeClock
 from enode_scheduler.exceptions import PriceError, PricesNotPublished, StaleEpoch, StoreError
-from enode_scheduler.planner.models import Slot
+from enode_scheduler.planner.models import IntensitySlot, Slot
 from enode_scheduler.ports import LEADER_LEASE
 from enode_scheduler.records import (
     CommandIntent,
@@ -33,6 +33,7 @@ from enode_scheduler.records import (
 __all__ = [
     "FakeClock",
     "InMemoryCommandIntentStore",
+    "InMemoryIntensitySlotStore",
     "InMemoryLeaseStore",
     "InMemoryOverrideStore",
     "InMemoryPlanStore",
@@ -49,6 +50,7 @@ __all__ = [
 if TYPE_CHECKING:
     from enode_scheduler.ports import (
         CommandIntentStore,
+        IntensitySlotStore,
         LeaseStore,
         OverrideStore,
         PlanStore,
@@ -223,11 +225,16 @@ class InMemoryScheduleStore:
         return {v: self._t.schedules[v] for v in vehicle_ids if v in self._t.schedules}
 
 
-class InMemoryPriceSlotStore:
-    def __init__(self) -> None:
-        self._slots: dict[str, dict[datetime, Slot]] = {}
+_S = TypeVar("_S", Slot, IntensitySlot)
 
-    async def upsert_slots(self, zone: str, slots: Sequence[Slot]) -> int:
+
+class _InMemorySlots(Generic[_S]):
+    """A time series per zone keyed by start: the shared body of the price and CO2 caches."""
+
+    def __init__(self) -> None:
+        self._slots: dict[str, dict[datetime, _S]] = {}
+
+    def _upsert(self, zone: str, slots: Sequence[_S]) -> int:
         stored = self._slots.setdefault(zone, {})
         changed = 0
         for slot in slots:
@@ -239,9 +246,27 @@ class InMemoryPriceSlotStore:
                 stored[slot.start] = slot
         return changed
 
-    async def get_slots(self, zone: str, *, start: datetime, end: datetime) -> list[Slot]:
+    def _get(self, zone: str, *, start: datetime, end: datetime) -> list[_S]:
         slots = self._slots.get(zone, {}).values()
         return sorted((s for s in slots if s.start < end and s.end > start), key=lambda s: s.start)
+
+
+class InMemoryPriceSlotStore(_InMemorySlots[Slot]):
+    async def upsert_slots(self, zone: str, slots: Sequence[Slot]) -> int:
+        return self._upsert(zone, slots)
+
+    async def get_slots(self, zone: str, *, start: datetime, end: datetime) -> list[Slot]:
+        return self._get(zone, start=start, end=end)
+
+
+class InMemoryIntensitySlotStore(_InMemorySlots[IntensitySlot]):
+    async def upsert_intensity(self, zone: str, slots: Sequence[IntensitySlot]) -> int:
+        return self._upsert(zone, slots)
+
+    async def get_intensity(
+        self, zone: str, *, start: datetime, end: datetime
+    ) -> list[IntensitySlot]:
+        return self._get(zone, start=start, end=end)
 
 
 class InMemoryLeaseStore:
@@ -392,6 +417,9 @@ class InMemoryStore:
     intents: InMemoryCommandIntentStore
     leases: InMemoryLeaseStore
     overrides: InMemoryOverrideStore
+    intensity: InMemoryIntensitySlotStore = dataclasses.field(
+        default_factory=InMemoryIntensitySlotStore
+    )
 
     @classmethod
     def create(cls, *, clock: Clock, lease_name: str = LEADER_LEASE) -> InMemoryStore:
@@ -422,6 +450,7 @@ if TYPE_CHECKING:
         _prices: PriceSlotStore = store.prices
         _intents: CommandIntentStore = store.intents
         _leases: LeaseStore = store.leases
+        _intensity: IntensitySlotStore = store.intensity
         _overrides: OverrideStore = store.overrides
 
 

@@ -43,6 +43,7 @@ def plan_record(body: PlanIn, *, vehicle_id: str, user_id: str) -> PlanRecord:
         local_time=repeat.at if repeat else None,
         min_soc_percent=body.min_soc_percent,
         start_penalty=body.start_penalty,
+        co2_price_per_kg=body.co2_price_per_kg,
         enabled=body.enabled,
     )
 
@@ -62,6 +63,7 @@ def plan_out(plan: PlanRecord) -> PlanOut:
         timezone=plan.timezone,
         min_soc_percent=plan.min_soc_percent,
         start_penalty=plan.start_penalty,
+        co2_price_per_kg=plan.co2_price_per_kg,
         enabled=plan.enabled,
         status=plan.status.value,
         status_reason=plan.status_reason,
@@ -92,7 +94,7 @@ def vehicle_out(reading: VehicleReading, *, now: datetime) -> VehicleOut:
 def _window_out(window: Window) -> WindowOut:
     text = _WINDOW_TEXT.get(window.reason, str(window.reason))
     if window.provisional:
-        text += " Prices for part of it are estimates until published."
+        text += " Prices (or CO2 intensity) for part of it are estimates until published."
     return WindowOut(
         start=window.start,
         end=window.end,
@@ -114,6 +116,9 @@ def schedule_out(record: ScheduleRecord) -> ScheduleOut:
         expected_cost=s.cost,
         cost_if_charged_now=s.baseline_cost,
         saving=s.saving,
+        co2_kg=s.co2_kg,
+        co2_kg_if_charged_now=s.baseline_co2_kg,
+        co2_saving_kg=s.co2_saving_kg,
         starts=s.starts,
         explanation=list(s.explanation),
     )

@@ -84,6 +84,15 @@ class PlanIn(_In):
     timezone: str = Field("UTC", max_length=64, description="IANA zone of `repeat.at`.")
     min_soc_percent: Percent = 0.0
     start_penalty: float = Field(0.0, ge=0, le=1000, description="Cost added per charge start.")
+    co2_price_per_kg: float | None = Field(
+        None,
+        ge=0,
+        le=1000,
+        description=(
+            "Money per kg CO2 for this plan (plans minimise energy cost + this * kg CO2); "
+            "null follows the [co2] settings."
+        ),
+    )
     enabled: bool = True
 
     @field_validator("timezone")
@@ -115,6 +124,7 @@ class PlanOut(BaseModel):
     timezone: str
     min_soc_percent: float
     start_penalty: float
+    co2_price_per_kg: float | None
     enabled: bool
     status: str
     status_reason: str | None
@@ -190,6 +200,9 @@ class ScheduleOut(BaseModel):
     expected_cost: float
     cost_if_charged_now: float
     saving: float
+    co2_kg: float = Field(description="Expected emissions, kg CO2eq (0 without a CO2 source).")
+    co2_kg_if_charged_now: float = Field(description="Emissions of charging at once, kg CO2eq.")
+    co2_saving_kg: float = Field(description="co2_kg_if_charged_now - co2_kg.")
     starts: int
     explanation: list[str]
 

@@ -98,9 +98,39 @@ def demo(
     speed: Annotated[
         float, typer.Option(min=60, help="Simulated seconds per real second.")
     ] = 3600.0,
+    co2: Annotated[
+        Path | None,
+        typer.Option(
+            "--co2",
+            help=(
+                "Carbon intensity CSV (start_utc,g_co2_per_kwh) covering the demo's nights "
+                "(23-26 Oct 2025 UTC): plan with it and report kg CO2 next to cost."
+            ),
+            dir_okay=False,
+            exists=True,
+        ),
+    ] = None,
+    co2_mode: Annotated[
+        str, typer.Option(help="With --co2: price (money + --co2-price per kg) or co2.")
+    ] = "co2",
+    co2_price: Annotated[
+        float, typer.Option(min=0, help="With --co2 and --co2-mode price: money per kg CO2.")
+    ] = 0.0,
 ) -> None:
     """Run the real daemon against a fake Enode with a few cars through simulated nights."""
+    from enode_scheduler.config import Co2FileSettings, Co2Settings
     from enode_scheduler.demo import run_demo  # the demo pulls in rich live views
 
-    code = run_demo(plot=plot, as_json=as_json, nights=nights, speed=speed)
+    if co2_mode not in ("price", "co2"):
+        typer.echo(f"error: --co2-mode must be price or co2, got {co2_mode!r}", err=True)
+        raise typer.Exit(2)
+    weights = None
+    if co2 is not None:
+        weights = Co2Settings(
+            source="file",
+            file=Co2FileSettings(path=co2),
+            mode="co2" if co2_mode == "co2" else "price",
+            price_per_kg=co2_price,
+        )
+    code = run_demo(plot=plot, as_json=as_json, nights=nights, speed=speed, co2=weights)
     raise typer.Exit(code)

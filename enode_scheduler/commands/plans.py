@@ -16,7 +16,7 @@ from rich.table import Table
 from enode_scheduler.clock import SystemClock
 from enode_scheduler.commands.context import settings_from_context
 from enode_scheduler.exceptions import InvalidInput, StoreError
-from enode_scheduler.records import PlanRecord
+from enode_scheduler.records import PlanRecord, ScheduleRecord
 from enode_scheduler.store import Store, open_store
 
 app = typer.Typer(help="Charge plans: one goal per vehicle.", no_args_is_help=True)
@@ -91,6 +91,7 @@ def build_plan(
     min_soc: float,
     start_penalty: float,
     now: datetime,
+    co2_weight: float | None = None,
 ) -> PlanRecord:
     """Validate the options of `plans add` into a PlanRecord; InvalidInput names the bad one."""
     if (by is None) == (at is None):
@@ -105,6 +106,7 @@ def build_plan(
         "timezone": zone,
         "min_soc_percent": min_soc,
         "start_penalty": start_penalty,
+        "co2_price_per_kg": co2_weight,
     }
     if by is not None:
         return PlanRecord(**common, deadline=parse_deadline(by, tz=zone, now=now))
@@ -132,12 +134,23 @@ def add(
     start_penalty: Annotated[
         float, typer.Option(min=0, help="Cost added per charging start (fewer interruptions).")
     ] = 0.0,
+    co2_weight: Annotated[
+        float | None,
+        typer.Option(
+            min=0,
+            help=(
+                "Money per kg CO2 for this plan: it minimises energy cost + this * kg CO2 "
+                "(overrides [co2] price_per_kg and mode; needs a [co2] source)."
+            ),
+        ),
+    ] = None,
 ) -> None:
     """Set the vehicle's plan (replacing any); the running daemon picks it up."""
     try:
         plan = build_plan(
             vehicle_id, user=user, target=target, by=by, at=at, days=days, tz=tz,
             min_soc=min_soc, start_penalty=start_penalty, now=SystemClock().now(),
+            co2_weight=co2_weight,
         )  # fmt: skip
     except InvalidInput as exc:
         typer.echo(f"error: {exc}", err=True)
@@ -151,16 +164,32 @@ def list_plans(
     ctx: typer.Context,
     as_json: Annotated[bool, typer.Option("--json", help="Print a JSON array.")] = False,
 ) -> None:
-    """Show every plan with its state."""
-    plans = _with_store(ctx, lambda store: store.plans.list_plans())
+    """Show every plan with its state, and its current schedule's cost and kg CO2."""
+
+    async def read(store: Store) -> tuple[list[PlanRecord], dict[str, ScheduleRecord]]:
+        plans = await store.plans.list_plans()
+        return plans, await store.schedules.get_schedules([p.vehicle_id for p in plans])
+
+    plans, schedules = _with_store(ctx, read)
     if as_json:
-        typer.echo(json.dumps([plan_json(p) for p in plans], indent=2))
+        out = [plan_json(p, schedules.get(p.vehicle_id)) for p in plans]
+        typer.echo(json.dumps(out, indent=2))
         return
-    table = Table("vehicle", "user", "goal", "min SoC", "status")
+    table = Table("vehicle", "user", "goal", "min SoC", "status", "cost (saving)", "kg CO2 (saved)")
     for p in plans:
         status = p.status.value + (f" ({p.status_reason})" if p.status_reason else "")
-        table.add_row(p.vehicle_id, p.user_id, describe(p), f"{p.min_soc_percent:g}%", status)
+        money, co2 = _schedule_cells(schedules.get(p.vehicle_id))
+        table.add_row(
+            p.vehicle_id, p.user_id, describe(p), f"{p.min_soc_percent:g}%", status, money, co2
+        )
     Console().print(table)
+
+
+def _schedule_cells(record: ScheduleRecord | None) -> tuple[str, str]:
+    if record is None:
+        return "-", "-"
+    s = record.schedule
+    return f"{s.cost:.2f} ({s.saving:.2f})", f"{s.co2_kg:.2f} ({s.co2_saving_kg:.2f})"
 
 
 @app.command()
@@ -185,7 +214,8 @@ def describe(plan: PlanRecord) -> str:
     return f"{plan.target_soc_percent:g}% at {at} {plan.timezone} on {days}"
 
 
-def plan_json(plan: PlanRecord) -> dict[str, Any]:
+def plan_json(plan: PlanRecord, record: ScheduleRecord | None = None) -> dict[str, Any]:
+    """A plan as JSON, with `schedule`: its current schedule's money and CO2 (null before one)."""
     return {
         "vehicle_id": plan.vehicle_id,
         "user_id": plan.user_id,
@@ -196,7 +226,24 @@ def plan_json(plan: PlanRecord) -> dict[str, Any]:
         "timezone": plan.timezone,
         "min_soc_percent": plan.min_soc_percent,
         "start_penalty": plan.start_penalty,
+        "co2_weight": plan.co2_price_per_kg,
         "enabled": plan.enabled,
         "status": plan.status.value,
         "status_reason": plan.status_reason,
+        "schedule": _schedule_json(record),
+    }
+
+
+def _schedule_json(record: ScheduleRecord | None) -> dict[str, Any] | None:
+    if record is None:
+        return None
+    s = record.schedule
+    return {
+        "computed_at": record.computed_at.isoformat(),
+        "expected_cost": s.cost,
+        "cost_if_charged_now": s.baseline_cost,
+        "saving": s.saving,
+        "co2_kg": s.co2_kg,
+        "co2_kg_if_charged_now": s.baseline_co2_kg,
+        "co2_saving_kg": s.co2_saving_kg,
     }

@@ -11,7 +11,10 @@ from enode_scheduler.config.models import (
     RUN_SECRETS_DIR,
     ApiSettings,
     ApiToken,
+    Co2FileSettings,
+    Co2Settings,
     DatabaseSettings,
+    ElectricityMapsSettings,
     EnodeSettings,
     EntsoeSettings,
     FilePricesSettings,
@@ -22,6 +25,7 @@ from enode_scheduler.config.models import (
     Settings,
     TariffSettings,
     TimeOfUseFee,
+    UkGridSettings,
     load_settings,
 )
 
@@ -30,7 +34,10 @@ __all__ = [
     "RUN_SECRETS_DIR",
     "ApiSettings",
     "ApiToken",
+    "Co2FileSettings",
+    "Co2Settings",
     "DatabaseSettings",
+    "ElectricityMapsSettings",
     "EnodeSettings",
     "EntsoeSettings",
     "FilePricesSettings",
@@ -41,5 +48,6 @@ __all__ = [
     "Settings",
     "TariffSettings",
     "TimeOfUseFee",
+    "UkGridSettings",
     "load_settings",
 ]

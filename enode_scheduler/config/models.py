@@ -358,6 +358,93 @@ class PricesSettings(_Section):
         return key
 
 
+class UkGridSettings(_Section):
+    api_url: AnyHttpUrl = Field(
+        default=AnyHttpUrl("https://api.carbonintensity.org.uk"),
+        description="Carbon Intensity API (Great Britain, NESO) base URL.",
+    )
+    region_id: int | None = Field(
+        default=None,
+        ge=1,
+        le=17,
+        description="Regional forecast for this region id (1-17); unset means all of GB.",
+    )
+
+
+class ElectricityMapsSettings(_Section):
+    api_url: AnyHttpUrl = Field(
+        default=AnyHttpUrl("https://api.electricitymaps.com"),
+        description="Electricity Maps API base URL (v3).",
+    )
+    zone: str | None = Field(
+        default=None,
+        description="Electricity Maps zone, e.g. DE, FR, NO-NO2; unset means the price zone.",
+    )
+    auth_token: SecretStr | None = Field(
+        default=None,
+        description="Electricity Maps API token (needed when co2.source is electricitymaps).",
+    )
+
+
+class Co2FileSettings(_Section):
+    path: Path | None = Field(
+        default=None,
+        description=(
+            "CSV of start_utc,g_co2_per_kwh (or the _direct/_lca columns of data/co2), "
+            "optionally gzipped; needed when co2.source is file."
+        ),
+    )
+
+
+class Co2Settings(_Section):
+    """Grid carbon intensity, and what it weighs in the plan (docs/planner.md, CO2)."""
+
+    source: Literal["none", "file", "ukgrid", "electricitymaps"] = Field(
+        default="none",
+        description="Where grid carbon intensity (gCO2eq/kWh) comes from; none disables CO2.",
+    )
+    price_per_kg: float = Field(
+        default=0.0,
+        ge=0,
+        description=(
+            "Money per kg CO2 (price currency): plans minimise energy cost + price_per_kg * kg "
+            "CO2. 0 plans on price alone (kg CO2 is still reported)."
+        ),
+    )
+    mode: Literal["price", "co2"] = Field(
+        default="price",
+        description=(
+            "price: money (plus price_per_kg * kg CO2); co2: least CO2 first, price only "
+            "breaks ties."
+        ),
+    )
+    emission_factor: Literal["lifecycle", "direct"] = Field(
+        default="lifecycle",
+        description=(
+            "lifecycle (with upstream emissions) or direct (combustion only), for "
+            "electricitymaps and two-column files."
+        ),
+    )
+    refresh_interval_s: float = Field(
+        default=1800.0,
+        ge=60,
+        description="Seconds between forecast fetches (a failed fetch waits for the next).",
+    )
+    horizon_h: float = Field(
+        default=48.0, gt=0, le=72, description="Hours of forecast asked for at each fetch."
+    )
+    http_timeout_s: float = Field(
+        default=30.0, gt=0, description="Timeout of one request to the intensity source, seconds."
+    )
+    file: Co2FileSettings = Field(default=Co2FileSettings(), description="File source settings.")
+    ukgrid: UkGridSettings = Field(
+        default=UkGridSettings(), description="UK Carbon Intensity API settings."
+    )
+    electricitymaps: ElectricityMapsSettings = Field(
+        default=ElectricityMapsSettings(), description="Electricity Maps API settings."
+    )
+
+
 class SchedulerSettings(_Section):
     poll_plugged_s: float = Field(
         default=300.0,
@@ -537,6 +624,9 @@ class Settings(BaseSettings):
     prices: PricesSettings = Field(
         default=PricesSettings(), description="Day-ahead prices and tariff."
     )
+    co2: Co2Settings = Field(
+        default=Co2Settings(), description="Grid carbon intensity and its weight in plans."
+    )
     scheduler: SchedulerSettings = Field(
         default=SchedulerSettings(), description="Polling, commands and planning defaults."
     )
@@ -623,4 +713,18 @@ def _cross_checks(settings: Settings) -> list[tuple[str, str]]:
     prices = settings.prices
     if prices.source == "entsoe" and prices.entsoe.security_token is None:
         problems.append(("prices.entsoe.security_token", 'required when prices.source = "entsoe"'))
+    problems += _co2_checks(settings.co2)
+    return problems
+
+
+def _co2_checks(co2: Co2Settings) -> list[tuple[str, str]]:
+    problems = []
+    if co2.source == "electricitymaps" and co2.electricitymaps.auth_token is None:
+        problems.append(
+            ("co2.electricitymaps.auth_token", 'required when co2.source = "electricitymaps"')
+        )
+    if co2.source == "file" and co2.file.path is None:
+        problems.append(("co2.file.path", 'required when co2.source = "file"'))
+    if co2.source == "none" and (co2.mode == "co2" or co2.price_per_kg > 0):
+        problems.append(("co2.source", "required when co2.mode or co2.price_per_kg is set"))
     return problems

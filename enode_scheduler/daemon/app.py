@@ -22,7 +22,7 @@ from pathlib import Path
 import structlog
 
 from enode_scheduler.api.wiring import api_for
-from enode_scheduler.bootstrap import Deps, make_price_job, make_reconciler
+from enode_scheduler.bootstrap import Deps, make_co2_job, make_price_job, make_reconciler
 from enode_scheduler.daemon.jobs import JobSet, build_scheduler
 from enode_scheduler.daemon.leader import Leadership, sqlite_lock
 from enode_scheduler.daemon.metrics import DaemonMetrics, render
@@ -58,6 +58,7 @@ class Daemon:
         self.install_signals = install_signals
         self.reconciler = make_reconciler(deps)
         self.price_job = make_price_job(deps, self.reconciler)
+        self.co2_job = make_co2_job(deps, self.reconciler)
         self.leadership = Leadership(
             deps.store.leases, holder=holder or default_holder(), ttl_s=self.settings.lease_ttl_s
         )
@@ -69,6 +70,7 @@ class Daemon:
         self._loaded_epoch: int | None = None
         self._progress_mono = time.monotonic()
         self._prices_next_at: datetime | None = None
+        self._co2_next_at: datetime | None = None
         self.exit_code = 0
         self.health_port: int | None = None
 
@@ -211,6 +213,9 @@ class Daemon:
             return
         duration_s = time.monotonic() - started
         self.metrics.add(report, duration_s=duration_s, vehicles=len(self.reconciler.cars))
+        self.metrics.set_schedules(
+            car.record.schedule for car in self.reconciler.cars.values() if car.record is not None
+        )
         self._progress_mono = time.monotonic()
         if report.polled or report.replanned or report.started or report.stopped:
             log.info(
@@ -288,6 +293,9 @@ class Daemon:
 
     async def refresh_prices(self) -> None:
         now = self.clock.now()
+        if self._leading():
+            # intensity forecasts ride on the price job's tick: no job of their own to schedule
+            await self._refresh_co2(now)
         if not self._leading() or (self._prices_next_at is not None and now < self._prices_next_at):
             return
         try:
@@ -297,6 +305,18 @@ class Daemon:
             return
         self._prices_next_at = outcome.next_run_at
         if outcome.changed_slots:
+            self._wake.set()
+
+    async def _refresh_co2(self, now: datetime) -> None:
+        if self.co2_job is None or (self._co2_next_at is not None and now < self._co2_next_at):
+            return
+        try:
+            changed = await self.co2_job.run_once(now)
+        except StoreError as exc:
+            log.warning("co2_refresh_store_failed", error=str(exc))
+            return
+        self._co2_next_at = self.co2_job.next_run_after(now)
+        if changed:
             self._wake.set()
 
     async def safety_tick(self) -> None:

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from enode_scheduler.enode import EnodeMetrics
+from enode_scheduler.planner.models import Schedule
 from enode_scheduler.service import StepReport
 
 
@@ -25,6 +27,8 @@ class DaemonMetrics:
     vehicles: int = 0
     leader: bool = False
     last_step_duration_s: float = 0.0
+    # sums over the current schedules: (cost, saving, kg CO2, kg CO2 saved)
+    planned: tuple[float, float, float, float] = (0.0, 0.0, 0.0, 0.0)
 
     def add(self, report: StepReport, *, duration_s: float, vehicles: int) -> None:
         self.steps += 1
@@ -39,6 +43,16 @@ class DaemonMetrics:
         self.replans.update(report.reasons)
         self.vehicles = vehicles
         self.last_step_duration_s = duration_s
+
+    def set_schedules(self, schedules: Iterable[Schedule]) -> None:
+        """Money and CO2 of the current schedules, against charging each car at once."""
+        cost = saving = kg = kg_saved = 0.0
+        for s in schedules:
+            cost += s.cost
+            saving += s.saving
+            kg += s.co2_kg
+            kg_saved += s.co2_saving_kg
+        self.planned = (cost, saving, kg, kg_saved)
 
 
 def render(metrics: DaemonMetrics, enode: EnodeMetrics | None) -> str:
@@ -64,6 +78,16 @@ def render(metrics: DaemonMetrics, enode: EnodeMetrics | None) -> str:
     metric("vehicles", "gauge", "Vehicles with an enabled plan.", [("", m.vehicles)])
     metric("leader", "gauge", "1 while this process holds the lease.", [("", float(m.leader))])
     metric("step_seconds", "gauge", "Duration of the last step.", [("", m.last_step_duration_s)])
+    cost, saving, kg, kg_saved = m.planned
+    metric("planned_cost", "gauge", "Expected energy cost of the current schedules.", [("", cost)])
+    metric(
+        "planned_saving", "gauge", "Their saving against charging at once (money).", [("", saving)]
+    )
+    metric("planned_co2_kg", "gauge", "Expected kg CO2 of the current schedules.", [("", kg)])
+    metric(
+        "planned_co2_saving_kg", "gauge", "Their kg CO2 saved against charging at once.",
+        [("", kg_saved)],
+    )  # fmt: skip
     if enode is not None:
         reqs = [
             (f'{{operation="{op}",status="{status}"}}', float(n))

@@ -17,10 +17,12 @@ from pathlib import Path
 
 from enode_scheduler.bootstrap import Deps, build
 from enode_scheduler.clock import ScaledClock
+from enode_scheduler.config import Co2Settings
 from enode_scheduler.daemon.app import Daemon
 from enode_scheduler.demo import scenario
 from enode_scheduler.demo.scenario import CARS, USER, DemoCar
 from enode_scheduler.logs import configure_logging
+from enode_scheduler.planner.intensity import with_intensity
 from enode_scheduler.planner.models import Slot
 from enode_scheduler.records import PlanRecord, UserTokens
 from enode_scheduler.sim import Fault, RunningSim, run_sim
@@ -37,6 +39,7 @@ class Night:
     target_percent: float
     energy_kwh: float = 0.0
     cost: float = 0.0
+    co2_kg: float = 0.0
     soc_at_deadline: float | None = None
     feasible: bool | None = None
 
@@ -65,6 +68,8 @@ class DemoRun:
     now: datetime = scenario.START
     daemon: Daemon | None = None
     wall_s: float = 0.0
+    # True when the slots carry carbon intensity (`demo --co2 FILE`)
+    co2: bool = False
 
 
 Tick = Callable[[DemoRun], None]
@@ -77,10 +82,26 @@ def price_at(slots: list[Slot], when: datetime) -> float:
     return slots[-1].price_per_kwh if slots else 0.0
 
 
+def grams_at(slots: list[Slot], when: datetime) -> float:
+    """gCO2/kWh at `when` (0 where the slots carry none)."""
+    for slot in slots:
+        if slot.start <= when < slot.end:
+            return slot.g_co2_per_kwh or 0.0
+    return 0.0
+
+
 async def run(
-    *, nights: int, speed: float, on_tick: Tick | None = None, log_path: Path | None = None
+    *,
+    nights: int,
+    speed: float,
+    on_tick: Tick | None = None,
+    log_path: Path | None = None,
+    co2: Co2Settings | None = None,
 ) -> DemoRun:
-    """Play the story for `nights` nights; returns the books. The daemon logs to `log_path`."""
+    """Play the story for `nights` nights; returns the books. The daemon logs to `log_path`.
+
+    With `co2` (a CO2 source and its weight), the daemon plans with it and the books count kg CO2.
+    """
     demo = DemoRun(nights, speed, {c.vehicle_id: Track(c) for c in CARS})
     clock = ScaledClock(start=scenario.START, speed=speed)
     with tempfile.TemporaryDirectory(prefix="enode-scheduler-demo-") as tmp:
@@ -92,17 +113,21 @@ async def run(
                 token_url=sim.token_url,
                 authorize_url=sim.authorize_url,
             )
+            if co2 is not None:
+                settings = settings.model_copy(update={"co2": co2})
             with (log_path or Path(tmp) / "daemon.log").open("w") as log_file:
                 configure_logging(settings.logging, stream=log_file)
                 async with build(settings, clock=clock) as deps:
                     await _link_and_plan(deps, sim, clock.now())
+                    start = scenario.START - timedelta(hours=1)
+                    end = scenario.end_at(nights) + timedelta(days=1)
                     demo.slots = deps.tariff.apply(
-                        await deps.prices.fetch(
-                            scenario.ZONE,
-                            start=scenario.START - timedelta(hours=1),
-                            end=scenario.end_at(nights) + timedelta(days=1),
-                        )
+                        await deps.prices.fetch(scenario.ZONE, start=start, end=end)
                     )
+                    if deps.intensity is not None:
+                        known = await deps.intensity.fetch(start=start, end=end)
+                        demo.slots = with_intensity(demo.slots, known, estimate=None)
+                        demo.co2 = True
                     await _play(demo, deps, sim, clock, on_tick)
     return demo
 
@@ -239,6 +264,7 @@ def _sample(demo: DemoRun, sim: RunningSim, now: datetime) -> None:
             night = track.nights[-1]
             night.energy_kwh += grid_kwh
             night.cost += grid_kwh * price_at(demo.slots, now)
+            night.co2_kg += grid_kwh * grams_at(demo.slots, now) / 1000
         track.last_soc = v.soc_percent
         track.samples.append((now, v.soc_percent, v.plugged_in, v.charging))
         if demo.daemon is not None:
@@ -268,12 +294,23 @@ def _close_books(demo: DemoRun, sim: RunningSim) -> None:
 
 def baseline_cost(demo: DemoRun, track: Track, night: Night) -> float:
     """What the same energy costs charged at full power from the moment of plugging in."""
+    return _at_once(demo, track, night, price_at)
+
+
+def baseline_co2_kg(demo: DemoRun, track: Track, night: Night) -> float:
+    """The kg CO2 of the same energy charged at full power from the moment of plugging in."""
+    return _at_once(demo, track, night, grams_at) / 1000
+
+
+def _at_once(
+    demo: DemoRun, track: Track, night: Night, per_kwh: Callable[[list[Slot], datetime], float]
+) -> float:
     power_kw = track.car.max_charge_kw
-    left_kwh, at, cost = night.energy_kwh, night.plugged_at, 0.0
+    left_kwh, at, total = night.energy_kwh, night.plugged_at, 0.0
     step = timedelta(minutes=1)
     while left_kwh > 1e-9:
         take = min(left_kwh, power_kw / 60)
-        cost += take * price_at(demo.slots, at)
+        total += take * per_kwh(demo.slots, at)
         left_kwh -= take
         at += step
-    return cost
+    return total

@@ -75,6 +75,19 @@ def require_some(slots: list[Slot], *, source: str, start: datetime, end: dateti
     return slots
 
 
+def parse_time(value: object, where: str) -> datetime:
+    """An ISO-8601 time with a zone (`Z` allowed) in UTC, or PriceFormatError naming `where`."""
+    if not isinstance(value, str):
+        raise PriceFormatError(f"{where}: missing time")
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise PriceFormatError(f"{where}: not an ISO-8601 time: {value!r}") from exc
+    if moment.tzinfo is None:
+        raise PriceFormatError(f"{where}: time without a zone: {value!r}")
+    return moment.astimezone(UTC)
+
+
 def as_utc(when: datetime) -> datetime:
     """`when` in UTC; naive datetimes are refused because their meaning is a guess."""
     if when.tzinfo is None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, time
 from typing import Protocol
 
@@ -13,6 +13,7 @@ from enode_scheduler.planner.models import Goal, Schedule, Slot, VehicleState
 from enode_scheduler.ports import (
     CommandIntentStore,
     EnodeApi,
+    IntensitySlotStore,
     OverrideStore,
     PlanStore,
     PriceSlotStore,
@@ -40,6 +41,7 @@ class PlanFn(Protocol):
         *,
         now: datetime,
         tail_price_per_kwh: float | None = None,
+        tail_g_co2_per_kwh: float = 0.0,
     ) -> Schedule: ...
 
 
@@ -61,6 +63,23 @@ class Ports:
     price_slots: PriceSlotStore
     # Manual charge_now / pause; None: no overrides (the plan always decides).
     overrides: OverrideStore | None = None
+    # Carbon intensity per region; None: plans see prices only.
+    intensity: IntensitySlotStore | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Co2Objective:
+    """What CO2 weighs in plans (`[co2]` settings); a plan's own price per kg overrides it."""
+
+    zone: str  # the region the intensity is stored under
+    price_per_kg: float = 0.0
+    minimise: bool = False
+
+    def weigh(self, goal: Goal, plan_price_per_kg: float | None) -> Goal:
+        """`goal` with this objective, or with the plan's own price per kg when it has one."""
+        if plan_price_per_kg is not None:
+            return replace(goal, co2_price_per_kg=plan_price_per_kg, minimise_co2=False)
+        return replace(goal, co2_price_per_kg=self.price_per_kg, minimise_co2=self.minimise)
 
 
 @dataclass(slots=True)

@@ -18,8 +18,9 @@ import structlog
 from enode_scheduler.clock import Clock
 from enode_scheduler.config import SchedulerSettings
 from enode_scheduler.exceptions import InvalidInput
+from enode_scheduler.planner.intensity import mean_intensity, with_intensity
 from enode_scheduler.planner.models import Goal, Schedule, Slot, VehicleState
-from enode_scheduler.planner.timeline import estimate_tail_price
+from enode_scheduler.planner.timeline import estimate_tail_intensity, estimate_tail_price
 from enode_scheduler.records import (
     ChargeAction,
     IntentStatus,
@@ -30,6 +31,7 @@ from enode_scheduler.records import (
 from enode_scheduler.service import decide
 from enode_scheduler.service.model import (
     Car,
+    Co2Objective,
     DeadlineFn,
     Outbox,
     PlanFn,
@@ -58,6 +60,7 @@ class Reconciler:
         planner: PlanFn,
         next_deadline: DeadlineFn,
         price_view: Callable[[list[Slot]], list[Slot]] = list,
+        co2: Co2Objective | None = None,
         max_concurrent_reads: int = 32,
         max_concurrent_commands: int = 16,
         clock: Clock,
@@ -69,6 +72,7 @@ class Reconciler:
         self._planner = planner
         self._next_deadline = next_deadline
         self._price_view = price_view
+        self._co2 = co2 if ports.intensity is not None else None
         self._reader = Reader(
             ports.enode, settings, clock=clock, max_concurrent=max_concurrent_reads
         )
@@ -143,7 +147,7 @@ class Reconciler:
         return True
 
     def prices_changed(self, *, at: datetime) -> None:
-        """New price slots were stored: replan every car at the next step."""
+        """New price (or carbon-intensity) slots were stored: replan every car at the next step."""
         self._prices_changed_at = at
         self._slots_loaded_at = None
         self._all_due = True
@@ -219,10 +223,15 @@ class Reconciler:
     async def _load_slots(self, now: datetime) -> list[Slot]:
         stale = self._slots_loaded_at is None or now - self._slots_loaded_at > timedelta(hours=1)
         if stale:
-            raw = await self._ports.price_slots.get_slots(
-                self._zone, start=now - timedelta(hours=1), end=now + timedelta(days=8)
-            )
+            start, end = now - timedelta(hours=1), now + timedelta(days=8)
+            raw = await self._ports.price_slots.get_slots(self._zone, start=start, end=end)
             self._slots = self._price_view(raw)
+            if self._co2 is not None and self._ports.intensity is not None:
+                known = await self._ports.intensity.get_intensity(
+                    self._co2.zone, start=start, end=end
+                )
+                # time without a forecast is estimated and provisional, like unpublished prices
+                self._slots = with_intensity(self._slots, known, estimate=mean_intensity(known))
             self._slots_loaded_at = now
         return self._slots
 
@@ -390,9 +399,14 @@ class Reconciler:
             start_penalty=plan.start_penalty,
             deadline_margin_s=s.deadline_margin_s,
         )
-        tail = estimate_tail_price(usable)
+        tail, tail_g = estimate_tail_price(usable), 0.0
+        if self._co2 is not None:
+            goal = self._co2.weigh(goal, plan.co2_price_per_kg)
+            tail_g = estimate_tail_intensity(usable)
         try:
-            return self._planner(state, goal, usable, now=now, tail_price_per_kwh=tail)
+            return self._planner(
+                state, goal, usable, now=now, tail_price_per_kwh=tail, tail_g_co2_per_kwh=tail_g
+            )
         except InvalidInput as exc:
             log.warning("plan_rejected", vehicle_id=plan.vehicle_id, error=str(exc))
             return None

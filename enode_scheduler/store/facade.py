@@ -20,7 +20,7 @@ from enode_scheduler.store.leases import SqlLeaseStore
 from enode_scheduler.store.migrate import check_schema
 from enode_scheduler.store.overrides import SqlOverrideStore
 from enode_scheduler.store.plans import SqlPlanStore
-from enode_scheduler.store.prices import SqlPriceSlotStore
+from enode_scheduler.store.prices import SqlIntensitySlotStore, SqlPriceSlotStore
 from enode_scheduler.store.schedules import SqlScheduleStore
 from enode_scheduler.store.users import SqlUserStore
 from enode_scheduler.store.vehicles import SqlVehicleStore
@@ -28,6 +28,7 @@ from enode_scheduler.store.vehicles import SqlVehicleStore
 if TYPE_CHECKING:
     from enode_scheduler.ports import (
         CommandIntentStore,
+        IntensitySlotStore,
         LeaseStore,
         OverrideStore,
         PlanStore,
@@ -53,6 +54,7 @@ class Store:
     intents: SqlCommandIntentStore
     leases: SqlLeaseStore
     overrides: SqlOverrideStore
+    intensity: SqlIntensitySlotStore
 
     @property
     def dialect(self) -> str:
@@ -110,6 +112,7 @@ def build_store(
         intents=SqlCommandIntentStore(engine, clock=clock, lease_name=lease_name),
         leases=SqlLeaseStore(engine, clock=clock),
         overrides=SqlOverrideStore(engine, clock=clock),
+        intensity=SqlIntensitySlotStore(engine, clock=clock),
     )
 
 
@@ -125,3 +128,4 @@ if TYPE_CHECKING:
         _intents: CommandIntentStore = store.intents
         _leases: LeaseStore = store.leases
         _overrides: OverrideStore = store.overrides
+        _intensity: IntensitySlotStore = store.intensity

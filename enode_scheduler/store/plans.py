@@ -77,6 +77,7 @@ def _values(plan: PlanRecord) -> dict[str, Any]:
         "local_time": plan.local_time,
         "min_soc_percent": plan.min_soc_percent,
         "start_penalty": plan.start_penalty,
+        "co2_price_per_kg": plan.co2_price_per_kg,
         "enabled": plan.enabled,
         "status": plan.status.value,
         "status_reason": plan.status_reason,

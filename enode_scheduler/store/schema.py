@@ -90,6 +90,8 @@ class PlanRow(Base):
     local_time: Mapped[time | None] = mapped_column(Time)
     min_soc_percent: Mapped[float] = mapped_column(Float, default=0.0)
     start_penalty: Mapped[float] = mapped_column(Float, default=0.0)
+    # Money per kg CO2 for this plan; NULL: the [co2] setting decides.
+    co2_price_per_kg: Mapped[float | None] = mapped_column(Float)
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)
     status: Mapped[str] = mapped_column(String(16))
     status_reason: Mapped[str | None] = mapped_column(Text)
@@ -107,6 +109,9 @@ class ScheduleRow(Base):
     grid_energy_kwh: Mapped[float] = mapped_column(Float)
     expected_cost: Mapped[float] = mapped_column(Float)
     baseline_cost: Mapped[float] = mapped_column(Float)
+    # NULL for schedules computed before CO2 was tracked.
+    co2_kg: Mapped[float | None] = mapped_column(Float)
+    baseline_co2_kg: Mapped[float | None] = mapped_column(Float)
     starts: Mapped[int] = mapped_column(Integer)
     expected_soc_percent: Mapped[float] = mapped_column(Float)
     explanation: Mapped[list[Any]] = mapped_column(JSON)
@@ -124,6 +129,19 @@ class PriceSlotRow(Base):
     end: Mapped[datetime]
     price_per_kwh: Mapped[float] = mapped_column(Float)
     provisional: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class Co2SlotRow(Base):
+    """Grid carbon intensity per region (`zone`: the CO2 source's region, e.g. DE or GB-13)."""
+
+    __tablename__ = "co2_slots"
+    __table_args__ = (UniqueConstraint("zone", "start", name="uq_co2_slots_zone_start"),)
+
+    slot_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    zone: Mapped[str] = mapped_column(String(32))
+    start: Mapped[datetime]
+    end: Mapped[datetime]
+    g_co2_per_kwh: Mapped[float] = mapped_column(Float)
 
 
 class CommandIntentRow(Base):
@@ -178,6 +196,7 @@ vehicles_table = _table(VehicleRow)
 plans_table = _table(PlanRow)
 schedules_table = _table(ScheduleRow)
 price_slots_table = _table(PriceSlotRow)
+co2_slots_table = _table(Co2SlotRow)
 command_intents_table = _table(CommandIntentRow)
 leases_table = _table(LeaseRow)
 overrides_table = _table(OverrideRow)

@@ -17,12 +17,14 @@ from enode_scheduler.clock import Clock, FakeClock
 from enode_scheduler.exceptions import PriceError, PricesNotPublished, StaleEpoch, StoreError
 from enode_scheduler.planner.models import Slot
 from enode_scheduler.records import (
+    ChargingLocation,
     CommandIntent,
     IntentStatus,
     Lease,
     OverrideRecord,
     PlanRecord,
     PlanStatus,
+    Presence,
     ScheduleRecord,
     UserRecord,
     UserTokens,
@@ -33,6 +35,7 @@ __all__ = [
     "FakeClock",
     "InMemoryCommandIntentStore",
     "InMemoryLeaseStore",
+    "InMemoryLocationStore",
     "InMemoryOverrideStore",
     "InMemoryPlanStore",
     "InMemoryPriceSlotStore",
@@ -50,6 +53,7 @@ if TYPE_CHECKING:
     from enode_scheduler.ports import (
         CommandIntentStore,
         LeaseStore,
+        LocationStore,
         OverrideStore,
         PlanStore,
         PriceSlotStore,
@@ -70,6 +74,7 @@ class _Tables:
     plans: dict[str, PlanRecord] = field(default_factory=dict)
     schedules: dict[str, ScheduleRecord] = field(default_factory=dict)
     overrides: dict[str, OverrideRecord] = field(default_factory=dict)
+    locations: dict[str, ChargingLocation] = field(default_factory=dict)
 
     def ensure_user(self, user_id: str) -> None:
         self.users.setdefault(user_id, UserRecord(user_id=user_id))
@@ -101,6 +106,8 @@ class InMemoryUserStore:
         if self._t.users.pop(user_id, None) is None:
             return False
         self._t.tokens.pop(user_id, None)
+        for lid in [k for k, loc in self._t.locations.items() if loc.user_id == user_id]:
+            del self._t.locations[lid]
         owned = {v for v, r in self._t.vehicles.items() if r.user_id == user_id}
         owned |= {v for v, p in self._t.plans.items() if p.user_id == user_id}
         for vehicle_id in owned:
@@ -171,6 +178,7 @@ class InMemoryPlanStore:
             plan_id=old.plan_id if old else next(self._ids),
             created_at=old.created_at if old else now,
             updated_at=now,
+            presence=None,
         )
         self._t.plans[plan.vehicle_id] = stored
         return stored
@@ -196,6 +204,34 @@ class InMemoryPlanStore:
     async def plans_changed_since(self, since: datetime) -> list[PlanRecord]:
         changed = [p for p in self._t.plans.values() if p.updated_at and p.updated_at > since]
         return sorted(changed, key=lambda p: p.updated_at or since)
+
+    async def set_presences(self, presences: Mapping[str, Presence]) -> None:
+        for vehicle_id, presence in presences.items():
+            if (plan := self._t.plans.get(vehicle_id)) is not None:
+                self._t.plans[vehicle_id] = dataclasses.replace(plan, presence=presence)
+
+
+class InMemoryLocationStore:
+    def __init__(self, tables: _Tables | None = None) -> None:
+        self._t = tables or _Tables()
+
+    async def replace_locations(self, user_id: str, locations: Sequence[ChargingLocation]) -> None:
+        self._t.ensure_user(user_id)
+        for lid in [k for k, loc in self._t.locations.items() if loc.user_id == user_id]:
+            del self._t.locations[lid]
+        for loc in locations:
+            self._t.locations[loc.location_id] = dataclasses.replace(loc, user_id=user_id)
+
+    async def put_location(self, location: ChargingLocation) -> None:
+        self._t.ensure_user(location.user_id)
+        self._t.locations[location.location_id] = location
+
+    async def delete_location(self, location_id: str) -> bool:
+        return self._t.locations.pop(location_id, None) is not None
+
+    async def list_locations(self, user_id: str) -> list[ChargingLocation]:
+        mine = [loc for loc in self._t.locations.values() if loc.user_id == user_id]
+        return sorted(mine, key=lambda loc: (loc.name or "", loc.location_id))
 
 
 class InMemoryScheduleStore:
@@ -398,6 +434,7 @@ class InMemoryStore:
     intents: InMemoryCommandIntentStore
     leases: InMemoryLeaseStore
     overrides: InMemoryOverrideStore
+    locations: InMemoryLocationStore
 
     @classmethod
     def create(cls, *, clock: Clock, lease_name: str = "leader") -> InMemoryStore:
@@ -414,6 +451,7 @@ class InMemoryStore:
             intents=InMemoryCommandIntentStore(clock=clock, leases=leases, lease_name=lease_name),
             leases=leases,
             overrides=InMemoryOverrideStore(tables),
+            locations=InMemoryLocationStore(tables),
         )
 
 
@@ -429,6 +467,7 @@ if TYPE_CHECKING:
         _intents: CommandIntentStore = store.intents
         _leases: LeaseStore = store.leases
         _overrides: OverrideStore = store.overrides
+        _locations: LocationStore = store.locations
 
 
 # Price source twin

@@ -28,6 +28,10 @@ class FakeCar:
     limit_percent: float = 100.0
     smart_charging: bool = False
     ignores_commands: bool = False
+    # Where the car is: Enode's charging location id (None: at none), and whether the vendor
+    # reports a position at all.
+    location_id: str | None = "home"
+    reports_position: bool = True
     charged_intervals: list[tuple[datetime, datetime]] = field(default_factory=list)
     charging_since: datetime | None = None
     energy_kwh: float = 0.0
@@ -92,6 +96,8 @@ class FakeEnode:
             battery_capacity_kwh=car.capacity_kwh,
             charge_limit_percent=car.limit_percent,
             smart_charging_enabled=car.smart_charging,
+            charging_location_id=car.location_id,
+            position_known=car.reports_position,
         )
 
     def plug(self, vehicle_id: str, *, plugged: bool) -> None:
@@ -100,6 +106,16 @@ class FakeEnode:
         car.plugged = plugged
         if not plugged:
             self._set(car, charging=False, now=self.clock.now())
+
+    def move(
+        self, vehicle_id: str, *, location_id: str | None, power_kw: float | None = None
+    ) -> None:
+        """Drive the car to another place (and its charger's power), as plugged as it was."""
+        self._advance()
+        car = self.cars[vehicle_id]
+        car.location_id = location_id
+        if power_kw is not None:
+            car.power_kw = power_kw
 
     def finish(self) -> None:
         """Close open charging intervals at the current time (for assertions)."""

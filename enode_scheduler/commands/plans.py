@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 from collections.abc import Awaitable, Callable
 from datetime import datetime, time
@@ -132,8 +133,26 @@ def add(
     start_penalty: Annotated[
         float, typer.Option(min=0, help="Cost added per charging start (fewer interruptions).")
     ] = 0.0,
+    location: Annotated[
+        str | None,
+        typer.Option(
+            help="Charging location (id or name) where the plan applies; default: the user's "
+            "only one."
+        ),
+    ] = None,
 ) -> None:
-    """Set the vehicle's plan (replacing any); the running daemon picks it up."""
+    """Set the vehicle's plan (replacing any); the running daemon picks it up.
+
+    The car must be one of --user's (a stored vehicle, else one read through Enode). The plan
+    acts only while the car is at its charging location."""
+    from enode_scheduler.commands.locations import run_with_places
+    from enode_scheduler.service.locations import (
+        PlanPlaces,
+        check_vehicle,
+        no_location_note,
+        resolve_location,
+    )
+
     try:
         plan = build_plan(
             vehicle_id, user=user, target=target, by=by, at=at, days=days, tz=tz,
@@ -142,8 +161,16 @@ def add(
     except InvalidInput as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from exc
-    stored = _with_store(ctx, lambda store: store.plans.put_plan(plan))
+
+    async def store_plan(places: PlanPlaces) -> PlanRecord:
+        await check_vehicle(places, vehicle_id, user)
+        where = await resolve_location(places, user, location)
+        return await places.plans.put_plan(dataclasses.replace(plan, location_id=where))
+
+    stored = run_with_places(ctx, store_plan)
     typer.echo(f"plan set for {stored.vehicle_id}: {describe(stored)}")
+    if stored.location_id is None:
+        typer.echo(no_location_note(user, vehicle_id), err=True)
 
 
 @app.command("list")
@@ -156,10 +183,13 @@ def list_plans(
     if as_json:
         typer.echo(json.dumps([plan_json(p) for p in plans], indent=2))
         return
-    table = Table("vehicle", "user", "goal", "min SoC", "status")
+    table = Table("vehicle", "user", "goal", "min SoC", "location", "status")
     for p in plans:
-        status = p.status.value + (f" ({p.status_reason})" if p.status_reason else "")
-        table.add_row(p.vehicle_id, p.user_id, describe(p), f"{p.min_soc_percent:g}%", status)
+        status = p.shown_status + (f" ({p.status_reason})" if p.status_reason else "")
+        table.add_row(
+            p.vehicle_id, p.user_id, describe(p), f"{p.min_soc_percent:g}%",
+            p.location_id or "-", status,
+        )  # fmt: skip
     Console().print(table)
 
 
@@ -197,6 +227,8 @@ def plan_json(plan: PlanRecord) -> dict[str, Any]:
         "min_soc_percent": plan.min_soc_percent,
         "start_penalty": plan.start_penalty,
         "enabled": plan.enabled,
-        "status": plan.status.value,
+        "location_id": plan.location_id,
+        # What an operator needs: away / location_unknown / no_location explain an idle car.
+        "status": plan.shown_status,
         "status_reason": plan.status_reason,
     }

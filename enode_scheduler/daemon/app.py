@@ -210,7 +210,12 @@ class Daemon:
             log.error("reconcile_failed", error=str(exc))
             return
         duration_s = time.monotonic() - started
-        self.metrics.add(report, duration_s=duration_s, vehicles=len(self.reconciler.cars))
+        self.metrics.add(
+            report,
+            duration_s=duration_s,
+            vehicles=len(self.reconciler.cars),
+            statuses=self.reconciler.status_counts(),
+        )
         self._progress_mono = time.monotonic()
         if report.polled or report.replanned or report.started or report.stopped:
             log.info(

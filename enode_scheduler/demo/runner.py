@@ -137,6 +137,8 @@ async def _link_and_plan(deps: Deps, sim: RunningSim, now: datetime) -> None:
                 weekdays=frozenset(range(7)),
                 local_time=car.deadline,
                 start_penalty=car.start_penalty,
+                # The sim puts the user's cars at their home charging location.
+                location_id=sim.state.home_location_id(USER),
             )
         )
 

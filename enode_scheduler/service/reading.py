@@ -22,7 +22,14 @@ from enode_scheduler.exceptions import (
 from enode_scheduler.ports import EnodeApi
 from enode_scheduler.records import VehicleReading
 from enode_scheduler.service import polling
-from enode_scheduler.service.model import Car, StepReport, active_plan, regular_poll_at
+from enode_scheduler.service.model import (
+    Car,
+    StepReport,
+    active_plan,
+    plan_view,
+    regular_poll_at,
+    where,
+)
 
 log = structlog.get_logger()
 
@@ -60,10 +67,18 @@ class Reader:
                 car = fleet[reading.vehicle_id]
                 car.reading, car.read_at, car.asked_at = reading, now, asked_at
                 car.poll_not_before = None
-                if reading.is_charging and reading.charge_rate_kw:
+                if self._learns_power(car, reading):
                     car.power_kw = reading.charge_rate_kw
         report.polled = len(fresh)
         return fresh
+
+    def _learns_power(self, car: Car, reading: VehicleReading) -> bool:
+        """Only a charge at the plan's location, at a rate the daemon controls, says how fast
+        the car charges there (a public fast charger says nothing about the home wallbox)."""
+        rate = reading.charge_rate_kw
+        if not (reading.is_charging and rate) or rate > self._settings.max_controlled_kw:
+            return False
+        return where(car, self._settings)[1]
 
     async def _read_user(
         self, user_id: str, cars: list[Car], *, now: datetime
@@ -104,7 +119,7 @@ class Reader:
         )
         for car in cars:
             retry_at = now + timedelta(seconds=max(wait_s, 1.0))
-            if polling.is_idle(car.reading, active_plan(car)):
+            if polling.is_idle(plan_view(car, s), active_plan(car)):
                 # An unplugged or full car only needs its regular slow poll: retrying it at every
                 # Retry-After would read it more often in a vendor's storm than in calm weather.
                 retry_at = max(retry_at, regular_poll_at(car, now=now, settings=s))

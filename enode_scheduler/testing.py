@@ -14,7 +14,13 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from enode_scheduler.clock import Clock, FakeClock
-from enode_scheduler.exceptions import PriceError, PricesNotPublished, StaleEpoch, StoreError
+from enode_scheduler.exceptions import (
+    EnodeNotFound,
+    PriceError,
+    PricesNotPublished,
+    StaleEpoch,
+    StoreError,
+)
 from enode_scheduler.planner.models import Slot
 from enode_scheduler.records import (
     ChargingLocation,
@@ -34,6 +40,7 @@ from enode_scheduler.records import (
 __all__ = [
     "FakeClock",
     "InMemoryCommandIntentStore",
+    "InMemoryEnodeLocations",
     "InMemoryLeaseStore",
     "InMemoryLocationStore",
     "InMemoryOverrideStore",
@@ -52,6 +59,7 @@ __all__ = [
 if TYPE_CHECKING:
     from enode_scheduler.ports import (
         CommandIntentStore,
+        EnodeLocations,
         LeaseStore,
         LocationStore,
         OverrideStore,
@@ -518,3 +526,40 @@ class InMemoryTokenStore:
 
     async def mark_needs_relink(self, user_id: str, *, reason: str) -> None:
         self.needs_relink[user_id] = reason
+
+
+# Enode charging locations twin -----------------------------------------------------------------
+
+
+class InMemoryEnodeLocations:
+    """A bare `ports.EnodeLocations`: users' locations at "Enode", and the cars' positions."""
+
+    def __init__(self) -> None:
+        self.locations: dict[str, ChargingLocation] = {}
+        self.positions: dict[str, tuple[float, float]] = {}
+        self._ids = itertools.count(1)
+
+    async def list_locations(self, user_id: str) -> list[ChargingLocation]:
+        return [loc for loc in self.locations.values() if loc.user_id == user_id]
+
+    async def create_location(
+        self, user_id: str, *, name: str, latitude: float, longitude: float
+    ) -> ChargingLocation:
+        made = ChargingLocation(f"loc-{next(self._ids)}", user_id, name, latitude, longitude)
+        self.locations[made.location_id] = made
+        return made
+
+    async def delete_location(self, user_id: str, location_id: str) -> None:
+        found = self.locations.get(location_id)
+        if found is None or found.user_id != user_id:
+            raise EnodeNotFound(f"no charging location {location_id}", status=404)
+        del self.locations[location_id]
+
+    async def vehicle_position(self, user_id: str, vehicle_id: str) -> tuple[float, float] | None:
+        return self.positions.get(vehicle_id)
+
+
+if TYPE_CHECKING:
+
+    def _implements_enode_locations(twin: InMemoryEnodeLocations) -> None:
+        _locations: EnodeLocations = twin

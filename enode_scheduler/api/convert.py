@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from enode_scheduler.api.models import (
     WEEKDAYS,
     CommandOut,
+    LocationOut,
     OverrideOut,
     PlanIn,
     PlanOut,
@@ -17,6 +18,7 @@ from enode_scheduler.api.models import (
 )
 from enode_scheduler.planner.models import Window, WindowReason
 from enode_scheduler.records import (
+    ChargingLocation,
     CommandIntent,
     OverrideRecord,
     PlanRecord,
@@ -31,7 +33,9 @@ _WINDOW_TEXT = {
 }
 
 
-def plan_record(body: PlanIn, *, vehicle_id: str, user_id: str) -> PlanRecord:
+def plan_record(
+    body: PlanIn, *, vehicle_id: str, user_id: str, location_id: str | None = None
+) -> PlanRecord:
     repeat = body.repeat
     return PlanRecord(
         vehicle_id=vehicle_id,
@@ -44,6 +48,7 @@ def plan_record(body: PlanIn, *, vehicle_id: str, user_id: str) -> PlanRecord:
         min_soc_percent=body.min_soc_percent,
         start_penalty=body.start_penalty,
         enabled=body.enabled,
+        location_id=location_id,
     )
 
 
@@ -63,10 +68,20 @@ def plan_out(plan: PlanRecord) -> PlanOut:
         min_soc_percent=plan.min_soc_percent,
         start_penalty=plan.start_penalty,
         enabled=plan.enabled,
-        status=plan.status.value,
+        location_id=plan.location_id,
+        status=plan.shown_status,
         status_reason=plan.status_reason,
         created_at=plan.created_at,
         updated_at=plan.updated_at,
+    )
+
+
+def location_out(location: ChargingLocation) -> LocationOut:
+    return LocationOut(
+        location_id=location.location_id,
+        name=location.name,
+        latitude=location.latitude,
+        longitude=location.longitude,
     )
 
 

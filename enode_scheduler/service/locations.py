@@ -12,7 +12,6 @@ import contextlib
 import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol
 
 from enode_scheduler.exceptions import EnodeNotFound, InvalidInput, NeedsRelink
 from enode_scheduler.ports import (
@@ -25,18 +24,16 @@ from enode_scheduler.ports import (
 from enode_scheduler.records import ChargingLocation, VehicleReading
 
 
-class EnodeForPlans(EnodeApi, EnodeLocations, Protocol):
-    """The Enode calls setting up a plan needs (`EnodeClient` fits)."""
-
-
 @dataclass(frozen=True, slots=True)
 class PlanPlaces:
-    """The stores a plan's car and location are checked against; `enode` None: offline."""
+    """The stores a plan's car and location are checked against, and Enode (None: offline;
+    `EnodeClient` is both)."""
 
     vehicles: VehicleStore
     plans: PlanStore
     locations: LocationStore
-    enode: EnodeForPlans | None = None
+    enode: EnodeApi | None = None
+    enode_locations: EnodeLocations | None = None
 
 
 class UnknownVehicle(InvalidInput):
@@ -80,8 +77,8 @@ async def list_locations(
 ) -> list[ChargingLocation]:
     """The user's charging locations: fetched from Enode (and stored) when it can be asked and
     `refresh` is set, else the stored copy."""
-    if refresh and places.enode is not None:
-        fresh = await places.enode.list_locations(user_id)
+    if refresh and places.enode_locations is not None:
+        fresh = await places.enode_locations.list_locations(user_id)
         await places.locations.replace_locations(user_id, fresh)
     return await places.locations.list_locations(user_id)
 
@@ -94,7 +91,7 @@ def find_location(locations: Sequence[ChargingLocation], ref: str) -> ChargingLo
             return loc
     named = [loc for loc in locations if (loc.name or "").casefold() == ref.casefold()]
     if len(named) > 1:
-        raise UnknownLocation(f"--location: {len(named)} locations are named {ref!r}; use an id")
+        raise UnknownLocation(f"location: {len(named)} locations are named {ref!r}; use an id")
     return named[0] if named else None
 
 
@@ -108,19 +105,19 @@ async def resolve_location(places: PlanPlaces, user_id: str, ref: str | None) ->
     stored = await places.locations.list_locations(user_id)
     found = find_location(stored, ref) if ref is not None else None
     settled = found is not None or (ref is None and len(stored) == 1)
-    if not settled and places.enode is not None:
+    if not settled and places.enode_locations is not None:
         stored = await list_locations(places, user_id)
         found = find_location(stored, ref) if ref is not None else None
     if ref is not None:
         if found is None:
             raise UnknownLocation(
-                f"--location: user {user_id!r} has no charging location {ref!r} "
+                f"location: user {user_id!r} has no charging location {ref!r} "
                 f"(known: {_names(stored)})"
             )
         return found.location_id
     if len(stored) > 1:
         raise UnknownLocation(
-            f"--location: user {user_id!r} has {len(stored)} charging locations; name one "
+            f"location: user {user_id!r} has {len(stored)} charging locations; name one "
             f"({_names(stored)})"
         )
     return stored[0].location_id if stored else None
@@ -146,13 +143,14 @@ async def add_location(
 ) -> tuple[ChargingLocation, list[str]]:
     """Create a charging location at Enode (at the car's position with `from_vehicle`) and store
     it; returns it and the vehicles whose plans adopted it (a user's first location)."""
-    if places.enode is None:
+    enode = places.enode_locations
+    if enode is None:
         raise InvalidInput("adding a charging location needs Enode: set enode.client_id")
     if not name.strip():
         raise InvalidInput("--name: must not be empty")
     if from_vehicle is not None:
         await check_vehicle(places, from_vehicle, user_id)
-        position = await places.enode.vehicle_position(user_id, from_vehicle)
+        position = await enode.vehicle_position(user_id, from_vehicle)
         if position is None:
             raise InvalidInput(
                 f"--from-vehicle: {from_vehicle}'s vendor does not report its position; "
@@ -163,7 +161,7 @@ async def add_location(
         raise InvalidInput("give --from-vehicle VEHICLE, or both --lat and --lon")
     if not (-90 <= latitude <= 90 and -180 <= longitude <= 180):
         raise InvalidInput(f"--lat/--lon: {latitude}, {longitude} is not a place on Earth")
-    made = await places.enode.create_location(
+    made = await enode.create_location(
         user_id, name=name.strip(), latitude=latitude, longitude=longitude
     )
     await places.locations.put_location(made)
@@ -181,14 +179,15 @@ async def remove_location(
 ) -> tuple[ChargingLocation, list[str]]:
     """Delete a charging location (by id or name) at Enode and here; returns it and the
     vehicles whose plans named it (they are no longer controlled until given another)."""
-    if places.enode is None:
+    enode = places.enode_locations
+    if enode is None:
         raise InvalidInput("removing a charging location needs Enode: set enode.client_id")
     found = find_location(await list_locations(places, user_id), ref)
     if found is None:
         raise UnknownLocation(f"user {user_id!r} has no charging location {ref!r}")
     # Gone at Enode already: forget it here too.
     with contextlib.suppress(EnodeNotFound):
-        await places.enode.delete_location(user_id, found.location_id)
+        await enode.delete_location(user_id, found.location_id)
     await places.locations.delete_location(found.location_id)
     orphaned: list[str] = []
     for plan in await places.plans.list_plans():

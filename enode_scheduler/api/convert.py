@@ -99,6 +99,7 @@ def vehicle_out(reading: VehicleReading, *, now: datetime) -> VehicleOut:
         charge_limit_percent=reading.charge_limit_percent,
         charging_reasons=list(reading.charging_reasons),
         smart_charging_enabled=reading.smart_charging_enabled,
+        charging_location_id=reading.charging_location_id,
         last_seen=reading.last_seen,
         reading_age_s=max(0.0, age_s) if age_s is not None else None,
     )

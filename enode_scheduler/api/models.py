@@ -220,6 +220,9 @@ class VehicleOut(BaseModel):
     charge_limit_percent: float | None
     charging_reasons: list[str]
     smart_charging_enabled: bool | None
+    charging_location_id: str | None = Field(
+        None, description="The charging location the car is at, as its vendor last said."
+    )
     last_seen: datetime | None
     reading_age_s: float | None = Field(description="Seconds since `last_seen`.")
 

@@ -41,6 +41,8 @@ async def test_plan_takes_the_only_location_and_the_schedule_shows_away(api: Api
     await api.deps.plans.set_presences({"veh-1": Presence.AWAY})
     got = (await api.client.get("/v1/vehicles/veh-1/plan", headers=READ)).json()
     assert got["status"] == "away"
+    listed = (await api.client.get("/v1/users/user-1/vehicles", headers=READ)).json()
+    assert listed["vehicles"][0]["charging_location_id"] == "loc-work"
     schedule = (await api.client.get("/v1/vehicles/veh-1/schedule", headers=READ)).json()
     assert schedule["status"] == "away"
     assert (schedule["location_id"], schedule["charging_location_id"]) == ("loc-home", "loc-work")

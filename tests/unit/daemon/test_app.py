@@ -79,6 +79,9 @@ async def test_daemon_serves_health_notifies_systemd_and_stops_cleanly(
         assert closed.status_code == 401
         assert 'enode_scheduler_commands_sent_total{action="STOP"} 1' in metrics
         assert "enode_scheduler_enode_requests_total" in metrics
+        # car-1 is at its plan's (home) location: controlled, and nothing is away.
+        assert 'enode_scheduler_plan_vehicles{status="active"} 1' in metrics
+        assert 'enode_scheduler_plan_vehicles{status="away"} 0' in metrics
         await until(lambda: "WATCHDOG=1" in listener.drain())
         started = asyncio.get_running_loop().time()
         daemon.stop()

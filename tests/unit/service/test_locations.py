@@ -155,3 +155,21 @@ async def test_plan_without_location_is_not_controlled() -> None:
     assert world.enode.commands == []
     assert world.rec.status_counts() == {"no_location": 1}
     assert START + timedelta(hours=2) == world.clock.now()
+
+
+async def test_coming_home_without_a_seen_unplug_counts_as_plugging_in() -> None:
+    # The poll missed the drive home: the car was plugged in at work, and now is at home.
+    car = FakeCar("v1", "u1", soc_percent=30.0, charging=True, power_kw=7.4, location_id="work")
+    world = await make_world([car])
+    await world.add_plan("v1", target=70.0, deadline=TOMORROW_7)
+    await world.rec.load(now=world.clock.now())
+    await world.run(hours=0.5)
+    assert world.enode.commands == []
+    world.enode.move("v1", location_id="home")
+    world.enode.cars["v1"].soc_percent = 30.0
+    with capture_logs() as logs:
+        await world.run(hours=1)
+    assert [a for _, _, a in world.enode.commands] == [ChargeAction.STOP]
+    replans = [e for e in logs if e["event"] == "plan_replanned"]
+    assert replans
+    assert replans[0]["reason"] == "plugged_in"

@@ -166,7 +166,8 @@ async def add_location(
     )
     await places.locations.put_location(made)
     adopted: list[str] = []
-    if len(await places.locations.list_locations(user_id)) == 1:
+    # Counted on Enode's list: our copy may not know locations made elsewhere.
+    if len(await list_locations(places, user_id)) == 1:
         for plan in await places.plans.list_plans():
             if plan.user_id == user_id and plan.location_id is None:
                 await places.plans.put_plan(dataclasses.replace(plan, location_id=made.location_id))

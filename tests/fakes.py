@@ -4,6 +4,7 @@ wrapper that remembers every schedule. The stores themselves are `enode_schedule
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -51,6 +52,8 @@ class FakeEnode:
         # None: the 429 says when the storm ends; a number: it says only that (like most clouds).
         self.retry_after_s: float | None = None
         self.bad_soc: set[str] = set()
+        # Fields a vendor gets wrong, per vehicle (e.g. a negative charge rate).
+        self.garbled: dict[str, dict[str, object]] = {}
 
     def _advance(self) -> None:
         now = self.clock.now()
@@ -83,7 +86,7 @@ class FakeEnode:
 
     def _reading(self, car: FakeCar) -> VehicleReading:
         soc = 140.0 if car.vehicle_id in self.bad_soc else car.soc_percent
-        return VehicleReading(
+        reading = VehicleReading(
             vehicle_id=car.vehicle_id,
             user_id=car.user_id,
             vendor=car.vendor,
@@ -99,6 +102,8 @@ class FakeEnode:
             charging_location_id=car.location_id,
             position_known=car.reports_position,
         )
+        garbled = self.garbled.get(car.vehicle_id)
+        return dataclasses.replace(reading, **garbled) if garbled else reading  # type: ignore[arg-type]
 
     def plug(self, vehicle_id: str, *, plugged: bool) -> None:
         self._advance()

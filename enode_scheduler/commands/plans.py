@@ -179,17 +179,24 @@ def list_plans(
     as_json: Annotated[bool, typer.Option("--json", help="Print a JSON array.")] = False,
 ) -> None:
     """Show every plan with its state."""
-    plans = _with_store(ctx, lambda store: store.plans.list_plans())
+
+    async def read(store: Store) -> tuple[list[PlanRecord], dict[str, str]]:
+        plans = await store.plans.list_plans()
+        users = sorted({p.user_id for p in plans})
+        found = [loc for u in users for loc in await store.locations.list_locations(u)]
+        return plans, {loc.location_id: loc.name or loc.location_id for loc in found}
+
+    plans, names = _with_store(ctx, read)
     if as_json:
         typer.echo(json.dumps([plan_json(p) for p in plans], indent=2))
         return
     table = Table("vehicle", "user", "goal", "min SoC", "location", "status")
     for p in plans:
         status = p.shown_status + (f" ({p.status_reason})" if p.status_reason else "")
+        where = names.get(p.location_id, p.location_id) if p.location_id else "-"
         table.add_row(
-            p.vehicle_id, p.user_id, describe(p), f"{p.min_soc_percent:g}%",
-            p.location_id or "-", status,
-        )  # fmt: skip
+            p.vehicle_id, p.user_id, describe(p), f"{p.min_soc_percent:g}%", where, status
+        )
     Console().print(table)
 
 

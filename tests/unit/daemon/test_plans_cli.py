@@ -140,3 +140,18 @@ def test_location_is_named_by_name_or_id_and_must_be_chosen_among_several(config
     assert cli(config, *base, "--location", "loc-home")[0] == 0
     (plan,) = json.loads(cli(config, "plans", "list", "--json")[1])
     assert plan["location_id"] == "loc-home"
+    code, out, _ = cli(config, "plans", "list")
+    assert code == 0
+    assert "Home" in out
+    assert "active" in out
+
+
+def test_locations_offline_list_the_stored_copy_and_cannot_change(config: Path) -> None:
+    seed(config, locations=(HOME, WORK))
+    code, out, err = cli(config, "locations", "list", "--user", "u1", "--json")
+    assert code == 0, err
+    assert [loc["name"] for loc in json.loads(out)] == ["Home", "Work"]
+    code, _, err = cli(config, "locations", "add", "--user", "u1", "--name", "X",
+                       "--lat", "1", "--lon", "2")  # fmt: skip
+    assert code == 2
+    assert "needs Enode" in err

@@ -10,7 +10,9 @@ from hypothesis import strategies as st
 from structlog.testing import capture_logs
 
 from enode_scheduler.service.reading import MAX_CHARGE_RATE_KW, sanitise
+from tests.fakes import FakeCar
 from tests.unit.service.test_decide import T0, reading
+from tests.unit.service.test_reconciler import TOMORROW_7, make_world
 
 
 @given(rate=st.one_of(st.none(), st.floats(allow_nan=True, allow_infinity=True)))
@@ -46,3 +48,20 @@ def test_a_sound_reading_is_left_as_it_is() -> None:
     with capture_logs() as logs:
         assert sanitise(good, now=T0) is good
     assert logs == []
+
+
+async def test_the_daemon_stores_corrected_readings() -> None:
+    world = await make_world([FakeCar("v1", "u1", charging=True)])
+    await world.add_plan("v1", target=80.0, deadline=TOMORROW_7)
+    world.enode.garbled["v1"] = {
+        "charge_rate_kw": -7.0,
+        "last_seen": world.clock.now() + timedelta(days=30),
+    }
+    await world.rec.load(now=world.clock.now())
+    await world.run(hours=0.5)
+    stored = (await world.stores.vehicles.latest_readings(["v1"]))["v1"]
+    assert stored.charge_rate_kw is None
+    assert stored.last_seen is not None
+    assert stored.last_seen <= world.clock.now()
+    # The reading is still used: the car charging in the expensive afternoon is stopped.
+    assert world.enode.commands

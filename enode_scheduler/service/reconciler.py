@@ -281,7 +281,7 @@ class Reconciler:
                 self._maybe_replan(
                     car, view, slots, deadline=deadline, now=now, report=report, outbox=outbox
                 )
-            self._verify(car, now=now, report=report, outbox=outbox)
+            self._verify(car, now=now, report=report, outbox=outbox, applies=applies)
             # Past a one-off deadline every window is over: a car still charging is stopped
             # once, then the finished plan leaves it alone.
             finished = deadline is None
@@ -459,7 +459,15 @@ class Reconciler:
             rec.schedule, now, computed_at=rec.computed_at, anchor_soc_percent=anchor
         )
 
-    def _verify(self, car: Car, *, now: datetime, report: StepReport, outbox: Outbox) -> None:
+    def _verify(
+        self,
+        car: Car,
+        *,
+        now: datetime,
+        report: StepReport,
+        outbox: Outbox,
+        applies: bool = True,
+    ) -> None:
         intent = car.intent
         if intent is None:
             return
@@ -470,6 +478,12 @@ class Reconciler:
             return
         verify_at = (intent.sent_at or now) + timedelta(seconds=self._settings.verify_delay_s)
         if car.asked_at is None or car.asked_at < verify_at or car.reading is None:
+            return
+        if not applies:
+            # The car left the plan's location before the command could be checked: what it
+            # does now is not the command's doing, and must not count towards failing the plan.
+            outbox.failed[intent.key] = "left_location"
+            car.intent = None
             return
         if car.reading.is_charging == (intent.action is ChargeAction.START):
             outbox.verified.append(intent.key)

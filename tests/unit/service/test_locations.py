@@ -10,11 +10,11 @@ from hypothesis import strategies as st
 from structlog.testing import capture_logs
 
 from enode_scheduler.config import SchedulerSettings
-from enode_scheduler.records import ChargeAction, Presence
+from enode_scheduler.records import ChargeAction, IntentStatus, Presence
 from enode_scheduler.service import decide
 from tests.fakes import FakeCar
 from tests.unit.service.test_decide import reading
-from tests.unit.service.test_reconciler import SETTINGS, START, TOMORROW_7, make_world
+from tests.unit.service.test_reconciler import SETTINGS, START, TOMORROW_7, intents, make_world
 
 ids = st.one_of(st.none(), st.sampled_from(["home", "work", "x"]))
 
@@ -173,3 +173,18 @@ async def test_coming_home_without_a_seen_unplug_counts_as_plugging_in() -> None
     replans = [e for e in logs if e["event"] == "plan_replanned"]
     assert replans
     assert replans[0]["reason"] == "plugged_in"
+
+
+async def test_a_command_the_car_drove_away_from_does_not_count_against_the_plan() -> None:
+    car = FakeCar("v1", "u1", soc_percent=30.0, charging=True, ignores_commands=True)
+    world = await make_world([car])
+    await world.add_plan("v1", target=70.0, deadline=TOMORROW_7)
+    await world.rec.load(now=world.clock.now())
+    await world.run(hours=0.01)
+    assert [a for _, _, a in world.enode.commands] == [ChargeAction.STOP]
+    world.enode.move("v1", location_id="work")  # gone before the STOP could be checked
+    await world.run(hours=1)
+    (intent,) = await intents(world)
+    assert (intent.status, intent.error) == (IntentStatus.FAILED, "left_location")
+    assert world.rec.cars["v1"].failed_attempts == 0
+    assert len(world.enode.commands) == 1

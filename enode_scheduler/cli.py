@@ -18,6 +18,7 @@ from enode_scheduler.commands import config as config_commands
 from enode_scheduler.commands import daemon as daemon_commands
 from enode_scheduler.commands import db as db_commands
 from enode_scheduler.commands import enode as enode_commands
+from enode_scheduler.commands import locations as locations_commands
 from enode_scheduler.commands import ops
 from enode_scheduler.commands import plans as plans_commands
 from enode_scheduler.commands import prices as prices_commands
@@ -70,6 +71,7 @@ def root(
 app.command("run")(daemon_commands.run)
 app.command("demo")(daemon_commands.demo)
 app.add_typer(plans_commands.app, name="plans")
+app.add_typer(locations_commands.app, name="locations")
 app.command("link")(enode_commands.link)
 app.command("vehicles")(enode_commands.vehicles)
 app.add_typer(enode_commands.charge_app, name="charge")

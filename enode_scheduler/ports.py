@@ -15,11 +15,13 @@ from enode_scheduler.clock import Clock
 from enode_scheduler.planner.models import IntensitySlot, Slot
 from enode_scheduler.records import (
     ChargeAction,
+    ChargingLocation,
     CommandIntent,
     Lease,
     OverrideRecord,
     PlanRecord,
     PlanStatus,
+    Presence,
     ScheduleRecord,
     UserRecord,
     UserTokens,
@@ -31,9 +33,11 @@ __all__ = [
     "Clock",
     "CommandIntentStore",
     "EnodeApi",
+    "EnodeLocations",
     "IntensitySlotStore",
     "IntensitySource",
     "LeaseStore",
+    "LocationStore",
     "OverrideStore",
     "PlanStore",
     "PriceSlotStore",
@@ -63,6 +67,28 @@ class EnodeApi(Protocol):
         self, user_id: str, vehicle_id: str, action: ChargeAction, *, vendor: str | None = None
     ) -> None:
         """Send START or STOP at most once, never retried blindly (re-read the state to verify)."""
+        ...
+
+
+class EnodeLocations(Protocol):
+    """A user's charging locations at Enode, for the CLI and the API. Errors: `EnodeError`s."""
+
+    async def list_locations(self, user_id: str) -> list[ChargingLocation]:
+        """Every charging location the user has at Enode."""
+        ...
+
+    async def create_location(
+        self, user_id: str, *, name: str, latitude: float, longitude: float
+    ) -> ChargingLocation:
+        """Create a charging location at Enode; returns it with the id Enode gave it."""
+        ...
+
+    async def delete_location(self, user_id: str, location_id: str) -> None:
+        """Delete a charging location at Enode (EnodeNotFound when there is none)."""
+        ...
+
+    async def vehicle_position(self, user_id: str, vehicle_id: str) -> tuple[float, float] | None:
+        """The car's (latitude, longitude) as its vendor reports it; None when it does not."""
         ...
 
 
@@ -186,6 +212,30 @@ class PlanStore(Protocol):
         self, vehicle_id: str, status: PlanStatus, *, reason: str | None = None
     ) -> None:
         """Set status and reason, leaving updated_at alone (not an edit); no-op without a plan."""
+        ...
+
+    async def set_presences(self, presences: Mapping[str, Presence]) -> None:
+        """Record where each planned car is (vehicle id -> presence); not an edit of the plan."""
+        ...
+
+
+class LocationStore(Protocol):
+    """Our copy of each user's charging locations at Enode."""
+
+    async def replace_locations(self, user_id: str, locations: Sequence[ChargingLocation]) -> None:
+        """Make the user's stored locations exactly `locations` (after listing them at Enode)."""
+        ...
+
+    async def put_location(self, location: ChargingLocation) -> None:
+        """Insert or replace one location by id."""
+        ...
+
+    async def delete_location(self, location_id: str) -> bool:
+        """Remove one location; False when it was not stored."""
+        ...
+
+    async def list_locations(self, user_id: str) -> list[ChargingLocation]:
+        """The user's stored locations, by name."""
         ...
 
 

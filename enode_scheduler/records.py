@@ -32,6 +32,9 @@ class VehicleReading:
     charging_reasons: tuple[str, ...] = ()
     charging_location_id: str | None = None
     smart_charging_enabled: bool | None = None
+    # Whether the vendor told us where the car is (a position); with no charging location id,
+    # True means "at no charging location", None/False means "we cannot tell".
+    position_known: bool | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +66,26 @@ class PlanStatus(StrEnum):
     DONE = "done"
 
 
+class Presence(StrEnum):
+    """Where a planned car is, seen from its plan; only `at_location` is controlled by default."""
+
+    AT_LOCATION = "at_location"  # at the plan's charging location
+    AWAY = "away"  # somewhere else: another charging location, or none
+    LOCATION_UNKNOWN = "location_unknown"  # the vendor does not say where the car is
+    NO_LOCATION = "no_location"  # the plan names no charging location yet
+
+
+@dataclass(frozen=True, slots=True)
+class ChargingLocation:
+    """One of a user's charging locations at Enode (the places where a plan may act)."""
+
+    location_id: str
+    user_id: str
+    name: str | None = None
+    latitude: float | None = None
+    longitude: float | None = None
+
+
 @dataclass(frozen=True, slots=True)
 class PlanRecord:
     """A charge goal for one vehicle: one-off (`deadline`) or repeating (`weekdays` + `local_time`).
@@ -87,10 +110,25 @@ class PlanRecord:
     plan_id: int | None = None
     created_at: datetime | None = None
     updated_at: datetime | None = None
+    # The charging location where the plan applies; None: the car is not controlled.
+    location_id: str | None = None
+    # The daemon's last verdict on where the car is (written by the daemon, not by edits).
+    presence: Presence | None = None
 
     @property
     def repeating(self) -> bool:
         return self.deadline is None
+
+    @property
+    def shown_status(self) -> str:
+        """The status an operator sees: why an active plan is not acting, else the plan status."""
+        if self.status is not PlanStatus.ACTIVE:
+            return self.status.value
+        if self.location_id is None:
+            return Presence.NO_LOCATION.value
+        if self.presence in (Presence.AWAY, Presence.LOCATION_UNKNOWN):
+            return self.presence.value
+        return self.status.value
 
 
 @dataclass(frozen=True, slots=True)

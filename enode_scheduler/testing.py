@@ -14,16 +14,24 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Generic, TypeVar
 
 from enode_scheduler.clock import Clock, FakeClock
-from enode_scheduler.exceptions import PriceError, PricesNotPublished, StaleEpoch, StoreError
+from enode_scheduler.exceptions import (
+    EnodeNotFound,
+    PriceError,
+    PricesNotPublished,
+    StaleEpoch,
+    StoreError,
+)
 from enode_scheduler.planner.models import IntensitySlot, Slot
 from enode_scheduler.ports import LEADER_LEASE
 from enode_scheduler.records import (
+    ChargingLocation,
     CommandIntent,
     IntentStatus,
     Lease,
     OverrideRecord,
     PlanRecord,
     PlanStatus,
+    Presence,
     ScheduleRecord,
     UserRecord,
     UserTokens,
@@ -33,8 +41,10 @@ from enode_scheduler.records import (
 __all__ = [
     "FakeClock",
     "InMemoryCommandIntentStore",
+    "InMemoryEnodeLocations",
     "InMemoryIntensitySlotStore",
     "InMemoryLeaseStore",
+    "InMemoryLocationStore",
     "InMemoryOverrideStore",
     "InMemoryPlanStore",
     "InMemoryPriceSlotStore",
@@ -50,8 +60,10 @@ __all__ = [
 if TYPE_CHECKING:
     from enode_scheduler.ports import (
         CommandIntentStore,
+        EnodeLocations,
         IntensitySlotStore,
         LeaseStore,
+        LocationStore,
         OverrideStore,
         PlanStore,
         PriceSlotStore,
@@ -72,6 +84,7 @@ class _Tables:
     plans: dict[str, PlanRecord] = field(default_factory=dict)
     schedules: dict[str, ScheduleRecord] = field(default_factory=dict)
     overrides: dict[str, OverrideRecord] = field(default_factory=dict)
+    locations: dict[str, ChargingLocation] = field(default_factory=dict)
 
     def ensure_user(self, user_id: str) -> None:
         self.users.setdefault(user_id, UserRecord(user_id=user_id))
@@ -116,6 +129,8 @@ class InMemoryUserStore:
         if self._t.users.pop(user_id, None) is None:
             return False
         self._t.tokens.pop(user_id, None)
+        for lid in [k for k, loc in self._t.locations.items() if loc.user_id == user_id]:
+            del self._t.locations[lid]
         owned = {v for v, r in self._t.vehicles.items() if r.user_id == user_id}
         owned |= {v for v, p in self._t.plans.items() if p.user_id == user_id}
         for vehicle_id in owned:
@@ -187,6 +202,7 @@ class InMemoryPlanStore:
             plan_id=old.plan_id if old else next(self._ids),
             created_at=old.created_at if old else now,
             updated_at=now,
+            presence=None,
         )
         self._t.plans[plan.vehicle_id] = stored
         return stored
@@ -208,6 +224,34 @@ class InMemoryPlanStore:
             self._t.plans[vehicle_id] = dataclasses.replace(
                 plan, status=status, status_reason=reason
             )
+
+    async def set_presences(self, presences: Mapping[str, Presence]) -> None:
+        for vehicle_id, presence in presences.items():
+            if (plan := self._t.plans.get(vehicle_id)) is not None:
+                self._t.plans[vehicle_id] = dataclasses.replace(plan, presence=presence)
+
+
+class InMemoryLocationStore:
+    def __init__(self, tables: _Tables | None = None) -> None:
+        self._t = tables or _Tables()
+
+    async def replace_locations(self, user_id: str, locations: Sequence[ChargingLocation]) -> None:
+        self._t.ensure_user(user_id)
+        for lid in [k for k, loc in self._t.locations.items() if loc.user_id == user_id]:
+            del self._t.locations[lid]
+        for loc in locations:
+            self._t.locations[loc.location_id] = dataclasses.replace(loc, user_id=user_id)
+
+    async def put_location(self, location: ChargingLocation) -> None:
+        self._t.ensure_user(location.user_id)
+        self._t.locations[location.location_id] = location
+
+    async def delete_location(self, location_id: str) -> bool:
+        return self._t.locations.pop(location_id, None) is not None
+
+    async def list_locations(self, user_id: str) -> list[ChargingLocation]:
+        mine = [loc for loc in self._t.locations.values() if loc.user_id == user_id]
+        return sorted(mine, key=lambda loc: (loc.name or "", loc.location_id))
 
 
 class InMemoryScheduleStore:
@@ -417,6 +461,7 @@ class InMemoryStore:
     intents: InMemoryCommandIntentStore
     leases: InMemoryLeaseStore
     overrides: InMemoryOverrideStore
+    locations: InMemoryLocationStore
     intensity: InMemoryIntensitySlotStore = dataclasses.field(
         default_factory=InMemoryIntensitySlotStore
     )
@@ -436,6 +481,7 @@ class InMemoryStore:
             intents=InMemoryCommandIntentStore(clock=clock, leases=leases, lease_name=lease_name),
             leases=leases,
             overrides=InMemoryOverrideStore(tables),
+            locations=InMemoryLocationStore(tables),
         )
 
 
@@ -452,6 +498,7 @@ if TYPE_CHECKING:
         _leases: LeaseStore = store.leases
         _intensity: IntensitySlotStore = store.intensity
         _overrides: OverrideStore = store.overrides
+        _locations: LocationStore = store.locations
 
 
 # Price source twin
@@ -479,3 +526,40 @@ class InMemoryPriceSource:
         if not found:
             raise PricesNotPublished(f"in-memory: no prices for {zone} from {start.isoformat()}")
         return sorted(found, key=lambda s: s.start)
+
+
+# Enode charging locations twin -----------------------------------------------------------------
+
+
+class InMemoryEnodeLocations:
+    """A bare `ports.EnodeLocations`: users' locations at "Enode", and the cars' positions."""
+
+    def __init__(self) -> None:
+        self.locations: dict[str, ChargingLocation] = {}
+        self.positions: dict[str, tuple[float, float]] = {}
+        self._ids = itertools.count(1)
+
+    async def list_locations(self, user_id: str) -> list[ChargingLocation]:
+        return [loc for loc in self.locations.values() if loc.user_id == user_id]
+
+    async def create_location(
+        self, user_id: str, *, name: str, latitude: float, longitude: float
+    ) -> ChargingLocation:
+        made = ChargingLocation(f"loc-{next(self._ids)}", user_id, name, latitude, longitude)
+        self.locations[made.location_id] = made
+        return made
+
+    async def delete_location(self, user_id: str, location_id: str) -> None:
+        found = self.locations.get(location_id)
+        if found is None or found.user_id != user_id:
+            raise EnodeNotFound(f"no charging location {location_id}", status=404)
+        del self.locations[location_id]
+
+    async def vehicle_position(self, user_id: str, vehicle_id: str) -> tuple[float, float] | None:
+        return self.positions.get(vehicle_id)
+
+
+if TYPE_CHECKING:
+
+    def _implements_enode_locations(twin: InMemoryEnodeLocations) -> None:
+        _locations: EnodeLocations = twin

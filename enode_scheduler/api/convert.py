@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from enode_scheduler.api.models import (
     WEEKDAYS,
     CommandOut,
+    LocationOut,
     OverrideOut,
     PlanIn,
     PlanOut,
@@ -17,6 +18,7 @@ from enode_scheduler.api.models import (
 )
 from enode_scheduler.planner.models import Window, WindowReason
 from enode_scheduler.records import (
+    ChargingLocation,
     CommandIntent,
     OverrideRecord,
     PlanRecord,
@@ -31,7 +33,9 @@ _WINDOW_TEXT = {
 }
 
 
-def plan_record(body: PlanIn, *, vehicle_id: str, user_id: str) -> PlanRecord:
+def plan_record(
+    body: PlanIn, *, vehicle_id: str, user_id: str, location_id: str | None = None
+) -> PlanRecord:
     repeat = body.repeat
     return PlanRecord(
         vehicle_id=vehicle_id,
@@ -45,6 +49,7 @@ def plan_record(body: PlanIn, *, vehicle_id: str, user_id: str) -> PlanRecord:
         start_penalty=body.start_penalty,
         co2_price_per_kg=body.co2_price_per_kg,
         enabled=body.enabled,
+        location_id=location_id,
     )
 
 
@@ -65,10 +70,20 @@ def plan_out(plan: PlanRecord) -> PlanOut:
         start_penalty=plan.start_penalty,
         co2_price_per_kg=plan.co2_price_per_kg,
         enabled=plan.enabled,
-        status=plan.status.value,
+        location_id=plan.location_id,
+        status=plan.shown_status,
         status_reason=plan.status_reason,
         created_at=plan.created_at,
         updated_at=plan.updated_at,
+    )
+
+
+def location_out(location: ChargingLocation) -> LocationOut:
+    return LocationOut(
+        location_id=location.location_id,
+        name=location.name,
+        latitude=location.latitude,
+        longitude=location.longitude,
     )
 
 
@@ -86,6 +101,7 @@ def vehicle_out(reading: VehicleReading, *, now: datetime) -> VehicleOut:
         charge_limit_percent=reading.charge_limit_percent,
         charging_reasons=list(reading.charging_reasons),
         smart_charging_enabled=reading.smart_charging_enabled,
+        charging_location_id=reading.charging_location_id,
         last_seen=reading.last_seen,
         reading_age_s=max(0.0, age_s) if age_s is not None else None,
     )

@@ -10,6 +10,8 @@ from enode_scheduler.clock import Clock
 from enode_scheduler.ports import (
     CommandIntentStore,
     EnodeApi,
+    EnodeLocations,
+    LocationStore,
     OverrideStore,
     PlanStore,
     ScheduleStore,
@@ -68,3 +70,7 @@ class ApiDeps:
     enode: EnodeApi | None = None
     request_replan: Trigger = no_trigger
     request_reconcile: Trigger = no_trigger
+    # Users' charging locations (our copy); None: plans are stored without one.
+    locations: LocationStore | None = None
+    # Creates and deletes locations at Enode; None when Enode is not set up.
+    enode_locations: EnodeLocations | None = None

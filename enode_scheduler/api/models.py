@@ -16,6 +16,11 @@ __all__ = [
     "ID_PATTERN",
     "CommandOut",
     "LinkOut",
+    "LocationAdded",
+    "LocationId",
+    "LocationIn",
+    "LocationOut",
+    "LocationsOut",
     "OverrideIn",
     "OverrideOut",
     "PlanIn",
@@ -35,6 +40,7 @@ __all__ = [
 ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:@-]{0,127}$"
 UserId = Annotated[str, Path(pattern=ID_PATTERN, description="Our user id (also Enode's).")]
 VehicleId = Annotated[str, Path(pattern=ID_PATTERN, description="Enode's vehicle id.")]
+LocationId = Annotated[str, Path(pattern=ID_PATTERN, description="Enode's charging location id.")]
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 WEEKDAYS: tuple[Weekday, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 Percent = Annotated[float, Field(ge=0, le=100)]
@@ -94,6 +100,14 @@ class PlanIn(_In):
         ),
     )
     enabled: bool = True
+    location: str | None = Field(
+        None,
+        max_length=255,
+        description=(
+            "Charging location (id or name) where the plan applies; default: the user's only "
+            "one. Without one the plan is stored but the car is not controlled."
+        ),
+    )
 
     @field_validator("timezone")
     @classmethod
@@ -126,7 +140,14 @@ class PlanOut(BaseModel):
     start_penalty: float
     co2_price_per_kg: float | None
     enabled: bool
-    status: str
+    location_id: str | None = Field(description="Where the plan applies; None: not controlled.")
+    status: str = Field(
+        description=(
+            "active, failed or done; for an active plan that is not acting: away (the car is "
+            "plugged in elsewhere), location_unknown (its vendor does not say where it is) or "
+            "no_location (the plan names no charging location)."
+        )
+    )
     status_reason: str | None
     created_at: datetime | None
     updated_at: datetime | None
@@ -157,6 +178,42 @@ class OverrideOut(BaseModel):
     active: bool
 
 
+class LocationIn(_In):
+    """A new charging location: at `from_vehicle`'s position, or at latitude/longitude."""
+
+    name: str = Field(min_length=1, max_length=255)
+    latitude: float | None = Field(None, ge=-90, le=90)
+    longitude: float | None = Field(None, ge=-180, le=180)
+    from_vehicle: str | None = Field(None, pattern=ID_PATTERN)
+
+    @model_validator(mode="after")
+    def _one_place(self) -> Self:
+        coordinates = self.latitude is not None and self.longitude is not None
+        if (self.from_vehicle is None) == (not coordinates):
+            raise ValueError("give from_vehicle, or latitude and longitude (not both)")
+        if self.from_vehicle is None and (self.latitude is None) != (self.longitude is None):
+            raise ValueError("give both latitude and longitude")
+        return self
+
+
+class LocationOut(BaseModel):
+    location_id: str
+    name: str | None
+    latitude: float | None
+    longitude: float | None
+
+
+class LocationsOut(BaseModel):
+    user_id: str
+    locations: list[LocationOut]
+
+
+class LocationAdded(LocationOut):
+    adopted_by: list[str] = Field(
+        description="Vehicles whose plans had no location and now apply here."
+    )
+
+
 class LinkOut(BaseModel):
     authorize_url: str
 
@@ -173,6 +230,9 @@ class VehicleOut(BaseModel):
     charge_limit_percent: float | None
     charging_reasons: list[str]
     smart_charging_enabled: bool | None
+    charging_location_id: str | None = Field(
+        None, description="The charging location the car is at, as its vendor last said."
+    )
     last_seen: datetime | None
     reading_age_s: float | None = Field(description="Seconds since `last_seen`.")
 
@@ -221,6 +281,13 @@ class CommandOut(BaseModel):
 
 class VehicleScheduleOut(BaseModel):
     vehicle_id: str
+    status: str | None = Field(
+        None, description="The plan's status (see PlanOut.status); None without a plan."
+    )
+    location_id: str | None = Field(None, description="The plan's charging location.")
+    charging_location_id: str | None = Field(
+        None, description="The charging location the car is at, as its vendor last said."
+    )
     schedule: ScheduleOut | None = Field(description="None until the planner has run.")
     override: OverrideOut | None
     commands: list[CommandOut] = Field(description="Command intents of the last 24 hours.")

@@ -39,6 +39,8 @@ def api_for(
         enode=deps.enode,
         request_replan=request_replan,
         request_reconcile=request_reconcile,
+        locations=store.locations,
+        enode_locations=deps.enode,
     )
     secret = deps.settings.enode.webhook_secret
     public, guarded = health_routers(ready=ready, metrics=metrics)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 from collections.abc import Awaitable, Callable
 from datetime import datetime, time
@@ -144,8 +145,26 @@ def add(
             ),
         ),
     ] = None,
+    location: Annotated[
+        str | None,
+        typer.Option(
+            help="Charging location (id or name) where the plan applies; default: the user's "
+            "only one."
+        ),
+    ] = None,
 ) -> None:
-    """Set the vehicle's plan (replacing any); the running daemon picks it up."""
+    """Set the vehicle's plan (replacing any); the running daemon picks it up.
+
+    The car must be one of --user's (a stored vehicle, else one read through Enode). The plan
+    acts only while the car is at its charging location."""
+    from enode_scheduler.commands.locations import run_with_places
+    from enode_scheduler.service.locations import (
+        PlanPlaces,
+        check_vehicle,
+        no_location_note,
+        resolve_location,
+    )
+
     try:
         plan = build_plan(
             vehicle_id, user=user, target=target, by=by, at=at, days=days, tz=tz,
@@ -155,8 +174,16 @@ def add(
     except InvalidInput as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from exc
-    stored = _with_store(ctx, lambda store: store.plans.put_plan(plan))
+
+    async def store_plan(places: PlanPlaces) -> PlanRecord:
+        await check_vehicle(places, vehicle_id, user)
+        where = await resolve_location(places, user, location)
+        return await places.plans.put_plan(dataclasses.replace(plan, location_id=where))
+
+    stored = run_with_places(ctx, store_plan)
     typer.echo(f"plan set for {stored.vehicle_id}: {describe(stored)}")
+    if stored.location_id is None:
+        typer.echo(no_location_note(user, vehicle_id), err=True)
 
 
 @app.command("list")
@@ -164,23 +191,45 @@ def list_plans(
     ctx: typer.Context,
     as_json: Annotated[bool, typer.Option("--json", help="Print a JSON array.")] = False,
 ) -> None:
-    """Show every plan with its state, and its current schedule's cost and kg CO2."""
+    """Show every plan with its state, location, and its current schedule's cost and kg CO2."""
 
-    async def read(store: Store) -> tuple[list[PlanRecord], dict[str, ScheduleRecord]]:
+    async def read(
+        store: Store,
+    ) -> tuple[list[PlanRecord], dict[str, ScheduleRecord], dict[str, str]]:
         plans = await store.plans.list_plans()
-        return plans, await store.schedules.get_schedules([p.vehicle_id for p in plans])
+        schedules = await store.schedules.get_schedules([p.vehicle_id for p in plans])
+        users = sorted({p.user_id for p in plans})
+        found = [loc for u in users for loc in await store.locations.list_locations(u)]
+        return plans, schedules, {loc.location_id: loc.name or loc.location_id for loc in found}
 
-    plans, schedules = _with_store(ctx, read)
+    plans, schedules, names = _with_store(ctx, read)
     if as_json:
         out = [plan_json(p, schedules.get(p.vehicle_id)) for p in plans]
         typer.echo(json.dumps(out, indent=2))
         return
-    table = Table("vehicle", "user", "goal", "min SoC", "status", "cost (saving)", "kg CO2 (saved)")
+    table = Table(
+        "vehicle",
+        "user",
+        "goal",
+        "min SoC",
+        "location",
+        "status",
+        "cost (saving)",
+        "kg CO2 (saved)",
+    )
     for p in plans:
-        status = p.status.value + (f" ({p.status_reason})" if p.status_reason else "")
+        status = p.shown_status + (f" ({p.status_reason})" if p.status_reason else "")
+        where = names.get(p.location_id, p.location_id) if p.location_id else "-"
         money, co2 = _schedule_cells(schedules.get(p.vehicle_id))
         table.add_row(
-            p.vehicle_id, p.user_id, describe(p), f"{p.min_soc_percent:g}%", status, money, co2
+            p.vehicle_id,
+            p.user_id,
+            describe(p),
+            f"{p.min_soc_percent:g}%",
+            where,
+            status,
+            money,
+            co2,
         )
     Console().print(table)
 
@@ -228,7 +277,9 @@ def plan_json(plan: PlanRecord, record: ScheduleRecord | None = None) -> dict[st
         "start_penalty": plan.start_penalty,
         "co2_weight": plan.co2_price_per_kg,
         "enabled": plan.enabled,
-        "status": plan.status.value,
+        "location_id": plan.location_id,
+        # What an operator needs: away / location_unknown / no_location explain an idle car.
+        "status": plan.shown_status,
         "status_reason": plan.status_reason,
         "schedule": _schedule_json(record),
     }

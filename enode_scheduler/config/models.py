@@ -522,6 +522,21 @@ class SchedulerSettings(_Section):
         gt=0,
         description="Battery capacity assumed when the vehicle does not report one.",
     )
+    max_controlled_kw: float = Field(
+        default=22.0,
+        gt=0,
+        description=(
+            "A car charging faster than this (kW, e.g. at a DC fast charger) is never stopped, "
+            "wherever it is."
+        ),
+    )
+    unknown_location: Literal["skip", "act"] = Field(
+        default="skip",
+        description=(
+            "What to do with a planned car whose vendor does not say where it is: skip (leave it "
+            "alone, status location_unknown) or act (control it as if at the plan's location)."
+        ),
+    )
     plans_refresh_s: float = Field(
         default=30.0,
         gt=0,

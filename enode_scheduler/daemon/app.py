@@ -212,7 +212,12 @@ class Daemon:
             log.error("reconcile_failed", error=str(exc))
             return
         duration_s = time.monotonic() - started
-        self.metrics.add(report, duration_s=duration_s, vehicles=len(self.reconciler.cars))
+        self.metrics.add(
+            report,
+            duration_s=duration_s,
+            vehicles=len(self.reconciler.cars),
+            statuses=self.reconciler.status_counts(),
+        )
         self.metrics.set_schedules(
             car.record.schedule for car in self.reconciler.cars.values() if car.record is not None
         )

@@ -8,7 +8,13 @@ from dataclasses import dataclass, field
 
 from enode_scheduler.enode import EnodeMetrics
 from enode_scheduler.planner.models import Schedule
+from enode_scheduler.records import PlanStatus, Presence
 from enode_scheduler.service import StepReport
+
+PLAN_STATUSES = (
+    *(s.value for s in PlanStatus),
+    *(p.value for p in Presence if p is not Presence.AT_LOCATION),
+)
 
 
 @dataclass
@@ -25,12 +31,21 @@ class DaemonMetrics:
     plans_failed: int = 0
     replans: Counter[str] = field(default_factory=Counter)
     vehicles: int = 0
+    # Planned cars per shown status (active, away, location_unknown, no_location, ...).
+    statuses: dict[str, int] = field(default_factory=dict)
     leader: bool = False
     last_step_duration_s: float = 0.0
     # sums over the current schedules: (cost, saving, kg CO2, kg CO2 saved)
     planned: tuple[float, float, float, float] = (0.0, 0.0, 0.0, 0.0)
 
-    def add(self, report: StepReport, *, duration_s: float, vehicles: int) -> None:
+    def add(
+        self,
+        report: StepReport,
+        *,
+        duration_s: float,
+        vehicles: int,
+        statuses: dict[str, int] | None = None,
+    ) -> None:
         self.steps += 1
         self.polls += report.polled
         self.poll_errors += report.poll_errors
@@ -42,6 +57,8 @@ class DaemonMetrics:
         self.plans_failed += report.plans_failed
         self.replans.update(report.reasons)
         self.vehicles = vehicles
+        if statuses is not None:
+            self.statuses = statuses
         self.last_step_duration_s = duration_s
 
     def set_schedules(self, schedules: Iterable[Schedule]) -> None:
@@ -76,6 +93,14 @@ def render(metrics: DaemonMetrics, enode: EnodeMetrics | None) -> str:
     replans = [(f'{{reason="{r}"}}', float(n)) for r, n in sorted(m.replans.items())]
     metric("replans_total", "counter", "Schedules computed, by trigger.", replans)
     metric("vehicles", "gauge", "Vehicles with an enabled plan.", [("", m.vehicles)])
+    # Every status is always present, so a dashboard sees `away` go to 0 rather than vanish.
+    shown = dict.fromkeys(PLAN_STATUSES, 0) | m.statuses
+    metric(
+        "plan_vehicles",
+        "gauge",
+        "Vehicles with an enabled plan, by status (away: plugged in elsewhere, left alone).",
+        [(f'{{status="{s}"}}', float(n)) for s, n in sorted(shown.items())],
+    )
     metric("leader", "gauge", "1 while this process holds the lease.", [("", float(m.leader))])
     metric("step_seconds", "gauge", "Duration of the last step.", [("", m.last_step_duration_s)])
     cost, saving, kg, kg_saved = m.planned

@@ -28,7 +28,7 @@ def run_demo(
         demo = asyncio.run(runner.run(nights=nights, speed=speed, co2=co2))
     else:
         console.print(
-            "Starting a fake Enode with 5 cars and the real daemon on a SQLite file; "
+            "Starting a fake Enode with 6 cars and the real daemon on a SQLite file; "
             f"{nights} simulated night(s) at {speed:g}x real time on real NO1 prices.\n"
         )
         with Live(console=console, refresh_per_second=8, transient=False) as live:

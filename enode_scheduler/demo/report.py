@@ -28,7 +28,7 @@ def live_table(demo: DemoRun) -> Table:
         window, state = "-", "waiting"
         car = daemon.reconciler.cars.get(vid) if daemon is not None else None
         if car is not None:
-            state = car.plan.status.value
+            state = car.plan.shown_status
             if car.record is not None:
                 upcoming = [w for w in car.record.schedule.windows if w.end > demo.now]
                 if upcoming:
@@ -83,6 +83,21 @@ def car_result(demo: DemoRun, track: Track) -> dict[str, Any]:
         "co2_saving_kg": _rounded(None if kg is None or baseline_kg is None else baseline_kg - kg),
         "commands_sent": track.commands_sent,
         "rate_limited_responses": track.rate_limited,
+        "away": _away(track),
+    }
+
+
+def _away(track: Track) -> dict[str, Any] | None:
+    """Where a car was away from its plan's location, and that it was left alone there."""
+    car = track.car
+    if car.away_from is None or car.away_until is None:
+        return None
+    return {
+        "from": car.away_from.strftime("%H:%M"),
+        "until": car.away_until.strftime("%H:%M"),
+        "charger_kw": car.away_kw,
+        "reported_away": track.reported_away,
+        "commands_while_away": track.away_commands,
     }
 
 
@@ -136,4 +151,18 @@ def report_table(demo: DemoRun) -> Table:
     table.add_row(
         "all cars", "", "", "", f"{total:.2f}", f"{base:.2f}", f"{base - total:.2f}", *co2_totals
     )
+    notes = [_away_note(car) for car in data["cars"] if car["away"] is not None]
+    if notes:
+        table.caption = "\n".join(notes)
     return table
+
+
+def _away_note(car: dict[str, Any]) -> str:
+    away = car["away"]
+    seen = "reported away" if away["reported_away"] else "not seen by a poll"
+    left = away["commands_while_away"]
+    verdict = "left alone" if left == 0 else f"[red]{left} command(s) sent[/]"
+    return (
+        f"{car['name']}: at a {away['charger_kw']:g} kW public charger "
+        f"{away['from']}-{away['until']}, {seen}, {verdict} there."
+    )

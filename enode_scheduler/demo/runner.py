@@ -24,7 +24,7 @@ from enode_scheduler.demo.scenario import CARS, USER, DemoCar
 from enode_scheduler.logs import configure_logging
 from enode_scheduler.planner.intensity import with_intensity
 from enode_scheduler.planner.models import Slot
-from enode_scheduler.records import PlanRecord, UserTokens
+from enode_scheduler.records import PlanRecord, Presence, UserTokens
 from enode_scheduler.sim import Fault, RunningSim, run_sim
 
 SAMPLE_S = 0.02  # wall seconds between samples of the cars
@@ -55,6 +55,11 @@ class Track:
     commands_sent: int = 0
     rate_limited: int = 0
     last_soc: float | None = None
+    # At a public fast charger now; what was sent to it there, and whether the daemon said so.
+    away: bool = False
+    away_commands: int = 0
+    reported_away: bool = False
+    _commands_before_away: int = 0
 
 
 @dataclass
@@ -162,6 +167,8 @@ async def _link_and_plan(deps: Deps, sim: RunningSim, now: datetime) -> None:
                 weekdays=frozenset(range(7)),
                 local_time=car.deadline,
                 start_penalty=car.start_penalty,
+                # The sim puts the user's cars at their home charging location.
+                location_id=sim.state.home_location_id(USER),
             )
         )
 
@@ -206,6 +213,10 @@ def _events(nights: int) -> list[Event]:
         for car in CARS:
             events.append((scenario.plug_in_at(car, night), _plug(car, night)))
             events.append((scenario.deadline_at(car, night), _deadline(car, night)))
+            away = scenario.away_at(car, night)
+            if away is not None:
+                events.append((away[0], _arrive_at_fast_charger(car)))
+                events.append((away[1], _leave_fast_charger(car)))
         if night + 1 < nights:
             morning = scenario.local_at(scenario.START + timedelta(days=night + 1), time(8, 0))
             events.extend((morning, _drive(car)) for car in CARS)
@@ -236,6 +247,34 @@ def _plug(car: DemoCar, night: int) -> Callable[[RunningSim, DemoRun], None]:
     return act
 
 
+def _arrive_at_fast_charger(car: DemoCar) -> Callable[[RunningSim, DemoRun], None]:
+    def act(sim: RunningSim, demo: DemoRun) -> None:
+        track = demo.tracks[car.vehicle_id]
+        track.away = True
+        track._commands_before_away = sim.state.counters[car.vehicle_id].commands_received
+        # A public DC charger is no charging location of the user's; the car starts at once.
+        sim.state.move(car.vehicle_id, charging_location_id=None, max_charge_kw=car.away_kw)
+        sim.state.plug(car.vehicle_id)
+
+    return act
+
+
+def _leave_fast_charger(car: DemoCar) -> Callable[[RunningSim, DemoRun], None]:
+    def act(sim: RunningSim, demo: DemoRun) -> None:
+        track = demo.tracks[car.vehicle_id]
+        received = sim.state.counters[car.vehicle_id].commands_received
+        track.away_commands += received - track._commands_before_away
+        track.away = False
+        sim.state.unplug(car.vehicle_id)
+        home = sim.state.home_location_id(USER)
+        sim.state.move(car.vehicle_id, charging_location_id=home, max_charge_kw=car.max_charge_kw)
+        soc = sim.state.vehicle(car.vehicle_id).soc_percent
+        sim.state.set_soc(car.vehicle_id, max(5.0, soc - scenario.AWAY_DRIVE_PERCENT))
+        track.last_soc = None
+
+    return act
+
+
 def _deadline(car: DemoCar, night: int) -> Callable[[RunningSim, DemoRun], None]:
     def act(sim: RunningSim, demo: DemoRun) -> None:
         track = demo.tracks[car.vehicle_id]
@@ -259,6 +298,9 @@ def _sample(demo: DemoRun, sim: RunningSim, now: datetime) -> None:
     demo.now = now
     for vid, track in demo.tracks.items():
         v = sim.state.vehicle(vid)
+        # Energy from a public charger is not on the household's bill.
+        if track.away:
+            track.last_soc = None
         if track.last_soc is not None and v.soc_percent > track.last_soc and track.nights:
             grid_kwh = (v.soc_percent - track.last_soc) / 100 * v.capacity_kwh / v.efficiency
             night = track.nights[-1]
@@ -274,6 +316,8 @@ def _sample(demo: DemoRun, sim: RunningSim, now: datetime) -> None:
 def _note_schedule(daemon: Daemon, track: Track) -> None:
     """Remember the windows the daemon planned, and whether tonight's goal is feasible."""
     state = daemon.reconciler.cars.get(track.car.vehicle_id)
+    if state is not None and track.away and state.plan.presence is Presence.AWAY:
+        track.reported_away = True
     if state is None or state.record is None:
         return
     for w in state.record.schedule.windows:

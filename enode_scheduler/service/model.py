@@ -26,10 +26,11 @@ from enode_scheduler.records import (
     OverrideRecord,
     PlanRecord,
     PlanStatus,
+    Presence,
     ScheduleRecord,
     VehicleReading,
 )
-from enode_scheduler.service import polling
+from enode_scheduler.service import decide, polling
 
 
 class PlanFn(Protocol):
@@ -107,6 +108,9 @@ class Car:
     planned_power_kw: float | None = None
     # After a failed read: no request for this car before then (Retry-After, closed gate).
     poll_not_before: datetime | None = None
+    # Logged once per plug-in away from the plan's location / per fast-charging session.
+    away_logged: bool = False
+    fast_logged: bool = False
 
 
 @dataclass(slots=True)
@@ -134,6 +138,7 @@ class Outbox:
     verified: list[str] = field(default_factory=list)
     failed: dict[str, str] = field(default_factory=dict)  # intent key -> why
     sends: list[tuple[Car, ChargeAction]] = field(default_factory=list)
+    presences: dict[str, Presence] = field(default_factory=dict)  # vehicle id -> where now
 
 
 def soc(car: Car) -> float | None:
@@ -144,11 +149,26 @@ def active_plan(car: Car) -> PlanRecord | None:
     return car.plan if car.plan.status is PlanStatus.ACTIVE else None
 
 
+def where(car: Car, settings: SchedulerSettings) -> tuple[Presence, bool]:
+    """Where the car is for its plan, and whether the plan applies there (see `decide`)."""
+    if car.reading is None:
+        return Presence.LOCATION_UNKNOWN, False
+    found = decide.presence(car.reading, car.plan.location_id)
+    return found, decide.plan_applies(found, unknown_location=settings.unknown_location)
+
+
+def plan_view(car: Car, settings: SchedulerSettings) -> VehicleReading | None:
+    """The car's latest reading as its plan sees it (plugged in elsewhere counts as unplugged)."""
+    if car.reading is None:
+        return None
+    return decide.as_plan_sees_it(car.reading, applies=where(car, settings)[1])
+
+
 def regular_poll_at(car: Car, *, now: datetime, settings: SchedulerSettings) -> datetime:
     """When the car is next read if nothing comes up (see `polling.next_poll_at`)."""
     return polling.next_poll_at(
         vehicle_id=car.plan.vehicle_id,
-        reading=car.reading,
+        reading=plan_view(car, settings),
         plan=active_plan(car),
         schedule=car.record.schedule if car.record is not None else None,
         now=now,

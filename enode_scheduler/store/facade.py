@@ -17,6 +17,7 @@ from enode_scheduler.store.crypto import cipher_from_settings
 from enode_scheduler.store.engine import create_engine
 from enode_scheduler.store.intents import SqlCommandIntentStore
 from enode_scheduler.store.leases import SqlLeaseStore
+from enode_scheduler.store.locations import SqlLocationStore
 from enode_scheduler.store.migrate import check_schema
 from enode_scheduler.store.overrides import SqlOverrideStore
 from enode_scheduler.store.plans import SqlPlanStore
@@ -30,6 +31,7 @@ if TYPE_CHECKING:
         CommandIntentStore,
         IntensitySlotStore,
         LeaseStore,
+        LocationStore,
         OverrideStore,
         PlanStore,
         PriceSlotStore,
@@ -55,6 +57,7 @@ class Store:
     leases: SqlLeaseStore
     overrides: SqlOverrideStore
     intensity: SqlIntensitySlotStore
+    locations: SqlLocationStore
 
     @property
     def dialect(self) -> str:
@@ -113,6 +116,7 @@ def build_store(
         leases=SqlLeaseStore(engine, clock=clock),
         overrides=SqlOverrideStore(engine, clock=clock),
         intensity=SqlIntensitySlotStore(engine, clock=clock),
+        locations=SqlLocationStore(engine, clock=clock),
     )
 
 
@@ -129,3 +133,4 @@ if TYPE_CHECKING:
         _leases: LeaseStore = store.leases
         _overrides: OverrideStore = store.overrides
         _intensity: IntensitySlotStore = store.intensity
+        _locations: LocationStore = store.locations

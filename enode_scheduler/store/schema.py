@@ -71,6 +71,8 @@ class VehicleRow(Base):
     charging_reasons: Mapped[list[Any]] = mapped_column(JSON, default=list)
     charging_location_id: Mapped[str | None] = mapped_column(String(128))
     smart_charging_enabled: Mapped[bool | None] = mapped_column(Boolean)
+    # Whether the vendor reports a position (the position itself is not kept).
+    position_known: Mapped[bool | None] = mapped_column(Boolean)
     last_seen: Mapped[datetime | None]
 
 
@@ -97,6 +99,25 @@ class PlanRow(Base):
     status_reason: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime] = mapped_column(index=True)
+    # Enode's charging location where the plan applies; NULL: the car is not controlled.
+    location_id: Mapped[str | None] = mapped_column(String(128))
+    # The daemon's last verdict on where the car is (records.Presence); not an edit.
+    presence: Mapped[str | None] = mapped_column(String(24))
+
+
+class ChargingLocationRow(Base):
+    """A copy of a user's charging locations at Enode, refreshed whenever they are listed."""
+
+    __tablename__ = "charging_locations"
+
+    location_id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    user_id: Mapped[str] = mapped_column(
+        ForeignKey("users.user_id", ondelete="CASCADE"), index=True
+    )
+    name: Mapped[str | None] = mapped_column(String(255))
+    latitude: Mapped[float | None] = mapped_column(Float)
+    longitude: Mapped[float | None] = mapped_column(Float)
+    updated_at: Mapped[datetime]
 
 
 class ScheduleRow(Base):
@@ -200,3 +221,4 @@ co2_slots_table = _table(Co2SlotRow)
 command_intents_table = _table(CommandIntentRow)
 leases_table = _table(LeaseRow)
 overrides_table = _table(OverrideRow)
+charging_locations_table = _table(ChargingLocationRow)

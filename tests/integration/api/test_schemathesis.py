@@ -23,7 +23,7 @@ from enode_scheduler.api.app import create_api
 from enode_scheduler.api.deps import ApiDeps
 from enode_scheduler.clock import FakeClock
 from enode_scheduler.records import UserRecord
-from enode_scheduler.testing import InMemoryStore
+from enode_scheduler.testing import InMemoryEnodeLocations, InMemoryStore
 from tests.integration.api.support import (
     NOW,
     WEBHOOK_SECRET,
@@ -61,6 +61,8 @@ def _app() -> Any:
         overrides=store.overrides,
         clock=clock,
         link=MemoryLinkFlow(clock, store.tokens),
+        locations=store.locations,
+        enode_locations=InMemoryEnodeLocations(),
     )
     return create_api(deps, api_settings(), webhook_secret=WEBHOOK_SECRET)
 

@@ -24,6 +24,7 @@ TABLES = {
     "leases",
     "vehicle_overrides",
     "co2_slots",
+    "charging_locations",
 }
 
 

@@ -42,7 +42,10 @@ async def test_co2_mode_plans_on_intensity_and_reports_it(
     async with build(settings, clock=clock) as deps:
         assert deps.intensity is not None
         await link_user(deps.store, sim, "u1", now=clock.now())
-        await add_plan(deps.store, "car-1", "u1", target=60.0, deadline=DEADLINE)
+        await add_plan(
+            deps.store, "car-1", "u1", target=60.0, deadline=DEADLINE,
+            location_id=sim.state.home_location_id("u1"),
+        )  # fmt: skip
         daemon = Daemon(deps, install_signals=False, holder="test")
         task = asyncio.create_task(daemon.run())
         await asyncio.wait_for(daemon.ready_event.wait(), timeout=10)

@@ -7,6 +7,8 @@ import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
+
 from enode_scheduler.config import load_settings
 from enode_scheduler.planner.models import Schedule, Window
 from enode_scheduler.records import ScheduleRecord
@@ -27,7 +29,10 @@ async def _save_schedule(config_path: Path) -> None:
         await store.schedules.save_schedules([ScheduleRecord("car-1", schedule, NOW, NOW)])
 
 
-def test_co2_weight_is_kept_and_the_schedule_shows_kg_co2(config: Path) -> None:  # noqa: F811
+def test_co2_weight_is_kept_and_the_schedule_shows_kg_co2(
+    config: Path,  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     code, out, err = cli(
         config, "plans", "add", "car-1", "--user", "u1", "--target", "80",
         "--by", "2099-01-02T07:30", "--co2-weight", "0.25",
@@ -44,6 +49,8 @@ def test_co2_weight_is_kept_and_the_schedule_shows_kg_co2(config: Path) -> None:
     assert plan["schedule"]["saving"] == 0.8
     assert plan["schedule"]["co2_kg"] == 1.5
     assert plan["schedule"]["co2_saving_kg"] == 2.5
+    # Wide enough for every column: the cells are checked, not how a narrow terminal wraps them.
+    monkeypatch.setenv("COLUMNS", "200")
     code, out, _ = cli(config, "plans", "list")
     assert "1.50 (2.50)" in out
 

@@ -24,6 +24,7 @@ from enode_scheduler.commands import sim as sim_command
 from enode_scheduler.commands.backtest import backtest
 from enode_scheduler.commands.context import settings_from_context
 from enode_scheduler.commands.plan_case import plan_case
+from enode_scheduler.commands.plan_site import plan_site
 
 __all__ = ["app", "main", "settings_from_context"]
 
@@ -74,6 +75,7 @@ app.command("vehicles")(enode_commands.vehicles)
 app.add_typer(enode_commands.charge_app, name="charge")
 app.add_typer(prices_commands.app, name="prices")
 app.command("plan-case")(plan_case)
+app.command("plan-site")(plan_site)
 app.command("backtest")(backtest)
 app.command("sim")(sim_command.sim)
 app.command("check-config")(config_commands.check_config)

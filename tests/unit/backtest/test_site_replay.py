@@ -1,4 +1,4 @@
-"""The garage replay: what a cap does to independent plans, a reactive limiter and the joint plan."""
+"""The garage replay: what a cap does to independent plans, a reactive limiter, the joint plan."""
 
 from __future__ import annotations
 

@@ -14,7 +14,14 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from enode_scheduler.clock import Clock, FakeClock
-from enode_scheduler.exceptions import PriceError, PricesNotPublished, StaleEpoch, StoreError
+from enode_scheduler.exceptions import (
+    LocationTaken,
+    NotFound,
+    PriceError,
+    PricesNotPublished,
+    StaleEpoch,
+    StoreError,
+)
 from enode_scheduler.planner.models import Slot
 from enode_scheduler.records import (
     CommandIntent,
@@ -24,9 +31,13 @@ from enode_scheduler.records import (
     PlanRecord,
     PlanStatus,
     ScheduleRecord,
+    SiteLocation,
+    SiteRecord,
     UserRecord,
     UserTokens,
     VehicleReading,
+    check_site,
+    check_site_location,
 )
 
 __all__ = [
@@ -38,6 +49,7 @@ __all__ = [
     "InMemoryPriceSlotStore",
     "InMemoryPriceSource",
     "InMemoryScheduleStore",
+    "InMemorySiteStore",
     "InMemoryStore",
     "InMemoryTokenStore",
     "InMemoryUserStore",
@@ -54,6 +66,7 @@ if TYPE_CHECKING:
         PlanStore,
         PriceSlotStore,
         ScheduleStore,
+        SiteStore,
         TokenStore,
         UserStore,
         VehicleStore,
@@ -70,6 +83,7 @@ class _Tables:
     plans: dict[str, PlanRecord] = field(default_factory=dict)
     schedules: dict[str, ScheduleRecord] = field(default_factory=dict)
     overrides: dict[str, OverrideRecord] = field(default_factory=dict)
+    sites: dict[str, SiteRecord] = field(default_factory=dict)
 
     def ensure_user(self, user_id: str) -> None:
         self.users.setdefault(user_id, UserRecord(user_id=user_id))
@@ -110,6 +124,9 @@ class InMemoryUserStore:
                 del self._t.vehicles[vehicle_id]
             if (plan := self._t.plans.get(vehicle_id)) and plan.user_id == user_id:
                 del self._t.plans[vehicle_id]
+        for name, site in self._t.sites.items():
+            kept = tuple(loc for loc in site.locations if loc.user_id != user_id)
+            self._t.sites[name] = dataclasses.replace(site, locations=kept)
         return True
 
     async def get_tokens(self, user_id: str) -> UserTokens | None:
@@ -385,6 +402,64 @@ class InMemoryOverrideStore:
         return {v: rows[v] for v in vehicle_ids if v in rows}
 
 
+class InMemorySiteStore:
+    """SiteStore over the shared tables, so deleting a user detaches their locations."""
+
+    def __init__(self, tables: _Tables | None = None, *, clock: Clock) -> None:
+        self._t = tables or _Tables()
+        self._clock = clock
+
+    async def put_site(self, name: str, *, max_kw: float) -> tuple[SiteRecord, bool]:
+        check_site(name, max_kw)
+        now = self._clock.now()
+        old = self._t.sites.get(name)
+        if old is None:
+            site = SiteRecord(name, max_kw, created_at=now, updated_at=now)
+        else:
+            site = dataclasses.replace(old, max_kw=max_kw, updated_at=now)
+        self._t.sites[name] = site
+        return site, old is None
+
+    async def get_site(self, name: str) -> SiteRecord | None:
+        return self._t.sites.get(name)
+
+    async def list_sites(self) -> list[SiteRecord]:
+        return [self._t.sites[name] for name in sorted(self._t.sites)]
+
+    async def delete_site(self, name: str) -> bool:
+        return self._t.sites.pop(name, None) is not None
+
+    async def attach_location(self, name: str, location: SiteLocation) -> SiteRecord:
+        check_site_location(location)
+        site = self._site(name)
+        if location.user_id not in self._t.users:
+            raise NotFound(f"user {location.user_id!r} is not known")
+        for other in self._t.sites.values():
+            if other.name != name and location in other.locations:
+                raise LocationTaken(
+                    user_id=location.user_id, location_id=location.location_id, site=other.name
+                )
+        locations = tuple(sorted({*site.locations, location}))
+        return self._store(dataclasses.replace(site, locations=locations))
+
+    async def detach_location(self, name: str, location: SiteLocation) -> bool:
+        site = self._site(name)
+        if location not in site.locations:
+            return False
+        kept = tuple(loc for loc in site.locations if loc != location)
+        self._store(dataclasses.replace(site, locations=kept))
+        return True
+
+    def _site(self, name: str) -> SiteRecord:
+        if name not in self._t.sites:
+            raise NotFound(f"site {name!r} does not exist")
+        return self._t.sites[name]
+
+    def _store(self, site: SiteRecord) -> SiteRecord:
+        self._t.sites[site.name] = dataclasses.replace(site, updated_at=self._clock.now())
+        return self._t.sites[site.name]
+
+
 @dataclass(frozen=True)
 class InMemoryStore:
     """The twin of `store.Store`: the same attribute names, over shared in-memory tables."""
@@ -398,6 +473,7 @@ class InMemoryStore:
     intents: InMemoryCommandIntentStore
     leases: InMemoryLeaseStore
     overrides: InMemoryOverrideStore
+    sites: InMemorySiteStore
 
     @classmethod
     def create(cls, *, clock: Clock, lease_name: str = "leader") -> InMemoryStore:
@@ -414,6 +490,7 @@ class InMemoryStore:
             intents=InMemoryCommandIntentStore(clock=clock, leases=leases, lease_name=lease_name),
             leases=leases,
             overrides=InMemoryOverrideStore(tables),
+            sites=InMemorySiteStore(tables, clock=clock),
         )
 
 
@@ -429,6 +506,7 @@ if TYPE_CHECKING:
         _intents: CommandIntentStore = store.intents
         _leases: LeaseStore = store.leases
         _overrides: OverrideStore = store.overrides
+        _sites: SiteStore = store.sites
 
 
 # Price source twin

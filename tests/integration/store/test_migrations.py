@@ -23,6 +23,8 @@ TABLES = {
     "command_intents",
     "leases",
     "vehicle_overrides",
+    "sites",
+    "site_locations",
 }
 
 

@@ -21,6 +21,7 @@ from enode_scheduler.commands import ops
 from enode_scheduler.commands import plans as plans_commands
 from enode_scheduler.commands import prices as prices_commands
 from enode_scheduler.commands import sim as sim_command
+from enode_scheduler.commands import sites as sites_commands
 from enode_scheduler.commands.backtest import backtest
 from enode_scheduler.commands.context import settings_from_context
 from enode_scheduler.commands.plan_case import plan_case
@@ -70,6 +71,7 @@ def root(
 app.command("run")(daemon_commands.run)
 app.command("demo")(daemon_commands.demo)
 app.add_typer(plans_commands.app, name="plans")
+app.add_typer(sites_commands.app, name="sites")
 app.command("link")(enode_commands.link)
 app.command("vehicles")(enode_commands.vehicles)
 app.add_typer(enode_commands.charge_app, name="charge")

@@ -73,3 +73,4 @@ async def test_sql_store_matches_the_twin(
         assert sites == await twin.sites.list_sites(), operation
         placed = [location for site in sites for location in site.locations]
         assert len(placed) == len(set(placed))
+        await clock.advance(1)  # so that updated_at shows which operations changed a site

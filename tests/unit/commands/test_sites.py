@@ -111,3 +111,16 @@ def test_bad_input_exits_2_with_one_line(config: Path, args: list[str], message:
     assert message in err
     assert len(err.strip().splitlines()) == 1
     assert sites(config) == before  # nothing changed
+
+
+def test_readme_site_case_plans_under_its_cap(tmp_path: Path) -> None:
+    readme = (Path(__file__).resolve().parents[3] / "README.md").read_text()
+    section = readme[readme.index("## Sites") : readme.index("## HTTP API")]
+    case = section.split("```json\n", 1)[1].split("```", 1)[0]
+    path = tmp_path / "case.json"
+    path.write_text(case)
+    result = CliRunner().invoke(app, ["plan-site", str(path)])
+    assert result.exit_code == 0, result.stderr
+    planned = json.loads(result.stdout)
+    assert [v["feasible"] for v in planned["vehicles"]] == [True, True]
+    assert planned["peak_kw"] <= json.loads(case)["site"]["max_kw"]

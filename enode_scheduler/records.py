@@ -189,7 +189,7 @@ class SiteRecord:
     """A named group of charging locations behind one grid connection capped at `max_kw`.
 
     The locations may belong to different users: an apartment garage is one connection for many.
-    `locations` is sorted; `updated_at` moves when the cap or the locations change.
+    `locations` is sorted; `updated_at` is the time of the last write to its cap or locations.
     """
 
     name: str

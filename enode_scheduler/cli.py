@@ -23,9 +23,11 @@ from enode_scheduler.commands import ops
 from enode_scheduler.commands import plans as plans_commands
 from enode_scheduler.commands import prices as prices_commands
 from enode_scheduler.commands import sim as sim_command
+from enode_scheduler.commands import sites as sites_commands
 from enode_scheduler.commands.backtest import backtest
 from enode_scheduler.commands.context import settings_from_context
 from enode_scheduler.commands.plan_case import plan_case
+from enode_scheduler.commands.plan_site import plan_site
 
 __all__ = ["app", "main", "settings_from_context"]
 
@@ -72,12 +74,14 @@ app.command("run")(daemon_commands.run)
 app.command("demo")(daemon_commands.demo)
 app.add_typer(plans_commands.app, name="plans")
 app.add_typer(locations_commands.app, name="locations")
+app.add_typer(sites_commands.app, name="sites")
 app.command("link")(enode_commands.link)
 app.command("vehicles")(enode_commands.vehicles)
 app.add_typer(enode_commands.charge_app, name="charge")
 app.add_typer(prices_commands.app, name="prices")
 app.add_typer(co2_commands.app, name="co2")
 app.command("plan-case")(plan_case)
+app.command("plan-site")(plan_site)
 app.command("backtest")(backtest)
 app.command("sim")(sim_command.sim)
 app.command("check-config")(config_commands.check_config)

@@ -23,6 +23,8 @@ from enode_scheduler.records import (
     PlanStatus,
     Presence,
     ScheduleRecord,
+    SiteLocation,
+    SiteRecord,
     UserRecord,
     UserTokens,
     VehicleReading,
@@ -43,6 +45,7 @@ __all__ = [
     "PriceSlotStore",
     "PriceSource",
     "ScheduleStore",
+    "SiteStore",
     "TokenStore",
     "UserStore",
     "VehicleStore",
@@ -321,4 +324,35 @@ class OverrideStore(Protocol):
 
     async def get_overrides(self, vehicle_ids: Sequence[str]) -> dict[str, OverrideRecord]:
         """The stored override per given vehicle that has one (ended ones included)."""
+        ...
+
+
+class SiteStore(Protocol):
+    """Sites: named groups of charging locations under one power cap. A (user, location) pair
+    belongs to at most one site; deleting a user detaches their locations, deleting a site
+    detaches all of its own. Bad names, caps or ids raise InvalidInput naming the value; a
+    method that raises has written nothing."""
+
+    async def put_site(self, name: str, *, max_kw: float) -> tuple[SiteRecord, bool]:
+        """Create the site, or set the cap of an existing one; the stored site, True if created."""
+        ...
+
+    async def get_site(self, name: str) -> SiteRecord | None:
+        """The site with its sorted locations; None when there is no such site."""
+        ...
+
+    async def list_sites(self) -> list[SiteRecord]:
+        """Every site with its locations, sorted by name."""
+        ...
+
+    async def delete_site(self, name: str) -> bool:
+        """Remove the site and detach its locations; False when there was no such site."""
+        ...
+
+    async def attach_location(self, name: str, location: SiteLocation) -> SiteRecord:
+        """Add the location; NotFound: unknown site/user; Conflict: in another site; idempotent."""
+        ...
+
+    async def detach_location(self, name: str, location: SiteLocation) -> bool:
+        """Take the location out; False when it was not in the site; NotFound: unknown site."""
         ...

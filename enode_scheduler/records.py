@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import math
+import re
 from dataclasses import dataclass
 from datetime import datetime, time
 from enum import StrEnum
 
+from enode_scheduler.exceptions import InvalidInput
 from enode_scheduler.planner.models import Schedule
 
 
@@ -202,3 +205,55 @@ class OverrideRecord:
             and soc_percent is not None
             and soc_percent >= self.until_soc_percent
         )
+
+
+# Site names travel in URL paths (/v1/sites/{name}): letters, digits and a few separators.
+SITE_NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:@-]{0,63}$"
+# The width of the id columns (users.user_id, site_locations.location_id).
+MAX_ID_LENGTH = 128
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class SiteLocation:
+    """One user's charging location; a location belongs to at most one site.
+
+    Both ids are opaque here: ours for the user, Enode's (or the user's own) for the location.
+    """
+
+    user_id: str
+    location_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class SiteRecord:
+    """A named group of charging locations behind one grid connection capped at `max_kw`.
+
+    The locations may belong to different users: an apartment garage is one connection for many.
+    `locations` is sorted; `updated_at` is the time of the last write to its cap or locations.
+    """
+
+    name: str
+    max_kw: float
+    locations: tuple[SiteLocation, ...] = ()
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+
+
+def check_site(name: str, max_kw: float) -> None:
+    """Raise InvalidInput naming the value when `name` or `max_kw` cannot make a site."""
+    if not re.fullmatch(SITE_NAME_PATTERN, name):
+        raise InvalidInput(
+            f"site name {name[:80]!r}: use 1 to 64 letters, digits and . _ : @ -, "
+            "starting with a letter or digit"
+        )
+    if not (math.isfinite(max_kw) and max_kw > 0):
+        raise InvalidInput(f"max_kw {max_kw!r}: must be a number of kW above 0")
+
+
+def check_site_location(location: SiteLocation) -> None:
+    """Raise InvalidInput naming the id that cannot be stored (empty or too long)."""
+    for field_name, value in (("user", location.user_id), ("location", location.location_id)):
+        if not value or len(value) > MAX_ID_LENGTH or not value.isprintable():
+            raise InvalidInput(
+                f"{field_name} id {value[:80]!r}: must be 1 to {MAX_ID_LENGTH} printable characters"
+            )

@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING, Generic, TypeVar
 from enode_scheduler.clock import Clock, FakeClock
 from enode_scheduler.exceptions import (
     EnodeNotFound,
+    LocationTaken,
+    NotFound,
     PriceError,
     PricesNotPublished,
     StaleEpoch,
@@ -33,9 +35,13 @@ from enode_scheduler.records import (
     PlanStatus,
     Presence,
     ScheduleRecord,
+    SiteLocation,
+    SiteRecord,
     UserRecord,
     UserTokens,
     VehicleReading,
+    check_site,
+    check_site_location,
 )
 
 __all__ = [
@@ -50,6 +56,7 @@ __all__ = [
     "InMemoryPriceSlotStore",
     "InMemoryPriceSource",
     "InMemoryScheduleStore",
+    "InMemorySiteStore",
     "InMemoryStore",
     "InMemoryUserStore",
     "InMemoryVehicleStore",
@@ -68,6 +75,7 @@ if TYPE_CHECKING:
         PlanStore,
         PriceSlotStore,
         ScheduleStore,
+        SiteStore,
         TokenStore,
         UserStore,
         VehicleStore,
@@ -85,6 +93,7 @@ class _Tables:
     schedules: dict[str, ScheduleRecord] = field(default_factory=dict)
     overrides: dict[str, OverrideRecord] = field(default_factory=dict)
     locations: dict[str, ChargingLocation] = field(default_factory=dict)
+    sites: dict[str, SiteRecord] = field(default_factory=dict)
 
     def ensure_user(self, user_id: str) -> None:
         self.users.setdefault(user_id, UserRecord(user_id=user_id))
@@ -140,6 +149,9 @@ class InMemoryUserStore:
                 del self._t.vehicles[vehicle_id]
             if (plan := self._t.plans.get(vehicle_id)) and plan.user_id == user_id:
                 del self._t.plans[vehicle_id]
+        for name, site in self._t.sites.items():
+            kept = tuple(loc for loc in site.locations if loc.user_id != user_id)
+            self._t.sites[name] = dataclasses.replace(site, locations=kept)
         return True
 
     async def get_tokens(self, user_id: str) -> UserTokens | None:
@@ -448,6 +460,64 @@ class InMemoryOverrideStore:
         return {v: rows[v] for v in vehicle_ids if v in rows}
 
 
+class InMemorySiteStore:
+    """SiteStore over the shared tables, so deleting a user detaches their locations."""
+
+    def __init__(self, tables: _Tables | None = None, *, clock: Clock) -> None:
+        self._t = tables or _Tables()
+        self._clock = clock
+
+    async def put_site(self, name: str, *, max_kw: float) -> tuple[SiteRecord, bool]:
+        check_site(name, max_kw)
+        now = self._clock.now()
+        old = self._t.sites.get(name)
+        if old is None:
+            site = SiteRecord(name, max_kw, created_at=now, updated_at=now)
+        else:
+            site = dataclasses.replace(old, max_kw=max_kw, updated_at=now)
+        self._t.sites[name] = site
+        return site, old is None
+
+    async def get_site(self, name: str) -> SiteRecord | None:
+        return self._t.sites.get(name)
+
+    async def list_sites(self) -> list[SiteRecord]:
+        return [self._t.sites[name] for name in sorted(self._t.sites)]
+
+    async def delete_site(self, name: str) -> bool:
+        return self._t.sites.pop(name, None) is not None
+
+    async def attach_location(self, name: str, location: SiteLocation) -> SiteRecord:
+        check_site_location(location)
+        site = self._site(name)
+        if location.user_id not in self._t.users:
+            raise NotFound(f"user {location.user_id!r} is not known")
+        for other in self._t.sites.values():
+            if other.name != name and location in other.locations:
+                raise LocationTaken(
+                    user_id=location.user_id, location_id=location.location_id, site=other.name
+                )
+        locations = tuple(sorted({*site.locations, location}))
+        return self._store(dataclasses.replace(site, locations=locations))
+
+    async def detach_location(self, name: str, location: SiteLocation) -> bool:
+        site = self._site(name)
+        if location not in site.locations:
+            return False
+        kept = tuple(loc for loc in site.locations if loc != location)
+        self._store(dataclasses.replace(site, locations=kept))
+        return True
+
+    def _site(self, name: str) -> SiteRecord:
+        if name not in self._t.sites:
+            raise NotFound(f"site {name!r} does not exist")
+        return self._t.sites[name]
+
+    def _store(self, site: SiteRecord) -> SiteRecord:
+        self._t.sites[site.name] = dataclasses.replace(site, updated_at=self._clock.now())
+        return self._t.sites[site.name]
+
+
 @dataclass(frozen=True)
 class InMemoryStore:
     """The twin of `store.Store`: the same attribute names, over shared in-memory tables."""
@@ -462,6 +532,7 @@ class InMemoryStore:
     leases: InMemoryLeaseStore
     overrides: InMemoryOverrideStore
     locations: InMemoryLocationStore
+    sites: InMemorySiteStore
     intensity: InMemoryIntensitySlotStore = dataclasses.field(
         default_factory=InMemoryIntensitySlotStore
     )
@@ -482,6 +553,7 @@ class InMemoryStore:
             leases=leases,
             overrides=InMemoryOverrideStore(tables),
             locations=InMemoryLocationStore(tables),
+            sites=InMemorySiteStore(tables, clock=clock),
         )
 
 
@@ -499,6 +571,7 @@ if TYPE_CHECKING:
         _intensity: IntensitySlotStore = store.intensity
         _overrides: OverrideStore = store.overrides
         _locations: LocationStore = store.locations
+        _sites: SiteStore = store.sites
 
 
 # Price source twin

@@ -16,6 +16,7 @@ from enode_scheduler.api.deps import ApiDeps
 from enode_scheduler.api.limits import BodyLimit
 from enode_scheduler.api.problems import install_problem_handlers
 from enode_scheduler.api.routes.locations import location_router
+from enode_scheduler.api.routes.sites import site_router
 from enode_scheduler.api.routes.users import callback_router, user_router
 from enode_scheduler.api.routes.vehicles import vehicle_router
 from enode_scheduler.api.routes.webhooks import webhook_router
@@ -60,6 +61,7 @@ def create_api(
     app.include_router(user_router(tokens))
     app.include_router(vehicle_router(tokens))
     app.include_router(location_router(tokens))
+    app.include_router(site_router(tokens))
     app.include_router(callback_router())
     if webhook_secret:
         app.include_router(webhook_router(webhook_secret))

@@ -13,6 +13,8 @@ from enode_scheduler.api.models import (
     PlanOut,
     RepeatOut,
     ScheduleOut,
+    SiteLocationOut,
+    SiteOut,
     VehicleOut,
     WindowOut,
 )
@@ -23,6 +25,7 @@ from enode_scheduler.records import (
     OverrideRecord,
     PlanRecord,
     ScheduleRecord,
+    SiteRecord,
     VehicleReading,
 )
 
@@ -164,4 +167,16 @@ def command_out(intent: CommandIntent) -> CommandOut:
         sent_at=intent.sent_at,
         verified_at=intent.verified_at,
         error=intent.error,
+    )
+
+
+def site_out(site: SiteRecord) -> SiteOut:
+    return SiteOut(
+        name=site.name,
+        max_kw=site.max_kw,
+        locations=[
+            SiteLocationOut(user_id=x.user_id, location_id=x.location_id) for x in site.locations
+        ],
+        created_at=site.created_at,
+        updated_at=site.updated_at,
     )

@@ -15,6 +15,7 @@ from enode_scheduler.ports import (
     OverrideStore,
     PlanStore,
     ScheduleStore,
+    SiteStore,
     UserStore,
     VehicleStore,
 )
@@ -64,6 +65,7 @@ class ApiDeps:
     schedules: ScheduleStore
     intents: CommandIntentStore
     overrides: OverrideStore
+    sites: SiteStore
     clock: Clock
     link: LinkFlow | None = None
     # Reads a newly linked user's vehicles at once, so plans can be set without waiting for a poll.

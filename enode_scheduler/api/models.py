@@ -10,7 +10,7 @@ from typing import Annotated, Literal, Self
 from fastapi import Path
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from enode_scheduler.records import OverrideKind
+from enode_scheduler.records import SITE_NAME_PATTERN, OverrideKind
 
 __all__ = [
     "ID_PATTERN",
@@ -27,6 +27,11 @@ __all__ = [
     "PlanOut",
     "RepeatIn",
     "ScheduleOut",
+    "SiteIn",
+    "SiteLocationOut",
+    "SiteName",
+    "SiteOut",
+    "SitesOut",
     "UserId",
     "VehicleId",
     "VehicleOut",
@@ -41,6 +46,7 @@ ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:@-]{0,127}$"
 UserId = Annotated[str, Path(pattern=ID_PATTERN, description="Our user id (also Enode's).")]
 VehicleId = Annotated[str, Path(pattern=ID_PATTERN, description="Enode's vehicle id.")]
 LocationId = Annotated[str, Path(pattern=ID_PATTERN, description="Enode's charging location id.")]
+SiteName = Annotated[str, Path(pattern=SITE_NAME_PATTERN, description="The site's name.")]
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 WEEKDAYS: tuple[Weekday, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 Percent = Annotated[float, Field(ge=0, le=100)]
@@ -297,3 +303,26 @@ class WebhookResult(BaseModel):
     events: int
     applied: int
     ignored: int
+
+
+class SiteIn(_In):
+    """A site's power cap: the most all its charging cars may draw together."""
+
+    max_kw: float = Field(gt=0, allow_inf_nan=False, description="The cap in kW, above 0.")
+
+
+class SiteLocationOut(BaseModel):
+    user_id: str
+    location_id: str
+
+
+class SiteOut(BaseModel):
+    name: str
+    max_kw: float
+    locations: list[SiteLocationOut] = Field(description="Sorted by user, then location.")
+    created_at: datetime | None
+    updated_at: datetime | None
+
+
+class SitesOut(BaseModel):
+    sites: list[SiteOut] = Field(description="Sorted by name.")

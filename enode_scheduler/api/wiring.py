@@ -34,6 +34,7 @@ def api_for(
         schedules=store.schedules,
         intents=store.intents,
         overrides=store.overrides,
+        sites=store.sites,
         clock=deps.clock,
         link=deps.enode,
         enode=deps.enode,

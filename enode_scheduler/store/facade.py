@@ -23,6 +23,7 @@ from enode_scheduler.store.overrides import SqlOverrideStore
 from enode_scheduler.store.plans import SqlPlanStore
 from enode_scheduler.store.prices import SqlIntensitySlotStore, SqlPriceSlotStore
 from enode_scheduler.store.schedules import SqlScheduleStore
+from enode_scheduler.store.sites import SqlSiteStore
 from enode_scheduler.store.users import SqlUserStore
 from enode_scheduler.store.vehicles import SqlVehicleStore
 
@@ -36,6 +37,7 @@ if TYPE_CHECKING:
         PlanStore,
         PriceSlotStore,
         ScheduleStore,
+        SiteStore,
         TokenStore,
         UserStore,
         VehicleStore,
@@ -58,6 +60,7 @@ class Store:
     overrides: SqlOverrideStore
     intensity: SqlIntensitySlotStore
     locations: SqlLocationStore
+    sites: SqlSiteStore
 
     @property
     def dialect(self) -> str:
@@ -117,6 +120,7 @@ def build_store(
         overrides=SqlOverrideStore(engine, clock=clock),
         intensity=SqlIntensitySlotStore(engine, clock=clock),
         locations=SqlLocationStore(engine, clock=clock),
+        sites=SqlSiteStore(engine, clock=clock),
     )
 
 
@@ -134,3 +138,4 @@ if TYPE_CHECKING:
         _overrides: OverrideStore = store.overrides
         _intensity: IntensitySlotStore = store.intensity
         _locations: LocationStore = store.locations
+        _sites: SiteStore = store.sites

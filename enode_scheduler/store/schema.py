@@ -207,6 +207,29 @@ class OverrideRow(Base):
     created_at: Mapped[datetime]
 
 
+class SiteRow(Base):
+    """A group of charging locations behind one grid connection, capped at `max_kw`."""
+
+    __tablename__ = "sites"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    max_kw: Mapped[float] = mapped_column(Float)
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class SiteLocationRow(Base):
+    """A user's charging location in a site; the key makes a location belong to one site only."""
+
+    __tablename__ = "site_locations"
+
+    user_id: Mapped[str] = mapped_column(
+        ForeignKey("users.user_id", ondelete="CASCADE"), primary_key=True
+    )
+    location_id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    site_name: Mapped[str] = mapped_column(ForeignKey("sites.name", ondelete="CASCADE"), index=True)
+
+
 def _table(model: type[Base]) -> Table:
     return cast(Table, model.__table__)
 
@@ -222,3 +245,5 @@ command_intents_table = _table(CommandIntentRow)
 leases_table = _table(LeaseRow)
 overrides_table = _table(OverrideRow)
 charging_locations_table = _table(ChargingLocationRow)
+sites_table = _table(SiteRow)
+site_locations_table = _table(SiteLocationRow)

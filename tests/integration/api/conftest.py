@@ -136,6 +136,7 @@ async def _api(backend: str, request: Any, tmp_path: Path) -> AsyncIterator[Api]
             schedules=store.schedules,
             intents=store.intents,
             overrides=built["overrides"],
+            sites=store.sites,
             clock=clock,
             link=link,
             request_replan=triggers.replan,

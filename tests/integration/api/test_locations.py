@@ -105,8 +105,8 @@ async def enode_api(
         deps = ApiDeps(
             users=store.users, vehicles=store.vehicles, plans=store.plans,
             schedules=store.schedules, intents=store.intents, overrides=store.overrides,
-            clock=sim_clock, link=client, enode=client, locations=store.locations,
-            enode_locations=client,
+            sites=store.sites, clock=sim_clock, link=client, enode=client,
+            locations=store.locations, enode_locations=client,
         )  # fmt: skip
         transport = httpx.ASGITransport(app=create_api(deps, api_settings()))
         async with httpx.AsyncClient(transport=transport, base_url="http://api.test") as http:

@@ -25,6 +25,8 @@ TABLES = {
     "vehicle_overrides",
     "co2_slots",
     "charging_locations",
+    "sites",
+    "site_locations",
 }
 
 

@@ -21,6 +21,7 @@ from pathlib import Path
 
 import structlog
 
+from enode_scheduler.api.web.history import SocHistory
 from enode_scheduler.api.wiring import api_for
 from enode_scheduler.bootstrap import Deps, make_price_job, make_reconciler
 from enode_scheduler.daemon.jobs import JobSet, build_scheduler
@@ -63,6 +64,7 @@ class Daemon:
             deps.store.leases, holder=holder or default_holder(), ttl_s=self.settings.lease_ttl_s
         )
         self.metrics = DaemonMetrics()
+        self.soc_history = SocHistory()
         self.speed = float(getattr(self.clock, "speed", 1.0))
         self.stop_event = asyncio.Event()
         self.ready_event = asyncio.Event()
@@ -154,6 +156,7 @@ class Daemon:
             metrics=self._render,
             request_replan=self.request_replan,
             request_reconcile=self.request_reconcile,
+            soc_history=self.soc_history,
         )
         server = make_server(app, listen)
         task = asyncio.create_task(server.serve(), name="api-server")
@@ -211,6 +214,8 @@ class Daemon:
             log.error("reconcile_failed", error=str(exc))
             return
         duration_s = time.monotonic() - started
+        if report.polled:
+            self.soc_history.observe(car.reading for car in self.reconciler.cars.values())
         self.metrics.add(report, duration_s=duration_s, vehicles=len(self.reconciler.cars))
         self._progress_mono = time.monotonic()
         if report.polled or report.replanned or report.started or report.stopped:

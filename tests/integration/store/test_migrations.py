@@ -23,6 +23,7 @@ TABLES = {
     "command_intents",
     "leases",
     "vehicle_overrides",
+    "notify_outbox",
 }
 
 

@@ -71,6 +71,8 @@ class WebSources:
     zone_timezone: str = "UTC"
     price_view: PriceView = list
     soc_history: SocHistory = no_history
+    # Vendors Enode reports in an outage (their cars show `outage`).
+    paused_vendors: Callable[[], frozenset[str]] = frozenset
     # Used to draw the expected SoC curve when a reading does not say.
     default_capacity_kwh: float = 60.0
     default_efficiency: float = 0.9

@@ -37,6 +37,7 @@ def api_for(
         zone_timezone=zone.timezone,
         price_view=deps.tariff.apply,
         soc_history=soc_history,
+        paused_vendors=lambda: deps.enode.gates.paused_vendors,
         default_capacity_kwh=scheduler.default_capacity_kwh,
         default_efficiency=scheduler.default_efficiency,
     )

@@ -23,7 +23,7 @@ from enode_scheduler.api.auth import Caller, TokenTable
 from enode_scheduler.api.convert import schedule_out
 from enode_scheduler.api.deps import ApiDeps, WebSources
 from enode_scheduler.api.web.chart import SocPoint, car_chart, price_chart
-from enode_scheduler.api.web.fleet import FleetView
+from enode_scheduler.api.web.fleet import FleetView, location_status, problems_of
 from enode_scheduler.planner.models import Slot
 from enode_scheduler.records import ScheduleRecord, VehicleReading
 from enode_scheduler.service.decide import expected_soc_at
@@ -162,14 +162,15 @@ class _Pages:
         override = await d.overrides.get_override(vid)
         commands = await d.intents.history(vid, since=now - HISTORY_WINDOW)
         user = await d.users.get_user(reading.user_id)
-        row = next((r for r in await self.fleet.rows() if r.vehicle_id == vid), None)
+        paused = self.web.paused_vendors() if self.web else frozenset()
+        problems = problems_of(reading, user, plan, record, now=now, paused_vendors=paused)
         context: dict[str, Any] = dict(
             caller=caller, reading=reading, plan=plan, record=record, user=user,
             schedule=schedule_out(record) if record else None, override=override,
             override_active=override is not None
             and not override.ended(now=now, soc_percent=reading.soc_percent),
             commands=list(reversed(commands)), chart=await self._car_chart(reading, record, plan),
-            problems=row.problems if row else (), location=row.location.value if row else "unknown",
+            problems=problems, location=location_status(reading).value,
             live_s=LIVE_EVERY_S,
         )  # fmt: skip
         fragment = bool(request.headers.get("x-fragment"))

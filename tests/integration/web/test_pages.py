@@ -54,6 +54,7 @@ async def _seed(store: InMemoryStore) -> None:
             reading("car-ok", "alice", soc_percent=40.0),
             reading("car-risk", "bob", soc_percent=10.0),
             reading("car-relink", "carol", soc_percent=55.0),
+            reading("car-bmw", "dora", vendor="BMW", soc_percent=70.0),
         ]
     )
     await store.users.upsert_user(UserRecord("carol"))
@@ -85,7 +86,7 @@ async def web() -> AsyncIterator[Web]:
     sources = WebSources(
         prices=store.prices, zone="NO1", zone_timezone="Europe/Oslo",
         price_view=lambda slots: [Slot(s.start, s.end, s.price_per_kwh * 2) for s in slots],
-        soc_history=history,
+        soc_history=history, paused_vendors=lambda: frozenset({"BMW"}),
     )  # fmt: skip
     deps = ApiDeps(
         users=store.users, vehicles=store.vehicles, plans=store.plans, schedules=store.schedules,
@@ -137,13 +138,16 @@ async def test_fleet_lists_problems_first_and_filters(web: Web) -> None:
     assert page.status_code == 200
     assert "default-src 'none'" in page.headers["content-security-policy"]
     order = re.findall(r'data-vehicle="([^"]+)"', page.text)
-    assert order == ["car-relink", "car-risk", "car-ok"]
+    assert order == ["car-relink", "car-bmw", "car-risk", "car-ok"]
+    assert "b-outage" in page.text
     assert "relink_required" in page.text
     assert "at_risk" in page.text
     found = await web.client.get("/", params={"q": "BOB"}, headers=READ)
     assert re.findall(r'data-vehicle="([^"]+)"', found.text) == ["car-risk"]
     problems = await web.client.get("/", params={"problems": "1"}, headers=READ)
-    assert re.findall(r'data-vehicle="([^"]+)"', problems.text) == ["car-relink", "car-risk"]
+    assert re.findall(r'data-vehicle="([^"]+)"', problems.text) == [
+        "car-relink", "car-bmw", "car-risk",
+    ]  # fmt: skip
     fragment = await web.client.get("/", headers={**READ, "X-Fragment": "1"})
     assert "<html" not in fragment.text
     assert 'data-vehicle="car-ok"' in fragment.text
@@ -151,14 +155,17 @@ async def test_fleet_lists_problems_first_and_filters(web: Web) -> None:
 
 async def test_fleet_is_paginated_and_built_once_per_ttl(web: Web) -> None:
     deps = web.client._transport.app.state.api_deps  # type: ignore[attr-defined]
-    view = FleetView(deps, ttl_s=5.0, page_size=2)
+    ticks = [0.0]
+    view = FleetView(deps, ttl_s=5.0, page_size=2, monotonic=lambda: ticks[0])
     first = await view.page(page=1)
-    assert (first.pages, first.total, len(first.rows)) == (2, 3, 2)
-    assert [r.vehicle_id for r in (await view.page(page=9)).rows] == ["car-ok"]
+    assert (first.pages, first.total, len(first.rows)) == (2, 4, 2)
+    assert [r.vehicle_id for r in (await view.page(page=9)).rows] == ["car-risk", "car-ok"]
     await web.store.vehicles.save_readings([reading("car-new", "dave")])
-    assert (await view.page()).total == 3  # served from memory within the TTL
-    await web.clock.advance(6)
+    assert (await view.page()).total == 4  # served from memory within the TTL
+    ticks[0] = 4.9
     assert (await view.page()).total == 4
+    ticks[0] = 5.0
+    assert (await view.page()).total == 5
     risk = next(r for r in await view.rows() if r.vehicle_id == "car-risk")
     assert risk.problems == (Problem.AT_RISK,)
 

@@ -63,7 +63,7 @@ def create_api(
     app.include_router(callback_router())
     if webhook_secret:
         app.include_router(webhook_router(webhook_secret))
-    install_web(app, deps, tokens)
+    install_web(app, deps, tokens, refresh_s=settings.web_refresh_s)
     app.add_middleware(BodyLimit, limit_for=_limits(settings))
     return app
 

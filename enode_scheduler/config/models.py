@@ -509,6 +509,11 @@ class ApiSettings(_Section):
         gt=0,
         description="Largest Enode webhook delivery accepted (deliveries batch many events).",
     )
+    web_refresh_s: float = Field(
+        default=10.0,
+        ge=2.0,
+        description="How often the web page's live parts (fleet, car) fetch themselves again.",
+    )
 
 
 NotifyEventName = Literal[

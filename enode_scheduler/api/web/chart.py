@@ -114,7 +114,9 @@ def _marker(svg: _Svg, axis: _Axis, when: datetime, cls: str, label: str, top: f
         return
     x = axis.x(when)
     svg.add(f'<line class="{cls}" x1="{x}" x2="{x}" y1="{top}" y2="{bottom}"/>')
-    svg.add(f'<text class="c-label {cls}-label" x="{x + 3}" y="{top + 10}">{escape(label)}</text>')
+    # "now" labels the foot of its line, "deadline" the head: the two never overlap.
+    y = bottom - 4 if cls == "c-now" else top + 10
+    svg.add(f'<text class="c-label {cls}-label" x="{x + 3}" y="{y}">{escape(label)}</text>')
 
 
 def car_chart(

@@ -33,7 +33,6 @@ __all__ = ["COOKIE", "install_web"]
 COOKIE = "enode_scheduler_token"
 COOKIE_MAX_AGE_S = 12 * 3600
 HISTORY_WINDOW = timedelta(days=1)
-LIVE_EVERY_S = 10
 _STATIC = Path(__file__).parent / "static"
 _SECURITY_HEADERS = {
     "Content-Security-Policy": (
@@ -63,7 +62,12 @@ def _env(tz: ZoneInfo) -> Environment:
     def yesno(value: bool | None) -> str:
         return "–" if value is None else ("yes" if value else "no")
 
-    env.filters.update(when=when, pct=pct, yesno=yesno)
+    def span(start: datetime, end: datetime) -> str:
+        """A window: the end shows its day only when it is not the start's."""
+        a, b = start.astimezone(tz), end.astimezone(tz)
+        return f"{a:%a %H:%M}–{b:%H:%M}" if a.date() == b.date() else f"{a:%a %H:%M}–{b:%a %H:%M}"
+
+    env.filters.update(when=when, pct=pct, yesno=yesno, span=span)
     return env
 
 
@@ -75,8 +79,9 @@ def _safe_next(target: str | None) -> str:
 
 
 class _Pages:
-    def __init__(self, deps: ApiDeps, tokens: TokenTable) -> None:
+    def __init__(self, deps: ApiDeps, tokens: TokenTable, *, refresh_s: float) -> None:
         self.deps = deps
+        self.refresh_s = refresh_s
         self.tokens = tokens
         self.web: WebSources | None = deps.web
         zone_tz = self.web.zone_timezone if self.web else "UTC"
@@ -142,7 +147,7 @@ class _Pages:
         fragment = bool(request.headers.get("x-fragment"))
         return self.render(
             "fleet_table.html" if fragment else "fleet.html",
-            caller=caller, page=page, q=q, problems=problems, live_s=LIVE_EVERY_S,
+            caller=caller, page=page, q=q, problems=problems, live_s=self.refresh_s,
         )  # fmt: skip
 
     async def car_page(self, request: Request) -> Response:
@@ -171,7 +176,7 @@ class _Pages:
             and not override.ended(now=now, soc_percent=reading.soc_percent),
             commands=list(reversed(commands)), chart=await self._car_chart(reading, record, plan),
             problems=problems, location=location_status(reading).value,
-            live_s=LIVE_EVERY_S,
+            live_s=self.refresh_s,
         )  # fmt: skip
         fragment = bool(request.headers.get("x-fragment"))
         return self.render("car_live.html" if fragment else "car.html", 200, **context)
@@ -200,7 +205,7 @@ class _Pages:
         )
         return self.render(
             "prices.html", caller=caller, zone=self.web.zone if self.web else None, days=days,
-            chart=chart if priced else None, live_s=LIVE_EVERY_S * 6,
+            chart=chart if priced else None, live_s=self.refresh_s * 6,
         )  # fmt: skip
 
     async def _car_chart(
@@ -250,9 +255,9 @@ class _Pages:
         ]
 
 
-def install_web(app: FastAPI, deps: ApiDeps, tokens: TokenTable) -> None:
+def install_web(app: FastAPI, deps: ApiDeps, tokens: TokenTable, *, refresh_s: float) -> None:
     """Serve the pages at /, /cars/{id}, /prices, /login and their own static files."""
-    pages = _Pages(deps, tokens)
+    pages = _Pages(deps, tokens, refresh_s=refresh_s)
     router = APIRouter(include_in_schema=False)
     router.add_api_route("/", pages.fleet_page, methods=["GET"])
     router.add_api_route("/cars/{vehicle_id}", pages.car_page, methods=["GET"])

@@ -88,7 +88,8 @@ class Daemon:
     async def run(self) -> int:
         """Run until `stop()` (or a signal); returns the process exit code."""
         # One line per job run or HTTP request drowns the daemon's own events.
-        for noisy in ("apscheduler", "httpx"):
+        # Apprise's own lines may name a target's URL, which holds credentials.
+        for noisy in ("apscheduler", "httpx", "apprise"):
             logging.getLogger(noisy).setLevel(logging.WARNING)
         async with AsyncExitStack() as stack:
             if self.deps.store.dialect == "sqlite":

@@ -57,7 +57,7 @@ async def night(tmp_path: Path) -> AsyncIterator[tuple[Night, str]]:
     night.start_daemon()
     base = f"http://127.0.0.1:{port}"
     async with httpx.AsyncClient(base_url=base) as client:
-        for _ in range(300):
+        for _ in range(600):
             try:
                 if (await client.get("/readyz")).status_code == 200:
                     break
@@ -73,7 +73,7 @@ async def night(tmp_path: Path) -> AsyncIterator[tuple[Night, str]]:
 async def _schedule(base: str, vehicle_id: str) -> dict[str, Any]:
     headers = {"Authorization": f"Bearer {TOKEN}"}
     async with httpx.AsyncClient(base_url=base, headers=headers) as client:
-        for _ in range(200):
+        for _ in range(600):
             body: dict[str, Any] = (await client.get(f"/v1/vehicles/{vehicle_id}/schedule")).json()
             if body.get("schedule") and body["schedule"]["windows"]:
                 return body

@@ -6,9 +6,14 @@ from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 
+import httpx
+
 from enode_scheduler.clock import Clock
 from enode_scheduler.config import Settings
 from enode_scheduler.enode import EnodeClient, open_enode_client
+from enode_scheduler.exceptions import ConfigError
+from enode_scheduler.notify.dispatch import Notifications
+from enode_scheduler.notify.targets import Target, build_targets
 from enode_scheduler.planner import Slot, next_deadline, plan
 from enode_scheduler.ports import IntensitySource, PriceSource
 from enode_scheduler.prices.co2.factory import intensity_zone, open_intensity_source
@@ -33,6 +38,8 @@ class Deps:
     tariff: Tariff
     # None when `[co2] source = "none"`
     intensity: IntensitySource | None = None
+    # `[[notify]]` targets over the store's outbox; none configured: nothing is detected.
+    notifications: Notifications | None = None
 
 
 @asynccontextmanager
@@ -52,7 +59,20 @@ async def build(settings: Settings, *, clock: Clock) -> AsyncIterator[Deps]:
         intensity = await stack.enter_async_context(
             open_intensity_source(settings.co2, price_zone=zone.name)
         )
-        yield Deps(settings, clock, store, enode, prices, tariff, intensity)
+        notifications = None
+        if settings.notify:
+            http = await stack.enter_async_context(httpx.AsyncClient())
+            targets = notify_targets(settings, http=http)
+            notifications = Notifications(store.outbox, targets, settings.notify)
+        yield Deps(settings, clock, store, enode, prices, tariff, intensity, notifications)
+
+
+def notify_targets(settings: Settings, *, http: httpx.AsyncClient) -> dict[str, Target]:
+    """The `[[notify]]` targets; a URL Apprise cannot use is a config error naming the entry."""
+    try:
+        return build_targets(settings.notify, http=http)
+    except ValueError as exc:
+        raise ConfigError([str(exc)]) from exc
 
 
 def make_reconciler(deps: Deps) -> Reconciler:

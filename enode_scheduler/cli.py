@@ -19,6 +19,7 @@ from enode_scheduler.commands import daemon as daemon_commands
 from enode_scheduler.commands import db as db_commands
 from enode_scheduler.commands import enode as enode_commands
 from enode_scheduler.commands import locations as locations_commands
+from enode_scheduler.commands import notify as notify_commands
 from enode_scheduler.commands import ops
 from enode_scheduler.commands import plans as plans_commands
 from enode_scheduler.commands import prices as prices_commands
@@ -89,6 +90,7 @@ app.command("config-reference")(ops.config_reference)
 app.add_typer(db_commands.app, name="db")
 app.add_typer(api_commands.api_app, name="api")
 app.add_typer(api_commands.webhooks_app, name="webhooks")
+app.add_typer(notify_commands.app, name="notify")
 app.command("healthcheck")(ops.healthcheck)
 
 

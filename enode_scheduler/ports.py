@@ -18,6 +18,7 @@ from enode_scheduler.records import (
     ChargingLocation,
     CommandIntent,
     Lease,
+    OutboxEntry,
     OverrideRecord,
     PlanRecord,
     PlanStatus,
@@ -40,6 +41,7 @@ __all__ = [
     "IntensitySource",
     "LeaseStore",
     "LocationStore",
+    "OutboxStore",
     "OverrideStore",
     "PlanStore",
     "PriceSlotStore",
@@ -355,4 +357,34 @@ class SiteStore(Protocol):
 
     async def detach_location(self, name: str, location: SiteLocation) -> bool:
         """Take the location out; False when it was not in the site; NotFound: unknown site."""
+        ...
+
+
+class OutboxStore(Protocol):
+    """The notification outbox: events are written here first and delivered from here, so a
+    crash between an event and its delivery loses nothing. Unique per (event_id, target)."""
+
+    async def enqueue(self, entries: Sequence[OutboxEntry]) -> int:
+        """Insert the entries, skipping any whose (event_id, target) exists; return how many
+        were new."""
+        ...
+
+    async def due(self, now: datetime, *, limit: int) -> list[OutboxEntry]:
+        """Pending entries whose next attempt is at or before `now`, oldest first."""
+        ...
+
+    async def mark_delivered(self, entry_ids: Sequence[int], *, at: datetime) -> None: ...
+
+    async def mark_failed(
+        self, entry_id: int, *, error: str, next_attempt_at: datetime, dead: bool = False
+    ) -> None:
+        """Count a failed attempt; retry at `next_attempt_at`, or never again when `dead`."""
+        ...
+
+    async def defer(self, entry_ids: Sequence[int], *, until: datetime) -> None:
+        """Move the next attempt later without counting an attempt (a rate limit)."""
+        ...
+
+    async def entries(self, *, limit: int = 100) -> list[OutboxEntry]:
+        """The most recent entries, newest first (for operators and tests)."""
         ...

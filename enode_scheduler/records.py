@@ -257,3 +257,52 @@ def check_site_location(location: SiteLocation) -> None:
             raise InvalidInput(
                 f"{field_name} id {value[:80]!r}: must be 1 to {MAX_ID_LENGTH} printable characters"
             )
+
+
+class EventKind(StrEnum):
+    """What an operator can be told about (`[[notify]] events`)."""
+
+    GOAL_AT_RISK = "goal_at_risk"
+    GOAL_MISSED = "goal_missed"
+    COMMAND_FAILED = "command_failed"
+    RELINK_REQUIRED = "relink_required"
+    VENDOR_OUTAGE = "vendor_outage"
+    PRICES_MISSING = "prices_missing"
+    LEADER_CHANGED = "leader_changed"
+    CAR_AWAY_WITH_PLAN = "car_away_with_plan"
+    TEST = "test"
+
+
+@dataclass(frozen=True, slots=True)
+class NotifyEvent:
+    """Something an operator should hear about. `event_id` is stable: the same happening always
+    gets the same id, so detecting it again (after a restart, on another replica) sends nothing."""
+
+    event_id: str
+    kind: EventKind
+    at: datetime
+    title: str
+    message: str
+    vehicle_id: str | None = None
+    user_id: str | None = None
+
+
+class OutboxStatus(StrEnum):
+    PENDING = "pending"
+    DELIVERED = "delivered"
+    # Retries exhausted: kept for the operator to look at, never sent again.
+    DEAD = "dead"
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxEntry:
+    """One event for one notification target, written before any attempt to deliver it."""
+
+    event: NotifyEvent
+    target: str
+    next_attempt_at: datetime
+    status: OutboxStatus = OutboxStatus.PENDING
+    attempts: int = 0
+    delivered_at: datetime | None = None
+    last_error: str | None = None
+    entry_id: int | None = None

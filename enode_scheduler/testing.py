@@ -30,6 +30,8 @@ from enode_scheduler.records import (
     CommandIntent,
     IntentStatus,
     Lease,
+    OutboxEntry,
+    OutboxStatus,
     OverrideRecord,
     PlanRecord,
     PlanStatus,
@@ -71,6 +73,7 @@ if TYPE_CHECKING:
         IntensitySlotStore,
         LeaseStore,
         LocationStore,
+        OutboxStore,
         OverrideStore,
         PlanStore,
         PriceSlotStore,
@@ -518,6 +521,64 @@ class InMemorySiteStore:
         return self._t.sites[site.name]
 
 
+class InMemoryOutboxStore:
+    """OutboxStore twin: the same uniqueness on (event_id, target) and the same ordering."""
+
+    def __init__(self) -> None:
+        self._rows: dict[int, OutboxEntry] = {}
+        self._keys: set[tuple[str, str]] = set()
+        self._ids = itertools.count(1)
+
+    async def enqueue(self, entries: Sequence[OutboxEntry]) -> int:
+        new = 0
+        for entry in entries:
+            key = (entry.event.event_id, entry.target)
+            if key in self._keys:
+                continue
+            self._keys.add(key)
+            entry_id = next(self._ids)
+            self._rows[entry_id] = dataclasses.replace(entry, entry_id=entry_id)
+            new += 1
+        return new
+
+    async def due(self, now: datetime, *, limit: int) -> list[OutboxEntry]:
+        found = [
+            e
+            for _, e in sorted(self._rows.items())
+            if e.status is OutboxStatus.PENDING and e.next_attempt_at <= now
+        ]
+        return found[:limit]
+
+    async def mark_delivered(self, entry_ids: Sequence[int], *, at: datetime) -> None:
+        for i in entry_ids:
+            if i in self._rows:
+                self._rows[i] = dataclasses.replace(
+                    self._rows[i], status=OutboxStatus.DELIVERED, delivered_at=at
+                )
+
+    async def mark_failed(
+        self, entry_id: int, *, error: str, next_attempt_at: datetime, dead: bool = False
+    ) -> None:
+        old = self._rows.get(entry_id)
+        if old is None:
+            return
+        self._rows[entry_id] = dataclasses.replace(
+            old,
+            attempts=old.attempts + 1,
+            last_error=error[:500],
+            next_attempt_at=next_attempt_at,
+            status=OutboxStatus.DEAD if dead else OutboxStatus.PENDING,
+        )
+
+    async def defer(self, entry_ids: Sequence[int], *, until: datetime) -> None:
+        for i in entry_ids:
+            if i in self._rows:
+                self._rows[i] = dataclasses.replace(self._rows[i], next_attempt_at=until)
+
+    async def entries(self, *, limit: int = 100) -> list[OutboxEntry]:
+        return [e for _, e in sorted(self._rows.items(), reverse=True)][:limit]
+
+
 @dataclass(frozen=True)
 class InMemoryStore:
     """The twin of `store.Store`: the same attribute names, over shared in-memory tables."""
@@ -536,6 +597,7 @@ class InMemoryStore:
     intensity: InMemoryIntensitySlotStore = dataclasses.field(
         default_factory=InMemoryIntensitySlotStore
     )
+    outbox: InMemoryOutboxStore = field(default_factory=InMemoryOutboxStore)
 
     @classmethod
     def create(cls, *, clock: Clock, lease_name: str = LEADER_LEASE) -> InMemoryStore:
@@ -572,6 +634,7 @@ if TYPE_CHECKING:
         _overrides: OverrideStore = store.overrides
         _locations: LocationStore = store.locations
         _sites: SiteStore = store.sites
+        _outbox: OutboxStore = store.outbox
 
 
 # Price source twin

@@ -1,4 +1,5 @@
-"""The daemon's HTTP API (FastAPI): link users, manage plans, explain schedules, take webhooks.
+"""The daemon's HTTP API (FastAPI): link users, manage plans, explain schedules, take webhooks;
+the operator's web page (`web/`) at `/`.
 
 `create_api` builds the app; the daemon serves it with uvicorn inside its own event loop when
 `[api] listen` is set; `wiring.api_for` passes the health and metrics routes in.
@@ -20,6 +21,7 @@ from enode_scheduler.api.routes.sites import site_router
 from enode_scheduler.api.routes.users import callback_router, user_router
 from enode_scheduler.api.routes.vehicles import vehicle_router
 from enode_scheduler.api.routes.webhooks import webhook_router
+from enode_scheduler.api.web.routes import install_web
 from enode_scheduler.config import ApiSettings
 
 __all__ = ["WEBHOOK_PATH", "ApiDeps", "create_api"]
@@ -65,6 +67,7 @@ def create_api(
     app.include_router(callback_router())
     if webhook_secret:
         app.include_router(webhook_router(webhook_secret))
+    install_web(app, deps, tokens, refresh_s=settings.web_refresh_s)
     app.add_middleware(BodyLimit, limit_for=_limits(settings))
     return app
 

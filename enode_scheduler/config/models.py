@@ -38,6 +38,7 @@ from pydantic import (
     ValidationError,
     ValidationInfo,
     field_validator,
+    model_validator,
 )
 from pydantic_settings import (
     BaseSettings,
@@ -610,6 +611,77 @@ class ApiSettings(_Section):
         gt=0,
         description="Largest Enode webhook delivery accepted (deliveries batch many events).",
     )
+    web_refresh_s: float = Field(
+        default=10.0,
+        ge=2.0,
+        description="How often the web page's live parts (fleet, car) fetch themselves again.",
+    )
+
+
+NotifyEventName = Literal[
+    "goal_at_risk",
+    "goal_missed",
+    "command_failed",
+    "relink_required",
+    "vendor_outage",
+    "prices_missing",
+    "leader_changed",
+    "car_away_with_plan",
+]
+_DEFAULT_EVENTS: tuple[NotifyEventName, ...] = (
+    "goal_at_risk",
+    "goal_missed",
+    "command_failed",
+    "relink_required",
+    "vendor_outage",
+    "prices_missing",
+    "leader_changed",
+)
+
+
+class NotifyTarget(_Section):
+    """One `[[notify]]` entry: where to send, and which events."""
+
+    name: str = Field(
+        pattern=r"^[A-Za-z0-9_.-]{1,64}$",
+        description="Name of the target (for `notify test --target` and logs).",
+    )
+    url: SecretStr | None = Field(
+        default=None,
+        description=(
+            "Apprise URL (mailto://, ntfy://, tgram://, slack://, matrix://, ...); it holds "
+            "credentials, so it is never logged."
+        ),
+    )
+    webhook_url: AnyHttpUrl | None = Field(
+        default=None,
+        description="A JSON webhook for integrators, signed with `webhook_secret`.",
+    )
+    webhook_secret: SecretStr | None = Field(
+        default=None,
+        description=(
+            "HMAC-SHA256 key: X-Enode-Scheduler-Signature is sha256=HMAC(key, timestamp + '.' "
+            "+ body), timestamp in X-Enode-Scheduler-Timestamp."
+        ),
+    )
+    events: tuple[NotifyEventName, ...] = Field(
+        default=_DEFAULT_EVENTS,
+        description="Events sent to this target (default: all but car_away_with_plan).",
+    )
+    max_per_hour: int = Field(
+        default=20,
+        ge=2,
+        description="Messages per hour at most; a burst beyond that is sent as one summary.",
+    )
+    timeout_s: float = Field(default=10.0, gt=0, description="Timeout of one delivery.")
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> NotifyTarget:
+        if (self.url is None) == (self.webhook_url is None):
+            raise ValueError("set exactly one of url (Apprise) and webhook_url")
+        if self.webhook_url is not None and self.webhook_secret is None:
+            raise ValueError("webhook_url needs webhook_secret (deliveries are signed)")
+        return self
 
 
 class LoggingSettings(_Section):
@@ -647,6 +719,9 @@ class Settings(BaseSettings):
     )
     api: ApiSettings = Field(default=ApiSettings(), description="HTTP API, health and metrics.")
     logging: LoggingSettings = Field(default=LoggingSettings(), description="Log output.")
+    notify: tuple[NotifyTarget, ...] = Field(
+        default=(), description="Notification targets (`[[notify]]`), each with its events."
+    )
 
     @classmethod
     def settings_customise_sources(

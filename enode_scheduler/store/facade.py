@@ -19,6 +19,7 @@ from enode_scheduler.store.intents import SqlCommandIntentStore
 from enode_scheduler.store.leases import SqlLeaseStore
 from enode_scheduler.store.locations import SqlLocationStore
 from enode_scheduler.store.migrate import check_schema
+from enode_scheduler.store.outbox import SqlOutboxStore
 from enode_scheduler.store.overrides import SqlOverrideStore
 from enode_scheduler.store.plans import SqlPlanStore
 from enode_scheduler.store.prices import SqlIntensitySlotStore, SqlPriceSlotStore
@@ -33,6 +34,7 @@ if TYPE_CHECKING:
         IntensitySlotStore,
         LeaseStore,
         LocationStore,
+        OutboxStore,
         OverrideStore,
         PlanStore,
         PriceSlotStore,
@@ -61,6 +63,7 @@ class Store:
     intensity: SqlIntensitySlotStore
     locations: SqlLocationStore
     sites: SqlSiteStore
+    outbox: SqlOutboxStore
 
     @property
     def dialect(self) -> str:
@@ -121,6 +124,7 @@ def build_store(
         intensity=SqlIntensitySlotStore(engine, clock=clock),
         locations=SqlLocationStore(engine, clock=clock),
         sites=SqlSiteStore(engine, clock=clock),
+        outbox=SqlOutboxStore(engine, clock=clock),
     )
 
 
@@ -139,3 +143,4 @@ if TYPE_CHECKING:
         _intensity: IntensitySlotStore = store.intensity
         _locations: LocationStore = store.locations
         _sites: SiteStore = store.sites
+        _outbox: OutboxStore = store.outbox

@@ -230,6 +230,32 @@ class SiteLocationRow(Base):
     site_name: Mapped[str] = mapped_column(ForeignKey("sites.name", ondelete="CASCADE"), index=True)
 
 
+class NotifyOutboxRow(Base):
+    """One notification event for one target, delivered at least once from here."""
+
+    __tablename__ = "notify_outbox"
+    __table_args__ = (
+        UniqueConstraint("event_id", "target", name="uq_notify_outbox_event_id_target"),
+        Index("ix_notify_outbox_status_next_attempt_at", "status", "next_attempt_at"),
+    )
+
+    entry_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    event_id: Mapped[str] = mapped_column(String(255))
+    target: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(32))
+    event_at: Mapped[datetime]
+    title: Mapped[str] = mapped_column(Text)
+    message: Mapped[str] = mapped_column(Text)
+    vehicle_id: Mapped[str | None] = mapped_column(String(128))
+    user_id: Mapped[str | None] = mapped_column(String(128))
+    status: Mapped[str] = mapped_column(String(16))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime]
+    delivered_at: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime]
+
+
 def _table(model: type[Base]) -> Table:
     return cast(Table, model.__table__)
 
@@ -247,3 +273,4 @@ overrides_table = _table(OverrideRow)
 charging_locations_table = _table(ChargingLocationRow)
 sites_table = _table(SiteRow)
 site_locations_table = _table(SiteLocationRow)
+notify_outbox_table = _table(NotifyOutboxRow)

@@ -27,6 +27,7 @@ TABLES = {
     "charging_locations",
     "sites",
     "site_locations",
+    "notify_outbox",
 }
 
 

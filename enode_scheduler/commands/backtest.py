@@ -5,20 +5,18 @@ from __future__ import annotations
 import json
 import random
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.console import Console
-from rich.progress import Progress
-from rich.table import Table
 
-from enode_scheduler.backtest.market import PriceSeries, zone_of
-from enode_scheduler.backtest.plot import plot_week
-from enode_scheduler.backtest.replay import Outcome, ReplayOptions, replay
-from enode_scheduler.backtest.report import Summary, summarise, table_rows
-from enode_scheduler.backtest.sessions import Session, home_zone, move_to_year, read_sessions
 from enode_scheduler.exceptions import InvalidInput, PriceError
-from enode_scheduler.prices.file import read_price_csv
+
+# The replay machinery and rich load when a backtest runs, not for the CLI's `--help`.
+if TYPE_CHECKING:
+    from enode_scheduler.backtest.market import PriceSeries
+    from enode_scheduler.backtest.replay import Outcome, ReplayOptions
+    from enode_scheduler.backtest.report import Summary
+    from enode_scheduler.backtest.sessions import Session
 
 _DATA = Path("../shared/data")
 _DEFAULT_PRICES = [_DATA / "prices/NO2_2024.csv", _DATA / "prices/DE_LU_2024.csv"]
@@ -61,6 +59,13 @@ def backtest(
     ] = None,
 ) -> None:
     """Replay sessions on real prices: charge at once vs daemon-style plan vs perfect foresight."""
+    from enode_scheduler.backtest.market import PriceSeries
+    from enode_scheduler.backtest.plot import plot_week
+    from enode_scheduler.backtest.replay import ReplayOptions
+    from enode_scheduler.backtest.report import summarise
+    from enode_scheduler.backtest.sessions import home_zone, read_sessions
+    from enode_scheduler.prices.file import read_price_csv
+
     if output_format not in ("table", "json"):
         _fail(f"--format must be table or json, got {output_format!r}")
     options = ReplayOptions(
@@ -89,6 +94,13 @@ def run(
     sessions: list[Session], series: PriceSeries, name: str, home_tz: str, options: ReplayOptions
 ) -> tuple[list[Outcome], int]:
     """Replay `sessions` moved onto the year of `series`; returns outcomes and the skipped count."""
+    from rich.console import Console
+    from rich.progress import Progress
+
+    from enode_scheduler.backtest.market import zone_of
+    from enode_scheduler.backtest.replay import replay
+    from enode_scheduler.backtest.sessions import move_to_year
+
     price_tz = zone_of(name)
     year = (series.first + (series.last - series.first) / 2).year
     outcomes: list[Outcome] = []
@@ -123,6 +135,11 @@ def _suffixed(path: Path, name: str) -> Path:
 
 
 def _print(summaries: list[Summary], output_format: str) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    from enode_scheduler.backtest.report import table_rows
+
     if output_format == "json":
         typer.echo(json.dumps([s.to_json() for s in summaries], indent=2))
         return

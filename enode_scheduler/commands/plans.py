@@ -2,22 +2,21 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import Awaitable, Callable
 from datetime import datetime, time
-from typing import Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import typer
-from rich.console import Console
-from rich.table import Table
 
-from enode_scheduler.clock import SystemClock
 from enode_scheduler.commands.context import settings_from_context
 from enode_scheduler.exceptions import InvalidInput, StoreError
-from enode_scheduler.records import PlanRecord
-from enode_scheduler.store import Store, open_store
+
+# The store (SQLAlchemy) and rich load inside the commands, so that `--help` does not pay for them.
+if TYPE_CHECKING:
+    from enode_scheduler.records import PlanRecord
+    from enode_scheduler.store import Store
 
 app = typer.Typer(help="Charge plans: one goal per vehicle.", no_args_is_help=True)
 T = TypeVar("T")
@@ -25,6 +24,11 @@ DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
 def _with_store(ctx: typer.Context, action: Callable[[Store], Awaitable[T]]) -> T:
+    import asyncio
+
+    from enode_scheduler.clock import SystemClock
+    from enode_scheduler.store import open_store
+
     settings = settings_from_context(ctx)
 
     async def go() -> T:
@@ -93,6 +97,8 @@ def build_plan(
     now: datetime,
 ) -> PlanRecord:
     """Validate the options of `plans add` into a PlanRecord; InvalidInput names the bad one."""
+    from enode_scheduler.records import PlanRecord
+
     if (by is None) == (at is None):
         raise InvalidInput("give exactly one of --by DATETIME (one-off) or --at HH:MM (repeating)")
     if min_soc > target:
@@ -134,6 +140,8 @@ def add(
     ] = 0.0,
 ) -> None:
     """Set the vehicle's plan (replacing any); the running daemon picks it up."""
+    from enode_scheduler.clock import SystemClock
+
     try:
         plan = build_plan(
             vehicle_id, user=user, target=target, by=by, at=at, days=days, tz=tz,
@@ -152,6 +160,9 @@ def list_plans(
     as_json: Annotated[bool, typer.Option("--json", help="Print a JSON array.")] = False,
 ) -> None:
     """Show every plan with its state."""
+    from rich.console import Console
+    from rich.table import Table
+
     plans = _with_store(ctx, lambda store: store.plans.list_plans())
     if as_json:
         typer.echo(json.dumps([plan_json(p) for p in plans], indent=2))

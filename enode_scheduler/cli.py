@@ -2,6 +2,11 @@
 
 Each group of subcommands lives in `enode_scheduler/commands/`; this module only builds the root
 app, holds the global `--config` option and maps the error tree to exit codes.
+
+Every command module is imported here, so none of them imports anything heavy at module level:
+SQLAlchemy, alembic, httpx, FastAPI, pydantic-settings, structlog and rich load inside the
+command that uses them, and `--help` or `plan-case` do not pay for the daemon's imports
+(benchmarks/cli_start.py times them; tests/unit/test_cli_imports.py names the modules).
 """
 
 from __future__ import annotations

@@ -6,21 +6,18 @@ import json
 import random
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Annotated, NamedTuple
+from typing import TYPE_CHECKING, Annotated, NamedTuple
 
 import typer
-from rich.console import Console
-from rich.progress import Progress
-from rich.table import Table
 
-from enode_scheduler.backtest.defaults import default_prices, default_sessions
-from enode_scheduler.backtest.market import PriceSeries, zone_of
-from enode_scheduler.backtest.plot import plot_week
-from enode_scheduler.backtest.replay import Outcome, ReplayOptions, replay
-from enode_scheduler.backtest.report import Summary, summarise, table_rows
-from enode_scheduler.backtest.sessions import Session, home_zone, move_to_year, read_sessions
 from enode_scheduler.exceptions import InvalidInput, PriceError
-from enode_scheduler.prices.file import read_price_csv
+
+# The backtest modules and rich load when the command runs: `--help` does not pay for them.
+if TYPE_CHECKING:
+    from enode_scheduler.backtest.market import PriceSeries
+    from enode_scheduler.backtest.replay import Outcome, ReplayOptions
+    from enode_scheduler.backtest.report import Summary
+    from enode_scheduler.backtest.sessions import Session
 
 
 def backtest(
@@ -94,6 +91,14 @@ def backtest(
     ] = "lifecycle",
 ) -> None:
     """Replay sessions on real prices: charge at once vs daemon-style plan vs perfect foresight."""
+    from enode_scheduler.backtest.defaults import default_prices, default_sessions
+    from enode_scheduler.backtest.market import PriceSeries, zone_of
+    from enode_scheduler.backtest.plot import plot_week
+    from enode_scheduler.backtest.replay import ReplayOptions
+    from enode_scheduler.backtest.report import summarise
+    from enode_scheduler.backtest.sessions import home_zone, read_sessions
+    from enode_scheduler.prices.file import read_price_csv
+
     if output_format not in ("table", "json"):
         _fail(f"--format must be table or json, got {output_format!r}")
     options = ReplayOptions(
@@ -147,6 +152,8 @@ def run(
 
     `home_tz` is the zone the sessions were recorded in, `price_tz` the local zone of the prices.
     """
+    from enode_scheduler.backtest.replay import replay
+
     moved = moved_sessions(sessions, series, name, home_tz=home_tz, price_tz=price_tz)
     outcomes = [replay(session, series, options) for session in moved]
     return outcomes, len(sessions) - len(outcomes)
@@ -156,6 +163,11 @@ def moved_sessions(
     sessions: list[Session], series: PriceSeries, name: str, *, home_tz: str, price_tz: str
 ) -> Iterator[Session]:
     """The sessions that fit, moved onto the year of `series` (with a progress bar on stderr)."""
+    from rich.console import Console
+    from rich.progress import Progress
+
+    from enode_scheduler.backtest.sessions import move_to_year
+
     year = (series.first + (series.last - series.first) / 2).year
     console = Console(stderr=True)
     with Progress(console=console, transient=True, disable=len(sessions) < 200) as progress:
@@ -191,13 +203,19 @@ def _co2_backtest(
     sample: tuple[int | None, int | None, int],
 ) -> None:
     """The CO2 table: cost and kg CO2 per strategy, for each (prices, intensity) pair."""
+    from rich.console import Console
+    from rich.table import Table
+
     from enode_scheduler.backtest.co2 import (
         replay_co2,
         series_with_intensity,
         strategies,
         summarise_co2,
     )
+    from enode_scheduler.backtest.market import PriceSeries, zone_of
+    from enode_scheduler.backtest.sessions import home_zone, read_sessions
     from enode_scheduler.prices.co2.file import read_intensity_csv
+    from enode_scheduler.prices.file import read_price_csv
 
     pairs = _co2_pairs(co2_files, price_files)
     plans = strategies(choice.blend_prices if choice.blend_prices else [0.08, 0.3])
@@ -280,6 +298,11 @@ def _suffixed(path: Path, name: str) -> Path:
 
 
 def _print(summaries: list[Summary], output_format: str) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    from enode_scheduler.backtest.report import table_rows
+
     if output_format == "json":
         typer.echo(json.dumps([s.to_json() for s in summaries], indent=2))
         return

@@ -2,28 +2,33 @@
 
 from __future__ import annotations
 
-import asyncio
+import importlib
 import os
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from enode_scheduler.clock import Clock, ScaledClock, SystemClock
 from enode_scheduler.commands.context import settings_from_context
-from enode_scheduler.config import Settings
-from enode_scheduler.daemon.notify import Notifier
 from enode_scheduler.exceptions import (
     AlreadyRunning,
     ConfigError,
     EnodeSchedulerError,
     SchemaOutdated,
 )
-from enode_scheduler.logs import configure_logging
+
+# Everything the daemon is made of loads when `run` runs: `--help` and the other commands do
+# not pay for SQLAlchemy, httpx, FastAPI or structlog.
+if TYPE_CHECKING:
+    from enode_scheduler.clock import Clock
+    from enode_scheduler.config import Settings
+    from enode_scheduler.daemon.notify import Notifier
 
 
 def _clock(speed: float | None, start: str | None, anchor_unix: float | None) -> Clock:
+    from enode_scheduler.clock import ScaledClock, SystemClock
+
     if speed is None:
         return SystemClock()
     if speed <= 0:
@@ -39,8 +44,6 @@ def _clock(speed: float | None, start: str | None, anchor_unix: float | None) ->
 
 
 async def _serve(settings: Settings, clock: Clock, notifier: Notifier) -> int:
-    # Imported here: the adapters pull in SQLAlchemy, httpx and FastAPI, which other commands
-    # (and `--help`) do not need.
     from enode_scheduler.bootstrap import build
     from enode_scheduler.daemon.app import Daemon
 
@@ -62,7 +65,15 @@ def run(
     ] = None,
 ) -> None:
     """Run the scheduler daemon until SIGTERM or SIGINT."""
+    import asyncio
+
+    from enode_scheduler.daemon.notify import Notifier
+    from enode_scheduler.logs import configure_logging
+
     settings = settings_from_context(ctx)
+    # Loaded before logging is set up, as when the CLI imported everything at start: alembic
+    # logs its plugin set-up at INFO on first import, which is noise in the daemon's log.
+    importlib.import_module("enode_scheduler.bootstrap")
     configure_logging(settings.logging)
     clock = _clock(speed, start, anchor_unix)
     notifier = Notifier(

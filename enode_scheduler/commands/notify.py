@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
-import httpx
 import typer
 
 from enode_scheduler.clock import SystemClock
 from enode_scheduler.commands.context import settings_from_context
-from enode_scheduler.config import Settings
 from enode_scheduler.exceptions import ConfigError
+
+if TYPE_CHECKING:
+    from enode_scheduler.config import Settings
 
 app = typer.Typer(help="Notifications ([[notify]] targets).", no_args_is_help=True)
 
@@ -66,6 +67,8 @@ async def _send(settings: Settings, only: str | None) -> dict[str, str | None]:
         message="A test message from enode-scheduler: this target works.",
     )
     results: dict[str, str | None] = {}
+    import httpx
+
     async with httpx.AsyncClient() as http:
         targets = notify_targets(settings, http=http)
         for name, t in targets.items():

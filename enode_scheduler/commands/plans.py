@@ -7,18 +7,19 @@ import dataclasses
 import json
 from collections.abc import Awaitable, Callable
 from datetime import datetime, time
-from typing import Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import typer
-from rich.console import Console
-from rich.table import Table
 
 from enode_scheduler.clock import SystemClock
 from enode_scheduler.commands.context import settings_from_context
 from enode_scheduler.exceptions import InvalidInput, StoreError
 from enode_scheduler.records import PlanRecord, ScheduleRecord
-from enode_scheduler.store import Store, open_store
+
+# The store (SQLAlchemy) and rich load inside the commands, so that `--help` does not pay for them.
+if TYPE_CHECKING:
+    from enode_scheduler.store import Store
 
 app = typer.Typer(help="Charge plans: one goal per vehicle.", no_args_is_help=True)
 T = TypeVar("T")
@@ -26,6 +27,8 @@ DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
 def _with_store(ctx: typer.Context, action: Callable[[Store], Awaitable[T]]) -> T:
+    from enode_scheduler.store import open_store
+
     settings = settings_from_context(ctx)
 
     async def go() -> T:
@@ -192,6 +195,8 @@ def list_plans(
     as_json: Annotated[bool, typer.Option("--json", help="Print a JSON array.")] = False,
 ) -> None:
     """Show every plan with its state, location, and its current schedule's cost and kg CO2."""
+    from rich.console import Console
+    from rich.table import Table
 
     async def read(
         store: Store,

@@ -23,7 +23,13 @@ from enode_scheduler.api.auth import Caller, TokenTable
 from enode_scheduler.api.convert import schedule_out
 from enode_scheduler.api.deps import ApiDeps, WebSources
 from enode_scheduler.api.web.chart import SocPoint, car_chart, price_chart
-from enode_scheduler.api.web.fleet import FleetView, location_status, problems_of
+from enode_scheduler.api.web.fleet import (
+    FleetView,
+    left_alone,
+    location_status,
+    plan_status_label,
+    problems_of,
+)
 from enode_scheduler.planner.models import Slot
 from enode_scheduler.records import ScheduleRecord, VehicleReading
 from enode_scheduler.service.decide import expected_soc_at
@@ -175,8 +181,9 @@ class _Pages:
             override_active=override is not None
             and not override.ended(now=now, soc_percent=reading.soc_percent),
             commands=list(reversed(commands)), chart=await self._car_chart(reading, record, plan),
-            problems=problems, location=location_status(reading).value,
-            live_s=self.refresh_s,
+            problems=problems, location=location_status(reading, plan),
+            left_alone=left_alone(plan), place=await self._place(reading),
+            plan_status=plan_status_label(plan) if plan else None, live_s=self.refresh_s,
         )  # fmt: skip
         fragment = bool(request.headers.get("x-fragment"))
         return self.render("car_live.html" if fragment else "car.html", 200, **context)
@@ -207,6 +214,14 @@ class _Pages:
             "prices.html", caller=caller, zone=self.web.zone if self.web else None, days=days,
             chart=chart if priced else None, live_s=self.refresh_s * 6,
         )  # fmt: skip
+
+    async def _place(self, reading: VehicleReading) -> str | None:
+        """The name of the charging location the car stands at (its id if it has no name)."""
+        where = reading.charging_location_id
+        if where is None or self.deps.locations is None:
+            return where
+        known = await self.deps.locations.list_locations(reading.user_id)
+        return next((loc.name for loc in known if loc.location_id == where and loc.name), where)
 
     async def _car_chart(
         self, reading: VehicleReading, record: ScheduleRecord | None, plan: Any

@@ -6,6 +6,7 @@ import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import httpx
 import pytest
@@ -19,9 +20,11 @@ from enode_scheduler.clock import FakeClock
 from enode_scheduler.planner.models import Schedule, Slot, Window
 from enode_scheduler.records import (
     ChargeAction,
+    ChargingLocation,
     CommandIntent,
     PlanRecord,
     PlanStatus,
+    Presence,
     ScheduleRecord,
     UserRecord,
 )
@@ -51,8 +54,8 @@ def _slots() -> list[Slot]:
 async def _seed(store: InMemoryStore) -> None:
     await store.vehicles.save_readings(
         [
-            reading("car-ok", "alice", soc_percent=40.0),
-            reading("car-risk", "bob", soc_percent=10.0),
+            reading("car-ok", "alice", soc_percent=40.0, charging_location_id="home-alice"),
+            reading("car-risk", "bob", soc_percent=10.0, charging_location_id="home-bob"),
             reading("car-relink", "carol", soc_percent=55.0),
             reading("car-bmw", "dora", vendor="BMW", soc_percent=70.0),
         ]
@@ -61,8 +64,12 @@ async def _seed(store: InMemoryStore) -> None:
     await store.users.mark_needs_relink("carol", reason="token revoked")
     for vid, user, target in (("car-ok", "alice", 80.0), ("car-risk", "bob", 90.0)):
         await store.plans.put_plan(
-            PlanRecord(vehicle_id=vid, user_id=user, target_soc_percent=target, deadline=DEADLINE)
-        )
+            PlanRecord(vehicle_id=vid, user_id=user, target_soc_percent=target, deadline=DEADLINE,
+                       location_id=f"home-{user}")
+        )  # fmt: skip
+    await store.plans.set_presences(
+        {"car-ok": Presence.AT_LOCATION, "car-risk": Presence.AT_LOCATION}
+    )
     window = Window(NOW + timedelta(hours=12), NOW + timedelta(hours=15))
     for vid, expected in (("car-ok", 80.0), ("car-risk", 60.0)):
         schedule = Schedule(
@@ -94,7 +101,7 @@ async def web() -> AsyncIterator[Web]:
     deps = ApiDeps(
         users=store.users, vehicles=store.vehicles, plans=store.plans, schedules=store.schedules,
         intents=store.intents, overrides=store.overrides, sites=store.sites, clock=clock,
-        web=sources,
+        locations=store.locations, web=sources,
     )  # fmt: skip
     app = create_api(deps, api_settings())
     transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
@@ -206,3 +213,54 @@ async def test_failed_plan_is_an_error_and_listed_first(web: Web) -> None:
     page = await web.client.get("/", params={"q": "car-ok"}, headers=READ)
     assert "b-error" in page.text
     assert "failed: START not confirmed" in page.text
+
+
+async def _plan_at(store: InMemoryStore, vid: str, user: str, **kw: Any) -> None:
+    await store.plans.put_plan(
+        PlanRecord(vehicle_id=vid, user_id=user, target_soc_percent=80.0, deadline=DEADLINE, **kw)
+    )
+
+
+async def test_plan_statuses_away_unknown_and_no_location(web: Web) -> None:
+    store = web.store
+    await store.locations.put_location(ChargingLocation("work-eve", "eve", name="Office"))
+    await store.vehicles.save_readings(
+        [
+            reading("car-away", "eve", charging_location_id="work-eve"),
+            reading("car-unknown", "finn", position_known=None),
+            reading("car-noloc", "gus", charging_location_id="home-gus"),
+        ]
+    )
+    await _plan_at(store, "car-away", "eve", location_id="home-eve")
+    await _plan_at(store, "car-unknown", "finn", location_id="home-finn")
+    await _plan_at(store, "car-noloc", "gus")
+    await store.plans.set_presences(
+        {"car-away": Presence.AWAY, "car-unknown": Presence.LOCATION_UNKNOWN}
+    )
+    page = await web.client.get("/", headers=READ)
+    rows = dict(re.findall(r'<tr data-vehicle="([^"]+)"[^>]*>(.*?)</tr>', page.text, re.S))
+    # A plan that names no location is never acted on: a problem, listed before an outage.
+    order = re.findall(r'data-vehicle="([^"]+)"', page.text)
+    assert order.index("car-noloc") < order.index("car-bmw")
+    assert "no location: not controlled" in rows["car-noloc"]
+    assert 'data-location="at_charging_location"' in rows["car-noloc"]
+    # Away and unknown are no problems, but not "ok" either.
+    assert '<span class="badge b-away">away</span>' in rows["car-away"]
+    assert 'data-location="away"' in rows["car-away"]
+    assert "b-ok" not in rows["car-away"]
+    assert '<span class="badge b-location_unknown">location_unknown</span>' in rows["car-unknown"]
+    assert 'data-location="location_unknown"' in rows["car-unknown"]
+    assert 'data-location="at_plan_location"' in rows["car-ok"]
+    assert "b-ok" in rows["car-ok"]
+    problems = await web.client.get("/", params={"problems": "1"}, headers=READ)
+    listed = re.findall(r'data-vehicle="([^"]+)"', problems.text)
+    assert "car-noloc" in listed
+    assert "car-away" not in listed
+
+    away = await web.client.get("/cars/car-away", headers=READ)
+    assert 'data-plan-status="away"' in away.text
+    assert "away: not followed there" in away.text
+    assert "away (Office)" in away.text
+    noloc = await web.client.get("/cars/car-noloc", headers=READ)
+    assert 'class="badge b-no_location">no location: not controlled</span>' in noloc.text
+    assert 'data-plan-status="no_location"' in noloc.text

@@ -99,6 +99,8 @@ class FleetRow:
     problems: tuple[Problem, ...]
     # `away` / `location_unknown`: the plan is not acting where the car is (see `left_alone`).
     left_alone: str | None = None
+    # The schedule's kg CO2 when a CO2 source is configured.
+    co2_kg: float | None = None
 
     def matches(self, query: str) -> bool:
         q = query.casefold()
@@ -112,6 +114,8 @@ class FleetPage:
     pages: int
     total: int
     with_problems: int
+    # Whether a CO2 source is configured (the table gets a kg CO2 column).
+    co2: bool = False
 
 
 def location_status(reading: VehicleReading, plan: PlanRecord | None = None) -> Location:
@@ -236,6 +240,7 @@ class FleetView:
         self._rows: list[FleetRow] = []
         self._built_at: float | None = None
         self._lock = asyncio.Lock()
+        self._co2 = deps.web is not None and deps.web.intensity is not None
 
     async def rows(self) -> list[FleetRow]:
         async with self._lock:
@@ -263,6 +268,7 @@ class FleetView:
             pages=pages,
             total=len(rows),
             with_problems=sum(1 for r in rows if r.problems),
+            co2=self._co2,
         )
 
     async def _build(self, now: datetime) -> list[FleetRow]:
@@ -297,6 +303,7 @@ class FleetView:
                         reading, user, plan, record, now=now, paused_vendors=paused
                     ),
                     left_alone=left_alone(plan),
+                    co2_kg=record.schedule.co2_kg if record and self._co2 else None,
                 )
             )
         rows.sort(key=_sort_key)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -17,7 +18,7 @@ from enode_scheduler.api.web.fleet import FleetView, Problem
 from enode_scheduler.api.web.history import SocHistory
 from enode_scheduler.api.web.routes import COOKIE
 from enode_scheduler.clock import FakeClock
-from enode_scheduler.planner.models import Schedule, Slot, Window
+from enode_scheduler.planner.models import IntensitySlot, Schedule, Slot, Window
 from enode_scheduler.records import (
     ChargeAction,
     ChargingLocation,
@@ -51,6 +52,16 @@ def _slots() -> list[Slot]:
     ]
 
 
+def _intensity() -> list[IntensitySlot]:
+    """Hourly from 06:00 to 04:00 the next day, with 20:00-22:00 missing (a gap in the line)."""
+    start = datetime(2026, 11, 29, 6, 0, tzinfo=UTC)
+    return [
+        IntensitySlot(start + timedelta(hours=h), start + timedelta(hours=h + 1), 100.0 + 10 * h)
+        for h in range(22)
+        if h not in (14, 15)
+    ]
+
+
 async def _seed(store: InMemoryStore) -> None:
     await store.vehicles.save_readings(
         [
@@ -76,9 +87,11 @@ async def _seed(store: InMemoryStore) -> None:
             feasible=expected >= 80.0, windows=(window,), grid_energy_kwh=30.0, cost=3.0,
             starts=1, soc_at_deadline_percent=expected, baseline_cost=5.0,
             explanation=("Charges in the cheapest hours before the deadline.",),
+            co2_kg=4.5, baseline_co2_kg=6.25,
         )  # fmt: skip
         await store.schedules.save_schedules([ScheduleRecord(vid, schedule, DEADLINE, NOW)])
     await store.prices.upsert_slots("NO1", _slots())
+    await store.intensity.upsert_intensity("NO", _intensity())
     # No lease is taken here, so epoch 0 is the leader's.
     await store.intents.record_sends(
         [CommandIntent("k1", "car-ok", "alice", ChargeAction.START, "window_start", epoch=0)],
@@ -89,6 +102,18 @@ async def _seed(store: InMemoryStore) -> None:
 
 @pytest.fixture
 async def web() -> AsyncIterator[Web]:
+    async with _web(co2=False) as w:
+        yield w
+
+
+@pytest.fixture
+async def co2_web() -> AsyncIterator[Web]:
+    async with _web(co2=True) as w:
+        yield w
+
+
+@contextlib.asynccontextmanager
+async def _web(*, co2: bool) -> AsyncIterator[Web]:
     clock = FakeClock(NOW)
     store = InMemoryStore.create(clock=clock)
     await _seed(store)
@@ -97,6 +122,7 @@ async def web() -> AsyncIterator[Web]:
         prices=store.prices, zone="NO1", zone_timezone="Europe/Oslo",
         price_view=lambda slots: [Slot(s.start, s.end, s.price_per_kwh * 2) for s in slots],
         soc_history=history, paused_vendors=lambda: frozenset({"BMW"}),
+        intensity=store.intensity if co2 else None, intensity_zone="NO" if co2 else None,
     )  # fmt: skip
     deps = ApiDeps(
         users=store.users, vehicles=store.vehicles, plans=store.plans, schedules=store.schedules,
@@ -264,3 +290,51 @@ async def test_plan_statuses_away_unknown_and_no_location(web: Web) -> None:
     noloc = await web.client.get("/cars/car-noloc", headers=READ)
     assert 'class="badge b-no_location">no location: not controlled</span>' in noloc.text
     assert 'data-plan-status="no_location"' in noloc.text
+
+
+def _car_svg(html: str) -> str:
+    svg = re.search(r'<svg class="chart".*?</svg>', html, re.S)
+    assert svg is not None
+    return svg.group(0)
+
+
+async def test_car_page_shows_carbon_intensity_and_kg_co2_with_a_co2_source(
+    co2_web: Web,
+) -> None:
+    page = await co2_web.client.get("/cars/car-ok", headers=READ)
+    chart = _car_svg(page.text)
+    assert 'viewBox="0 0 800 560"' in chart  # a panel taller than without CO2
+    assert "carbon intensity" in chart
+    # The chart runs from 06:00 (six hours back) to the deadline plus one hour; 20 slots in it,
+    # two lines because of the two missing hours.
+    assert chart.count('class="c-co2-slot"') == 20
+    lines = re.findall(r'<polyline class="c-co2" points="([^"]+)"/>', chart)
+    assert [len(line.split()) for line in lines] == [28, 12]
+    assert "06:00 100 g CO2/kWh" not in chart  # tooltips are in local (Oslo) time
+    assert "Sun 07:00 100 g CO2/kWh" in chart
+    # The axis top is a round number above the highest value (310 g -> 350 g).
+    assert ">350</text>" in chart
+    assert 'data-co2-kg="4.50"' in page.text
+    assert "4.5 kg (saves 1.8 kg)" in page.text
+    assert "carbon intensity, g CO2 per kWh" in page.text
+    fleet = await co2_web.client.get("/", headers=READ)
+    assert "Planned CO2" in fleet.text
+    row = re.search(r'<tr data-vehicle="car-ok"[^>]*>(.*?)</tr>', fleet.text, re.S)
+    assert row is not None
+    assert "<td>4.5 kg</td>" in row.group(1)
+
+
+async def test_without_a_co2_source_nothing_about_co2_is_shown(web: Web) -> None:
+    page = await web.client.get("/cars/car-ok", headers=READ)
+    chart = _car_svg(page.text)
+    assert 'viewBox="0 0 800 420"' in chart
+    assert "c-co2" not in chart
+    assert "data-co2-kg" not in page.text
+    assert "Planned CO2" not in (await web.client.get("/", headers=READ)).text
+
+
+async def test_a_co2_source_without_stored_intensity_says_so(co2_web: Web) -> None:
+    await co2_web.clock.advance_to(NOW + timedelta(days=3))
+    chart = _car_svg((await co2_web.client.get("/cars/car-ok", headers=READ)).text)
+    assert "no carbon intensity stored for this period" in chart
+    assert "c-co2-slot" not in chart

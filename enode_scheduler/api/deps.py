@@ -23,6 +23,7 @@ from enode_scheduler.ports import (
     UserStore,
     VehicleStore,
 )
+from enode_scheduler.service.decide import UnknownLocation
 
 __all__ = ["ApiDeps", "LinkFlow", "LinkStart", "PriceView", "Trigger", "WebSources", "no_trigger"]
 
@@ -85,6 +86,8 @@ class WebSources:
     # page says nothing about CO2.
     intensity: IntensitySlotStore | None = None
     intensity_zone: str | None = None
+    # `[scheduler] unknown_location`: "act" controls a car whose position is unknown.
+    unknown_location: UnknownLocation = "skip"
 
 
 @dataclass(frozen=True, slots=True)

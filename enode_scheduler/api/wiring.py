@@ -41,6 +41,7 @@ def api_for(
         paused_vendors=lambda: deps.enode.gates.paused_vendors,
         default_capacity_kwh=scheduler.default_capacity_kwh,
         default_efficiency=scheduler.default_efficiency,
+        unknown_location=scheduler.unknown_location,
         intensity=store.intensity if deps.intensity is not None else None,
         intensity_zone=intensity_zone(deps.settings.co2, price_zone=zone.name)
         if deps.intensity is not None

@@ -24,7 +24,7 @@ from enode_scheduler.records import (
     UserRecord,
     VehicleReading,
 )
-from enode_scheduler.service.decide import presence
+from enode_scheduler.service.decide import UnknownLocation, presence
 
 __all__ = [
     "FleetPage",
@@ -151,12 +151,17 @@ def plan_status_label(plan: PlanRecord) -> str:
     return _PLAN_STATUS_LABELS.get(shown, shown)
 
 
-def left_alone(plan: PlanRecord | None) -> str | None:
+def left_alone(
+    plan: PlanRecord | None, *, unknown_location: UnknownLocation = "skip"
+) -> str | None:
     """`away` or `location_unknown` when an active plan is not acting where the car is (the
-    daemon's last verdict, as `plans list` and the API show it); not a problem, but not `ok`."""
+    daemon's last verdict, as `plans list` and the API show it); not a problem, but not `ok`.
+    With `[scheduler] unknown_location = "act"` a car whose position is unknown is controlled."""
     if plan is None or not plan.enabled:
         return None
     shown = plan.shown_status
+    if shown == Presence.LOCATION_UNKNOWN and unknown_location == "act":
+        return None
     return shown if shown in (Presence.AWAY, Presence.LOCATION_UNKNOWN) else None
 
 
@@ -278,6 +283,7 @@ class FleetView:
         records = await d.schedules.get_schedules(list(readings))
         users = {u.user_id: u for u in await d.users.list_users()}
         paused = d.web.paused_vendors() if d.web else frozenset()
+        unknown_location: UnknownLocation = d.web.unknown_location if d.web else "skip"
         rows = []
         for vid, reading in readings.items():
             plan, record = plans.get(vid), records.get(vid)
@@ -302,7 +308,7 @@ class FleetView:
                     problems=problems_of(
                         reading, user, plan, record, now=now, paused_vendors=paused
                     ),
-                    left_alone=left_alone(plan),
+                    left_alone=left_alone(plan, unknown_location=unknown_location),
                     co2_kg=record.schedule.co2_kg if record and self._co2 else None,
                 )
             )

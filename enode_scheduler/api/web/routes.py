@@ -186,7 +186,10 @@ class _Pages:
             and not override.ended(now=now, soc_percent=reading.soc_percent),
             commands=list(reversed(commands)), chart=await self._car_chart(reading, record, plan),
             problems=problems, location=location_status(reading, plan),
-            left_alone=left_alone(plan), place=await self._place(reading),
+            left_alone=left_alone(
+                plan, unknown_location=self.web.unknown_location if self.web else "skip"
+            ),
+            place=await self._place(reading),
             plan_status=plan_status_label(plan) if plan else None, live_s=self.refresh_s,
             co2=self.web is not None and self.web.intensity is not None,
         )  # fmt: skip

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -282,6 +283,15 @@ async def test_plan_statuses_away_unknown_and_no_location(web: Web) -> None:
     listed = re.findall(r'data-vehicle="([^"]+)"', problems.text)
     assert "car-noloc" in listed
     assert "car-away" not in listed
+
+    # With `unknown_location = "act"` a car whose position is unknown is controlled: ok.
+    deps = web.client._transport.app.state.api_deps  # type: ignore[attr-defined]
+    assert deps.web is not None
+    acting = dataclasses.replace(deps, web=dataclasses.replace(deps.web, unknown_location="act"))
+    rows_acting = {r.vehicle_id: r for r in await FleetView(acting).rows()}
+    assert rows_acting["car-unknown"].left_alone is None
+    assert rows_acting["car-unknown"].problems == ()
+    assert rows_acting["car-away"].left_alone == "away"
 
     away = await web.client.get("/cars/car-away", headers=READ)
     assert 'data-plan-status="away"' in away.text

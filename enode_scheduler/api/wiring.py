@@ -11,10 +11,12 @@ from collections.abc import Callable
 from fastapi import FastAPI
 
 from enode_scheduler.api.app import create_api
-from enode_scheduler.api.deps import ApiDeps, Trigger
+from enode_scheduler.api.deps import ApiDeps, SocHistory, Trigger, WebSources, no_history
 from enode_scheduler.api.routes.health import MetricsFn, ReadyFn, health_routers
 from enode_scheduler.bootstrap import Deps
+from enode_scheduler.prices.co2.factory import intensity_zone
 from enode_scheduler.records import CarHealth
+from enode_scheduler.zones import get_zone
 
 __all__ = ["api_for"]
 
@@ -27,10 +29,28 @@ def api_for(
     request_replan: Trigger,
     request_reconcile: Trigger,
     health: Callable[[], list[CarHealth]] | None = None,
+    soc_history: SocHistory = no_history,
 ) -> FastAPI:
     """The full API app: plans, link, schedules, webhooks, plus /healthz, /readyz and /metrics
     answered from `ready` and `metrics`."""
     store = deps.store
+    zone = get_zone(deps.settings.prices.zone)
+    scheduler = deps.settings.scheduler
+    web = WebSources(
+        prices=store.prices,
+        zone=zone.name,
+        zone_timezone=zone.timezone,
+        price_view=deps.tariff.apply,
+        soc_history=soc_history,
+        paused_vendors=lambda: deps.enode.gates.paused_vendors,
+        default_capacity_kwh=scheduler.default_capacity_kwh,
+        default_efficiency=scheduler.default_efficiency,
+        unknown_location=scheduler.unknown_location,
+        intensity=store.intensity if deps.intensity is not None else None,
+        intensity_zone=intensity_zone(deps.settings.co2, price_zone=zone.name)
+        if deps.intensity is not None
+        else None,
+    )
     api_deps = ApiDeps(
         users=store.users,
         vehicles=store.vehicles,
@@ -38,12 +58,16 @@ def api_for(
         schedules=store.schedules,
         intents=store.intents,
         overrides=store.overrides,
+        sites=store.sites,
         clock=deps.clock,
         link=deps.enode,
         enode=deps.enode,
         request_replan=request_replan,
         request_reconcile=request_reconcile,
         health=health,
+        locations=store.locations,
+        enode_locations=deps.enode,
+        web=web,
     )
     secret = deps.settings.enode.webhook_secret
     public, guarded = health_routers(ready=ready, metrics=metrics)

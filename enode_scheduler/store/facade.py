@@ -20,11 +20,14 @@ from enode_scheduler.store.intents import SqlCommandIntentStore
 from enode_scheduler.store.keycheck import SqlKeyCheck
 from enode_scheduler.store.leases import SqlLeaseStore
 from enode_scheduler.store.link_states import SqlLinkStateStore
+from enode_scheduler.store.locations import SqlLocationStore
 from enode_scheduler.store.migrate import check_schema
+from enode_scheduler.store.outbox import SqlOutboxStore
 from enode_scheduler.store.overrides import SqlOverrideStore
 from enode_scheduler.store.plans import SqlPlanStore
-from enode_scheduler.store.prices import SqlPriceSlotStore
+from enode_scheduler.store.prices import SqlIntensitySlotStore, SqlPriceSlotStore
 from enode_scheduler.store.schedules import SqlScheduleStore
+from enode_scheduler.store.sites import SqlSiteStore
 from enode_scheduler.store.users import SqlUserStore
 from enode_scheduler.store.vehicles import SqlVehicleStore
 
@@ -32,12 +35,16 @@ if TYPE_CHECKING:
     from enode_scheduler.ports import (
         CommandIntentStore,
         GateStore,
+        IntensitySlotStore,
         LeaseStore,
         LinkStateStore,
+        LocationStore,
+        OutboxStore,
         OverrideStore,
         PlanStore,
         PriceSlotStore,
         ScheduleStore,
+        SiteStore,
         TokenStore,
         UserStore,
         VehicleStore,
@@ -62,6 +69,10 @@ class Store:
     key_check: SqlKeyCheck
     link_states: SqlLinkStateStore
     cipher: TokenCipher
+    intensity: SqlIntensitySlotStore
+    locations: SqlLocationStore
+    sites: SqlSiteStore
+    outbox: SqlOutboxStore
 
     @property
     def dialect(self) -> str:
@@ -123,6 +134,10 @@ def build_store(
         key_check=SqlKeyCheck(engine, clock=clock),
         link_states=SqlLinkStateStore(engine, clock=clock),
         cipher=cipher,
+        intensity=SqlIntensitySlotStore(engine, clock=clock),
+        locations=SqlLocationStore(engine, clock=clock),
+        sites=SqlSiteStore(engine, clock=clock),
+        outbox=SqlOutboxStore(engine, clock=clock),
     )
 
 
@@ -140,3 +155,7 @@ if TYPE_CHECKING:
         _overrides: OverrideStore = store.overrides
         _gates: GateStore = store.gates
         _link_states: LinkStateStore = store.link_states
+        _intensity: IntensitySlotStore = store.intensity
+        _locations: LocationStore = store.locations
+        _sites: SiteStore = store.sites
+        _outbox: OutboxStore = store.outbox

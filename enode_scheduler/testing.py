@@ -18,7 +18,9 @@ from enode_scheduler.exceptions import PriceError, PricesNotPublished, StaleEpoc
 from enode_scheduler.planner.models import Slot
 from enode_scheduler.ports import LEADER_LEASE
 from enode_scheduler.records import (
+    ChargerReading,
     CommandIntent,
+    EnergyBaseline,
     IntentStatus,
     Lease,
     OverrideRecord,
@@ -32,6 +34,7 @@ from enode_scheduler.records import (
 
 __all__ = [
     "FakeClock",
+    "InMemoryChargerStore",
     "InMemoryCommandIntentStore",
     "InMemoryLeaseStore",
     "InMemoryOverrideStore",
@@ -48,6 +51,7 @@ __all__ = [
 
 if TYPE_CHECKING:
     from enode_scheduler.ports import (
+        ChargerStore,
         CommandIntentStore,
         LeaseStore,
         OverrideStore,
@@ -67,6 +71,8 @@ class _Tables:
     users: dict[str, UserRecord] = field(default_factory=dict)
     tokens: dict[str, UserTokens] = field(default_factory=dict)
     vehicles: dict[str, VehicleReading] = field(default_factory=dict)
+    chargers: dict[str, ChargerReading] = field(default_factory=dict)
+    baselines: dict[str, EnergyBaseline] = field(default_factory=dict)
     plans: dict[str, PlanRecord] = field(default_factory=dict)
     schedules: dict[str, ScheduleRecord] = field(default_factory=dict)
     overrides: dict[str, OverrideRecord] = field(default_factory=dict)
@@ -123,6 +129,9 @@ class InMemoryUserStore:
                 del self._t.vehicles[vehicle_id]
             if (plan := self._t.plans.get(vehicle_id)) and plan.user_id == user_id:
                 del self._t.plans[vehicle_id]
+        for charger_id in [c for c, r in self._t.chargers.items() if r.user_id == user_id]:
+            del self._t.chargers[charger_id]
+            self._t.baselines.pop(charger_id, None)
         return True
 
     async def get_tokens(self, user_id: str) -> UserTokens | None:
@@ -168,6 +177,42 @@ class InMemoryVehicleStore:
         return sorted(
             v for v, r in self._t.vehicles.items() if user_id is None or r.user_id == user_id
         )
+
+
+class InMemoryChargerStore:
+    def __init__(self, tables: _Tables | None = None) -> None:
+        self._t = tables or _Tables()
+
+    async def save_charger_readings(self, readings: Sequence[ChargerReading]) -> None:
+        for reading in readings:
+            old = self._t.chargers.get(reading.charger_id)
+            older = (
+                old is not None
+                and old.last_seen is not None
+                and reading.last_seen is not None
+                and reading.last_seen < old.last_seen
+            )
+            if not older:
+                self._t.ensure_user(reading.user_id)
+                self._t.chargers[reading.charger_id] = reading
+
+    async def latest_charger_readings(
+        self, charger_ids: Sequence[str] | None = None
+    ) -> dict[str, ChargerReading]:
+        wanted = self._t.chargers.keys() if charger_ids is None else charger_ids
+        return {c: self._t.chargers[c] for c in wanted if c in self._t.chargers}
+
+    async def list_charger_ids(self, user_id: str | None = None) -> list[str]:
+        return sorted(
+            c for c, r in self._t.chargers.items() if user_id is None or r.user_id == user_id
+        )
+
+    async def set_energy_baseline(self, baseline: EnergyBaseline) -> None:
+        if baseline.charger_id in self._t.chargers:
+            self._t.baselines[baseline.charger_id] = baseline
+
+    async def get_energy_baselines(self, charger_ids: Sequence[str]) -> dict[str, EnergyBaseline]:
+        return {c: self._t.baselines[c] for c in charger_ids if c in self._t.baselines}
 
 
 class InMemoryPlanStore:
@@ -392,6 +437,7 @@ class InMemoryStore:
     intents: InMemoryCommandIntentStore
     leases: InMemoryLeaseStore
     overrides: InMemoryOverrideStore
+    chargers: InMemoryChargerStore
 
     @classmethod
     def create(cls, *, clock: Clock, lease_name: str = LEADER_LEASE) -> InMemoryStore:
@@ -408,6 +454,7 @@ class InMemoryStore:
             intents=InMemoryCommandIntentStore(clock=clock, leases=leases, lease_name=lease_name),
             leases=leases,
             overrides=InMemoryOverrideStore(tables),
+            chargers=InMemoryChargerStore(tables),
         )
 
 
@@ -423,6 +470,7 @@ if TYPE_CHECKING:
         _intents: CommandIntentStore = store.intents
         _leases: LeaseStore = store.leases
         _overrides: OverrideStore = store.overrides
+        _chargers: ChargerStore = store.chargers
 
 
 # Price source twin

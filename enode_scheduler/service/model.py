@@ -11,6 +11,7 @@ from typing import Protocol
 from enode_scheduler.config import SchedulerSettings
 from enode_scheduler.planner.models import Goal, Schedule, Slot, VehicleState
 from enode_scheduler.ports import (
+    ChargerStore,
     CommandIntentStore,
     EnodeApi,
     OverrideStore,
@@ -21,7 +22,9 @@ from enode_scheduler.ports import (
 )
 from enode_scheduler.records import (
     ChargeAction,
+    ChargerReading,
     CommandIntent,
+    EnergyBaseline,
     OverrideRecord,
     PlanRecord,
     PlanStatus,
@@ -61,6 +64,8 @@ class Ports:
     price_slots: PriceSlotStore
     # Manual charge_now / pause; None: no overrides (the plan always decides).
     overrides: OverrideStore | None = None
+    # Chargers' readings and energy baselines; None: no charger plans are run.
+    chargers: ChargerStore | None = None
 
 
 @dataclass(slots=True)
@@ -88,6 +93,10 @@ class Car:
     planned_power_kw: float | None = None
     # After a failed read: no request for this car before then (Retry-After, closed gate).
     poll_not_before: datetime | None = None
+    # A plan through a charger: the charger's latest reading (with our energy meter), and for a
+    # charger-only plan where its energy count starts.
+    charger: ChargerReading | None = None
+    baseline: EnergyBaseline | None = None
 
 
 @dataclass(slots=True)

@@ -63,3 +63,41 @@ def test_bad_plan_input_exits_2_with_one_line(config: Path, args: list[str], mes
     assert code == 2
     assert message in err
     assert len(err.strip().splitlines()) == 1
+
+
+def test_charger_plans_via_a_wallbox_and_charger_only(config: Path) -> None:
+    code, out, _ = cli(
+        config, "plans", "add", "car-1", "--user", "u1", "--target", "80",
+        "--by", "2099-01-02T07:30", "--via-charger", "box-1", "--min-soc", "30",
+    )  # fmt: skip
+    assert code == 0, out
+    assert "80% by 2099-01-02 07:30 UTC via charger box-1" in out
+    code, out, _ = cli(
+        config, "plans", "add", "box-2", "--user", "u1", "--energy-kwh", "20", "--at", "07:00",
+        "--days", "mon,fri",
+    )  # fmt: skip
+    assert code == 0, out
+    assert "20 kWh through the charger at 07:00 UTC on mon,fri" in out
+    plans = {p["vehicle_id"]: p for p in json.loads(cli(config, "plans", "list", "--json")[1])}
+    assert (plans["car-1"]["target"], plans["car-1"]["charger_id"]) == ("charger", "box-1")
+    assert plans["car-1"]["energy_kwh"] is None
+    assert plans["car-1"]["min_soc_percent"] == 30
+    assert (plans["box-2"]["charger_id"], plans["box-2"]["energy_kwh"]) == ("box-2", 20)
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        pytest.param(["--target", "80", "--energy-kwh", "20"], "not with --target", id="both"),
+        pytest.param(["--energy-kwh", "20", "--via-charger", "b"], "charger-only", id="via"),
+        pytest.param(["--energy-kwh", "20", "--min-soc", "10"], "needs a car's SoC", id="min"),
+        pytest.param([], "give --target", id="no-goal"),
+    ],
+)
+def test_bad_charger_plans_exit_2_with_one_line(
+    config: Path, args: list[str], message: str
+) -> None:
+    code, _, err = cli(config, "plans", "add", "box-1", "--user", "u1", "--at", "07:00", *args)
+    assert code == 2
+    assert message in err
+    assert len(err.strip().splitlines()) == 1

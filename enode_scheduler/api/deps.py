@@ -8,6 +8,7 @@ from typing import Protocol
 
 from enode_scheduler.clock import Clock
 from enode_scheduler.ports import (
+    ChargerStore,
     CommandIntentStore,
     EnodeApi,
     OverrideStore,
@@ -68,3 +69,5 @@ class ApiDeps:
     enode: EnodeApi | None = None
     request_replan: Trigger = no_trigger
     request_reconcile: Trigger = no_trigger
+    # Chargers (wallboxes) and charger-only plans; None: the API shows no chargers.
+    chargers: ChargerStore | None = None

@@ -14,6 +14,10 @@ from enode_scheduler.records import OverrideKind
 
 __all__ = [
     "ID_PATTERN",
+    "ChargerId",
+    "ChargerOut",
+    "ChargerPlanIn",
+    "ChargersOut",
     "CommandOut",
     "LinkOut",
     "OverrideIn",
@@ -35,6 +39,7 @@ __all__ = [
 ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:@-]{0,127}$"
 UserId = Annotated[str, Path(pattern=ID_PATTERN, description="Our user id (also Enode's).")]
 VehicleId = Annotated[str, Path(pattern=ID_PATTERN, description="Enode's vehicle id.")]
+ChargerId = Annotated[str, Path(pattern=ID_PATTERN, description="Enode's charger id.")]
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 WEEKDAYS: tuple[Weekday, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 Percent = Annotated[float, Field(ge=0, le=100)]
@@ -85,6 +90,11 @@ class PlanIn(_In):
     min_soc_percent: Percent = 0.0
     start_penalty: float = Field(0.0, ge=0, le=1000, description="Cost added per charge start.")
     enabled: bool = True
+    charger_id: str | None = Field(
+        None,
+        pattern=ID_PATTERN,
+        description="Charge through this charger: SoC from the car, START/STOP to the charger.",
+    )
 
     @field_validator("timezone")
     @classmethod
@@ -97,6 +107,28 @@ class PlanIn(_In):
             raise ValueError("give exactly one of deadline and repeat")
         if self.min_soc_percent > self.target_soc_percent:
             raise ValueError("min_soc_percent must not exceed target_soc_percent")
+        return self
+
+
+class ChargerPlanIn(_In):
+    """A charger-only goal (no SoC known): deliver `energy_kwh` by `deadline` or each `repeat`."""
+
+    energy_kwh: float = Field(gt=0, le=1000, description="Energy to deliver through the charger.")
+    deadline: AwareDatetime | None = Field(None, description="One-off deadline, with offset.")
+    repeat: RepeatIn | None = None
+    timezone: str = Field("UTC", max_length=64, description="IANA zone of `repeat.at`.")
+    start_penalty: float = Field(0.0, ge=0, le=1000, description="Cost added per charge start.")
+    enabled: bool = True
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, name: str) -> str:
+        return check_zone(name)
+
+    @model_validator(mode="after")
+    def _one_goal(self) -> Self:
+        if (self.deadline is None) == (self.repeat is None):
+            raise ValueError("give exactly one of deadline and repeat")
         return self
 
 
@@ -120,6 +152,11 @@ class PlanOut(BaseModel):
     status_reason: str | None
     created_at: datetime | None
     updated_at: datetime | None
+    target: Literal["vehicle", "charger"] = Field(
+        "vehicle", description="Where START/STOP go: the car, or `charger_id`."
+    )
+    charger_id: str | None = None
+    energy_kwh: float | None = Field(None, description="A charger-only plan's energy goal.")
 
 
 class OverrideIn(_In):
@@ -165,6 +202,27 @@ class VehicleOut(BaseModel):
     smart_charging_enabled: bool | None
     last_seen: datetime | None
     reading_age_s: float | None = Field(description="Seconds since `last_seen`.")
+
+
+class ChargerOut(BaseModel):
+    charger_id: str
+    vendor: str | None
+    brand: str | None
+    model: str | None
+    is_plugged_in: bool | None
+    is_charging: bool | None
+    is_reachable: bool | None
+    charge_rate_kw: float | None
+    energy_kwh: float | None = Field(
+        description="Energy the charger delivered since the daemon first read it (its meter)."
+    )
+    last_seen: datetime | None
+    reading_age_s: float | None = Field(description="Seconds since `last_seen`.")
+
+
+class ChargersOut(BaseModel):
+    user_id: str
+    chargers: list[ChargerOut]
 
 
 class VehiclesOut(BaseModel):

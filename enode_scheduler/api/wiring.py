@@ -39,6 +39,7 @@ def api_for(
         enode=deps.enode,
         request_replan=request_replan,
         request_reconcile=request_reconcile,
+        chargers=store.chargers,
     )
     secret = deps.settings.enode.webhook_secret
     public, guarded = health_routers(ready=ready, metrics=metrics)

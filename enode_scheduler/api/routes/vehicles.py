@@ -30,7 +30,7 @@ from enode_scheduler.api.models import (
 from enode_scheduler.api.problems import responses
 from enode_scheduler.records import OverrideKind, OverrideRecord, VehicleReading
 
-__all__ = ["api_deps", "vehicle_router"]
+__all__ = ["HISTORY_WINDOW", "MAX_AHEAD", "Deps", "api_deps", "future", "vehicle_router"]
 
 HISTORY_WINDOW = timedelta(days=1)
 MAX_AHEAD = timedelta(days=366)
@@ -52,7 +52,7 @@ async def _reading(deps: ApiDeps, vehicle_id: str) -> VehicleReading:
     return reading
 
 
-def _future(when: datetime, *, now: datetime, field: str, limit: timedelta) -> None:
+def future(when: datetime, *, now: datetime, field: str, limit: timedelta) -> None:
     if when <= now:
         raise HTTPException(422, f"{field}: must be in the future (now is {now.isoformat()}).")
     if when > now + limit:
@@ -84,7 +84,7 @@ async def put_plan(
     """Create or replace the vehicle's one plan (one-off `deadline` or `repeat`)."""
     reading = await _reading(deps, vehicle_id)
     if body.deadline is not None:
-        _future(body.deadline, now=deps.clock.now(), field="deadline", limit=MAX_AHEAD)
+        future(body.deadline, now=deps.clock.now(), field="deadline", limit=MAX_AHEAD)
     record = plan_record(body, vehicle_id=vehicle_id, user_id=reading.user_id)
     saved = await deps.plans.put_plan(record)
     background.add_task(deps.request_replan, vehicle_id)
@@ -105,7 +105,7 @@ async def post_override(
     reading = await _reading(deps, vehicle_id)
     now = deps.clock.now()
     if body.until is not None:
-        _future(body.until, now=now, field="until", limit=MAX_OVERRIDE)
+        future(body.until, now=now, field="until", limit=MAX_OVERRIDE)
     record = OverrideRecord(
         vehicle_id=vehicle_id,
         kind=OverrideKind(body.action),

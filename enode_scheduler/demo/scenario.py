@@ -1,4 +1,5 @@
-"""The demo's story: five cars of five makers on one evening in Oslo, on real October prices."""
+"""The demo's story: six cars of six makers on one evening in Oslo, on real October prices; one of
+them is charged through its wallbox, not through its maker's API."""
 
 from __future__ import annotations
 
@@ -41,6 +42,9 @@ class DemoCar:
     target_percent: float
     deadline: time  # local time each morning
     start_penalty: float = 0.0
+    # Plugged into this wallbox, through which it is charged (SoC still read from the car).
+    charger_id: str | None = None
+    charger_vendor: str = "EASEE"
 
 
 CARS: tuple[DemoCar, ...] = (
@@ -53,6 +57,8 @@ CARS: tuple[DemoCar, ...] = (
             time(8, 0), start_penalty=0.3),
     DemoCar("demo-leaf", "Nissan Leaf (too late)", "NISSAN", "Leaf", 40.0, 3.7, 10, time(1, 30),
             100, time(7, 0)),
+    DemoCar("demo-peugeot", "Peugeot e-208 (via wallbox)", "PEUGEOT", "e-208", 50.0, 7.4, 30,
+            time(18, 30), 80, time(7, 15), charger_id="demo-wallbox"),
 )  # fmt: skip
 
 # The BMW cloud answers 429 (Retry-After 15 min) from 17:00 to 20:00 local time.

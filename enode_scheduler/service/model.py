@@ -112,6 +112,9 @@ class StepReport:
     verified: int = 0
     send_failures: int = 0
     plans_failed: int = 0
+    # Of the above, what went through chargers (plans with a charger_id).
+    charger_reads: int = 0
+    charger_commands: int = 0
     waiting_for_prices: list[str] = field(default_factory=list)
     reasons: dict[str, int] = field(default_factory=lambda: defaultdict(int))
 

@@ -88,6 +88,7 @@ class Reader:
             car.charger = charger
             _take(car, plan_reading(car, vehicle), now=now, asked_at=asked_at)
             polled += 1
+            report.charger_reads += 1
         report.polled = polled
         return fresh
 

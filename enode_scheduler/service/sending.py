@@ -137,6 +137,8 @@ class Sender:
             report.started += 1
         else:
             report.stopped += 1
+        if plan.charger_id is not None:
+            report.charger_commands += 1
         log.info(
             "command_sent", vehicle_id=plan.vehicle_id, action=action.value, key=intent.key,
             epoch=intent.epoch, at=now.isoformat(), charger_id=plan.charger_id,

@@ -17,6 +17,7 @@ __all__ = [
     "ChargerId",
     "ChargerOut",
     "ChargerPlanIn",
+    "ChargerScheduleOut",
     "ChargersOut",
     "CommandOut",
     "LinkOut",
@@ -268,6 +269,19 @@ class VehicleScheduleOut(BaseModel):
     vehicle_id: str
     schedule: ScheduleOut | None = Field(description="None until the planner has run.")
     override: OverrideOut | None
+    commands: list[CommandOut] = Field(description="Command intents of the last 24 hours.")
+
+
+class ChargerScheduleOut(BaseModel):
+    """A charger-only plan's schedule: its SoC figures are shares of the energy goal."""
+
+    charger_id: str
+    energy_goal_kwh: float | None = Field(description="The plan's goal; None without a plan.")
+    energy_delivered_kwh: float | None = Field(
+        description="Delivered this cycle (since the cycle's deadline was set); None before."
+    )
+    cycle_deadline: datetime | None
+    schedule: ScheduleOut | None = Field(description="None until the planner has run.")
     commands: list[CommandOut] = Field(description="Command intents of the last 24 hours.")
 
 

@@ -17,15 +17,16 @@ from enode_scheduler.api.models import (
     ChargerId,
     ChargerOut,
     ChargerPlanIn,
+    ChargerScheduleOut,
     ChargersOut,
     PlanOut,
     UserId,
-    VehicleScheduleOut,
 )
 from enode_scheduler.api.problems import responses
 from enode_scheduler.api.routes.vehicles import HISTORY_WINDOW, MAX_AHEAD, Deps, future
 from enode_scheduler.ports import ChargerStore
 from enode_scheduler.records import ChargerReading
+from enode_scheduler.service.energy import delivered_kwh
 
 __all__ = ["charger_router"]
 
@@ -89,16 +90,24 @@ async def delete_plan(charger_id: ChargerId, deps: Deps, background: BackgroundT
     background.add_task(deps.request_replan, charger_id)
 
 
-async def get_schedule(charger_id: ChargerId, deps: Deps) -> VehicleScheduleOut:
-    """The charger-only plan's windows, expected energy and cost, why each window; commands."""
-    await _reading(deps, charger_id)
+async def get_schedule(charger_id: ChargerId, deps: Deps) -> ChargerScheduleOut:
+    """The charger-only plan's goal and what was delivered this cycle, its windows, expected
+    cost and why each window; the commands of the last day."""
+    reading = await _reading(deps, charger_id)
     now = deps.clock.now()
+    plan = await deps.plans.get_plan(charger_id)
+    baseline = (await _chargers(deps).get_energy_baselines([charger_id])).get(charger_id)
     record = await deps.schedules.get_schedule(charger_id)
     history = await deps.intents.history(charger_id, since=now - HISTORY_WINDOW)
-    return VehicleScheduleOut(
-        vehicle_id=charger_id,
+    delivered = None
+    if baseline is not None:
+        delivered = round(delivered_kwh(reading, baseline_kwh=baseline.start_kwh), 3)
+    return ChargerScheduleOut(
+        charger_id=charger_id,
+        energy_goal_kwh=plan.energy_kwh if plan is not None else None,
+        energy_delivered_kwh=delivered,
+        cycle_deadline=baseline.deadline if baseline else None,
         schedule=schedule_out(record) if record else None,
-        override=None,
         commands=[command_out(i) for i in history],
     )
 

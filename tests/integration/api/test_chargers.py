@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from enode_scheduler.planner.models import Schedule, Window
-from enode_scheduler.records import ChargerReading, ScheduleRecord, UserRecord
+from enode_scheduler.records import ChargerReading, EnergyBaseline, ScheduleRecord, UserRecord
 from tests.integration.api.conftest import Api
 from tests.integration.api.support import NOW, READ, WRITE, reading
 
@@ -72,9 +72,15 @@ async def test_charger_only_plan_put_get_schedule_delete(seeded: Api) -> None:
     await seeded.deps.schedules.save_schedules(
         [ScheduleRecord("box-1", schedule, deadline=NOW + timedelta(hours=9), computed_at=NOW)]
     )
+    assert seeded.deps.chargers is not None
+    cycle = NOW + timedelta(hours=9)
+    await seeded.deps.chargers.set_energy_baseline(EnergyBaseline("box-1", cycle, 1.5))
     explained = (await seeded.client.get("/v1/chargers/box-1/schedule", headers=READ)).json()
     assert explained["schedule"]["energy_kwh"] == 20.0
     assert explained["schedule"]["windows"][0]["explanation"]
+    # The meter says 4.5 kWh, 1.5 of them before this cycle began.
+    assert (explained["energy_goal_kwh"], explained["energy_delivered_kwh"]) == (20, 3.0)
+    assert explained["cycle_deadline"] == cycle.isoformat().replace("+00:00", "Z")
     deleted = await seeded.client.delete("/v1/chargers/box-1/plan", headers=WRITE)
     assert deleted.status_code == 204
     assert (await seeded.client.get("/v1/chargers/box-1/plan", headers=READ)).status_code == 404

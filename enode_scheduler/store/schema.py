@@ -184,9 +184,9 @@ class OverrideRow(Base):
 
     __tablename__ = "vehicle_overrides"
 
-    vehicle_id: Mapped[str] = mapped_column(
-        ForeignKey("vehicles.vehicle_id", ondelete="CASCADE"), primary_key=True
-    )
+    # A plan's key: a vehicle's id, or a charger's for a charger-only plan (so no foreign key to
+    # vehicles); removed with the user by `SqlUserStore.delete_user`.
+    vehicle_id: Mapped[str] = mapped_column(String(128), primary_key=True)
     kind: Mapped[str] = mapped_column(String(16))
     until: Mapped[datetime | None]
     until_soc_percent: Mapped[float | None] = mapped_column(Float)

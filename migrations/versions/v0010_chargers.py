@@ -1,6 +1,8 @@
 """Chargers: a table of chargers (latest reading, energy meter, baseline) and charger plans.
 
 Plans gain `charger_id` (commands go to that charger) and `energy_kwh` (a charger-only goal).
+Overrides lose their foreign key to vehicles: a charger-only plan's override is keyed by the
+charger's id (deleting a user removes their overrides explicitly instead).
 
 Revision ID: 0010_chargers
 Revises: 0002_vehicle_overrides
@@ -46,9 +48,23 @@ def upgrade() -> None:
     with op.batch_alter_table("plans") as batch:
         batch.add_column(sa.Column("charger_id", sa.String(length=128), nullable=True))
         batch.add_column(sa.Column("energy_kwh", sa.Float(), nullable=True))
+    with op.batch_alter_table("vehicle_overrides") as batch:
+        batch.drop_constraint("fk_vehicle_overrides_vehicle_id_vehicles", type_="foreignkey")
 
 
 def downgrade() -> None:
+    # Overrides of chargers (no vehicle row) cannot keep the restored foreign key.
+    op.execute(
+        "DELETE FROM vehicle_overrides WHERE vehicle_id NOT IN (SELECT vehicle_id FROM vehicles)"
+    )
+    with op.batch_alter_table("vehicle_overrides") as batch:
+        batch.create_foreign_key(
+            "fk_vehicle_overrides_vehicle_id_vehicles",
+            "vehicles",
+            ["vehicle_id"],
+            ["vehicle_id"],
+            ondelete="CASCADE",
+        )
     with op.batch_alter_table("plans") as batch:
         batch.drop_column("energy_kwh")
         batch.drop_column("charger_id")

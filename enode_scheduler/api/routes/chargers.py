@@ -9,6 +9,7 @@ from enode_scheduler.api.convert import (
     charger_out,
     charger_plan_record,
     command_out,
+    override_out,
     plan_out,
     schedule_out,
 )
@@ -19,13 +20,21 @@ from enode_scheduler.api.models import (
     ChargerPlanIn,
     ChargerScheduleOut,
     ChargersOut,
+    OverrideIn,
+    OverrideOut,
     PlanOut,
     UserId,
 )
 from enode_scheduler.api.problems import responses
-from enode_scheduler.api.routes.vehicles import HISTORY_WINDOW, MAX_AHEAD, Deps, future
+from enode_scheduler.api.routes.vehicles import (
+    HISTORY_WINDOW,
+    MAX_AHEAD,
+    MAX_OVERRIDE,
+    Deps,
+    future,
+)
 from enode_scheduler.ports import ChargerStore
-from enode_scheduler.records import ChargerReading
+from enode_scheduler.records import ChargerReading, OverrideKind, OverrideRecord
 from enode_scheduler.service.energy import delivered_kwh
 
 __all__ = ["charger_router"]
@@ -90,6 +99,31 @@ async def delete_plan(charger_id: ChargerId, deps: Deps, background: BackgroundT
     background.add_task(deps.request_replan, charger_id)
 
 
+async def post_override(
+    charger_id: ChargerId, body: OverrideIn, deps: Deps, background: BackgroundTasks
+) -> OverrideOut:
+    """Charge now or pause the charger-only plan until a time, winning over its schedule."""
+    await _reading(deps, charger_id)
+    if body.until_soc_percent is not None:
+        raise HTTPException(422, "until_soc_percent: a charger has no SoC; give until (a time).")
+    now = deps.clock.now()
+    assert body.until is not None  # OverrideIn asks for one of the two
+    future(body.until, now=now, field="until", limit=MAX_OVERRIDE)
+    record = OverrideRecord(
+        vehicle_id=charger_id, kind=OverrideKind(body.action), created_at=now, until=body.until
+    )
+    await deps.overrides.put_override(record)
+    background.add_task(deps.request_reconcile, charger_id)
+    return override_out(record, now=now, soc_percent=None)
+
+
+async def delete_override(charger_id: ChargerId, deps: Deps, background: BackgroundTasks) -> None:
+    """End the charger's override now; its plan decides again."""
+    if not await deps.overrides.clear_override(charger_id):
+        raise HTTPException(404, f"Charger {charger_id!r} has no override.")
+    background.add_task(deps.request_reconcile, charger_id)
+
+
 async def get_schedule(charger_id: ChargerId, deps: Deps) -> ChargerScheduleOut:
     """The charger-only plan's goal and what was delivered this cycle, its windows, expected
     cost and why each window; the commands of the last day."""
@@ -131,6 +165,22 @@ def charger_router(tokens: TokenTable) -> APIRouter:
     add(
         "/chargers/{charger_id}/plan",
         delete_plan,
+        methods=["DELETE"],
+        dependencies=write,
+        responses=responses(422),
+        status_code=204,
+        response_class=Response,
+    )
+    add(
+        "/chargers/{charger_id}/override",
+        post_override,
+        methods=["POST"],
+        dependencies=write,
+        responses=responses(400, 413, 422),
+    )
+    add(
+        "/chargers/{charger_id}/override",
+        delete_override,
         methods=["DELETE"],
         dependencies=write,
         responses=responses(422),

@@ -30,7 +30,15 @@ from enode_scheduler.api.models import (
 from enode_scheduler.api.problems import responses
 from enode_scheduler.records import OverrideKind, OverrideRecord, VehicleReading
 
-__all__ = ["HISTORY_WINDOW", "MAX_AHEAD", "Deps", "api_deps", "future", "vehicle_router"]
+__all__ = [
+    "HISTORY_WINDOW",
+    "MAX_AHEAD",
+    "MAX_OVERRIDE",
+    "Deps",
+    "api_deps",
+    "future",
+    "vehicle_router",
+]
 
 HISTORY_WINDOW = timedelta(days=1)
 MAX_AHEAD = timedelta(days=366)

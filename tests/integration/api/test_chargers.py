@@ -7,7 +7,13 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from enode_scheduler.planner.models import Schedule, Window
-from enode_scheduler.records import ChargerReading, EnergyBaseline, ScheduleRecord, UserRecord
+from enode_scheduler.records import (
+    ChargerReading,
+    EnergyBaseline,
+    PlanRecord,
+    ScheduleRecord,
+    UserRecord,
+)
 from tests.integration.api.conftest import Api
 from tests.integration.api.support import NOW, READ, WRITE, reading
 
@@ -105,3 +111,31 @@ async def test_a_plan_for_an_unknown_charger_is_404(seeded: Api) -> None:
     body = {"energy_kwh": 20, "deadline": "2026-11-30T07:00:00Z"}
     r = await seeded.client.put("/v1/chargers/box-9/plan", json=body, headers=WRITE)
     assert r.status_code == 404
+
+
+async def test_a_charger_only_plan_takes_overrides_until_a_time(seeded: Api) -> None:
+    body = {"action": "charge_now", "until": "2026-11-29T18:00:00Z"}
+    r = await seeded.client.post("/v1/chargers/box-1/override", json=body, headers=WRITE)
+    assert r.status_code == 200, r.text
+    assert (r.json()["vehicle_id"], r.json()["active"]) == ("box-1", True)
+    assert seeded.triggers.reconciles == ["box-1"]
+    stored = await seeded.deps.overrides.get_override("box-1")
+    assert stored is not None
+    no_soc = {"action": "charge_now", "until_soc_percent": 80}
+    r = await seeded.client.post("/v1/chargers/box-1/override", json=no_soc, headers=WRITE)
+    assert r.status_code == 422
+    assert "no SoC" in r.json()["detail"]
+    assert (
+        await seeded.client.delete("/v1/chargers/box-1/override", headers=WRITE)
+    ).status_code == 204
+    assert (
+        await seeded.client.delete("/v1/chargers/box-1/override", headers=WRITE)
+    ).status_code == 404
+    # Deleting the user removes the charger's override too (no foreign key does it).
+    await seeded.deps.overrides.put_override(stored)
+    await seeded.deps.plans.put_plan(
+        PlanRecord("box-1", "user-1", 100.0, deadline=NOW + timedelta(hours=9),
+                   charger_id="box-1", energy_kwh=20.0)
+    )  # fmt: skip
+    assert await seeded.deps.users.delete_user("user-1") is True
+    assert await seeded.deps.overrides.get_override("box-1") is None

@@ -11,7 +11,14 @@ from enode_scheduler.clock import FakeClock
 from enode_scheduler.config import SchedulerSettings
 from enode_scheduler.planner import next_deadline, plan
 from enode_scheduler.ports import LEADER_LEASE
-from enode_scheduler.records import ChargeAction, IntentStatus, PlanRecord, PlanStatus
+from enode_scheduler.records import (
+    ChargeAction,
+    IntentStatus,
+    OverrideKind,
+    OverrideRecord,
+    PlanRecord,
+    PlanStatus,
+)
 from enode_scheduler.service import Ports, Reconciler
 from enode_scheduler.testing import InMemoryStore
 from tests.fakes import FakeCar, FakeCharger, FakeEnode, RecordingSchedules
@@ -196,3 +203,22 @@ async def test_a_429_on_the_chargers_vendor_is_absorbed() -> None:
     # One 429; then nothing is asked of the charger until its Retry-After has passed.
     assert world.enode.rate_limited == 1
     assert car.soc_percent == pytest.approx(80.0, abs=0.5)
+
+
+async def test_a_charge_now_override_on_a_charger_only_plan_starts_the_charger() -> None:
+    box = FakeCharger("c1", "u1")
+    world = await make_world([], [box])
+    await world.stores.plans.put_plan(
+        PlanRecord("c1", "u1", 100.0, deadline=TOMORROW_7, charger_id="c1", energy_kwh=20.0)
+    )
+    until = START + timedelta(hours=1)
+    await world.stores.overrides.put_override(
+        OverrideRecord("c1", OverrideKind.CHARGE_NOW, created_at=START, until=until)
+    )
+    await world.rec.load(now=world.clock.now())
+    await world.run(hours=2)
+    starts = [at for at, target, a in world.enode.commands if a is ChargeAction.START]
+    stops = [at for at, target, a in world.enode.commands if a is ChargeAction.STOP]
+    assert starts[0] == START
+    assert until <= stops[0] <= until + timedelta(seconds=SETTINGS.safety_tick_s)
+    assert box.delivered_kwh == pytest.approx(11.0, rel=0.05)

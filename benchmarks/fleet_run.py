@@ -131,8 +131,8 @@ async def _run(
     chargers = {c.charger_id: c.vehicle_id for c in cars if c.charger_id is not None}
     try:
         async with httpx.AsyncClient(base_url=sim.info["control_url"], timeout=60) as control:
-            await _add_cars(control, cars, at=run.start)
-            await _seed(control, cars, database_url, tmp, timeline)
+            homes = await _add_cars(control, cars, at=run.start)
+            await _seed(control, cars, homes, database_url, tmp, timeline)
             config = write_config(
                 tmp / "config.toml", sim, state_dir=tmp, database_url=database_url,
                 scheduler=SCHEDULER,
@@ -168,7 +168,11 @@ async def _gather_limited(calls: list[Callable[[], Awaitable[Any]]], limit: int 
     return await asyncio.gather(*(one(c) for c in calls))
 
 
-async def _add_cars(control: httpx.AsyncClient, cars: list[FleetCar], *, at: datetime) -> None:
+async def _add_cars(
+    control: httpx.AsyncClient, cars: list[FleetCar], *, at: datetime
+) -> dict[str, str | None]:
+    """Add the cars to the sim; returns each car's charging location (its owner's home)."""
+
     def body(car: FleetCar) -> dict[str, Any]:
         # A car on a wallbox is plugged in through the charger, below.
         plugged = car.plug_in <= at < car.plug_out and car.charger_id is None
@@ -180,8 +184,12 @@ async def _add_cars(control: httpx.AsyncClient, cars: list[FleetCar], *, at: dat
             "reasons": [] if plugged else ["NOT_PLUGGED_IN"],
         }  # fmt: skip
 
+    homes: dict[str, str | None] = {}
+
     async def add(car: FleetCar) -> None:
-        (await control.post("/vehicles", json=body(car))).raise_for_status()
+        response = await control.post("/vehicles", json=body(car))
+        response.raise_for_status()
+        homes[car.vehicle_id] = response.json()["charging_location_id"]
         if car.charger_id is None:
             return
         # Held (not enabled) like the other cars, which are plugged in but not charging.
@@ -193,11 +201,13 @@ async def _add_cars(control: httpx.AsyncClient, cars: list[FleetCar], *, at: dat
             (await control.post(f"/chargers/{car.charger_id}/plug", json=plug)).raise_for_status()
 
     await _gather_limited([lambda c=car: add(c) for car in cars])  # type: ignore[misc]
+    return homes
 
 
 async def _seed(
     control: httpx.AsyncClient,
     cars: list[FleetCar],
+    homes: dict[str, str | None],
     database_url: str | None,
     tmp: Path,
     timeline: Timeline,
@@ -224,7 +234,7 @@ async def _seed(
             await store.plans.put_plan(
                 PlanRecord(vehicle_id=car.vehicle_id, user_id=car.user_id,
                            target_soc_percent=car.target_percent, deadline=car.plug_out,
-                           charger_id=car.charger_id)
+                           charger_id=car.charger_id, location_id=homes[car.vehicle_id])
             )  # fmt: skip
 
 

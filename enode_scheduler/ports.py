@@ -12,17 +12,22 @@ from datetime import datetime
 from typing import Final, Protocol
 
 from enode_scheduler.clock import Clock
-from enode_scheduler.planner.models import Slot
+from enode_scheduler.planner.models import IntensitySlot, Slot
 from enode_scheduler.records import (
     ChargeAction,
     ChargerReading,
+    ChargingLocation,
     CommandIntent,
     EnergyBaseline,
     Lease,
+    OutboxEntry,
     OverrideRecord,
     PlanRecord,
     PlanStatus,
+    Presence,
     ScheduleRecord,
+    SiteLocation,
+    SiteRecord,
     UserRecord,
     UserTokens,
     VehicleReading,
@@ -34,12 +39,18 @@ __all__ = [
     "Clock",
     "CommandIntentStore",
     "EnodeApi",
+    "EnodeLocations",
+    "IntensitySlotStore",
+    "IntensitySource",
     "LeaseStore",
+    "LocationStore",
+    "OutboxStore",
     "OverrideStore",
     "PlanStore",
     "PriceSlotStore",
     "PriceSource",
     "ScheduleStore",
+    "SiteStore",
     "TokenStore",
     "UserStore",
     "VehicleStore",
@@ -81,6 +92,28 @@ class EnodeApi(Protocol):
         ...
 
 
+class EnodeLocations(Protocol):
+    """A user's charging locations at Enode, for the CLI and the API. Errors: `EnodeError`s."""
+
+    async def list_locations(self, user_id: str) -> list[ChargingLocation]:
+        """Every charging location the user has at Enode."""
+        ...
+
+    async def create_location(
+        self, user_id: str, *, name: str, latitude: float, longitude: float
+    ) -> ChargingLocation:
+        """Create a charging location at Enode; returns it with the id Enode gave it."""
+        ...
+
+    async def delete_location(self, user_id: str, location_id: str) -> None:
+        """Delete a charging location at Enode (EnodeNotFound when there is none)."""
+        ...
+
+    async def vehicle_position(self, user_id: str, vehicle_id: str) -> tuple[float, float] | None:
+        """The car's (latitude, longitude) as its vendor reports it; None when it does not."""
+        ...
+
+
 class TokenStore(Protocol):
     """Where per-user Enode tokens live between runs (encrypted at rest)."""
 
@@ -114,6 +147,29 @@ class PriceSlotStore(Protocol):
 
     async def get_slots(self, zone: str, *, start: datetime, end: datetime) -> list[Slot]:
         """Stored slots overlapping [start, end), sorted by start, with aware UTC times."""
+        ...
+
+
+class IntensitySource(Protocol):
+    """Grid carbon intensity for the configured region. Errors: `PriceError` subclasses."""
+
+    async def fetch(self, *, start: datetime, end: datetime) -> list[IntensitySlot]:
+        """Sorted, non-overlapping UTC slots in gCO2eq/kWh over as much of [start, end) as the
+        source knows (a forecast for the future, actual values where settled)."""
+        ...
+
+
+class IntensitySlotStore(Protocol):
+    """The cache of carbon-intensity slots per region (`zone` is the source's region name)."""
+
+    async def upsert_intensity(self, zone: str, slots: Sequence[IntensitySlot]) -> int:
+        """Insert or replace slots by (zone, start); return how many were new or changed."""
+        ...
+
+    async def get_intensity(
+        self, zone: str, *, start: datetime, end: datetime
+    ) -> list[IntensitySlot]:
+        """Stored slots overlapping [start, end), sorted by start."""
         ...
 
 
@@ -206,6 +262,30 @@ class PlanStore(Protocol):
         """Set status and reason, leaving updated_at alone (not an edit); no-op without a plan."""
         ...
 
+    async def set_presences(self, presences: Mapping[str, Presence]) -> None:
+        """Record where each planned car is (vehicle id -> presence); not an edit of the plan."""
+        ...
+
+
+class LocationStore(Protocol):
+    """Our copy of each user's charging locations at Enode."""
+
+    async def replace_locations(self, user_id: str, locations: Sequence[ChargingLocation]) -> None:
+        """Make the user's stored locations exactly `locations` (after listing them at Enode)."""
+        ...
+
+    async def put_location(self, location: ChargingLocation) -> None:
+        """Insert or replace one location by id."""
+        ...
+
+    async def delete_location(self, location_id: str) -> bool:
+        """Remove one location; False when it was not stored."""
+        ...
+
+    async def list_locations(self, user_id: str) -> list[ChargingLocation]:
+        """The user's stored locations, by name."""
+        ...
+
 
 class ScheduleStore(Protocol):
     """The current schedule per vehicle."""
@@ -289,4 +369,65 @@ class OverrideStore(Protocol):
 
     async def get_overrides(self, vehicle_ids: Sequence[str]) -> dict[str, OverrideRecord]:
         """The stored override per given vehicle that has one (ended ones included)."""
+        ...
+
+
+class SiteStore(Protocol):
+    """Sites: named groups of charging locations under one power cap. A (user, location) pair
+    belongs to at most one site; deleting a user detaches their locations, deleting a site
+    detaches all of its own. Bad names, caps or ids raise InvalidInput naming the value; a
+    method that raises has written nothing."""
+
+    async def put_site(self, name: str, *, max_kw: float) -> tuple[SiteRecord, bool]:
+        """Create the site, or set the cap of an existing one; the stored site, True if created."""
+        ...
+
+    async def get_site(self, name: str) -> SiteRecord | None:
+        """The site with its sorted locations; None when there is no such site."""
+        ...
+
+    async def list_sites(self) -> list[SiteRecord]:
+        """Every site with its locations, sorted by name."""
+        ...
+
+    async def delete_site(self, name: str) -> bool:
+        """Remove the site and detach its locations; False when there was no such site."""
+        ...
+
+    async def attach_location(self, name: str, location: SiteLocation) -> SiteRecord:
+        """Add the location; NotFound: unknown site/user; Conflict: in another site; idempotent."""
+        ...
+
+    async def detach_location(self, name: str, location: SiteLocation) -> bool:
+        """Take the location out; False when it was not in the site; NotFound: unknown site."""
+        ...
+
+
+class OutboxStore(Protocol):
+    """The notification outbox: events are written here first and delivered from here, so a
+    crash between an event and its delivery loses nothing. Unique per (event_id, target)."""
+
+    async def enqueue(self, entries: Sequence[OutboxEntry]) -> int:
+        """Insert the entries, skipping any whose (event_id, target) exists; return how many
+        were new."""
+        ...
+
+    async def due(self, now: datetime, *, limit: int) -> list[OutboxEntry]:
+        """Pending entries whose next attempt is at or before `now`, oldest first."""
+        ...
+
+    async def mark_delivered(self, entry_ids: Sequence[int], *, at: datetime) -> None: ...
+
+    async def mark_failed(
+        self, entry_id: int, *, error: str, next_attempt_at: datetime, dead: bool = False
+    ) -> None:
+        """Count a failed attempt; retry at `next_attempt_at`, or never again when `dead`."""
+        ...
+
+    async def defer(self, entry_ids: Sequence[int], *, until: datetime) -> None:
+        """Move the next attempt later without counting an attempt (a rate limit)."""
+        ...
+
+    async def entries(self, *, limit: int = 100) -> list[OutboxEntry]:
+        """The most recent entries, newest first (for operators and tests)."""
         ...

@@ -11,37 +11,57 @@ import itertools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Generic, TypeVar
 
 from enode_scheduler.clock import Clock, FakeClock
-from enode_scheduler.exceptions import PriceError, PricesNotPublished, StaleEpoch, StoreError
-from enode_scheduler.planner.models import Slot
+from enode_scheduler.exceptions import (
+    EnodeNotFound,
+    LocationTaken,
+    NotFound,
+    PriceError,
+    PricesNotPublished,
+    StaleEpoch,
+    StoreError,
+)
+from enode_scheduler.planner.models import IntensitySlot, Slot
 from enode_scheduler.ports import LEADER_LEASE
 from enode_scheduler.records import (
     ChargerReading,
+    ChargingLocation,
     CommandIntent,
     EnergyBaseline,
     IntentStatus,
     Lease,
+    OutboxEntry,
+    OutboxStatus,
     OverrideRecord,
     PlanRecord,
     PlanStatus,
+    Presence,
     ScheduleRecord,
+    SiteLocation,
+    SiteRecord,
     UserRecord,
     UserTokens,
     VehicleReading,
+    check_site,
+    check_site_location,
 )
 
 __all__ = [
     "FakeClock",
     "InMemoryChargerStore",
     "InMemoryCommandIntentStore",
+    "InMemoryEnodeLocations",
+    "InMemoryIntensitySlotStore",
     "InMemoryLeaseStore",
+    "InMemoryLocationStore",
     "InMemoryOverrideStore",
     "InMemoryPlanStore",
     "InMemoryPriceSlotStore",
     "InMemoryPriceSource",
     "InMemoryScheduleStore",
+    "InMemorySiteStore",
     "InMemoryStore",
     "InMemoryUserStore",
     "InMemoryVehicleStore",
@@ -53,11 +73,16 @@ if TYPE_CHECKING:
     from enode_scheduler.ports import (
         ChargerStore,
         CommandIntentStore,
+        EnodeLocations,
+        IntensitySlotStore,
         LeaseStore,
+        LocationStore,
+        OutboxStore,
         OverrideStore,
         PlanStore,
         PriceSlotStore,
         ScheduleStore,
+        SiteStore,
         TokenStore,
         UserStore,
         VehicleStore,
@@ -76,6 +101,8 @@ class _Tables:
     plans: dict[str, PlanRecord] = field(default_factory=dict)
     schedules: dict[str, ScheduleRecord] = field(default_factory=dict)
     overrides: dict[str, OverrideRecord] = field(default_factory=dict)
+    locations: dict[str, ChargingLocation] = field(default_factory=dict)
+    sites: dict[str, SiteRecord] = field(default_factory=dict)
 
     def ensure_user(self, user_id: str) -> None:
         self.users.setdefault(user_id, UserRecord(user_id=user_id))
@@ -120,6 +147,8 @@ class InMemoryUserStore:
         if self._t.users.pop(user_id, None) is None:
             return False
         self._t.tokens.pop(user_id, None)
+        for lid in [k for k, loc in self._t.locations.items() if loc.user_id == user_id]:
+            del self._t.locations[lid]
         owned = {v for v, r in self._t.vehicles.items() if r.user_id == user_id}
         owned |= {v for v, p in self._t.plans.items() if p.user_id == user_id}
         for vehicle_id in owned:
@@ -132,6 +161,9 @@ class InMemoryUserStore:
         for charger_id in [c for c, r in self._t.chargers.items() if r.user_id == user_id]:
             del self._t.chargers[charger_id]
             self._t.baselines.pop(charger_id, None)
+        for name, site in self._t.sites.items():
+            kept = tuple(loc for loc in site.locations if loc.user_id != user_id)
+            self._t.sites[name] = dataclasses.replace(site, locations=kept)
         return True
 
     async def get_tokens(self, user_id: str) -> UserTokens | None:
@@ -230,6 +262,7 @@ class InMemoryPlanStore:
             plan_id=old.plan_id if old else next(self._ids),
             created_at=old.created_at if old else now,
             updated_at=now,
+            presence=None,
         )
         self._t.plans[plan.vehicle_id] = stored
         return stored
@@ -252,6 +285,34 @@ class InMemoryPlanStore:
                 plan, status=status, status_reason=reason
             )
 
+    async def set_presences(self, presences: Mapping[str, Presence]) -> None:
+        for vehicle_id, presence in presences.items():
+            if (plan := self._t.plans.get(vehicle_id)) is not None:
+                self._t.plans[vehicle_id] = dataclasses.replace(plan, presence=presence)
+
+
+class InMemoryLocationStore:
+    def __init__(self, tables: _Tables | None = None) -> None:
+        self._t = tables or _Tables()
+
+    async def replace_locations(self, user_id: str, locations: Sequence[ChargingLocation]) -> None:
+        self._t.ensure_user(user_id)
+        for lid in [k for k, loc in self._t.locations.items() if loc.user_id == user_id]:
+            del self._t.locations[lid]
+        for loc in locations:
+            self._t.locations[loc.location_id] = dataclasses.replace(loc, user_id=user_id)
+
+    async def put_location(self, location: ChargingLocation) -> None:
+        self._t.ensure_user(location.user_id)
+        self._t.locations[location.location_id] = location
+
+    async def delete_location(self, location_id: str) -> bool:
+        return self._t.locations.pop(location_id, None) is not None
+
+    async def list_locations(self, user_id: str) -> list[ChargingLocation]:
+        mine = [loc for loc in self._t.locations.values() if loc.user_id == user_id]
+        return sorted(mine, key=lambda loc: (loc.name or "", loc.location_id))
+
 
 class InMemoryScheduleStore:
     def __init__(self, tables: _Tables | None = None) -> None:
@@ -268,11 +329,16 @@ class InMemoryScheduleStore:
         return {v: self._t.schedules[v] for v in vehicle_ids if v in self._t.schedules}
 
 
-class InMemoryPriceSlotStore:
-    def __init__(self) -> None:
-        self._slots: dict[str, dict[datetime, Slot]] = {}
+_S = TypeVar("_S", Slot, IntensitySlot)
 
-    async def upsert_slots(self, zone: str, slots: Sequence[Slot]) -> int:
+
+class _InMemorySlots(Generic[_S]):
+    """A time series per zone keyed by start: the shared body of the price and CO2 caches."""
+
+    def __init__(self) -> None:
+        self._slots: dict[str, dict[datetime, _S]] = {}
+
+    def _upsert(self, zone: str, slots: Sequence[_S]) -> int:
         stored = self._slots.setdefault(zone, {})
         changed = 0
         for slot in slots:
@@ -284,9 +350,27 @@ class InMemoryPriceSlotStore:
                 stored[slot.start] = slot
         return changed
 
-    async def get_slots(self, zone: str, *, start: datetime, end: datetime) -> list[Slot]:
+    def _get(self, zone: str, *, start: datetime, end: datetime) -> list[_S]:
         slots = self._slots.get(zone, {}).values()
         return sorted((s for s in slots if s.start < end and s.end > start), key=lambda s: s.start)
+
+
+class InMemoryPriceSlotStore(_InMemorySlots[Slot]):
+    async def upsert_slots(self, zone: str, slots: Sequence[Slot]) -> int:
+        return self._upsert(zone, slots)
+
+    async def get_slots(self, zone: str, *, start: datetime, end: datetime) -> list[Slot]:
+        return self._get(zone, start=start, end=end)
+
+
+class InMemoryIntensitySlotStore(_InMemorySlots[IntensitySlot]):
+    async def upsert_intensity(self, zone: str, slots: Sequence[IntensitySlot]) -> int:
+        return self._upsert(zone, slots)
+
+    async def get_intensity(
+        self, zone: str, *, start: datetime, end: datetime
+    ) -> list[IntensitySlot]:
+        return self._get(zone, start=start, end=end)
 
 
 class InMemoryLeaseStore:
@@ -424,6 +508,122 @@ class InMemoryOverrideStore:
         return {v: rows[v] for v in vehicle_ids if v in rows}
 
 
+class InMemorySiteStore:
+    """SiteStore over the shared tables, so deleting a user detaches their locations."""
+
+    def __init__(self, tables: _Tables | None = None, *, clock: Clock) -> None:
+        self._t = tables or _Tables()
+        self._clock = clock
+
+    async def put_site(self, name: str, *, max_kw: float) -> tuple[SiteRecord, bool]:
+        check_site(name, max_kw)
+        now = self._clock.now()
+        old = self._t.sites.get(name)
+        if old is None:
+            site = SiteRecord(name, max_kw, created_at=now, updated_at=now)
+        else:
+            site = dataclasses.replace(old, max_kw=max_kw, updated_at=now)
+        self._t.sites[name] = site
+        return site, old is None
+
+    async def get_site(self, name: str) -> SiteRecord | None:
+        return self._t.sites.get(name)
+
+    async def list_sites(self) -> list[SiteRecord]:
+        return [self._t.sites[name] for name in sorted(self._t.sites)]
+
+    async def delete_site(self, name: str) -> bool:
+        return self._t.sites.pop(name, None) is not None
+
+    async def attach_location(self, name: str, location: SiteLocation) -> SiteRecord:
+        check_site_location(location)
+        site = self._site(name)
+        if location.user_id not in self._t.users:
+            raise NotFound(f"user {location.user_id!r} is not known")
+        for other in self._t.sites.values():
+            if other.name != name and location in other.locations:
+                raise LocationTaken(
+                    user_id=location.user_id, location_id=location.location_id, site=other.name
+                )
+        locations = tuple(sorted({*site.locations, location}))
+        return self._store(dataclasses.replace(site, locations=locations))
+
+    async def detach_location(self, name: str, location: SiteLocation) -> bool:
+        site = self._site(name)
+        if location not in site.locations:
+            return False
+        kept = tuple(loc for loc in site.locations if loc != location)
+        self._store(dataclasses.replace(site, locations=kept))
+        return True
+
+    def _site(self, name: str) -> SiteRecord:
+        if name not in self._t.sites:
+            raise NotFound(f"site {name!r} does not exist")
+        return self._t.sites[name]
+
+    def _store(self, site: SiteRecord) -> SiteRecord:
+        self._t.sites[site.name] = dataclasses.replace(site, updated_at=self._clock.now())
+        return self._t.sites[site.name]
+
+
+class InMemoryOutboxStore:
+    """OutboxStore twin: the same uniqueness on (event_id, target) and the same ordering."""
+
+    def __init__(self) -> None:
+        self._rows: dict[int, OutboxEntry] = {}
+        self._keys: set[tuple[str, str]] = set()
+        self._ids = itertools.count(1)
+
+    async def enqueue(self, entries: Sequence[OutboxEntry]) -> int:
+        new = 0
+        for entry in entries:
+            key = (entry.event.event_id, entry.target)
+            if key in self._keys:
+                continue
+            self._keys.add(key)
+            entry_id = next(self._ids)
+            self._rows[entry_id] = dataclasses.replace(entry, entry_id=entry_id)
+            new += 1
+        return new
+
+    async def due(self, now: datetime, *, limit: int) -> list[OutboxEntry]:
+        found = [
+            e
+            for _, e in sorted(self._rows.items())
+            if e.status is OutboxStatus.PENDING and e.next_attempt_at <= now
+        ]
+        return found[:limit]
+
+    async def mark_delivered(self, entry_ids: Sequence[int], *, at: datetime) -> None:
+        for i in entry_ids:
+            if i in self._rows:
+                self._rows[i] = dataclasses.replace(
+                    self._rows[i], status=OutboxStatus.DELIVERED, delivered_at=at
+                )
+
+    async def mark_failed(
+        self, entry_id: int, *, error: str, next_attempt_at: datetime, dead: bool = False
+    ) -> None:
+        old = self._rows.get(entry_id)
+        if old is None:
+            return
+        self._rows[entry_id] = dataclasses.replace(
+            old,
+            attempts=old.attempts + 1,
+            last_error=error[:500],
+            next_attempt_at=next_attempt_at,
+            status=OutboxStatus.DEAD if dead else OutboxStatus.PENDING,
+        )
+
+    async def defer(self, entry_ids: Sequence[int], *, until: datetime) -> None:
+        for i in entry_ids:
+            if i in self._rows:
+                self._rows[i] = dataclasses.replace(self._rows[i], next_attempt_at=until)
+
+    async def entries(self, *, limit: int = 100) -> list[OutboxEntry]:
+        return [e for _, e in sorted(self._rows.items(), reverse=True)][:limit]
+
+
 @dataclass(frozen=True)
 class InMemoryStore:
     """The twin of `store.Store`: the same attribute names, over shared in-memory tables."""
@@ -438,6 +638,12 @@ class InMemoryStore:
     leases: InMemoryLeaseStore
     overrides: InMemoryOverrideStore
     chargers: InMemoryChargerStore
+    locations: InMemoryLocationStore
+    sites: InMemorySiteStore
+    intensity: InMemoryIntensitySlotStore = dataclasses.field(
+        default_factory=InMemoryIntensitySlotStore
+    )
+    outbox: InMemoryOutboxStore = field(default_factory=InMemoryOutboxStore)
 
     @classmethod
     def create(cls, *, clock: Clock, lease_name: str = LEADER_LEASE) -> InMemoryStore:
@@ -455,6 +661,8 @@ class InMemoryStore:
             leases=leases,
             overrides=InMemoryOverrideStore(tables),
             chargers=InMemoryChargerStore(tables),
+            locations=InMemoryLocationStore(tables),
+            sites=InMemorySiteStore(tables, clock=clock),
         )
 
 
@@ -469,8 +677,12 @@ if TYPE_CHECKING:
         _prices: PriceSlotStore = store.prices
         _intents: CommandIntentStore = store.intents
         _leases: LeaseStore = store.leases
+        _intensity: IntensitySlotStore = store.intensity
         _overrides: OverrideStore = store.overrides
         _chargers: ChargerStore = store.chargers
+        _locations: LocationStore = store.locations
+        _sites: SiteStore = store.sites
+        _outbox: OutboxStore = store.outbox
 
 
 # Price source twin
@@ -498,3 +710,40 @@ class InMemoryPriceSource:
         if not found:
             raise PricesNotPublished(f"in-memory: no prices for {zone} from {start.isoformat()}")
         return sorted(found, key=lambda s: s.start)
+
+
+# Enode charging locations twin -----------------------------------------------------------------
+
+
+class InMemoryEnodeLocations:
+    """A bare `ports.EnodeLocations`: users' locations at "Enode", and the cars' positions."""
+
+    def __init__(self) -> None:
+        self.locations: dict[str, ChargingLocation] = {}
+        self.positions: dict[str, tuple[float, float]] = {}
+        self._ids = itertools.count(1)
+
+    async def list_locations(self, user_id: str) -> list[ChargingLocation]:
+        return [loc for loc in self.locations.values() if loc.user_id == user_id]
+
+    async def create_location(
+        self, user_id: str, *, name: str, latitude: float, longitude: float
+    ) -> ChargingLocation:
+        made = ChargingLocation(f"loc-{next(self._ids)}", user_id, name, latitude, longitude)
+        self.locations[made.location_id] = made
+        return made
+
+    async def delete_location(self, user_id: str, location_id: str) -> None:
+        found = self.locations.get(location_id)
+        if found is None or found.user_id != user_id:
+            raise EnodeNotFound(f"no charging location {location_id}", status=404)
+        del self.locations[location_id]
+
+    async def vehicle_position(self, user_id: str, vehicle_id: str) -> tuple[float, float] | None:
+        return self.positions.get(vehicle_id)
+
+
+if TYPE_CHECKING:
+
+    def _implements_enode_locations(twin: InMemoryEnodeLocations) -> None:
+        _locations: EnodeLocations = twin

@@ -9,21 +9,26 @@ from enode_scheduler.api.models import (
     ChargerOut,
     ChargerPlanIn,
     CommandOut,
+    LocationOut,
     OverrideOut,
     PlanIn,
     PlanOut,
     RepeatOut,
     ScheduleOut,
+    SiteLocationOut,
+    SiteOut,
     VehicleOut,
     WindowOut,
 )
 from enode_scheduler.planner.models import Window, WindowReason
 from enode_scheduler.records import (
     ChargerReading,
+    ChargingLocation,
     CommandIntent,
     OverrideRecord,
     PlanRecord,
     ScheduleRecord,
+    SiteRecord,
     VehicleReading,
 )
 
@@ -34,7 +39,9 @@ _WINDOW_TEXT = {
 }
 
 
-def plan_record(body: PlanIn, *, vehicle_id: str, user_id: str) -> PlanRecord:
+def plan_record(
+    body: PlanIn, *, vehicle_id: str, user_id: str, location_id: str | None = None
+) -> PlanRecord:
     repeat = body.repeat
     return PlanRecord(
         vehicle_id=vehicle_id,
@@ -46,12 +53,16 @@ def plan_record(body: PlanIn, *, vehicle_id: str, user_id: str) -> PlanRecord:
         local_time=repeat.at if repeat else None,
         min_soc_percent=body.min_soc_percent,
         start_penalty=body.start_penalty,
+        co2_price_per_kg=body.co2_price_per_kg,
         enabled=body.enabled,
         charger_id=body.charger_id,
+        location_id=location_id,
     )
 
 
-def charger_plan_record(body: ChargerPlanIn, *, charger_id: str, user_id: str) -> PlanRecord:
+def charger_plan_record(
+    body: ChargerPlanIn, *, charger_id: str, user_id: str, location_id: str | None = None
+) -> PlanRecord:
     """A charger-only plan: keyed by the charger, a "battery" of `energy_kwh` to fill."""
     repeat = body.repeat
     return PlanRecord(
@@ -66,6 +77,7 @@ def charger_plan_record(body: ChargerPlanIn, *, charger_id: str, user_id: str) -
         enabled=body.enabled,
         charger_id=charger_id,
         energy_kwh=body.energy_kwh,
+        location_id=location_id,
     )
 
 
@@ -101,14 +113,25 @@ def plan_out(plan: PlanRecord) -> PlanOut:
         timezone=plan.timezone,
         min_soc_percent=plan.min_soc_percent,
         start_penalty=plan.start_penalty,
+        co2_price_per_kg=plan.co2_price_per_kg,
         enabled=plan.enabled,
-        status=plan.status.value,
+        location_id=plan.location_id,
+        status=plan.shown_status,
         status_reason=plan.status_reason,
         created_at=plan.created_at,
         updated_at=plan.updated_at,
         target=plan.target.value,
         charger_id=plan.charger_id,
         energy_kwh=plan.energy_kwh,
+    )
+
+
+def location_out(location: ChargingLocation) -> LocationOut:
+    return LocationOut(
+        location_id=location.location_id,
+        name=location.name,
+        latitude=location.latitude,
+        longitude=location.longitude,
     )
 
 
@@ -126,6 +149,7 @@ def vehicle_out(reading: VehicleReading, *, now: datetime) -> VehicleOut:
         charge_limit_percent=reading.charge_limit_percent,
         charging_reasons=list(reading.charging_reasons),
         smart_charging_enabled=reading.smart_charging_enabled,
+        charging_location_id=reading.charging_location_id,
         last_seen=reading.last_seen,
         reading_age_s=max(0.0, age_s) if age_s is not None else None,
     )
@@ -134,7 +158,7 @@ def vehicle_out(reading: VehicleReading, *, now: datetime) -> VehicleOut:
 def _window_out(window: Window) -> WindowOut:
     text = _WINDOW_TEXT.get(window.reason, str(window.reason))
     if window.provisional:
-        text += " Prices for part of it are estimates until published."
+        text += " Prices (or CO2 intensity) for part of it are estimates until published."
     return WindowOut(
         start=window.start,
         end=window.end,
@@ -156,6 +180,9 @@ def schedule_out(record: ScheduleRecord) -> ScheduleOut:
         expected_cost=s.cost,
         cost_if_charged_now=s.baseline_cost,
         saving=s.saving,
+        co2_kg=s.co2_kg,
+        co2_kg_if_charged_now=s.baseline_co2_kg,
+        co2_saving_kg=s.co2_saving_kg,
         starts=s.starts,
         explanation=list(s.explanation),
     )
@@ -185,4 +212,16 @@ def command_out(intent: CommandIntent) -> CommandOut:
         sent_at=intent.sent_at,
         verified_at=intent.verified_at,
         error=intent.error,
+    )
+
+
+def site_out(site: SiteRecord) -> SiteOut:
+    return SiteOut(
+        name=site.name,
+        max_kw=site.max_kw,
+        locations=[
+            SiteLocationOut(user_id=x.user_id, location_id=x.location_id) for x in site.locations
+        ],
+        created_at=site.created_at,
+        updated_at=site.updated_at,
     )

@@ -1,15 +1,20 @@
 """What every command needs from the root app: the settings, loaded once per invocation.
 
 Command modules import `settings_from_context` from here (cli.py re-exports it), since cli.py
-imports the command modules.
+imports the command modules. The settings model (pydantic) is imported only when a command asks
+for it, so that `--help` and the commands that need no config start fast.
 """
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import typer
 
-from enode_scheduler.config import Settings, load_settings
 from enode_scheduler.exceptions import ConfigError
+
+if TYPE_CHECKING:
+    from enode_scheduler.config import Settings
 
 
 def settings_from_context(ctx: typer.Context) -> Settings:
@@ -20,6 +25,8 @@ def settings_from_context(ctx: typer.Context) -> Settings:
         root.obj = {"config_path": None}
     obj = root.obj
     if "settings" not in obj:
+        from enode_scheduler.config import load_settings
+
         try:
             obj["settings"] = load_settings(obj.get("config_path"))
         except ConfigError as exc:

@@ -2,33 +2,35 @@
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
+import importlib
 import json
 import sys
 from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
 from contextlib import asynccontextmanager
 from datetime import datetime
-from typing import Annotated, Any, TextIO, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, Literal, TextIO, TypeVar
 
 import typer
-from rich.console import Console
-from rich.table import Table
 
-from enode_scheduler.clock import Clock, SystemClock
 from enode_scheduler.commands.context import settings_from_context
-from enode_scheduler.config import Settings
-from enode_scheduler.enode import EnodeClient, open_enode_client
-from enode_scheduler.enode.callback import listen_address, wait_for_callback
 from enode_scheduler.exceptions import (
     ConfigError,
     EnodeError,
     InvalidInput,
     StoreError,
 )
-from enode_scheduler.logs import configure_logging
-from enode_scheduler.records import ChargeAction, ChargerReading, VehicleReading
-from enode_scheduler.store import Store, open_store
+
+# The Enode client (httpx), the store (SQLAlchemy) and rich load inside the commands, so that
+# `--help` and the other commands do not pay for them.
+if TYPE_CHECKING:
+    from rich.table import Table
+
+    from enode_scheduler.clock import Clock
+    from enode_scheduler.config import Settings
+    from enode_scheduler.enode import EnodeClient
+    from enode_scheduler.records import ChargeAction, ChargerReading, VehicleReading
+    from enode_scheduler.store import Store
 
 charge_app = typer.Typer(
     help="Start or stop charging a vehicle (or a charger) now.", no_args_is_help=True
@@ -38,6 +40,9 @@ T = TypeVar("T")
 
 @asynccontextmanager
 async def _session(settings: Settings, clock: Clock) -> AsyncIterator[tuple[Store, EnodeClient]]:
+    from enode_scheduler.enode import open_enode_client
+    from enode_scheduler.store import open_store
+
     async with (
         open_store(settings.database, state_dir=settings.state_dir, clock=clock) as store,
         open_enode_client(settings.enode, token_store=store.tokens, clock=clock) as client,
@@ -46,7 +51,12 @@ async def _session(settings: Settings, clock: Clock) -> AsyncIterator[tuple[Stor
 
 
 def _settings(ctx: typer.Context) -> Settings:
+    from enode_scheduler.logs import configure_logging
+
     settings = settings_from_context(ctx)
+    # Loaded before logging is set up, as when the CLI imported everything at start: alembic
+    # logs its plugin set-up at INFO on first import, which is not the command's output.
+    importlib.import_module("enode_scheduler.store")
     # stdout carries the command's output (the URL, the table); logs go to stderr.
     configure_logging(settings.logging)
     return settings
@@ -54,6 +64,8 @@ def _settings(ctx: typer.Context) -> Settings:
 
 def _run(work: Coroutine[Any, Any, T]) -> T:
     """Run the command's coroutine; the error tree becomes one line and an exit code."""
+    import asyncio
+
     try:
         return asyncio.run(work)
     except (ConfigError, InvalidInput) as exc:
@@ -71,6 +83,8 @@ async def link_user(
     settings: Settings, user_id: str, *, clock: Clock, out: TextIO, timeout_s: float
 ) -> str:
     """Print the authorize URL, wait for the browser's callback, store the user's tokens."""
+    from enode_scheduler.enode.callback import wait_for_callback
+
     async with _session(settings, clock) as (_, client):
         session = await client.start_link(user_id)
 
@@ -100,6 +114,9 @@ def link(
     ] = None,
 ) -> None:
     """Link a user's car account: open the printed URL, log in; exits 0 once linked."""
+    from enode_scheduler.clock import SystemClock
+    from enode_scheduler.enode.callback import listen_address
+
     settings = _settings(ctx)
     try:
         listen_address(str(settings.enode.redirect_uri))
@@ -143,6 +160,10 @@ def vehicles(
     as_json: Annotated[bool, typer.Option("--json", help="Print a JSON array instead.")] = False,
 ) -> None:
     """Show the live state of every linked vehicle (or of one user's)."""
+    from rich.console import Console
+
+    from enode_scheduler.clock import SystemClock
+
     settings = _settings(ctx)
     readings, failures = _run(read_vehicles(settings, user or [], clock=SystemClock()))
     if as_json:
@@ -166,6 +187,8 @@ def _jsonable(reading: VehicleReading | ChargerReading) -> dict[str, Any]:
 
 
 def _table(readings: Sequence[VehicleReading]) -> Table:
+    from rich.table import Table
+
     table = Table(
         "user",
         "vehicle",
@@ -231,6 +254,10 @@ def chargers(
     as_json: Annotated[bool, typer.Option("--json", help="Print a JSON array instead.")] = False,
 ) -> None:
     """Show the live state of every linked charger (wallbox), or of one user's."""
+    from rich.console import Console
+
+    from enode_scheduler.clock import SystemClock
+
     settings = _settings(ctx)
     readings, failures = _run(read_chargers(settings, user or [], clock=SystemClock()))
     if as_json:
@@ -250,6 +277,8 @@ def _charger_jsonable(reading: ChargerReading) -> dict[str, Any]:
 
 
 def _charger_table(readings: Sequence[ChargerReading]) -> Table:
+    from rich.table import Table
+
     table = Table("user", "charger", "brand", "plugged", "charging", "kW", "last seen (UTC)")
     for r in readings:
         table.add_row(
@@ -285,7 +314,9 @@ async def send_charge(
             await client.set_charging(user_id, vehicle_id, action)
 
 
-def _charge_command(action: ChargeAction) -> Callable[..., None]:
+def _charge_command(action: Literal["START", "STOP"]) -> Callable[..., None]:
+    # The action is named by its value: the records module (and the planner it pulls in) loads
+    # only when a command is sent.
     def command(
         ctx: typer.Context,
         user: Annotated[str, typer.Option("--user", "-u", help="The vehicle's user.")],
@@ -299,18 +330,28 @@ def _charge_command(action: ChargeAction) -> Callable[..., None]:
         if (vehicle_id is None) == (charger is None):
             typer.echo("error: give exactly one of VEHICLE_ID or --charger ID", err=True)
             raise typer.Exit(2)
+        from enode_scheduler.clock import SystemClock
+        from enode_scheduler.records import ChargeAction
+
         settings = _settings(ctx)
         _run(
-            send_charge(settings, user, vehicle_id, action, clock=SystemClock(), charger_id=charger)
+            send_charge(
+                settings,
+                user,
+                vehicle_id,
+                ChargeAction(action),
+                clock=SystemClock(),
+                charger_id=charger,
+            )
         )
         target = f"charger {charger}" if charger else vehicle_id
-        typer.echo(f"{action.value} sent to {target}; it acts after its vendor's delay")
+        typer.echo(f"{action} sent to {target}; it acts after its vendor's delay")
 
     command.__doc__ = (
-        f"Send {action.value} to a vehicle or a charger once (not retried; re-read to verify)."
+        f"Send {action} to a vehicle or a charger once (not retried; re-read to verify)."
     )
     return command
 
 
-charge_app.command("start")(_charge_command(ChargeAction.START))
-charge_app.command("stop")(_charge_command(ChargeAction.STOP))
+charge_app.command("start")(_charge_command("START"))
+charge_app.command("stop")(_charge_command("STOP"))

@@ -10,8 +10,6 @@ from typing import Annotated, Any
 import typer
 
 from enode_scheduler.exceptions import InvalidCase
-from enode_scheduler.planner import plan
-from enode_scheduler.planner.case import parse_case, result_to_json
 
 
 def plan_case(
@@ -41,8 +39,12 @@ def plan_case(
 
 def solve(case: object) -> dict[str, Any]:
     """Parse, plan and serialise one case; raises InvalidCase for a case outside the contract."""
+    # The planner loads on the first case, not for `--help`.
+    from enode_scheduler.planner import plan
+    from enode_scheduler.planner.case import parse_case, result_to_json, uses_co2
+
     state, goal, slots, now = parse_case(case)
-    return result_to_json(plan(state, goal, slots, now=now))
+    return result_to_json(plan(state, goal, slots, now=now), with_co2=uses_co2(case))
 
 
 def _solve_or_error(case: object) -> dict[str, Any]:

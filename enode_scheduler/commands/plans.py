@@ -3,21 +3,23 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 from collections.abc import Awaitable, Callable
 from datetime import datetime, time
-from typing import Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import typer
-from rich.console import Console
-from rich.table import Table
 
 from enode_scheduler.clock import SystemClock
 from enode_scheduler.commands.context import settings_from_context
 from enode_scheduler.exceptions import InvalidInput, StoreError
-from enode_scheduler.records import PlanRecord
-from enode_scheduler.store import Store, open_store
+from enode_scheduler.records import PlanRecord, ScheduleRecord
+
+# The store (SQLAlchemy) and rich load inside the commands, so that `--help` does not pay for them.
+if TYPE_CHECKING:
+    from enode_scheduler.store import Store
 
 app = typer.Typer(help="Charge plans: one goal per vehicle.", no_args_is_help=True)
 T = TypeVar("T")
@@ -25,6 +27,8 @@ DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
 def _with_store(ctx: typer.Context, action: Callable[[Store], Awaitable[T]]) -> T:
+    from enode_scheduler.store import open_store
+
     settings = settings_from_context(ctx)
 
     async def go() -> T:
@@ -93,6 +97,7 @@ def build_plan(
     now: datetime,
     via_charger: str | None = None,
     energy_kwh: float | None = None,
+    co2_weight: float | None = None,
 ) -> PlanRecord:
     """Validate the options of `plans add` into a PlanRecord; InvalidInput names the bad one.
 
@@ -125,6 +130,7 @@ def build_plan(
         "start_penalty": start_penalty,
         "charger_id": charger_id,
         "energy_kwh": energy_kwh,
+        "co2_price_per_kg": co2_weight,
     }
     if by is not None:
         return PlanRecord(**common, deadline=parse_deadline(by, tz=zone, now=now))
@@ -170,19 +176,63 @@ def add(
             "id (no SoC known).",
         ),
     ] = None,
+    co2_weight: Annotated[
+        float | None,
+        typer.Option(
+            min=0,
+            help=(
+                "Money per kg CO2 for this plan: it minimises energy cost + this * kg CO2 "
+                "(overrides [co2] price_per_kg and mode; needs a [co2] source)."
+            ),
+        ),
+    ] = None,
+    location: Annotated[
+        str | None,
+        typer.Option(
+            help="Charging location (id or name) where the plan applies; default: the user's "
+            "only one."
+        ),
+    ] = None,
 ) -> None:
-    """Set the vehicle's (or charger's) plan, replacing any; the running daemon picks it up."""
+    """Set the vehicle's (or charger's) plan, replacing any; the running daemon picks it up.
+
+    The car must be one of --user's (a stored vehicle, else one read through Enode), and so must
+    the charger of --via-charger or --energy-kwh. The plan acts only while the car is at its
+    charging location (a charger-only plan: see docs/chargers in the README)."""
+    from enode_scheduler.commands.locations import run_with_places
+    from enode_scheduler.service.locations import (
+        PlanPlaces,
+        check_charger,
+        check_vehicle,
+        no_location_note,
+        resolve_location,
+    )
+
     try:
         plan = build_plan(
             vehicle_id, user=user, target=target, by=by, at=at, days=days, tz=tz,
             min_soc=min_soc, start_penalty=start_penalty, now=SystemClock().now(),
             via_charger=via_charger, energy_kwh=energy_kwh,
+            co2_weight=co2_weight,
         )  # fmt: skip
     except InvalidInput as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from exc
-    stored = _with_store(ctx, lambda store: store.plans.put_plan(plan))
+
+    async def store_plan(places: PlanPlaces) -> PlanRecord:
+        if plan.energy_only:
+            await check_charger(places, vehicle_id, user)
+        else:
+            await check_vehicle(places, vehicle_id, user)
+            if plan.charger_id is not None:
+                await check_charger(places, plan.charger_id, user)
+        where = await resolve_location(places, user, location)
+        return await places.plans.put_plan(dataclasses.replace(plan, location_id=where))
+
+    stored = run_with_places(ctx, store_plan)
     typer.echo(f"plan set for {stored.vehicle_id}: {describe(stored)}")
+    if stored.location_id is None:
+        typer.echo(no_location_note(user, vehicle_id), err=True)
 
 
 @app.command("list")
@@ -190,16 +240,56 @@ def list_plans(
     ctx: typer.Context,
     as_json: Annotated[bool, typer.Option("--json", help="Print a JSON array.")] = False,
 ) -> None:
-    """Show every plan with its state."""
-    plans = _with_store(ctx, lambda store: store.plans.list_plans())
+    """Show every plan with its state, location, and its current schedule's cost and kg CO2."""
+    from rich.console import Console
+    from rich.table import Table
+
+    async def read(
+        store: Store,
+    ) -> tuple[list[PlanRecord], dict[str, ScheduleRecord], dict[str, str]]:
+        plans = await store.plans.list_plans()
+        schedules = await store.schedules.get_schedules([p.vehicle_id for p in plans])
+        users = sorted({p.user_id for p in plans})
+        found = [loc for u in users for loc in await store.locations.list_locations(u)]
+        return plans, schedules, {loc.location_id: loc.name or loc.location_id for loc in found}
+
+    plans, schedules, names = _with_store(ctx, read)
     if as_json:
-        typer.echo(json.dumps([plan_json(p) for p in plans], indent=2))
+        out = [plan_json(p, schedules.get(p.vehicle_id)) for p in plans]
+        typer.echo(json.dumps(out, indent=2))
         return
-    table = Table("vehicle", "user", "goal", "min SoC", "status")
+    table = Table(
+        "vehicle",
+        "user",
+        "goal",
+        "min SoC",
+        "location",
+        "status",
+        "cost (saving)",
+        "kg CO2 (saved)",
+    )
     for p in plans:
-        status = p.status.value + (f" ({p.status_reason})" if p.status_reason else "")
-        table.add_row(p.vehicle_id, p.user_id, describe(p), f"{p.min_soc_percent:g}%", status)
+        status = p.shown_status + (f" ({p.status_reason})" if p.status_reason else "")
+        where = names.get(p.location_id, p.location_id) if p.location_id else "-"
+        money, co2 = _schedule_cells(schedules.get(p.vehicle_id))
+        table.add_row(
+            p.vehicle_id,
+            p.user_id,
+            describe(p),
+            f"{p.min_soc_percent:g}%",
+            where,
+            status,
+            money,
+            co2,
+        )
     Console().print(table)
+
+
+def _schedule_cells(record: ScheduleRecord | None) -> tuple[str, str]:
+    if record is None:
+        return "-", "-"
+    s = record.schedule
+    return f"{s.cost:.2f} ({s.saving:.2f})", f"{s.co2_kg:.2f} ({s.co2_saving_kg:.2f})"
 
 
 @app.command()
@@ -229,7 +319,8 @@ def describe(plan: PlanRecord) -> str:
     return f"{goal} at {at} {plan.timezone} on {days}{via}"
 
 
-def plan_json(plan: PlanRecord) -> dict[str, Any]:
+def plan_json(plan: PlanRecord, record: ScheduleRecord | None = None) -> dict[str, Any]:
+    """A plan as JSON, with `schedule`: its current schedule's money and CO2 (null before one)."""
     return {
         "vehicle_id": plan.vehicle_id,
         "user_id": plan.user_id,
@@ -240,10 +331,29 @@ def plan_json(plan: PlanRecord) -> dict[str, Any]:
         "timezone": plan.timezone,
         "min_soc_percent": plan.min_soc_percent,
         "start_penalty": plan.start_penalty,
+        "co2_weight": plan.co2_price_per_kg,
         "enabled": plan.enabled,
-        "status": plan.status.value,
+        "location_id": plan.location_id,
+        # What an operator needs: away / location_unknown / no_location explain an idle car.
+        "status": plan.shown_status,
         "status_reason": plan.status_reason,
         "target": plan.target.value,
         "charger_id": plan.charger_id,
         "energy_kwh": plan.energy_kwh,
+        "schedule": _schedule_json(record),
+    }
+
+
+def _schedule_json(record: ScheduleRecord | None) -> dict[str, Any] | None:
+    if record is None:
+        return None
+    s = record.schedule
+    return {
+        "computed_at": record.computed_at.isoformat(),
+        "expected_cost": s.cost,
+        "cost_if_charged_now": s.baseline_cost,
+        "saving": s.saving,
+        "co2_kg": s.co2_kg,
+        "co2_kg_if_charged_now": s.baseline_co2_kg,
+        "co2_saving_kg": s.co2_saving_kg,
     }

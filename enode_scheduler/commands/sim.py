@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import signal
 import sys
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from enode_scheduler.clock import Clock, ScaledClock, SystemClock
-from enode_scheduler.sim import SimConfig, run_sim
+# The fake server (uvicorn, starlette) loads when `sim` runs, not for `--help`.
+if TYPE_CHECKING:
+    from enode_scheduler.clock import Clock
+    from enode_scheduler.sim import SimConfig
 
 
 def _fail(message: str) -> typer.Exit:
@@ -31,6 +32,8 @@ def _parse_start(value: str | None) -> datetime | None:
 
 
 def _clock(start: datetime | None, speed: float | None, anchor_unix: float | None) -> Clock:
+    from enode_scheduler.clock import ScaledClock, SystemClock
+
     if start is None and speed is None:
         return SystemClock()
     if speed is not None and speed <= 0:
@@ -41,6 +44,10 @@ def _clock(start: datetime | None, speed: float | None, anchor_unix: float | Non
 
 
 async def _serve(config: SimConfig, clock: Clock) -> None:
+    import asyncio
+
+    from enode_scheduler.sim import run_sim
+
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
@@ -93,6 +100,10 @@ def sim(
     ] = "sim-secret",  # noqa: S107 (a fake server's well-known default)
 ) -> None:
     """Serve a fake Enode API on loopback; print one JSON line with its URLs when ready."""
+    import asyncio
+
+    from enode_scheduler.sim import SimConfig
+
     clock = _clock(_parse_start(start), speed, anchor_unix)
     config = SimConfig(
         vehicles=vehicles,

@@ -1,5 +1,9 @@
-"""The demo's story: six cars of six makers on one evening in Oslo, on real October prices; one of
-them is charged through its wallbox, not through its maker's API."""
+"""The demo's story: seven cars of seven makers on one evening in Oslo, on real October prices.
+
+One of them (the Peugeot) is charged through its wallbox, not through its maker's API. Another
+(the Audi) stops at a motorway fast charger on the way home: plugged in away from its plan's
+charging location, it is left alone there, and planned and controlled once home.
+"""
 
 from __future__ import annotations
 
@@ -45,6 +49,10 @@ class DemoCar:
     # Plugged into this wallbox, through which it is charged (SoC still read from the car).
     charger_id: str | None = None
     charger_vendor: str = "EASEE"
+    # At a public fast charger (no charging location of the user) between these local times.
+    away_from: time | None = None
+    away_until: time | None = None
+    away_kw: float = 150.0
 
 
 CARS: tuple[DemoCar, ...] = (
@@ -59,7 +67,12 @@ CARS: tuple[DemoCar, ...] = (
             100, time(7, 0)),
     DemoCar("demo-peugeot", "Peugeot e-208 (via wallbox)", "PEUGEOT", "e-208", 50.0, 7.4, 30,
             time(18, 30), 80, time(7, 15), charger_id="demo-wallbox"),
+    DemoCar("demo-audi", "Audi e-tron (fast charger)", "AUDI", "e-tron", 95.0, 11.0, 15,
+            time(20, 30), 80, time(7, 30), away_from=time(17, 15), away_until=time(17, 45),
+            away_kw=100.0),
 )  # fmt: skip
+# What the Audi's drive home from the fast charger uses, in percent.
+AWAY_DRIVE_PERCENT = 10.0
 
 # The BMW cloud answers 429 (Retry-After 15 min) from 17:00 to 20:00 local time.
 RATE_LIMITED_VENDOR = "BMW"
@@ -80,6 +93,14 @@ def plug_in_at(car: DemoCar, night: int) -> datetime:
     evening = START + timedelta(days=night)
     when = local_at(evening, car.plug_in)
     return when + timedelta(days=1) if car.plug_in < time(12) else when
+
+
+def away_at(car: DemoCar, night: int) -> tuple[datetime, datetime] | None:
+    """When the car is at the fast charger on evening `night`, or None if it never is."""
+    if car.away_from is None or car.away_until is None:
+        return None
+    evening = START + timedelta(days=night)
+    return local_at(evening, car.away_from), local_at(evening, car.away_until)
 
 
 def deadline_at(car: DemoCar, night: int) -> datetime:

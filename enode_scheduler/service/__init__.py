@@ -12,6 +12,7 @@ A refused fencing epoch leaves a step as `exceptions.LostLeadership`.
 
 from enode_scheduler.service.model import (
     Car,
+    Co2Objective,
     DeadlineFn,
     PlanFn,
     Ports,
@@ -19,4 +20,12 @@ from enode_scheduler.service.model import (
 )
 from enode_scheduler.service.reconciler import Reconciler
 
-__all__ = ["Car", "DeadlineFn", "PlanFn", "Ports", "Reconciler", "StepReport"]
+__all__ = [
+    "Car",
+    "Co2Objective",
+    "DeadlineFn",
+    "PlanFn",
+    "Ports",
+    "Reconciler",
+    "StepReport",
+]

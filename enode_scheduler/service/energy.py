@@ -75,4 +75,7 @@ def energy_reading(
         charge_rate_kw=charger.charge_rate_kw,
         battery_capacity_kwh=goal if goal > 0 else None,
         charge_limit_percent=None,
+        # A wallbox does not move, and Enode v1.4 reports no location for a charger: it is where
+        # its plan says, so the plan's location rule holds (and a plan without one still waits).
+        charging_location_id=plan.location_id,
     )

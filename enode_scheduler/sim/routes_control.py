@@ -7,7 +7,9 @@ JSON in and out; errors are {"error": ...} with 400 (bad input) or 404 (unknown 
     POST   /_sim/vehicles                    add a car: {"user_id", "vendor", <SimVehicle fields>}
     GET    /_sim/vehicles/{id}               one car
     PATCH  /_sim/vehicles/{id}               soc_percent, charge_limit_percent, plugged_in,
-                                             reachable, smart_charging_enabled/_deadline
+                                             reachable, smart_charging_enabled/_deadline,
+                                             charging_location_id (str|null), max_charge_kw,
+                                             reports_location
     POST   /_sim/vehicles/{id}/plug|unplug
     GET    /_sim/chargers                    every charger with its hidden state and counters
     POST   /_sim/chargers                    add a charger: {"user_id", "vendor", <fields>}
@@ -70,6 +72,8 @@ def vehicle_view(state: SimState, vehicle: SimVehicle) -> dict[str, Any]:
         "reasons": vehicle.reasons,
         "reachable": vehicle.reachable,
         "smart_charging_enabled": vehicle.smart_enabled,
+        "charging_location_id": vehicle.charging_location_id,
+        "reports_location": vehicle.reports_location,
         "command_delay_s": state.command_delay(vehicle.vendor),
         "pending": [
             {"action": c.action, "effective_at": c.effective_at.isoformat()}
@@ -167,8 +171,18 @@ async def unplug(request: Request, state: SimState, body: dict[str, Any]) -> Any
 
 
 async def patch_vehicle(request: Request, state: SimState, body: dict[str, Any]) -> Any:
-    """Set any of soc_percent, charge_limit_percent, plugged_in, reachable, smart_charging_*."""
+    """Set any of soc_percent, charge_limit_percent, plugged_in, reachable, smart_charging_*,
+    charging_location_id and max_charge_kw (where the car is, and its charger's power)."""
     vid = _vid(request)
+    # Moving first: a car plugged in by the same request is plugged in at its new place.
+    if "charging_location_id" in body or "max_charge_kw" in body:
+        place = body.pop("charging_location_id", state.vehicle(vid).charging_location_id)
+        if place is not None and not isinstance(place, str):
+            raise ValueError("charging_location_id must be a string or null")
+        power = body.pop("max_charge_kw", None)
+        if power is not None and (isinstance(power, bool) or not isinstance(power, int | float)):
+            raise ValueError("max_charge_kw must be a number")
+        state.move(vid, charging_location_id=place, max_charge_kw=power)
     setters: dict[str, Callable[[Any], object]] = {
         "plugged_in": lambda v: state.plug(vid) if v else state.unplug(vid),
         "soc_percent": lambda v: state.set_soc(vid, float(v)),
@@ -176,10 +190,12 @@ async def patch_vehicle(request: Request, state: SimState, body: dict[str, Any])
         "reachable": lambda v: state.set_reachable(vid, bool(v)),
         "smart_charging_enabled": lambda v: state.set_smart_charging(vid, enabled=bool(v)),
         "smart_charging_deadline": lambda v: state.set_smart_charging(vid, deadline=str(v)),
+        "reports_location": lambda v: state.set_reports_location(vid, bool(v)),
     }
     unknown = set(body) - set(setters)
     if unknown:
-        raise ValueError(f"unknown keys {sorted(unknown)}; use {sorted(setters)}")
+        known = sorted([*setters, "charging_location_id", "max_charge_kw"])
+        raise ValueError(f"unknown keys {sorted(unknown)}; use {known}")
     for key, value in body.items():
         setters[key](value)
     return vehicle_view(state, state.vehicle(vid))

@@ -18,11 +18,14 @@ from enode_scheduler.store.crypto import cipher_from_settings
 from enode_scheduler.store.engine import create_engine
 from enode_scheduler.store.intents import SqlCommandIntentStore
 from enode_scheduler.store.leases import SqlLeaseStore
+from enode_scheduler.store.locations import SqlLocationStore
 from enode_scheduler.store.migrate import check_schema
+from enode_scheduler.store.outbox import SqlOutboxStore
 from enode_scheduler.store.overrides import SqlOverrideStore
 from enode_scheduler.store.plans import SqlPlanStore
-from enode_scheduler.store.prices import SqlPriceSlotStore
+from enode_scheduler.store.prices import SqlIntensitySlotStore, SqlPriceSlotStore
 from enode_scheduler.store.schedules import SqlScheduleStore
+from enode_scheduler.store.sites import SqlSiteStore
 from enode_scheduler.store.users import SqlUserStore
 from enode_scheduler.store.vehicles import SqlVehicleStore
 
@@ -30,11 +33,15 @@ if TYPE_CHECKING:
     from enode_scheduler.ports import (
         ChargerStore,
         CommandIntentStore,
+        IntensitySlotStore,
         LeaseStore,
+        LocationStore,
+        OutboxStore,
         OverrideStore,
         PlanStore,
         PriceSlotStore,
         ScheduleStore,
+        SiteStore,
         TokenStore,
         UserStore,
         VehicleStore,
@@ -56,6 +63,10 @@ class Store:
     leases: SqlLeaseStore
     overrides: SqlOverrideStore
     chargers: SqlChargerStore
+    intensity: SqlIntensitySlotStore
+    locations: SqlLocationStore
+    sites: SqlSiteStore
+    outbox: SqlOutboxStore
 
     @property
     def dialect(self) -> str:
@@ -114,6 +125,10 @@ def build_store(
         leases=SqlLeaseStore(engine, clock=clock),
         overrides=SqlOverrideStore(engine, clock=clock),
         chargers=SqlChargerStore(engine, clock=clock),
+        intensity=SqlIntensitySlotStore(engine, clock=clock),
+        locations=SqlLocationStore(engine, clock=clock),
+        sites=SqlSiteStore(engine, clock=clock),
+        outbox=SqlOutboxStore(engine, clock=clock),
     )
 
 
@@ -130,3 +145,7 @@ if TYPE_CHECKING:
         _leases: LeaseStore = store.leases
         _overrides: OverrideStore = store.overrides
         _chargers: ChargerStore = store.chargers
+        _intensity: IntensitySlotStore = store.intensity
+        _locations: LocationStore = store.locations
+        _sites: SiteStore = store.sites
+        _outbox: OutboxStore = store.outbox

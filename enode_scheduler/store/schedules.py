@@ -51,6 +51,8 @@ def schedule_values(record: ScheduleRecord) -> dict[str, Any]:
         "grid_energy_kwh": s.grid_energy_kwh,
         "expected_cost": s.cost,
         "baseline_cost": s.baseline_cost,
+        "co2_kg": s.co2_kg,
+        "baseline_co2_kg": s.baseline_co2_kg,
         "starts": s.starts,
         "expected_soc_percent": s.soc_at_deadline_percent,
         "explanation": list(s.explanation),
@@ -69,6 +71,8 @@ def schedule_record(row: Any) -> ScheduleRecord:
         soc_at_deadline_percent=row.expected_soc_percent,
         baseline_cost=row.baseline_cost,
         explanation=tuple(row.explanation),
+        co2_kg=row.co2_kg or 0.0,
+        baseline_co2_kg=row.baseline_co2_kg or 0.0,
     )
     return ScheduleRecord(
         vehicle_id=row.vehicle_id,

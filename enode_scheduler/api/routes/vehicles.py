@@ -29,6 +29,7 @@ from enode_scheduler.api.models import (
 )
 from enode_scheduler.api.problems import responses
 from enode_scheduler.records import OverrideKind, OverrideRecord, VehicleReading
+from enode_scheduler.service.locations import PlanPlaces, resolve_location
 
 __all__ = [
     "HISTORY_WINDOW",
@@ -37,6 +38,7 @@ __all__ = [
     "Deps",
     "api_deps",
     "future",
+    "plan_places",
     "vehicle_router",
 ]
 
@@ -48,6 +50,14 @@ MAX_OVERRIDE = timedelta(days=31)
 def api_deps(request: Request) -> ApiDeps:
     deps: ApiDeps = request.app.state.api_deps
     return deps
+
+
+def plan_places(deps: ApiDeps) -> PlanPlaces | None:
+    """The stores and Enode a plan's location is checked against; None without a location
+    store."""
+    if deps.locations is None:
+        return None
+    return PlanPlaces(deps.vehicles, deps.plans, deps.locations, deps.enode, deps.enode_locations)
 
 
 Deps = Annotated[ApiDeps, Depends(api_deps)]
@@ -93,7 +103,15 @@ async def put_plan(
     reading = await _reading(deps, vehicle_id)
     if body.deadline is not None:
         future(body.deadline, now=deps.clock.now(), field="deadline", limit=MAX_AHEAD)
-    record = plan_record(body, vehicle_id=vehicle_id, user_id=reading.user_id)
+    places = plan_places(deps)
+    where = (
+        await resolve_location(places, reading.user_id, body.location)
+        if places is not None
+        else None
+    )
+    if places is None and body.location is not None:
+        raise HTTPException(503, "Charging locations are not available on this server.")
+    record = plan_record(body, vehicle_id=vehicle_id, user_id=reading.user_id, location_id=where)
     saved = await deps.plans.put_plan(record)
     background.add_task(deps.request_replan, vehicle_id)
     return plan_out(saved)
@@ -140,8 +158,12 @@ async def get_schedule(vehicle_id: VehicleId, deps: Deps) -> VehicleScheduleOut:
     record = await deps.schedules.get_schedule(vehicle_id)
     override = await deps.overrides.get_override(vehicle_id)
     history = await deps.intents.history(vehicle_id, since=now - HISTORY_WINDOW)
+    plan = await deps.plans.get_plan(vehicle_id)
     return VehicleScheduleOut(
         vehicle_id=vehicle_id,
+        status=plan.shown_status if plan else None,
+        location_id=plan.location_id if plan else None,
+        charging_location_id=reading.charging_location_id,
         schedule=schedule_out(record) if record else None,
         override=override_out(override, now=now, soc_percent=reading.soc_percent)
         if override

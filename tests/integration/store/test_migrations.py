@@ -24,6 +24,11 @@ TABLES = {
     "command_intents",
     "leases",
     "vehicle_overrides",
+    "co2_slots",
+    "charging_locations",
+    "sites",
+    "site_locations",
+    "notify_outbox",
 }
 
 

@@ -62,11 +62,22 @@ class World:
                 min(max(wake, self.clock.now() + timedelta(seconds=1)), until)
             )
 
-    async def add_plan(self, vehicle_id: str, *, target: float, deadline: datetime) -> None:
+    async def add_plan(
+        self,
+        vehicle_id: str,
+        *,
+        target: float,
+        deadline: datetime,
+        location_id: str | None = "home",
+    ) -> None:
         user = self.enode.cars[vehicle_id].user_id
         await self.stores.plans.put_plan(
             PlanRecord(
-                vehicle_id=vehicle_id, user_id=user, target_soc_percent=target, deadline=deadline
+                vehicle_id=vehicle_id,
+                user_id=user,
+                target_soc_percent=target,
+                deadline=deadline,
+                location_id=location_id,
             )
         )
 
@@ -261,6 +272,7 @@ async def test_repeating_plan_charges_every_night() -> None:
             target_soc_percent=70.0,
             weekdays=frozenset(range(7)),
             local_time=time(7, 0),
+            location_id="home",
         )
     )
     await world.rec.load(now=world.clock.now())

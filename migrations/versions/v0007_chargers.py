@@ -4,8 +4,8 @@ Plans gain `charger_id` (commands go to that charger) and `energy_kwh` (a charge
 Overrides lose their foreign key to vehicles: a charger-only plan's override is keyed by the
 charger's id (deleting a user removes their overrides explicitly instead).
 
-Revision ID: 0010_chargers
-Revises: 0002_vehicle_overrides
+Revision ID: 0007_chargers
+Revises: 0006_notify_outbox
 Create Date: 2026-12-03
 """
 
@@ -14,8 +14,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0010_chargers"
-down_revision: str | None = "0002_vehicle_overrides"
+revision: str = "0007_chargers"
+down_revision: str | None = "0006_notify_outbox"
 branch_labels: str | None = None
 depends_on: str | None = None
 

@@ -144,6 +144,14 @@ class ChargerPlanIn(_In):
     """A charger-only goal (no SoC known): deliver `energy_kwh` by `deadline` or each `repeat`."""
 
     energy_kwh: float = Field(gt=0, le=1000, description="Energy to deliver through the charger.")
+    location: str | None = Field(
+        None,
+        max_length=255,
+        description=(
+            "Charging location (id or name) the charger is at; default: the user's only one. "
+            "Without one the plan is stored but the charger is not controlled."
+        ),
+    )
     deadline: AwareDatetime | None = Field(None, description="One-off deadline, with offset.")
     repeat: RepeatIn | None = None
     timezone: str = Field("UTC", max_length=64, description="IANA zone of `repeat.at`.")

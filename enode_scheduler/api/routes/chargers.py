@@ -32,6 +32,7 @@ from enode_scheduler.api.routes.vehicles import (
     MAX_OVERRIDE,
     Deps,
     future,
+    plan_location,
 )
 from enode_scheduler.ports import ChargerStore
 from enode_scheduler.records import ChargerReading, OverrideKind, OverrideRecord
@@ -85,7 +86,12 @@ async def put_plan(
     reading = await _reading(deps, charger_id)
     if body.deadline is not None:
         future(body.deadline, now=deps.clock.now(), field="deadline", limit=MAX_AHEAD)
-    record = charger_plan_record(body, charger_id=charger_id, user_id=reading.user_id)
+    # A wallbox does not move (and Enode v1.4 gives a charger no location): the plan's location
+    # is where the charger is taken to be; see `energy.energy_reading`.
+    where = await plan_location(deps, reading.user_id, body.location)
+    record = charger_plan_record(
+        body, charger_id=charger_id, user_id=reading.user_id, location_id=where
+    )
     saved = await deps.plans.put_plan(record)
     background.add_task(deps.request_replan, charger_id)
     return plan_out(saved)

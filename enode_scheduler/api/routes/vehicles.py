@@ -38,6 +38,7 @@ __all__ = [
     "Deps",
     "api_deps",
     "future",
+    "plan_location",
     "plan_places",
     "vehicle_router",
 ]
@@ -58,6 +59,17 @@ def plan_places(deps: ApiDeps) -> PlanPlaces | None:
     if deps.locations is None:
         return None
     return PlanPlaces(deps.vehicles, deps.plans, deps.locations, deps.enode, deps.enode_locations)
+
+
+async def plan_location(deps: ApiDeps, user_id: str, ref: str | None) -> str | None:
+    """The location a plan body names (`ref`), else the user's only one; None without a location
+    store (503 if one was named)."""
+    places = plan_places(deps)
+    if places is None:
+        if ref is not None:
+            raise HTTPException(503, "Charging locations are not available on this server.")
+        return None
+    return await resolve_location(places, user_id, ref)
 
 
 Deps = Annotated[ApiDeps, Depends(api_deps)]
@@ -103,14 +115,13 @@ async def put_plan(
     reading = await _reading(deps, vehicle_id)
     if body.deadline is not None:
         future(body.deadline, now=deps.clock.now(), field="deadline", limit=MAX_AHEAD)
-    places = plan_places(deps)
-    where = (
-        await resolve_location(places, reading.user_id, body.location)
-        if places is not None
-        else None
-    )
-    if places is None and body.location is not None:
-        raise HTTPException(503, "Charging locations are not available on this server.")
+    if body.charger_id is not None and deps.chargers is not None:
+        found = await deps.chargers.latest_charger_readings([body.charger_id])
+        if body.charger_id not in found or found[body.charger_id].user_id != reading.user_id:
+            raise HTTPException(
+                422, f"charger_id: user {reading.user_id!r} has no charger {body.charger_id!r}."
+            )
+    where = await plan_location(deps, reading.user_id, body.location)
     record = plan_record(body, vehicle_id=vehicle_id, user_id=reading.user_id, location_id=where)
     saved = await deps.plans.put_plan(record)
     background.add_task(deps.request_replan, vehicle_id)

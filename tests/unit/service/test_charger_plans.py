@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from datetime import datetime, time, timedelta
 
@@ -18,6 +19,7 @@ from enode_scheduler.records import (
     OverrideRecord,
     PlanRecord,
     PlanStatus,
+    Presence,
 )
 from enode_scheduler.service import Ports, Reconciler
 from enode_scheduler.testing import InMemoryStore
@@ -83,7 +85,15 @@ async def test_charger_and_car_plan_meets_the_target_through_the_charger() -> No
     car = FakeCar("v1", "u1", vendor="PEUGEOT", soc_percent=40.0)
     world = await make_world([car], [FakeCharger("c1", "u1", car_id="v1")])
     await world.stores.plans.put_plan(
-        PlanRecord("v1", "u1", 70.0, deadline=TOMORROW_7, min_soc_percent=45.0, charger_id="c1")
+        PlanRecord(
+            "v1",
+            "u1",
+            70.0,
+            deadline=TOMORROW_7,
+            min_soc_percent=45.0,
+            charger_id="c1",
+            location_id="home",
+        )
     )
     await world.rec.load(now=world.clock.now())
     await world.run(hours=20)
@@ -111,7 +121,15 @@ async def test_charger_only_plan_delivers_its_energy_in_the_cheap_hours() -> Non
     box = FakeCharger("c1", "u1", power_kw=11.0)
     world = await make_world([], [box])
     await world.stores.plans.put_plan(
-        PlanRecord("c1", "u1", 100.0, deadline=TOMORROW_7, charger_id="c1", energy_kwh=20.0)
+        PlanRecord(
+            "c1",
+            "u1",
+            100.0,
+            deadline=TOMORROW_7,
+            charger_id="c1",
+            energy_kwh=20.0,
+            location_id="home",
+        )
     )
     await world.rec.load(now=world.clock.now())
     await world.run(hours=20)
@@ -131,7 +149,15 @@ async def test_without_a_reported_rate_the_assumed_power_is_counted() -> None:
     world = await make_world([], [box], settings=SETTINGS.model_copy(
         update={"charger_assumed_kw": 7.0}))  # fmt: skip
     await world.stores.plans.put_plan(
-        PlanRecord("c1", "u1", 100.0, deadline=TOMORROW_7, charger_id="c1", energy_kwh=14.0)
+        PlanRecord(
+            "c1",
+            "u1",
+            100.0,
+            deadline=TOMORROW_7,
+            charger_id="c1",
+            energy_kwh=14.0,
+            location_id="home",
+        )
     )
     await world.rec.load(now=world.clock.now())
     await world.run(hours=20)
@@ -143,7 +169,7 @@ async def test_a_repeating_charger_only_plan_counts_each_cycle_afresh() -> None:
     world = await make_world([], [box])
     await world.stores.plans.put_plan(
         PlanRecord("c1", "u1", 100.0, weekdays=frozenset(range(7)), local_time=time(7, 0),
-                   charger_id="c1", energy_kwh=15.0)
+                   charger_id="c1", energy_kwh=15.0, location_id="home")
     )  # fmt: skip
     await world.rec.load(now=world.clock.now())
     await world.run(hours=20)
@@ -162,7 +188,15 @@ async def test_a_restart_keeps_counting_from_the_stored_meter_and_baseline() -> 
     box = FakeCharger("c1", "u1")
     world = await make_world([], [box])
     await world.stores.plans.put_plan(
-        PlanRecord("c1", "u1", 100.0, deadline=TOMORROW_7, charger_id="c1", energy_kwh=20.0)
+        PlanRecord(
+            "c1",
+            "u1",
+            100.0,
+            deadline=TOMORROW_7,
+            charger_id="c1",
+            energy_kwh=20.0,
+            location_id="home",
+        )
     )
     await world.rec.load(now=world.clock.now())
     # Into the cheap hours, charging: the daemon dies here and a new one takes over.
@@ -180,7 +214,7 @@ async def test_a_charger_ignoring_commands_fails_the_plan_after_bounded_retries(
     car = FakeCar("v1", "u1", soc_percent=40.0)
     world = await make_world([car], [FakeCharger("c1", "u1", car_id="v1", ignores_commands=True)])
     await world.stores.plans.put_plan(
-        PlanRecord("v1", "u1", 70.0, deadline=TOMORROW_7, charger_id="c1")
+        PlanRecord("v1", "u1", 70.0, deadline=TOMORROW_7, charger_id="c1", location_id="home")
     )
     await world.rec.load(now=world.clock.now())
     await world.run(hours=20)
@@ -195,7 +229,7 @@ async def test_a_429_on_the_chargers_vendor_is_absorbed() -> None:
     car = FakeCar("v1", "u1", vendor="PEUGEOT", soc_percent=50.0)
     world = await make_world([car], [FakeCharger("c1", "u1", car_id="v1", vendor="EASEE")])
     await world.stores.plans.put_plan(
-        PlanRecord("v1", "u1", 80.0, deadline=TOMORROW_7, charger_id="c1")
+        PlanRecord("v1", "u1", 80.0, deadline=TOMORROW_7, charger_id="c1", location_id="home")
     )
     world.enode.rate_limited_until["EASEE"] = START + timedelta(hours=3)
     await world.rec.load(now=world.clock.now())
@@ -209,7 +243,15 @@ async def test_a_charge_now_override_on_a_charger_only_plan_starts_the_charger()
     box = FakeCharger("c1", "u1")
     world = await make_world([], [box])
     await world.stores.plans.put_plan(
-        PlanRecord("c1", "u1", 100.0, deadline=TOMORROW_7, charger_id="c1", energy_kwh=20.0)
+        PlanRecord(
+            "c1",
+            "u1",
+            100.0,
+            deadline=TOMORROW_7,
+            charger_id="c1",
+            energy_kwh=20.0,
+            location_id="home",
+        )
     )
     until = START + timedelta(hours=1)
     await world.stores.overrides.put_override(
@@ -222,3 +264,69 @@ async def test_a_charge_now_override_on_a_charger_only_plan_starts_the_charger()
     assert starts[0] == START
     assert until <= stops[0] <= until + timedelta(seconds=SETTINGS.safety_tick_s)
     assert box.delivered_kwh == pytest.approx(11.0, rel=0.05)
+
+
+# -- where a charger plan acts -------------------------------------------------------------------
+
+
+async def test_a_charger_and_car_plan_leaves_the_car_alone_away_from_its_location() -> None:
+    # The car's chargingLocationId decides, as for a vehicle plan: plugged into a wallbox at
+    # work, a plan for home sends nothing, and comes back to life at home.
+    car = FakeCar("v1", "u1", soc_percent=40.0, location_id="work")
+    world = await make_world([car], [FakeCharger("c1", "u1", car_id="v1")])
+    await world.stores.plans.put_plan(
+        PlanRecord("v1", "u1", 70.0, deadline=TOMORROW_7, charger_id="c1", location_id="home")
+    )
+    await world.rec.load(now=world.clock.now())
+    await world.run(hours=6)
+    assert [c for c in world.enode.commands if c[1] == "c1"] == []
+    assert car.soc_percent == 40.0
+    stored = await world.stores.plans.get_plan("v1")
+    assert stored is not None
+    assert stored.presence is Presence.AWAY
+    assert stored.shown_status == "away"
+    world.enode.move("v1", location_id="home")
+    await world.run(hours=14)
+    assert car.soc_percent == pytest.approx(70.0, abs=0.5)
+    stored = await world.stores.plans.get_plan("v1")
+    assert stored is not None
+    assert stored.presence is Presence.AT_LOCATION
+
+
+async def test_a_charger_only_plan_acts_at_its_location_and_waits_without_one() -> None:
+    # Enode v1.4 gives a charger no location and a wallbox does not move: the charger is where
+    # its plan says; a plan that names no location is stored but not controlled.
+    box = FakeCharger("c1", "u1")
+    world = await make_world([], [box])
+    await world.stores.plans.put_plan(
+        PlanRecord("c1", "u1", 100.0, deadline=TOMORROW_7, charger_id="c1", energy_kwh=20.0)
+    )
+    await world.rec.load(now=world.clock.now())
+    await world.run(hours=6)
+    assert world.enode.commands == []
+    stored = await world.stores.plans.get_plan("c1")
+    assert stored is not None
+    assert stored.shown_status == "no_location"
+    await world.stores.plans.put_plan(dataclasses.replace(stored, location_id="home"))
+    await world.rec.refresh_plans(now=world.clock.now())
+    await world.run(hours=14)
+    assert 20.0 <= box.delivered_kwh <= 20.0 + OVER_KWH
+    stored = await world.stores.plans.get_plan("c1")
+    assert stored is not None
+    assert stored.presence is Presence.AT_LOCATION
+
+
+async def test_a_charger_delivering_more_than_max_controlled_kw_is_never_stopped() -> None:
+    # Charging now in the expensive afternoon: the plan wants it stopped, but a rate above
+    # scheduler.max_controlled_kw is not ours to interrupt (as for a car on a fast charger).
+    box = FakeCharger("c1", "u1", power_kw=50.0, charging=True)
+    world = await make_world([], [box])
+    await world.stores.plans.put_plan(
+        PlanRecord("c1", "u1", 100.0, deadline=TOMORROW_7, charger_id="c1", energy_kwh=20.0,
+                   location_id="home")
+    )  # fmt: skip
+    await world.rec.load(now=world.clock.now())
+    await world.run(hours=2)
+    assert SETTINGS.max_controlled_kw < 50.0
+    assert [a for _, _, a in world.enode.commands if a is ChargeAction.STOP] == []
+    assert box.charging

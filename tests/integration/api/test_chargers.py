@@ -9,6 +9,7 @@ import pytest
 from enode_scheduler.planner.models import Schedule, Window
 from enode_scheduler.records import (
     ChargerReading,
+    ChargingLocation,
     EnergyBaseline,
     PlanRecord,
     ScheduleRecord,
@@ -139,3 +140,38 @@ async def test_a_charger_only_plan_takes_overrides_until_a_time(seeded: Api) -> 
     )  # fmt: skip
     assert await seeded.deps.users.delete_user("user-1") is True
     assert await seeded.deps.overrides.get_override("box-1") is None
+
+
+async def test_a_charger_plan_takes_the_users_location_or_the_one_named(seeded: Api) -> None:
+    assert seeded.deps.locations is not None
+    home = ChargingLocation("loc-home", "user-1", name="Home")
+    await seeded.deps.locations.replace_locations("user-1", [home])
+    body = {"energy_kwh": 20, "deadline": "2026-11-30T07:00:00+01:00"}
+    r = await seeded.client.put("/v1/chargers/box-1/plan", json=body, headers=WRITE)
+    assert r.status_code == 200, r.text
+    assert r.json()["location_id"] == "loc-home"
+    work = ChargingLocation("loc-work", "user-1", name="Work")
+    await seeded.deps.locations.replace_locations("user-1", [home, work])
+    r = await seeded.client.put(
+        "/v1/chargers/box-1/plan", json={**body, "location": "work"}, headers=WRITE
+    )
+    assert r.status_code == 200, r.text
+    assert r.json()["location_id"] == "loc-work"
+    r = await seeded.client.put(
+        "/v1/chargers/box-1/plan", json={**body, "location": "cabin"}, headers=WRITE
+    )
+    assert r.status_code == 422
+    assert "no charging location 'cabin'" in r.json()["detail"]
+
+
+async def test_a_vehicle_plan_through_another_users_charger_is_refused(seeded: Api) -> None:
+    assert seeded.deps.chargers is not None
+    theirs = ChargerReading("box-2", "user-2", "EASEE", None, True, True, False, None)
+    await seeded.deps.chargers.save_charger_readings([theirs])
+    for charger in ("box-2", "box-9"):
+        body = {"target_soc_percent": 80, "deadline": "2026-11-30T07:00:00+01:00",
+                "charger_id": charger}  # fmt: skip
+        r = await seeded.client.put("/v1/vehicles/veh-1/plan", json=body, headers=WRITE)
+        assert r.status_code == 422, r.text
+        assert f"has no charger '{charger}'" in r.json()["detail"]
+    assert await seeded.deps.plans.get_plan("veh-1") is None

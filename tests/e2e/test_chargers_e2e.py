@@ -77,12 +77,17 @@ class WallboxNight:
             expires = clock.now() + timedelta(seconds=issued["expires_in_s"])
             tokens = UserTokens(issued["access_token"], issued["refresh_token"], expires)
             await store.tokens.save_tokens(USER, tokens)
+            # Both plans are for home: the car is there (its chargingLocationId), and a
+            # charger-only plan's wallbox is taken to be where its plan says.
+            home = self.sim.car(CAR)["charging_location_id"]
+            assert home is not None
             await store.plans.put_plan(
-                PlanRecord(CAR, USER, TARGET_PERCENT, deadline=DEADLINE, charger_id=WALLBOX)
-            )
+                PlanRecord(CAR, USER, TARGET_PERCENT, deadline=DEADLINE, charger_id=WALLBOX,
+                           location_id=home)
+            )  # fmt: skip
             await store.plans.put_plan(
                 PlanRecord(BOX_ONLY, USER, 100.0, deadline=DEADLINE, charger_id=BOX_ONLY,
-                           energy_kwh=ENERGY_KWH)
+                           energy_kwh=ENERGY_KWH, location_id=home)
             )  # fmt: skip
 
     def start_daemon(self) -> Daemon:

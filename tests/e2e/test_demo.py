@@ -20,7 +20,7 @@ def test_demo_runs_a_night_and_reports_every_car() -> None:
     assert done.returncode == 0, done.stderr[-2000:]
     report = json.loads(done.stdout)
     cars = {c["id"]: c for c in report["cars"]}
-    assert len(cars) == 6
+    assert len(cars) == 7
     keys = {"id", "target_met", "feasible", "energy_kwh", "cost", "baseline_cost",
             "commands_sent", "rate_limited_responses"}  # fmt: skip
     assert all(keys <= set(c) for c in cars.values())

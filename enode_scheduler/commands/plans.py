@@ -198,7 +198,7 @@ def add(
 
     The car must be one of --user's (a stored vehicle, else one read through Enode), and so must
     the charger of --via-charger or --energy-kwh. The plan acts only while the car is at its
-    charging location (a charger-only plan: see docs/chargers in the README)."""
+    charging location (a charger-only plan's charger is taken to be at the plan's location)."""
     from enode_scheduler.commands.locations import run_with_places
     from enode_scheduler.service.locations import (
         PlanPlaces,

@@ -77,6 +77,7 @@ def charger_plan_record(
         enabled=body.enabled,
         charger_id=charger_id,
         energy_kwh=body.energy_kwh,
+        co2_price_per_kg=body.co2_price_per_kg,
         location_id=location_id,
     )
 

@@ -156,6 +156,12 @@ class ChargerPlanIn(_In):
     repeat: RepeatIn | None = None
     timezone: str = Field("UTC", max_length=64, description="IANA zone of `repeat.at`.")
     start_penalty: float = Field(0.0, ge=0, le=1000, description="Cost added per charge start.")
+    co2_price_per_kg: float | None = Field(
+        None,
+        ge=0,
+        le=1000,
+        description="Money per kg CO2 for this plan; null follows the [co2] settings.",
+    )
     enabled: bool = True
 
     @field_validator("timezone")

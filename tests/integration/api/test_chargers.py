@@ -157,6 +157,14 @@ async def test_a_charger_plan_takes_the_users_location_or_the_one_named(seeded: 
     )
     assert r.status_code == 200, r.text
     assert r.json()["location_id"] == "loc-work"
+    assert r.json()["co2_price_per_kg"] is None
+    r = await seeded.client.put(
+        "/v1/chargers/box-1/plan",
+        json={**body, "location": "Home", "co2_price_per_kg": 0.3},
+        headers=WRITE,
+    )
+    assert r.status_code == 200, r.text
+    assert (r.json()["co2_price_per_kg"], r.json()["location_id"]) == (0.3, "loc-home")
     r = await seeded.client.put(
         "/v1/chargers/box-1/plan", json={**body, "location": "cabin"}, headers=WRITE
     )

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import AsyncIterator, Callable, Coroutine
 from contextlib import AsyncExitStack, asynccontextmanager
@@ -65,6 +64,8 @@ def run_with_places(ctx: typer.Context, work: Callable[[PlanPlaces], Coroutine[A
     async def go() -> T:
         async with plan_places(settings) as places:
             return await work(places)
+
+    import asyncio
 
     try:
         return asyncio.run(go())

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -39,6 +38,8 @@ def send_test(
             f"error: --target {target!r}: no [[notify]] entry has that name ({known})", err=True
         )
         raise typer.Exit(2)
+    import asyncio
+
     try:
         results = asyncio.run(_send(settings, target))
     except ConfigError as exc:

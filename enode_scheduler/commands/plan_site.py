@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
-from enode_scheduler.commands.plan_case import _load
-from enode_scheduler.exceptions import InvalidCase
+from enode_scheduler.commands.plan_case import answer_cases
 
 
 def plan_site(
@@ -25,20 +23,7 @@ def plan_site(
     At every instant the charging cars' powers sum to at most site.max_kw; the plan has the least
     total shortfall, then the least cost plus start penalties.
     """
-    try:
-        document = _load(file)
-    except InvalidCase as exc:
-        typer.echo(f"plan-site: {exc}", err=True)
-        raise typer.Exit(2) from exc
-    if isinstance(document, list):
-        typer.echo(json.dumps([_solve_or_error(case) for case in document]))
-        return
-    try:
-        result = solve_site(document)
-    except InvalidCase as exc:
-        typer.echo(f"plan-site: {file}: {exc}", err=True)
-        raise typer.Exit(2) from exc
-    typer.echo(json.dumps(result))
+    answer_cases(file, solve_site, command="plan-site")
 
 
 def solve_site(case: object) -> dict[str, Any]:
@@ -49,10 +34,3 @@ def solve_site(case: object) -> dict[str, Any]:
 
     cars, max_kw, slots, now = parse_site_case(case)
     return site_result_to_json(plan(cars, max_kw=max_kw, slots=slots, now=now))
-
-
-def _solve_or_error(case: object) -> dict[str, Any]:
-    try:
-        return solve_site(case)
-    except InvalidCase as exc:
-        return {"error": str(exc)}

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import json
 from collections.abc import Awaitable, Callable
@@ -15,10 +14,10 @@ import typer
 from enode_scheduler.clock import SystemClock
 from enode_scheduler.commands.context import settings_from_context
 from enode_scheduler.exceptions import InvalidInput, StoreError
-from enode_scheduler.records import PlanRecord, ScheduleRecord
 
 # The store (SQLAlchemy) and rich load inside the commands, so that `--help` does not pay for them.
 if TYPE_CHECKING:
+    from enode_scheduler.records import PlanRecord, ScheduleRecord
     from enode_scheduler.store import Store
 
 app = typer.Typer(help="Charge plans: one goal per vehicle.", no_args_is_help=True)
@@ -36,6 +35,8 @@ def _with_store(ctx: typer.Context, action: Callable[[Store], Awaitable[T]]) -> 
             settings.database, state_dir=settings.state_dir, clock=SystemClock()
         ) as store:
             return await action(store)
+
+    import asyncio
 
     try:
         return asyncio.run(go())
@@ -104,6 +105,8 @@ def build_plan(
     With `energy_kwh` the id is a charger's and the plan is charger-only (no SoC: a goal of
     energy delivered); with `via_charger` the id is a car's whose charging goes through it.
     """
+    from enode_scheduler.records import PlanRecord
+
     if (by is None) == (at is None):
         raise InvalidInput("give exactly one of --by DATETIME (one-off) or --at HH:MM (repeating)")
     charger_id = via_charger

@@ -86,6 +86,7 @@ def make_reconciler(deps: Deps) -> Reconciler:
         intents=store.intents,
         price_slots=store.prices,
         overrides=store.overrides,
+        chargers=store.chargers,
         intensity=store.intensity if deps.intensity is not None else None,
     )
     return Reconciler(

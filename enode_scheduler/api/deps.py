@@ -10,6 +10,7 @@ from typing import Protocol
 from enode_scheduler.clock import Clock
 from enode_scheduler.planner.models import Slot
 from enode_scheduler.ports import (
+    ChargerStore,
     CommandIntentStore,
     EnodeApi,
     EnodeLocations,
@@ -111,6 +112,8 @@ class ApiDeps:
     enode: EnodeApi | None = None
     request_replan: Trigger = no_trigger
     request_reconcile: Trigger = no_trigger
+    # Chargers (wallboxes) and charger-only plans; None: the API shows no chargers.
+    chargers: ChargerStore | None = None
     # Users' charging locations (our copy); None: plans are stored without one.
     locations: LocationStore | None = None
     # Creates and deletes locations at Enode; None when Enode is not set up.

@@ -60,6 +60,7 @@ def api_for(
         enode=deps.enode,
         request_replan=request_replan,
         request_reconcile=request_reconcile,
+        chargers=store.chargers,
         locations=store.locations,
         enode_locations=deps.enode,
         web=web,

@@ -11,6 +11,7 @@ from typing import Protocol
 from enode_scheduler.config import SchedulerSettings
 from enode_scheduler.planner.models import Goal, Schedule, Slot, VehicleState
 from enode_scheduler.ports import (
+    ChargerStore,
     CommandIntentStore,
     EnodeApi,
     IntensitySlotStore,
@@ -22,7 +23,9 @@ from enode_scheduler.ports import (
 )
 from enode_scheduler.records import (
     ChargeAction,
+    ChargerReading,
     CommandIntent,
+    EnergyBaseline,
     OverrideRecord,
     PlanRecord,
     PlanStatus,
@@ -64,6 +67,8 @@ class Ports:
     price_slots: PriceSlotStore
     # Manual charge_now / pause; None: no overrides (the plan always decides).
     overrides: OverrideStore | None = None
+    # Chargers' readings and energy baselines; None: no charger plans are run.
+    chargers: ChargerStore | None = None
     # Carbon intensity per region; None: plans see prices only.
     intensity: IntensitySlotStore | None = None
 
@@ -108,6 +113,10 @@ class Car:
     planned_power_kw: float | None = None
     # After a failed read: no request for this car before then (Retry-After, closed gate).
     poll_not_before: datetime | None = None
+    # A plan through a charger: the charger's latest reading (with our energy meter), and for a
+    # charger-only plan where its energy count starts.
+    charger: ChargerReading | None = None
+    baseline: EnergyBaseline | None = None
     # Logged once per plug-in away from the plan's location / per fast-charging session.
     away_logged: bool = False
     fast_logged: bool = False
@@ -126,6 +135,9 @@ class StepReport:
     verified: int = 0
     send_failures: int = 0
     plans_failed: int = 0
+    # Of the above, what went through chargers (plans with a charger_id).
+    charger_reads: int = 0
+    charger_commands: int = 0
     waiting_for_prices: list[str] = field(default_factory=list)
     reasons: dict[str, int] = field(default_factory=lambda: defaultdict(int))
 

@@ -107,12 +107,21 @@ class Sender:
         plan = car.plan
         try:
             async with self._limit:
-                await self._enode.set_charging(
-                    plan.user_id,
-                    plan.vehicle_id,
-                    action,
-                    vendor=car.reading.vendor if car.reading else None,
-                )
+                if plan.charger_id is not None:
+                    # The plan acts through a charger: the command goes to the wallbox.
+                    await self._enode.set_charger_charging(
+                        plan.user_id,
+                        plan.charger_id,
+                        action,
+                        vendor=car.charger.vendor if car.charger else None,
+                    )
+                else:
+                    await self._enode.set_charging(
+                        plan.user_id,
+                        plan.vehicle_id,
+                        action,
+                        vendor=car.reading.vendor if car.reading else None,
+                    )
         except EnodeTransportError:
             # It may have arrived: keep it in flight and let the verification read decide.
             log.warning("command_unknown_outcome", vehicle_id=plan.vehicle_id, key=intent.key)
@@ -128,9 +137,11 @@ class Sender:
             report.started += 1
         else:
             report.stopped += 1
+        if plan.charger_id is not None:
+            report.charger_commands += 1
         log.info(
             "command_sent", vehicle_id=plan.vehicle_id, action=action.value, key=intent.key,
-            epoch=intent.epoch, at=now.isoformat(),
+            epoch=intent.epoch, at=now.isoformat(), charger_id=plan.charger_id,
         )  # fmt: skip
 
     async def _failed(self, car: Car, exc: EnodeError, *, now: datetime) -> None:

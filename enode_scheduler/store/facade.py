@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from enode_scheduler.clock import Clock, SystemClock
 from enode_scheduler.config import DatabaseSettings
 from enode_scheduler.ports import LEADER_LEASE
+from enode_scheduler.store.chargers import SqlChargerStore
 from enode_scheduler.store.crypto import cipher_from_settings
 from enode_scheduler.store.engine import create_engine
 from enode_scheduler.store.intents import SqlCommandIntentStore
@@ -30,6 +31,7 @@ from enode_scheduler.store.vehicles import SqlVehicleStore
 
 if TYPE_CHECKING:
     from enode_scheduler.ports import (
+        ChargerStore,
         CommandIntentStore,
         IntensitySlotStore,
         LeaseStore,
@@ -60,6 +62,7 @@ class Store:
     intents: SqlCommandIntentStore
     leases: SqlLeaseStore
     overrides: SqlOverrideStore
+    chargers: SqlChargerStore
     intensity: SqlIntensitySlotStore
     locations: SqlLocationStore
     sites: SqlSiteStore
@@ -121,6 +124,7 @@ def build_store(
         intents=SqlCommandIntentStore(engine, clock=clock, lease_name=lease_name),
         leases=SqlLeaseStore(engine, clock=clock),
         overrides=SqlOverrideStore(engine, clock=clock),
+        chargers=SqlChargerStore(engine, clock=clock),
         intensity=SqlIntensitySlotStore(engine, clock=clock),
         locations=SqlLocationStore(engine, clock=clock),
         sites=SqlSiteStore(engine, clock=clock),
@@ -140,6 +144,7 @@ if TYPE_CHECKING:
         _intents: CommandIntentStore = store.intents
         _leases: LeaseStore = store.leases
         _overrides: OverrideStore = store.overrides
+        _chargers: ChargerStore = store.chargers
         _intensity: IntensitySlotStore = store.intensity
         _locations: LocationStore = store.locations
         _sites: SiteStore = store.sites

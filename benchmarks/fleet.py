@@ -44,7 +44,7 @@ from benchmarks.fleet_run import (
     Observed,
     run_fleet,
 )
-from benchmarks.fleet_scenario import SESSIONS, START
+from benchmarks.fleet_scenario import CHARGER_SHARE, SESSIONS, START
 
 DEFAULT_POSTGRES = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
 KEYS = (
@@ -108,6 +108,7 @@ def context(observed: Observed) -> dict[str, Any]:
         "commands_held_by_429": boundaries.held_by_429,
         "extension_stops": boundaries.extension_stops,
         "goals": f"{met}/{feasible}",
+        "cars_on_chargers": sum(1 for c in observed.cars if c.charger_id is not None),
         "late_events_s": round(observed.late_events_s, 1),
     }
 
@@ -146,6 +147,12 @@ def main() -> None:
         default=START,
         help=f"Sim time the measured window starts (default {START.isoformat()}).",
     )
+    parser.add_argument(
+        "--charger-share",
+        type=float,
+        default=CHARGER_SHARE,
+        help="Share of the cars charged through a wallbox (0 to 1).",
+    )
     parser.add_argument("--json", action="store_true", help="Print one JSON object.")
     parser.add_argument("--save", type=Path, help="Pickle the raw observations to this file.")
     parser.add_argument(
@@ -167,6 +174,7 @@ def main() -> None:
             postgres_url=args.postgres_url if args.db == "postgres" else None,
             sessions=args.sessions,
             start=args.start,
+            charger_share=args.charger_share,
         )
     )
     if args.save is not None:

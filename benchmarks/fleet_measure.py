@@ -43,7 +43,12 @@ def _when(entry: dict[str, Any]) -> datetime:
 
 
 def _is_read(entry: dict[str, Any]) -> bool:
-    return bool(entry["method"] == "GET" and entry["path"].startswith("/vehicles"))
+    return bool(entry["method"] == "GET" and entry["path"].startswith(_DEVICE_PATHS))
+
+
+# Requests about cars: their own endpoints, and those of the chargers some are charged through
+# (the run books a charger's request to the car on it).
+_DEVICE_PATHS = ("/vehicles", "/chargers")
 
 
 def _is_command(entry: dict[str, Any]) -> bool:
@@ -96,10 +101,13 @@ def requests_into_closed_gates(
     closed_until: dict[tuple[str, str], datetime] = {}
     violations = 0
     for entry in sorted(log, key=lambda e: e["seq"]):
-        if not entry["path"].startswith("/vehicles") or entry["user_id"] is None:
+        if not entry["path"].startswith(_DEVICE_PATHS) or entry["user_id"] is None:
             continue
         when = _when(entry)
-        gates = {(entry["user_id"], c.vendor) for c in _cars_of(entry, by_user)}
+        if entry["path"].startswith("/chargers"):
+            gates = {(entry["user_id"], str(entry["vendor"]))}  # the charger maker's gate
+        else:
+            gates = {(entry["user_id"], c.vendor) for c in _cars_of(entry, by_user)}
         if any(closed_until.get(g, when) > when for g in gates):
             violations += 1
         if entry["status"] == 429:

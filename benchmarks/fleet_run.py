@@ -23,7 +23,15 @@ import httpx
 from sqlalchemy.engine import make_url
 
 from benchmarks import fleet_measure as measure
-from benchmarks.fleet_scenario import SESSIONS, START, FleetCar, build_cars, read_sessions
+from benchmarks.fleet_scenario import (
+    CHARGER_SHARE,
+    CHARGER_VENDOR,
+    SESSIONS,
+    START,
+    FleetCar,
+    build_cars,
+    read_sessions,
+)
 from enode_scheduler.config import DatabaseSettings
 from enode_scheduler.records import PlanRecord, UserTokens
 from enode_scheduler.store import open_store
@@ -88,9 +96,10 @@ async def run_fleet(
     sessions: Path = SESSIONS,
     keep_log: Path | None = None,
     start: datetime = START,
+    charger_share: float = CHARGER_SHARE,
 ) -> Observed:
     """Run `vehicles` cars for `hours` sim hours; `postgres_url` (a server) or SQLite."""
-    cars = build_cars(read_sessions(sessions), vehicles)
+    cars = build_cars(read_sessions(sessions), vehicles, charger_share=charger_share)
     run = measure.Span(start, start + timedelta(hours=hours))
     database_url = create_pg_database(postgres_url) if postgres_url else None
     try:
@@ -119,6 +128,7 @@ async def _run(
     )
     daemon: Daemon | None = None
     observed = Observed(cars, run, speed)
+    chargers = {c.charger_id: c.vehicle_id for c in cars if c.charger_id is not None}
     try:
         async with httpx.AsyncClient(base_url=sim.info["control_url"], timeout=60) as control:
             homes = await _add_cars(control, cars, at=run.start)
@@ -132,11 +142,13 @@ async def _run(
             config.write_text(text)
             daemon = Daemon(config, timeline, tmp / "daemon.log")
             await _wait_for(timeline, run.start)
-            await _observe(control, daemon, observed, timeline)
+            await _observe(control, daemon, observed, timeline, chargers)
             observed.peak_rss_mb = peak_rss_mb(daemon.proc.pid)
             observed.db_size_mb = await _db_size_mb(database_url, tmp)
             daemon.terminate()
-            observed.log.extend(await _drain(control, since=_last_seq(observed.log)))
+            observed.log.extend(
+                await _drain(control, since=_last_seq(observed.log), chargers=chargers)
+            )
             observed.replans = daemon.events("plan_replanned")
             observed.extensions = daemon.events("window_extended")
     finally:
@@ -162,7 +174,8 @@ async def _add_cars(
     """Add the cars to the sim; returns each car's charging location (its owner's home)."""
 
     def body(car: FleetCar) -> dict[str, Any]:
-        plugged = car.plug_in <= at < car.plug_out
+        # A car on a wallbox is plugged in through the charger, below.
+        plugged = car.plug_in <= at < car.plug_out and car.charger_id is None
         return {
             "user_id": car.user_id, "id": car.vehicle_id, "vendor": car.vendor,
             "capacity_kwh": car.capacity_kwh, "max_charge_kw": car.power_kw,
@@ -177,6 +190,15 @@ async def _add_cars(
         response = await control.post("/vehicles", json=body(car))
         response.raise_for_status()
         homes[car.vehicle_id] = response.json()["charging_location_id"]
+        if car.charger_id is None:
+            return
+        # Held (not enabled) like the other cars, which are plugged in but not charging.
+        charger = {"user_id": car.user_id, "id": car.charger_id, "vendor": CHARGER_VENDOR,
+                   "max_charge_kw": car.power_kw, "enabled": False}  # fmt: skip
+        (await control.post("/chargers", json=charger)).raise_for_status()
+        if car.plug_in <= at < car.plug_out:
+            plug = {"vehicle_id": car.vehicle_id}
+            (await control.post(f"/chargers/{car.charger_id}/plug", json=plug)).raise_for_status()
 
     await _gather_limited([lambda c=car: add(c) for car in cars])  # type: ignore[misc]
     return homes
@@ -212,7 +234,7 @@ async def _seed(
             await store.plans.put_plan(
                 PlanRecord(vehicle_id=car.vehicle_id, user_id=car.user_id,
                            target_soc_percent=car.target_percent, deadline=car.plug_out,
-                           location_id=homes[car.vehicle_id])
+                           charger_id=car.charger_id, location_id=homes[car.vehicle_id])
             )  # fmt: skip
 
 
@@ -235,7 +257,11 @@ def _events(cars: list[FleetCar], run: measure.Span) -> list[Event]:
 
 
 async def _observe(
-    control: httpx.AsyncClient, daemon: Daemon, observed: Observed, timeline: Timeline
+    control: httpx.AsyncClient,
+    daemon: Daemon,
+    observed: Observed,
+    timeline: Timeline,
+    chargers: dict[str, str],
 ) -> None:
     clock, pid = timeline.clock(), daemon.proc.pid
     events = _events(observed.cars, observed.run)
@@ -250,7 +276,8 @@ async def _observe(
             observed.late_events_s = max(observed.late_events_s, (now - due[0][0]).total_seconds())
             await _gather_limited([lambda e=e: _fire(control, e, observed) for e in due])  # type: ignore[misc]
         if time.monotonic() >= next_drain:
-            observed.log.extend(await _drain(control, since=_last_seq(observed.log)))
+            since = _last_seq(observed.log)
+            observed.log.extend(await _drain(control, since=since, chargers=chargers))
             next_drain = time.monotonic() + DRAIN_EVERY_S
         await asyncio.sleep(0.05)
     observed.cpu_s = cpu_s(pid) - cpu_before
@@ -263,21 +290,39 @@ async def _fire(control: httpx.AsyncClient, event: Event, observed: Observed) ->
         fault = {"kind": "rate_limit", "vendor": RATE_LIMITED_VENDOR, "duration_s": OUTAGE_S,
                  "retry_after_s": RETRY_AFTER_S}  # fmt: skip
         response = await control.post("/faults", json=fault)
-    else:
+        response.raise_for_status()
+        return
+    charger_id = next((c.charger_id for c in observed.cars if c.vehicle_id == vid), None)
+    if charger_id is None:
         response = await control.post(f"/vehicles/{vid}/{action}")
+    else:
+        body = {"vehicle_id": vid} if action == "plug" else {}
+        response = await control.post(f"/chargers/{charger_id}/{action}", json=body)
     response.raise_for_status()
     if action == "unplug":
-        observed.soc_at_plug_out[vid] = float(response.json()["soc_percent"])
+        car = (await control.get(f"/vehicles/{vid}")).json()
+        observed.soc_at_plug_out[vid] = float(car["soc_percent"])
 
 
 def _last_seq(log: list[dict[str, Any]]) -> int:
     return int(log[-1]["seq"]) if log else 0
 
 
-async def _drain(control: httpx.AsyncClient, *, since: int) -> list[dict[str, Any]]:
-    response = await control.get("/log", params={"since": since, "path_prefix": "/vehicles"})
+async def _drain(
+    control: httpx.AsyncClient, *, since: int, chargers: dict[str, str]
+) -> list[dict[str, Any]]:
+    """New log entries of the vehicle and charger endpoints; a charger's request is booked to
+    the car on it (its `vehicle_id`), keeping the charger's vendor and path."""
+    response = await control.get("/log", params={"since": since})
     response.raise_for_status()
-    entries: list[dict[str, Any]] = response.json()
+    entries: list[dict[str, Any]] = []
+    for entry in response.json():
+        path = entry["path"]
+        if path.startswith("/chargers"):
+            entry["vehicle_id"] = chargers.get(entry["vehicle_id"] or "", entry["vehicle_id"])
+        elif not path.startswith("/vehicles"):
+            continue
+        entries.append(entry)
     return entries
 
 

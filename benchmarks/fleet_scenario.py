@@ -3,7 +3,9 @@
 Each car takes one real session (plug-in local time of day, connection time, energy, power) from
 `data/sessions/norway_residential_sessions.csv.gz`, placed on the evening of `START` in
 Oslo. Its goal is the session's energy by its plug-out time. Cars are spread over users, some with
-two cars (often of one make), and over the sim's five vendors.
+two cars (often of one make), and over the sim's five vendors. A share of the cars is plugged into
+a wallbox of their own (`charger_id`) and charged through it: SoC read from the car, START/STOP
+sent to the charger.
 """
 
 from __future__ import annotations
@@ -24,6 +26,8 @@ OSLO = ZoneInfo("Europe/Oslo")
 SESSIONS = Path(__file__).resolve().parents[1] / "data/sessions/norway_residential_sessions.csv.gz"
 EFFICIENCY = 0.9
 DEFAULT_POWER_KW = 7.4
+CHARGER_VENDOR = "EASEE"
+CHARGER_SHARE = 0.1  # of the fleet charged through a wallbox
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +51,7 @@ class FleetCar:
     target_percent: float
     plug_in: datetime
     plug_out: datetime
+    charger_id: str | None = None
 
     def needed_h(self) -> float:
         """Hours at full power the goal needs."""
@@ -78,9 +83,16 @@ def place(session: Session, *, start: datetime = START) -> tuple[datetime, datet
     return plug_in, plug_in + timedelta(seconds=session.duration_s)
 
 
-def build_cars(sessions: list[Session], vehicles: int, *, seed: int = 7) -> list[FleetCar]:
-    """`vehicles` cars over about two thirds as many users; the same seed gives the same fleet."""
+def build_cars(
+    sessions: list[Session], vehicles: int, *, seed: int = 7, charger_share: float = CHARGER_SHARE
+) -> list[FleetCar]:
+    """`vehicles` cars over about two thirds as many users; the same seed gives the same fleet.
+
+    `charger_share` of them (drawn from a generator of their own, so the cars themselves do not
+    change with the share) are charged through a wallbox.
+    """
     rng = random.Random(seed)
+    on_charger = random.Random(seed + 1)
     users = max(1, math.ceil(vehicles / 1.5))
     cars: list[FleetCar] = []
     vendor_of_user: dict[str, str] = {}
@@ -106,6 +118,7 @@ def build_cars(sessions: list[Session], vehicles: int, *, seed: int = 7) -> list
                 target_percent=round(min(100.0, soc + gain), 1),
                 plug_in=plug_in,
                 plug_out=plug_out,
+                charger_id=f"fleet-box-{index}" if on_charger.random() < charger_share else None,
             )
         )
     return cars

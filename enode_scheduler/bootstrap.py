@@ -91,6 +91,7 @@ def make_reconciler(deps: Deps) -> Reconciler:
         intents=store.intents,
         price_slots=store.prices,
         overrides=store.overrides,
+        chargers=store.chargers,
         intensity=store.intensity if deps.intensity is not None else None,
     )
     return Reconciler(

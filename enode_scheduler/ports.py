@@ -15,8 +15,10 @@ from enode_scheduler.clock import Clock
 from enode_scheduler.planner.models import IntensitySlot, Slot
 from enode_scheduler.records import (
     ChargeAction,
+    ChargerReading,
     ChargingLocation,
     CommandIntent,
+    EnergyBaseline,
     Lease,
     OutboxEntry,
     OverrideRecord,
@@ -34,6 +36,7 @@ from enode_scheduler.records import (
 
 __all__ = [
     "LEADER_LEASE",
+    "ChargerStore",
     "Clock",
     "CommandIntentStore",
     "EnodeApi",
@@ -80,6 +83,19 @@ class EnodeApi(Protocol):
     async def check_link(self, user_id: str) -> None:
         """GET /me: raise NeedsRelink (the user marked in the store) when a linked vendor is no
         longer valid (`isValid: false`)."""
+
+    async def list_chargers(self, user_id: str) -> list[ChargerReading]:
+        """Every charger the user linked, with charge state (a read: safe to retry)."""
+        ...
+
+    async def get_charger(self, user_id: str, charger_id: str) -> ChargerReading:
+        """One charger with charge state; raises EnodeNotFound if gone."""
+        ...
+
+    async def set_charger_charging(
+        self, user_id: str, charger_id: str, action: ChargeAction, *, vendor: str | None = None
+    ) -> None:
+        """Send START or STOP to a charger at most once, never retried blindly."""
         ...
 
 
@@ -199,6 +215,32 @@ class VehicleStore(Protocol):
 
     async def list_vehicle_ids(self, user_id: str | None = None) -> list[str]:
         """Sorted ids of the user's vehicles (every vehicle when `user_id` is None)."""
+        ...
+
+
+class ChargerStore(Protocol):
+    """The latest reading per charger, and the energy baselines of charger-only plans."""
+
+    async def save_charger_readings(self, readings: Sequence[ChargerReading]) -> None:
+        """Store readings in one transaction, creating chargers and users; older ones never win."""
+        ...
+
+    async def latest_charger_readings(
+        self, charger_ids: Sequence[str] | None = None
+    ) -> dict[str, ChargerReading]:
+        """The latest reading per known charger; all chargers when `charger_ids` is None."""
+        ...
+
+    async def list_charger_ids(self, user_id: str | None = None) -> list[str]:
+        """Sorted ids of the user's chargers (every charger when `user_id` is None)."""
+        ...
+
+    async def set_energy_baseline(self, baseline: EnergyBaseline) -> None:
+        """Replace the charger's baseline (the charger must be stored already)."""
+        ...
+
+    async def get_energy_baselines(self, charger_ids: Sequence[str]) -> dict[str, EnergyBaseline]:
+        """The stored baseline per given charger that has one."""
         ...
 
 

@@ -41,6 +41,36 @@ class VehicleReading:
 
 
 @dataclass(frozen=True, slots=True)
+class ChargerReading:
+    """One reading of a charger (wallbox) through Enode; None where Enode did not say.
+
+    `energy_kwh` is a meter: the energy the charger delivered since we first saw it, Enode's
+    counter where the vendor gives one, else integrated by us from `charge_rate_kw` readings.
+    """
+
+    charger_id: str
+    user_id: str
+    vendor: str | None
+    last_seen: datetime | None
+    is_reachable: bool | None
+    is_plugged_in: bool | None
+    is_charging: bool | None
+    charge_rate_kw: float | None
+    brand: str | None = None
+    model: str | None = None
+    energy_kwh: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class EnergyBaseline:
+    """Where a charger-only plan's energy count starts: the meter at the start of its cycle."""
+
+    charger_id: str
+    deadline: datetime
+    start_kwh: float
+
+
+@dataclass(frozen=True, slots=True)
 class UserTokens:
     """A user's Enode OAuth tokens, in clear text (encrypted only at rest, by the store)."""
 
@@ -76,6 +106,13 @@ class UserStatus(StrEnum):
     RELINK_REQUIRED = "relink_required"  # Enode refused the tokens: the user must link again
 
 
+class PlanTarget(StrEnum):
+    """What a plan's START/STOP goes to: the car itself, or a charger (wallbox)."""
+
+    VEHICLE = "vehicle"
+    CHARGER = "charger"
+
+
 class PlanStatus(StrEnum):
     ACTIVE = "active"
     FAILED = "failed"
@@ -106,7 +143,9 @@ class ChargingLocation:
 class PlanRecord:
     """A charge goal for one vehicle: one-off (`deadline`) or repeating (`weekdays` + `local_time`).
 
-    Exactly one of `deadline` and (`weekdays`, `local_time`) is set.
+    Exactly one of `deadline` and (`weekdays`, `local_time`) is set. With `charger_id` the
+    commands go to that charger: `vehicle_id` is then the car whose SoC is the target, or, for a
+    charger-only plan (`energy_kwh` set), the charger itself, whose goal is energy delivered.
     """
 
     vehicle_id: str
@@ -126,6 +165,8 @@ class PlanRecord:
     plan_id: int | None = None
     created_at: datetime | None = None
     updated_at: datetime | None = None
+    charger_id: str | None = None
+    energy_kwh: float | None = None
     # The charging location where the plan applies; None: the car is not controlled.
     location_id: str | None = None
     # The daemon's last verdict on where the car is (written by the daemon, not by edits).
@@ -134,6 +175,15 @@ class PlanRecord:
     @property
     def repeating(self) -> bool:
         return self.deadline is None
+
+    @property
+    def target(self) -> PlanTarget:
+        return PlanTarget.VEHICLE if self.charger_id is None else PlanTarget.CHARGER
+
+    @property
+    def energy_only(self) -> bool:
+        """A charger-only plan: no SoC is known, the goal is `energy_kwh` delivered."""
+        return self.energy_kwh is not None
 
     @property
     def shown_status(self) -> str:

@@ -26,8 +26,10 @@ from enode_scheduler.exceptions import (
 from enode_scheduler.planner.models import IntensitySlot, Slot
 from enode_scheduler.ports import LEADER_LEASE
 from enode_scheduler.records import (
+    ChargerReading,
     ChargingLocation,
     CommandIntent,
+    EnergyBaseline,
     IntentStatus,
     Lease,
     OutboxEntry,
@@ -49,6 +51,7 @@ from enode_scheduler.records import (
 
 __all__ = [
     "FakeClock",
+    "InMemoryChargerStore",
     "InMemoryCommandIntentStore",
     "InMemoryEnodeLocations",
     "InMemoryGateStore",
@@ -71,6 +74,7 @@ __all__ = [
 
 if TYPE_CHECKING:
     from enode_scheduler.ports import (
+        ChargerStore,
         CommandIntentStore,
         EnodeLocations,
         GateStore,
@@ -97,6 +101,8 @@ class _Tables:
     users: dict[str, UserRecord] = field(default_factory=dict)
     tokens: dict[str, UserTokens] = field(default_factory=dict)
     vehicles: dict[str, VehicleReading] = field(default_factory=dict)
+    chargers: dict[str, ChargerReading] = field(default_factory=dict)
+    baselines: dict[str, EnergyBaseline] = field(default_factory=dict)
     plans: dict[str, PlanRecord] = field(default_factory=dict)
     schedules: dict[str, ScheduleRecord] = field(default_factory=dict)
     overrides: dict[str, OverrideRecord] = field(default_factory=dict)
@@ -157,6 +163,9 @@ class InMemoryUserStore:
                 del self._t.vehicles[vehicle_id]
             if (plan := self._t.plans.get(vehicle_id)) and plan.user_id == user_id:
                 del self._t.plans[vehicle_id]
+        for charger_id in [c for c, r in self._t.chargers.items() if r.user_id == user_id]:
+            del self._t.chargers[charger_id]
+            self._t.baselines.pop(charger_id, None)
         for name, site in self._t.sites.items():
             kept = tuple(loc for loc in site.locations if loc.user_id != user_id)
             self._t.sites[name] = dataclasses.replace(site, locations=kept)
@@ -205,6 +214,42 @@ class InMemoryVehicleStore:
         return sorted(
             v for v, r in self._t.vehicles.items() if user_id is None or r.user_id == user_id
         )
+
+
+class InMemoryChargerStore:
+    def __init__(self, tables: _Tables | None = None) -> None:
+        self._t = tables or _Tables()
+
+    async def save_charger_readings(self, readings: Sequence[ChargerReading]) -> None:
+        for reading in readings:
+            old = self._t.chargers.get(reading.charger_id)
+            older = (
+                old is not None
+                and old.last_seen is not None
+                and reading.last_seen is not None
+                and reading.last_seen < old.last_seen
+            )
+            if not older:
+                self._t.ensure_user(reading.user_id)
+                self._t.chargers[reading.charger_id] = reading
+
+    async def latest_charger_readings(
+        self, charger_ids: Sequence[str] | None = None
+    ) -> dict[str, ChargerReading]:
+        wanted = self._t.chargers.keys() if charger_ids is None else charger_ids
+        return {c: self._t.chargers[c] for c in wanted if c in self._t.chargers}
+
+    async def list_charger_ids(self, user_id: str | None = None) -> list[str]:
+        return sorted(
+            c for c, r in self._t.chargers.items() if user_id is None or r.user_id == user_id
+        )
+
+    async def set_energy_baseline(self, baseline: EnergyBaseline) -> None:
+        if baseline.charger_id in self._t.chargers:
+            self._t.baselines[baseline.charger_id] = baseline
+
+    async def get_energy_baselines(self, charger_ids: Sequence[str]) -> dict[str, EnergyBaseline]:
+        return {c: self._t.baselines[c] for c in charger_ids if c in self._t.baselines}
 
 
 class InMemoryPlanStore:
@@ -633,6 +678,7 @@ class InMemoryStore:
     overrides: InMemoryOverrideStore
     gates: InMemoryGateStore
     link_states: InMemoryLinkStateStore
+    chargers: InMemoryChargerStore
     locations: InMemoryLocationStore
     sites: InMemorySiteStore
     intensity: InMemoryIntensitySlotStore = dataclasses.field(
@@ -657,6 +703,7 @@ class InMemoryStore:
             overrides=InMemoryOverrideStore(tables),
             gates=InMemoryGateStore(),
             link_states=InMemoryLinkStateStore(clock=clock),
+            chargers=InMemoryChargerStore(tables),
             locations=InMemoryLocationStore(tables),
             sites=InMemorySiteStore(tables, clock=clock),
         )
@@ -677,6 +724,7 @@ if TYPE_CHECKING:
         _overrides: OverrideStore = store.overrides
         _gates: GateStore = store.gates
         _link_states: LinkStateStore = store.link_states
+        _chargers: ChargerStore = store.chargers
         _locations: LocationStore = store.locations
         _sites: SiteStore = store.sites
         _outbox: OutboxStore = store.outbox

@@ -12,7 +12,7 @@ from datetime import datetime
 from enode_scheduler.clock import Clock
 from enode_scheduler.exceptions import EnodeNotFound, EnodeRateLimited
 from enode_scheduler.ports import ScheduleStore
-from enode_scheduler.records import ChargeAction, ScheduleRecord, VehicleReading
+from enode_scheduler.records import ChargeAction, ChargerReading, ScheduleRecord, VehicleReading
 
 
 @dataclass
@@ -38,12 +38,32 @@ class FakeCar:
     energy_kwh: float = 0.0
 
 
+@dataclass
+class FakeCharger:
+    """A wallbox: it switches the car `car_id` on its cable, or an anonymous car (`car_id` None)
+    that draws `power_kw` while the charger lets it (`charging`)."""
+
+    charger_id: str
+    user_id: str
+    vendor: str = "EASEE"
+    car_id: str | None = None
+    power_kw: float = 11.0
+    plugged: bool = True
+    charging: bool = False
+    reports_rate: bool = True
+    ignores_commands: bool = False
+    delivered_kwh: float = 0.0
+
+
 class FakeEnode:
     """An in-process EnodeApi twin: cars charge at constant power while plugged in and started."""
 
-    def __init__(self, clock: Clock, cars: Sequence[FakeCar]) -> None:
+    def __init__(
+        self, clock: Clock, cars: Sequence[FakeCar], chargers: Sequence[FakeCharger] = ()
+    ) -> None:
         self.clock = clock
         self.cars = {c.vehicle_id: c for c in cars}
+        self.chargers = {c.charger_id: c for c in chargers}
         self._at = clock.now()
         self.commands: list[tuple[datetime, str, ChargeAction]] = []
         self.reads = 0
@@ -63,6 +83,9 @@ class FakeEnode:
         now = self.clock.now()
         dt_h = (now - self._at).total_seconds() / 3600
         self._at = now
+        for box in self.chargers.values():
+            if box.car_id is None and box.charging and box.plugged and dt_h > 0:
+                box.delivered_kwh += box.power_kw * dt_h
         for car in self.cars.values():
             if not (car.charging and car.plugged) or dt_h <= 0:
                 continue
@@ -81,7 +104,7 @@ class FakeEnode:
             car.charging_since = None
         car.charging = charging
 
-    def _gate(self, car: FakeCar) -> None:
+    def _gate(self, car: FakeCar | FakeCharger) -> None:
         fault = self.user_faults.get(car.user_id)
         if fault is not None:
             raise fault
@@ -168,6 +191,57 @@ class FakeEnode:
         self._gate(car)
         self.commands.append((self.clock.now(), vehicle_id, action))
         if car.ignores_commands:
+            return
+        want = action is ChargeAction.START and car.plugged and car.soc_percent < car.limit_percent
+        self._set(car, charging=want, now=self.clock.now())
+
+    # -- chargers ------------------------------------------------------------------------------
+
+    def _charger_reading(self, box: FakeCharger) -> ChargerReading:
+        car = self.cars.get(box.car_id) if box.car_id else None
+        plugged = car.plugged if car else box.plugged
+        charging = (car.charging and car.plugged) if car else (box.charging and box.plugged)
+        power = car.power_kw if car else box.power_kw
+        return ChargerReading(
+            charger_id=box.charger_id,
+            user_id=box.user_id,
+            vendor=box.vendor,
+            last_seen=self.clock.now(),
+            is_reachable=True,
+            is_plugged_in=plugged,
+            is_charging=charging,
+            charge_rate_kw=power if charging and box.reports_rate else None,
+        )
+
+    async def list_chargers(self, user_id: str) -> list[ChargerReading]:
+        self._advance()
+        mine = [b for b in self.chargers.values() if b.user_id == user_id]
+        for box in mine:
+            self._gate(box)
+        self.reads += 1
+        return [self._charger_reading(b) for b in mine]
+
+    async def get_charger(self, user_id: str, charger_id: str) -> ChargerReading:
+        self._advance()
+        box = self.chargers.get(charger_id)
+        if box is None or box.user_id != user_id:
+            raise EnodeNotFound("no such charger", status=404)
+        self._gate(box)
+        self.reads += 1
+        return self._charger_reading(box)
+
+    async def set_charger_charging(
+        self, user_id: str, charger_id: str, action: ChargeAction, *, vendor: str | None = None
+    ) -> None:
+        self._advance()
+        box = self.chargers[charger_id]
+        self._gate(box)
+        self.commands.append((self.clock.now(), charger_id, action))
+        if box.ignores_commands:
+            return
+        car = self.cars.get(box.car_id) if box.car_id else None
+        if car is None:
+            box.charging = action is ChargeAction.START
             return
         want = action is ChargeAction.START and car.plugged and car.soc_percent < car.limit_percent
         self._set(car, charging=want, now=self.clock.now())

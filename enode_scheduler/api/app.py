@@ -16,6 +16,7 @@ from enode_scheduler.api.auth import TokenTable
 from enode_scheduler.api.deps import ApiDeps
 from enode_scheduler.api.limits import BodyLimit
 from enode_scheduler.api.problems import install_problem_handlers
+from enode_scheduler.api.routes.chargers import charger_router
 from enode_scheduler.api.routes.locations import location_router
 from enode_scheduler.api.routes.sites import site_router
 from enode_scheduler.api.routes.status import status_router
@@ -64,6 +65,7 @@ def create_api(
     app.include_router(user_router(tokens))
     app.include_router(vehicle_router(tokens))
     app.include_router(status_router(tokens))
+    app.include_router(charger_router(tokens))
     app.include_router(location_router(tokens))
     app.include_router(site_router(tokens))
     app.include_router(callback_router())

@@ -6,6 +6,8 @@ from datetime import UTC, datetime
 
 from enode_scheduler.api.models import (
     WEEKDAYS,
+    ChargerOut,
+    ChargerPlanIn,
     CommandOut,
     LocationOut,
     OverrideOut,
@@ -20,6 +22,7 @@ from enode_scheduler.api.models import (
 )
 from enode_scheduler.planner.models import Window, WindowReason
 from enode_scheduler.records import (
+    ChargerReading,
     ChargingLocation,
     CommandIntent,
     OverrideRecord,
@@ -52,7 +55,47 @@ def plan_record(
         start_penalty=body.start_penalty,
         co2_price_per_kg=body.co2_price_per_kg,
         enabled=body.enabled,
+        charger_id=body.charger_id,
         location_id=location_id,
+    )
+
+
+def charger_plan_record(
+    body: ChargerPlanIn, *, charger_id: str, user_id: str, location_id: str | None = None
+) -> PlanRecord:
+    """A charger-only plan: keyed by the charger, a "battery" of `energy_kwh` to fill."""
+    repeat = body.repeat
+    return PlanRecord(
+        vehicle_id=charger_id,
+        user_id=user_id,
+        target_soc_percent=100.0,
+        timezone=body.timezone,
+        deadline=body.deadline.astimezone(UTC) if body.deadline else None,
+        weekdays=frozenset(WEEKDAYS.index(d) for d in repeat.days) if repeat else frozenset(),
+        local_time=repeat.at if repeat else None,
+        start_penalty=body.start_penalty,
+        enabled=body.enabled,
+        charger_id=charger_id,
+        energy_kwh=body.energy_kwh,
+        co2_price_per_kg=body.co2_price_per_kg,
+        location_id=location_id,
+    )
+
+
+def charger_out(reading: ChargerReading, *, now: datetime) -> ChargerOut:
+    age_s = (now - reading.last_seen).total_seconds() if reading.last_seen else None
+    return ChargerOut(
+        charger_id=reading.charger_id,
+        vendor=reading.vendor,
+        brand=reading.brand,
+        model=reading.model,
+        is_plugged_in=reading.is_plugged_in,
+        is_charging=reading.is_charging,
+        is_reachable=reading.is_reachable,
+        charge_rate_kw=reading.charge_rate_kw,
+        energy_kwh=reading.energy_kwh,
+        last_seen=reading.last_seen,
+        reading_age_s=max(0.0, age_s) if age_s is not None else None,
     )
 
 
@@ -78,6 +121,9 @@ def plan_out(plan: PlanRecord) -> PlanOut:
         status_reason=plan.status_reason,
         created_at=plan.created_at,
         updated_at=plan.updated_at,
+        target=plan.target.value,
+        charger_id=plan.charger_id,
+        energy_kwh=plan.energy_kwh,
     )
 
 

@@ -10,6 +10,7 @@ from typing import Protocol
 from enode_scheduler.clock import Clock
 from enode_scheduler.planner.models import Slot
 from enode_scheduler.ports import (
+    ChargerStore,
     CommandIntentStore,
     EnodeApi,
     EnodeLocations,
@@ -114,6 +115,8 @@ class ApiDeps:
     request_reconcile: Trigger = no_trigger
     # The daemon's per-car statuses (`Reconciler.health`); None: no daemon, no statuses.
     health: Callable[[], list[CarHealth]] | None = None
+    # Chargers (wallboxes) and charger-only plans; None: the API shows no chargers.
+    chargers: ChargerStore | None = None
     # Users' charging locations (our copy); None: plans are stored without one.
     locations: LocationStore | None = None
     # Creates and deletes locations at Enode; None when Enode is not set up.

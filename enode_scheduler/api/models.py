@@ -14,6 +14,11 @@ from enode_scheduler.records import SITE_NAME_PATTERN, OverrideKind
 
 __all__ = [
     "ID_PATTERN",
+    "ChargerId",
+    "ChargerOut",
+    "ChargerPlanIn",
+    "ChargerScheduleOut",
+    "ChargersOut",
     "CommandOut",
     "LinkOut",
     "LocationAdded",
@@ -45,6 +50,7 @@ __all__ = [
 ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:@-]{0,127}$"
 UserId = Annotated[str, Path(pattern=ID_PATTERN, description="Our user id (also Enode's).")]
 VehicleId = Annotated[str, Path(pattern=ID_PATTERN, description="Enode's vehicle id.")]
+ChargerId = Annotated[str, Path(pattern=ID_PATTERN, description="Enode's charger id.")]
 LocationId = Annotated[str, Path(pattern=ID_PATTERN, description="Enode's charging location id.")]
 SiteName = Annotated[str, Path(pattern=SITE_NAME_PATTERN, description="The site's name.")]
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
@@ -106,6 +112,11 @@ class PlanIn(_In):
         ),
     )
     enabled: bool = True
+    charger_id: str | None = Field(
+        None,
+        pattern=ID_PATTERN,
+        description="Charge through this charger: SoC from the car, START/STOP to the charger.",
+    )
     location: str | None = Field(
         None,
         max_length=255,
@@ -126,6 +137,42 @@ class PlanIn(_In):
             raise ValueError("give exactly one of deadline and repeat")
         if self.min_soc_percent > self.target_soc_percent:
             raise ValueError("min_soc_percent must not exceed target_soc_percent")
+        return self
+
+
+class ChargerPlanIn(_In):
+    """A charger-only goal (no SoC known): deliver `energy_kwh` by `deadline` or each `repeat`."""
+
+    energy_kwh: float = Field(gt=0, le=1000, description="Energy to deliver through the charger.")
+    location: str | None = Field(
+        None,
+        max_length=255,
+        description=(
+            "Charging location (id or name) the charger is at; default: the user's only one. "
+            "Without one the plan is stored but the charger is not controlled."
+        ),
+    )
+    deadline: AwareDatetime | None = Field(None, description="One-off deadline, with offset.")
+    repeat: RepeatIn | None = None
+    timezone: str = Field("UTC", max_length=64, description="IANA zone of `repeat.at`.")
+    start_penalty: float = Field(0.0, ge=0, le=1000, description="Cost added per charge start.")
+    co2_price_per_kg: float | None = Field(
+        None,
+        ge=0,
+        le=1000,
+        description="Money per kg CO2 for this plan; null follows the [co2] settings.",
+    )
+    enabled: bool = True
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, name: str) -> str:
+        return check_zone(name)
+
+    @model_validator(mode="after")
+    def _one_goal(self) -> Self:
+        if (self.deadline is None) == (self.repeat is None):
+            raise ValueError("give exactly one of deadline and repeat")
         return self
 
 
@@ -157,6 +204,11 @@ class PlanOut(BaseModel):
     status_reason: str | None
     created_at: datetime | None
     updated_at: datetime | None
+    target: Literal["vehicle", "charger"] = Field(
+        "vehicle", description="Where START/STOP go: the car, or `charger_id`."
+    )
+    charger_id: str | None = None
+    energy_kwh: float | None = Field(None, description="A charger-only plan's energy goal.")
 
 
 class OverrideIn(_In):
@@ -243,6 +295,27 @@ class VehicleOut(BaseModel):
     reading_age_s: float | None = Field(description="Seconds since `last_seen`.")
 
 
+class ChargerOut(BaseModel):
+    charger_id: str
+    vendor: str | None
+    brand: str | None
+    model: str | None
+    is_plugged_in: bool | None
+    is_charging: bool | None
+    is_reachable: bool | None
+    charge_rate_kw: float | None
+    energy_kwh: float | None = Field(
+        description="Energy the charger delivered since the daemon first read it (its meter)."
+    )
+    last_seen: datetime | None
+    reading_age_s: float | None = Field(description="Seconds since `last_seen`.")
+
+
+class ChargersOut(BaseModel):
+    user_id: str
+    chargers: list[ChargerOut]
+
+
 class VehiclesOut(BaseModel):
     user_id: str
     vehicles: list[VehicleOut]
@@ -317,6 +390,19 @@ class VehicleScheduleOut(BaseModel):
     )
     schedule: ScheduleOut | None = Field(description="None until the planner has run.")
     override: OverrideOut | None
+    commands: list[CommandOut] = Field(description="Command intents of the last 24 hours.")
+
+
+class ChargerScheduleOut(BaseModel):
+    """A charger-only plan's schedule: its SoC figures are shares of the energy goal."""
+
+    charger_id: str
+    energy_goal_kwh: float | None = Field(description="The plan's goal; None without a plan.")
+    energy_delivered_kwh: float | None = Field(
+        description="Delivered this cycle (since the cycle's deadline was set); None before."
+    )
+    cycle_deadline: datetime | None
+    schedule: ScheduleOut | None = Field(description="None until the planner has run.")
     commands: list[CommandOut] = Field(description="Command intents of the last 24 hours.")
 
 

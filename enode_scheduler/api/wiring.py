@@ -65,6 +65,7 @@ def api_for(
         request_replan=request_replan,
         request_reconcile=request_reconcile,
         health=health,
+        chargers=store.chargers,
         locations=store.locations,
         enode_locations=deps.enode,
         web=web,

@@ -1,4 +1,4 @@
-"""`enode-scheduler link | vehicles | charge start|stop`: Enode from the command line."""
+"""`enode-scheduler link | vehicles | chargers | charge start|stop`: Enode from the command line."""
 
 from __future__ import annotations
 
@@ -29,10 +29,12 @@ if TYPE_CHECKING:
     from enode_scheduler.clock import Clock
     from enode_scheduler.config import Settings
     from enode_scheduler.enode import EnodeClient
-    from enode_scheduler.records import ChargeAction, VehicleReading
+    from enode_scheduler.records import ChargeAction, ChargerReading, VehicleReading
     from enode_scheduler.store import Store
 
-charge_app = typer.Typer(help="Start or stop charging a vehicle now.", no_args_is_help=True)
+charge_app = typer.Typer(
+    help="Start or stop charging a vehicle (or a charger) now.", no_args_is_help=True
+)
 T = TypeVar("T")
 
 
@@ -174,7 +176,7 @@ def vehicles(
         raise typer.Exit(1)
 
 
-def _jsonable(reading: VehicleReading) -> dict[str, Any]:
+def _jsonable(reading: VehicleReading | ChargerReading) -> dict[str, Any]:
     data = dataclasses.asdict(reading)
     for key, value in data.items():
         if isinstance(value, datetime):
@@ -223,15 +225,93 @@ def _show(value: float | bool | None) -> str:
     return f"{value:g}"
 
 
+# -- chargers ----------------------------------------------------------------------------------
+
+
+async def read_chargers(
+    settings: Settings, user_ids: Sequence[str], *, clock: Clock
+) -> tuple[list[ChargerReading], list[str]]:
+    """Live readings of the users' chargers (all linked users when none are named), and one
+    line per user that failed."""
+    readings: list[ChargerReading] = []
+    failures: list[str] = []
+    async with _session(settings, clock) as (store, client):
+        if not user_ids:
+            user_ids = [u.user_id for u in await store.users.list_users() if u.linked]
+        for user_id in user_ids:
+            try:
+                readings.extend(await client.list_chargers(user_id))
+            except EnodeError as exc:
+                failures.append(f"{user_id}: {exc}")
+    return readings, failures
+
+
+def chargers(
+    ctx: typer.Context,
+    user: Annotated[
+        list[str] | None, typer.Option("--user", "-u", help="Only this user (repeatable).")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print a JSON array instead.")] = False,
+) -> None:
+    """Show the live state of every linked charger (wallbox), or of one user's."""
+    from rich.console import Console
+
+    from enode_scheduler.clock import SystemClock
+
+    settings = _settings(ctx)
+    readings, failures = _run(read_chargers(settings, user or [], clock=SystemClock()))
+    if as_json:
+        typer.echo(json.dumps([_charger_jsonable(r) for r in readings], indent=2))
+    else:
+        Console().print(_charger_table(readings))
+    for line in failures:
+        typer.echo(f"error: {line}", err=True)
+    if failures:
+        raise typer.Exit(1)
+
+
+def _charger_jsonable(reading: ChargerReading) -> dict[str, Any]:
+    data = _jsonable(reading)
+    data.pop("energy_kwh")  # the daemon's meter, not part of a live reading
+    return data
+
+
+def _charger_table(readings: Sequence[ChargerReading]) -> Table:
+    from rich.table import Table
+
+    table = Table("user", "charger", "brand", "plugged", "charging", "kW", "last seen (UTC)")
+    for r in readings:
+        table.add_row(
+            r.user_id,
+            r.charger_id,
+            " ".join(x for x in (r.brand, r.model) if x) or r.vendor or "?",
+            _show(r.is_plugged_in),
+            _show(r.is_charging),
+            _show(r.charge_rate_kw),
+            r.last_seen.strftime("%Y-%m-%d %H:%M") if r.last_seen else "-",
+        )
+    return table
+
+
 # -- charge start|stop -------------------------------------------------------------------------
 
 
 async def send_charge(
-    settings: Settings, user_id: str, vehicle_id: str, action: ChargeAction, *, clock: Clock
+    settings: Settings,
+    user_id: str,
+    vehicle_id: str | None,
+    action: ChargeAction,
+    *,
+    clock: Clock,
+    charger_id: str | None = None,
 ) -> None:
-    """Send one START or STOP (never retried; check with `vehicles`)."""
+    """Send one START or STOP to the vehicle or the charger (never retried; re-read to check)."""
     async with _session(settings, clock) as (_, client):
-        await client.set_charging(user_id, vehicle_id, action)
+        if charger_id is not None:
+            await client.set_charger_charging(user_id, charger_id, action)
+        else:
+            assert vehicle_id is not None
+            await client.set_charging(user_id, vehicle_id, action)
 
 
 def _charge_command(action: Literal["START", "STOP"]) -> Callable[..., None]:
@@ -239,17 +319,37 @@ def _charge_command(action: Literal["START", "STOP"]) -> Callable[..., None]:
     # only when a command is sent.
     def command(
         ctx: typer.Context,
-        vehicle_id: Annotated[str, typer.Argument(help="Enode vehicle id.")],
         user: Annotated[str, typer.Option("--user", "-u", help="The vehicle's user.")],
+        vehicle_id: Annotated[
+            str | None, typer.Argument(help="Enode vehicle id (or give --charger).")
+        ] = None,
+        charger: Annotated[
+            str | None, typer.Option("--charger", help="Send it to this charger instead.")
+        ] = None,
     ) -> None:
+        if (vehicle_id is None) == (charger is None):
+            typer.echo("error: give exactly one of VEHICLE_ID or --charger ID", err=True)
+            raise typer.Exit(2)
         from enode_scheduler.clock import SystemClock
         from enode_scheduler.records import ChargeAction
 
         settings = _settings(ctx)
-        _run(send_charge(settings, user, vehicle_id, ChargeAction(action), clock=SystemClock()))
-        typer.echo(f"{action} sent to {vehicle_id}; the car acts after its vendor's delay")
+        _run(
+            send_charge(
+                settings,
+                user,
+                vehicle_id,
+                ChargeAction(action),
+                clock=SystemClock(),
+                charger_id=charger,
+            )
+        )
+        target = f"charger {charger}" if charger else vehicle_id
+        typer.echo(f"{action} sent to {target}; it acts after its vendor's delay")
 
-    command.__doc__ = f"Send {action} to a vehicle once (not retried; re-read to verify)."
+    command.__doc__ = (
+        f"Send {action} to a vehicle or a charger once (not retried; re-read to verify)."
+    )
     return command
 
 

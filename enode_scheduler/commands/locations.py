@@ -42,7 +42,9 @@ async def plan_places(settings: Settings) -> AsyncIterator[PlanPlaces]:
             enode = await stack.enter_async_context(
                 open_enode_client(settings.enode, token_store=store.tokens, clock=clock)
             )
-        yield PlanPlaces(store.vehicles, store.plans, store.locations, enode, enode)
+        yield PlanPlaces(
+            store.vehicles, store.plans, store.locations, enode, enode, chargers=store.chargers
+        )
 
 
 def run_with_places(ctx: typer.Context, work: Callable[[PlanPlaces], Coroutine[Any, Any, T]]) -> T:

@@ -88,7 +88,7 @@ def build_plan(
     vehicle_id: str,
     *,
     user: str,
-    target: float,
+    target: float | None,
     by: str | None,
     at: str | None,
     days: str,
@@ -96,13 +96,31 @@ def build_plan(
     min_soc: float,
     start_penalty: float,
     now: datetime,
+    via_charger: str | None = None,
+    energy_kwh: float | None = None,
     co2_weight: float | None = None,
 ) -> PlanRecord:
-    """Validate the options of `plans add` into a PlanRecord; InvalidInput names the bad one."""
+    """Validate the options of `plans add` into a PlanRecord; InvalidInput names the bad one.
+
+    With `energy_kwh` the id is a charger's and the plan is charger-only (no SoC: a goal of
+    energy delivered); with `via_charger` the id is a car's whose charging goes through it.
+    """
     from enode_scheduler.records import PlanRecord
 
     if (by is None) == (at is None):
         raise InvalidInput("give exactly one of --by DATETIME (one-off) or --at HH:MM (repeating)")
+    charger_id = via_charger
+    if energy_kwh is not None:
+        if target is not None or via_charger is not None:
+            raise InvalidInput(
+                "--energy-kwh makes a charger-only plan for the charger given as the id: "
+                "not with --target or --via-charger"
+            )
+        if min_soc > 0:
+            raise InvalidInput("--min-soc needs a car's SoC: not with --energy-kwh")
+        target, charger_id = 100.0, vehicle_id
+    if target is None:
+        raise InvalidInput("give --target PERCENT (or --energy-kwh KWH for a charger)")
     if min_soc > target:
         raise InvalidInput(f"--min-soc {min_soc:g} is above --target {target:g}")
     zone = parse_zone(tz)
@@ -113,6 +131,8 @@ def build_plan(
         "timezone": zone,
         "min_soc_percent": min_soc,
         "start_penalty": start_penalty,
+        "charger_id": charger_id,
+        "energy_kwh": energy_kwh,
         "co2_price_per_kg": co2_weight,
     }
     if by is not None:
@@ -124,9 +144,13 @@ def build_plan(
 @app.command()
 def add(
     ctx: typer.Context,
-    vehicle_id: Annotated[str, typer.Argument(help="The Enode vehicle id.")],
+    vehicle_id: Annotated[
+        str, typer.Argument(help="The Enode vehicle id (a charger's with --energy-kwh).")
+    ],
     user: Annotated[str, typer.Option(help="The user who linked the vehicle.")],
-    target: Annotated[float, typer.Option(min=1, max=100, help="Target state of charge, %.")],
+    target: Annotated[
+        float | None, typer.Option(min=1, max=100, help="Target state of charge, %.")
+    ] = None,
     by: Annotated[
         str | None, typer.Option(help="One-off deadline, ISO-8601 (local to --tz without offset).")
     ] = None,
@@ -141,6 +165,20 @@ def add(
     start_penalty: Annotated[
         float, typer.Option(min=0, help="Cost added per charging start (fewer interruptions).")
     ] = 0.0,
+    via_charger: Annotated[
+        str | None,
+        typer.Option(
+            help="Charge through this charger: SoC from the car, START/STOP to the charger."
+        ),
+    ] = None,
+    energy_kwh: Annotated[
+        float | None,
+        typer.Option(
+            min=0.1,
+            help="Charger-only plan: deliver this much energy through the charger given as the "
+            "id (no SoC known).",
+        ),
+    ] = None,
     co2_weight: Annotated[
         float | None,
         typer.Option(
@@ -159,13 +197,15 @@ def add(
         ),
     ] = None,
 ) -> None:
-    """Set the vehicle's plan (replacing any); the running daemon picks it up.
+    """Set the vehicle's (or charger's) plan, replacing any; the running daemon picks it up.
 
-    The car must be one of --user's (a stored vehicle, else one read through Enode). The plan
-    acts only while the car is at its charging location."""
+    The car must be one of --user's (a stored vehicle, else one read through Enode), and so must
+    the charger of --via-charger or --energy-kwh. The plan acts only while the car is at its
+    charging location (a charger-only plan's charger is taken to be at the plan's location)."""
     from enode_scheduler.commands.locations import run_with_places
     from enode_scheduler.service.locations import (
         PlanPlaces,
+        check_charger,
         check_vehicle,
         no_location_note,
         resolve_location,
@@ -175,6 +215,7 @@ def add(
         plan = build_plan(
             vehicle_id, user=user, target=target, by=by, at=at, days=days, tz=tz,
             min_soc=min_soc, start_penalty=start_penalty, now=SystemClock().now(),
+            via_charger=via_charger, energy_kwh=energy_kwh,
             co2_weight=co2_weight,
         )  # fmt: skip
     except InvalidInput as exc:
@@ -182,7 +223,12 @@ def add(
         raise typer.Exit(2) from exc
 
     async def store_plan(places: PlanPlaces) -> PlanRecord:
-        await check_vehicle(places, vehicle_id, user)
+        if plan.energy_only:
+            await check_charger(places, vehicle_id, user)
+        else:
+            await check_vehicle(places, vehicle_id, user)
+            if plan.charger_id is not None:
+                await check_charger(places, plan.charger_id, user)
         where = await resolve_location(places, user, location)
         return await places.plans.put_plan(dataclasses.replace(plan, location_id=where))
 
@@ -263,12 +309,17 @@ def remove(
 
 
 def describe(plan: PlanRecord) -> str:
+    if plan.energy_kwh is not None:
+        goal, via = f"{plan.energy_kwh:g} kWh through the charger", ""
+    else:
+        goal = f"{plan.target_soc_percent:g}%"
+        via = f" via charger {plan.charger_id}" if plan.charger_id else ""
     if plan.deadline is not None:
         local = plan.deadline.astimezone(ZoneInfo(plan.timezone))
-        return f"{plan.target_soc_percent:g}% by {local:%Y-%m-%d %H:%M} {plan.timezone}"
+        return f"{goal} by {local:%Y-%m-%d %H:%M} {plan.timezone}{via}"
     days = ",".join(DAYS[d] for d in sorted(plan.weekdays))
     at = plan.local_time.strftime("%H:%M") if plan.local_time else "?"
-    return f"{plan.target_soc_percent:g}% at {at} {plan.timezone} on {days}"
+    return f"{goal} at {at} {plan.timezone} on {days}{via}"
 
 
 def plan_json(plan: PlanRecord, record: ScheduleRecord | None = None) -> dict[str, Any]:
@@ -289,6 +340,9 @@ def plan_json(plan: PlanRecord, record: ScheduleRecord | None = None) -> dict[st
         # What an operator needs: away / location_unknown / no_location explain an idle car.
         "status": plan.shown_status,
         "status_reason": plan.status_reason,
+        "target": plan.target.value,
+        "charger_id": plan.charger_id,
+        "energy_kwh": plan.energy_kwh,
         "schedule": _schedule_json(record),
     }
 

@@ -526,6 +526,14 @@ class SchedulerSettings(_Section):
         gt=0,
         description="Charging power assumed when the vehicle does not report one.",
     )
+    charger_assumed_kw: float = Field(
+        default=11.0,
+        gt=0,
+        description=(
+            "Power a charger-only plan assumes until its charger reports one: for planning, "
+            "and for counting energy while the charger charges without a rate."
+        ),
+    )
     default_efficiency: float = Field(
         default=0.9,
         gt=0,

@@ -29,6 +29,8 @@ class DaemonMetrics:
     verified: int = 0
     send_failures: int = 0
     plans_failed: int = 0
+    charger_reads: int = 0
+    charger_commands: int = 0
     replans: Counter[str] = field(default_factory=Counter)
     vehicles: int = 0
     # Planned cars per shown status (active, away, location_unknown, no_location, ...).
@@ -57,6 +59,8 @@ class DaemonMetrics:
         self.verified += report.verified
         self.send_failures += report.send_failures
         self.plans_failed += report.plans_failed
+        self.charger_reads += report.charger_reads
+        self.charger_commands += report.charger_commands
         self.replans.update(report.reasons)
         self.vehicles = vehicles
         if statuses is not None:
@@ -92,6 +96,18 @@ def render(metrics: DaemonMetrics, enode: EnodeMetrics | None) -> str:
     metric("commands_verified_total", "counter", "Commands confirmed.", [("", m.verified)])
     metric("command_failures_total", "counter", "Commands refused.", [("", m.send_failures)])
     metric("plans_failed_total", "counter", "Plans marked failed.", [("", m.plans_failed)])
+    metric(
+        "charger_reads_total",
+        "counter",
+        "Readings of plans that act through a charger.",
+        [("", m.charger_reads)],
+    )
+    metric(
+        "charger_commands_total",
+        "counter",
+        "Start/stop commands sent to chargers (also in commands_sent_total).",
+        [("", m.charger_commands)],
+    )
     replans = [(f'{{reason="{r}"}}', float(n)) for r, n in sorted(m.replans.items())]
     metric("replans_total", "counter", "Schedules computed, by trigger.", replans)
     metric("vehicles", "gauge", "Vehicles with an enabled plan.", [("", m.vehicles)])

@@ -69,6 +69,9 @@ def car_result(demo: DemoRun, track: Track) -> dict[str, Any]:
         "id": track.car.vehicle_id,
         "name": track.car.label,
         "vendor": track.car.vendor,
+        # "charger": START/STOP went to the wallbox `charger_id`, never to the car.
+        "controlled_via": "vehicle" if track.car.charger_id is None else "charger",
+        "charger_id": track.car.charger_id,
         "target_met": bool(nights) and met,
         "feasible": feasible,
         "soc_at_deadline": [n.soc_at_deadline for n in nights],

@@ -150,6 +150,10 @@ def _populate(sim: RunningSim, now: datetime) -> None:
             charge_limit_percent=100.0,
             updated_at=now,
         )
+        if car.charger_id is not None:
+            sim.state.add_charger(
+                USER, vendor=car.charger_vendor, id=car.charger_id, max_charge_kw=car.max_charge_kw
+            )
 
 
 async def _link_and_plan(deps: Deps, sim: RunningSim, now: datetime) -> None:
@@ -167,6 +171,7 @@ async def _link_and_plan(deps: Deps, sim: RunningSim, now: datetime) -> None:
                 weekdays=frozenset(range(7)),
                 local_time=car.deadline,
                 start_penalty=car.start_penalty,
+                charger_id=car.charger_id,
                 # The sim puts the user's cars at their home charging location.
                 location_id=sim.state.home_location_id(USER),
             )
@@ -236,7 +241,10 @@ def _rate_limit(sim: RunningSim, demo: DemoRun) -> None:
 
 def _plug(car: DemoCar, night: int) -> Callable[[RunningSim, DemoRun], None]:
     def act(sim: RunningSim, demo: DemoRun) -> None:
-        sim.state.plug(car.vehicle_id)
+        if car.charger_id is not None:
+            sim.state.plug_charger(car.charger_id, car.vehicle_id)
+        else:
+            sim.state.plug(car.vehicle_id)
         record = Night(
             plugged_at=scenario.plug_in_at(car, night),
             deadline=scenario.deadline_at(car, night),
@@ -286,7 +294,10 @@ def _deadline(car: DemoCar, night: int) -> Callable[[RunningSim, DemoRun], None]
 
 def _drive(car: DemoCar) -> Callable[[RunningSim, DemoRun], None]:
     def act(sim: RunningSim, demo: DemoRun) -> None:
-        sim.state.unplug(car.vehicle_id)
+        if car.charger_id is not None:
+            sim.state.unplug_charger(car.charger_id)
+        else:
+            sim.state.unplug(car.vehicle_id)
         soc = sim.state.vehicle(car.vehicle_id).soc_percent
         sim.state.set_soc(car.vehicle_id, max(5.0, soc - 35.0))
         demo.tracks[car.vehicle_id].last_soc = None
@@ -331,9 +342,10 @@ def _note_schedule(daemon: Daemon, track: Track) -> None:
 
 def _close_books(demo: DemoRun, sim: RunningSim) -> None:
     for vid, track in demo.tracks.items():
-        counters = sim.state.counters[vid]
-        track.commands_sent = counters.commands_received
-        track.rate_limited = counters.rate_limited
+        # A car charged through its wallbox gets its commands (and 429s) there.
+        ids = [vid] if track.car.charger_id is None else [vid, track.car.charger_id]
+        track.commands_sent = sum(sim.state.counters[i].commands_received for i in ids)
+        track.rate_limited = sum(sim.state.counters[i].rate_limited for i in ids)
 
 
 def baseline_cost(demo: DemoRun, track: Track, night: Night) -> float:

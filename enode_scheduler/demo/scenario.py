@@ -1,7 +1,8 @@
-"""The demo's story: six cars of six makers on one evening in Oslo, on real October prices.
+"""The demo's story: seven cars of seven makers on one evening in Oslo, on real October prices.
 
-One of them (the Audi) stops at a motorway fast charger on the way home: plugged in away from its
-plan's charging location, it is left alone there, and planned and controlled once home.
+One of them (the Peugeot) is charged through its wallbox, not through its maker's API. Another
+(the Audi) stops at a motorway fast charger on the way home: plugged in away from its plan's
+charging location, it is left alone there, and planned and controlled once home.
 """
 
 from __future__ import annotations
@@ -45,6 +46,9 @@ class DemoCar:
     target_percent: float
     deadline: time  # local time each morning
     start_penalty: float = 0.0
+    # Plugged into this wallbox, through which it is charged (SoC still read from the car).
+    charger_id: str | None = None
+    charger_vendor: str = "EASEE"
     # At a public fast charger (no charging location of the user) between these local times.
     away_from: time | None = None
     away_until: time | None = None
@@ -61,6 +65,8 @@ CARS: tuple[DemoCar, ...] = (
             time(8, 0), start_penalty=0.3),
     DemoCar("demo-leaf", "Nissan Leaf (too late)", "NISSAN", "Leaf", 40.0, 3.7, 10, time(1, 30),
             100, time(7, 0)),
+    DemoCar("demo-peugeot", "Peugeot e-208 (via wallbox)", "PEUGEOT", "e-208", 50.0, 7.4, 30,
+            time(18, 30), 80, time(7, 15), charger_id="demo-wallbox"),
     DemoCar("demo-audi", "Audi e-tron (fast charger)", "AUDI", "e-tron", 95.0, 11.0, 15,
             time(20, 30), 80, time(7, 30), away_from=time(17, 15), away_until=time(17, 45),
             away_kw=100.0),

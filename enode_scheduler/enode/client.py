@@ -21,7 +21,7 @@ from enode_scheduler.enode.metrics import EnodeMetrics
 from enode_scheduler.enode.transport import Call, Transport
 from enode_scheduler.exceptions import EnodeServerError
 from enode_scheduler.ports import LinkStateStore, TokenStore
-from enode_scheduler.records import ChargeAction, ChargingLocation, VehicleReading
+from enode_scheduler.records import ChargeAction, ChargerReading, ChargingLocation, VehicleReading
 
 if TYPE_CHECKING:
     from enode_scheduler.ports import EnodeApi, EnodeLocations
@@ -32,6 +32,9 @@ if TYPE_CHECKING:
 READING_FIELDS = ("chargeState", "smartChargingPolicy", "information", "location")
 
 _VEHICLES = TypeAdapter(list[wire.Vehicle])
+_CHARGERS = TypeAdapter(list[wire.Charger])
+# A charger poll needs only its charge state (the spec's enum has no `information`).
+CHARGER_READING_FIELDS = ("chargeState",)
 _VENDORS = TypeAdapter(list[wire.VendorHealth])
 _LOCATIONS = TypeAdapter(list[wire.ChargingLocation])
 
@@ -123,6 +126,60 @@ class EnodeClient:
         if invalid:
             reason = f"Enode reports the link to {', '.join(invalid)} as no longer valid"
             raise await self._users.relink(user_id, reason=reason)
+
+    async def list_chargers(self, user_id: str) -> list[ChargerReading]:
+        chargers = await self.chargers(user_id, fields=CHARGER_READING_FIELDS)
+        return [wire.to_charger_reading(c, user_id=user_id) for c in chargers]
+
+    async def get_charger(self, user_id: str, charger_id: str) -> ChargerReading:
+        charger = await self.charger(user_id, charger_id, fields=CHARGER_READING_FIELDS)
+        return wire.to_charger_reading(charger, user_id=user_id)
+
+    async def set_charger_charging(
+        self, user_id: str, charger_id: str, action: ChargeAction, *, vendor: str | None = None
+    ) -> None:
+        call = Call(
+            "set_charger_charging",
+            "POST",
+            f"/chargers/{_seg(charger_id)}/charging",
+            "user",
+            user_id=user_id,
+            vendor=vendor or self._vendor_of.get(_charger_key(charger_id)),
+            json={"action": ChargeAction(action).value},
+            idempotent=False,
+            fenced=True,
+        )
+        await self._transport.send(call)
+
+    # -- chargers -------------------------------------------------------------------------------
+
+    async def chargers(self, user_id: str, *, fields: Sequence[str] = ()) -> list[wire.Charger]:
+        """GET /chargers with `field[]` selection."""
+        call = Call(
+            "list_chargers", "GET", "/chargers", "user", user_id=user_id, params=_fields(fields)
+        )
+        response = await self._transport.send(call)
+        chargers = wire.parse(_CHARGERS, response.content, operation=call.operation)
+        self._learn_charger_vendors(chargers)
+        return chargers
+
+    async def charger(
+        self, user_id: str, charger_id: str, *, fields: Sequence[str] = ()
+    ) -> wire.Charger:
+        """GET /chargers/{id} with `field[]` selection."""
+        call = Call(
+            "get_charger",
+            "GET",
+            f"/chargers/{_seg(charger_id)}",
+            "user",
+            user_id=user_id,
+            vendor=self._vendor_of.get(_charger_key(charger_id)),
+            params=_fields(fields),
+        )
+        response = await self._transport.send(call)
+        charger = wire.parse(wire.Charger, response.content, operation=call.operation)
+        self._learn_charger_vendors([charger])
+        return charger
 
     # -- vehicles -------------------------------------------------------------------------------
 
@@ -317,6 +374,17 @@ class EnodeClient:
             vendor = vehicle.vendor()
             if vendor:
                 self._vendor_of[vehicle.id] = vendor
+
+    def _learn_charger_vendors(self, chargers: Sequence[wire.Charger]) -> None:
+        for charger in chargers:
+            vendor = charger.vendor()
+            if vendor:
+                self._vendor_of[_charger_key(charger.id)] = vendor
+
+
+def _charger_key(charger_id: str) -> str:
+    # Charger and vehicle ids come from different vendors: keep them apart in one map.
+    return "charger:" + charger_id
 
 
 def _fields(fields: Sequence[str]) -> list[tuple[str, str | int | float | bool | None]]:

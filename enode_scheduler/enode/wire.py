@@ -12,10 +12,12 @@ from typing import Any, Literal, TypeVar
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator
 
 from enode_scheduler.exceptions import EnodeMalformedResponse
+from enode_scheduler.records import ChargerReading, VehicleReading
 from enode_scheduler.records import ChargingLocation as LocationRecord
-from enode_scheduler.records import VehicleReading
 
 VENDORS = ("TESLA", "BMW", "AUDI", "VOLKSWAGEN", "HYUNDAI", "PEUGEOT", "NISSAN")
+# The spec's `field[]` enum for chargers; `information` comes back when Enode sends it anyway.
+CHARGER_FIELDS = ("chargeState", "location")
 VEHICLE_FIELDS = ("smartChargingPolicy", "chargeState", "location", "information", "odometer")
 WATCH_PROPERTIES = (
     "BATTERY_LEVEL",
@@ -94,6 +96,32 @@ class Vehicle(_Wire):
         brand = (self.information.brand or "") if self.information else ""
         upper = brand.strip().upper().replace(" ", "")
         return upper if upper in VENDORS else None
+
+
+class ChargerChargeState(_Wire):
+    is_plugged_in: bool | None = Field(None, alias="isPluggedIn")
+    is_charging: bool | None = Field(None, alias="isCharging")
+    charge_rate_kw: float | None = Field(None, alias="chargeRate")
+
+
+class Charger(_Wire):
+    """A charger (wallbox). Only `id` is required: the rest comes back as asked for."""
+
+    id: str
+    last_seen: datetime | None = Field(None, alias="lastSeen")
+    is_reachable: bool | None = Field(None, alias="isReachable")
+    charge_state: ChargerChargeState | None = Field(None, alias="chargeState")
+    information: Information | None = None
+
+    @field_validator("last_seen")
+    @classmethod
+    def _utc(cls, value: datetime | None) -> datetime | None:
+        return None if value is None else _aware(value)
+
+    def vendor(self) -> str | None:
+        """The charger's brand as a vendor key for the rate-limit gates (e.g. "EASEE")."""
+        brand = (self.information.brand or "") if self.information else ""
+        return brand.strip().upper().replace(" ", "") or None
 
 
 class VendorHealth(_Wire):
@@ -187,4 +215,22 @@ def to_location(location: ChargingLocation, *, user_id: str) -> LocationRecord:
         name=location.name,
         latitude=location.latitude,
         longitude=location.longitude,
+    )
+
+
+def to_charger_reading(charger: Charger, *, user_id: str) -> ChargerReading:
+    """The port's record for a charger as Enode described it (no meter: the service keeps it)."""
+    state = charger.charge_state or ChargerChargeState()
+    info = charger.information
+    return ChargerReading(
+        charger_id=charger.id,
+        user_id=user_id,
+        vendor=charger.vendor(),
+        last_seen=charger.last_seen,
+        is_reachable=charger.is_reachable,
+        is_plugged_in=state.is_plugged_in,
+        is_charging=state.is_charging,
+        charge_rate_kw=state.charge_rate_kw,
+        brand=info.brand if info else None,
+        model=info.model if info else None,
     )

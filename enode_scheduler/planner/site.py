@@ -256,6 +256,10 @@ def _result(
     )
     all_fed = all(plan.feasible for plan in plans)
     lower_bound = floor_cost + lp_cost + (must_start if all_fed else 0.0)
+    if not any(car.penalty > 0 for car in cars):
+        # Without penalties the LP is the whole objective: the plan is the optimum, and what
+        # separates the two numbers is rounding, not a gap.
+        lower_bound = objective
     return SitePlan(
         cars=tuple(plans),
         cost=total_cost,

@@ -148,7 +148,9 @@ class _Master:
 
     def fix_delivered(self, delivered: float) -> None:
         """Keep the least shortfall found while the cost is minimised."""
-        floor = delivered * (1.0 - 1e-9) - 1e-9
+        # Within HiGHS' feasibility tolerance (1e-7) of the optimum a tighter floor can be declared
+        # infeasible; half a Wh of slack is far below what a plan counts as delivered (1e-6 kWh).
+        floor = delivered - 5e-7
         row = self.highs.getNumRow()
         indices = list(range(len(self.columns)))
         values = [sum(self.power[car] for car in cars) for _seg, cars in self.columns]

@@ -15,13 +15,14 @@ from dataclasses import dataclass
 
 from enode_scheduler.exceptions import EnodeNotFound, InvalidInput, NeedsRelink
 from enode_scheduler.ports import (
+    ChargerStore,
     EnodeApi,
     EnodeLocations,
     LocationStore,
     PlanStore,
     VehicleStore,
 )
-from enode_scheduler.records import ChargingLocation, VehicleReading
+from enode_scheduler.records import ChargerReading, ChargingLocation, VehicleReading
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,10 +35,16 @@ class PlanPlaces:
     locations: LocationStore
     enode: EnodeApi | None = None
     enode_locations: EnodeLocations | None = None
+    # Chargers of plans through a charger; None: such plans are not checked here.
+    chargers: ChargerStore | None = None
 
 
 class UnknownVehicle(InvalidInput):
     """The vehicle is not known for that user (not stored, and Enode does not know it)."""
+
+
+class UnknownCharger(InvalidInput):
+    """The charger is not known for that user (not stored, and Enode does not know it)."""
 
 
 class UnknownLocation(InvalidInput):
@@ -69,6 +76,36 @@ async def check_vehicle(places: PlanPlaces, vehicle_id: str, user_id: str) -> Ve
             f"unknown vehicle {vehicle_id!r}: user {user_id!r} is not linked to Enode"
         ) from exc
     await places.vehicles.save_readings([reading])
+    return reading
+
+
+async def check_charger(places: PlanPlaces, charger_id: str, user_id: str) -> ChargerReading | None:
+    """The charger's reading if it belongs to `user_id`, like `check_vehicle`; None when these
+    places keep no chargers (nothing to check against)."""
+    if places.chargers is None:
+        return None
+    stored = (await places.chargers.latest_charger_readings([charger_id])).get(charger_id)
+    if stored is not None:
+        if stored.user_id != user_id:
+            raise UnknownCharger(
+                f"charger {charger_id!r} belongs to user {stored.user_id!r}, not {user_id!r}"
+            )
+        return stored
+    if places.enode is None:
+        raise UnknownCharger(
+            f"unknown charger {charger_id!r}: not seen yet, and Enode is not configured to ask"
+        )
+    try:
+        reading = await places.enode.get_charger(user_id, charger_id)
+    except EnodeNotFound as exc:
+        raise UnknownCharger(
+            f"unknown charger {charger_id!r}: Enode has no such charger for user {user_id!r}"
+        ) from exc
+    except NeedsRelink as exc:
+        raise UnknownCharger(
+            f"unknown charger {charger_id!r}: user {user_id!r} is not linked to Enode"
+        ) from exc
+    await places.chargers.save_charger_readings([reading])
     return reading
 
 

@@ -11,6 +11,7 @@ from typing import Protocol
 from enode_scheduler.config import SchedulerSettings
 from enode_scheduler.planner.models import Goal, Schedule, Slot, VehicleState
 from enode_scheduler.ports import (
+    ChargerStore,
     CommandIntentStore,
     EnodeApi,
     IntensitySlotStore,
@@ -23,7 +24,9 @@ from enode_scheduler.ports import (
 from enode_scheduler.records import (
     CarStatus,
     ChargeAction,
+    ChargerReading,
     CommandIntent,
+    EnergyBaseline,
     OverrideRecord,
     PlanRecord,
     PlanStatus,
@@ -65,6 +68,8 @@ class Ports:
     price_slots: PriceSlotStore
     # Manual charge_now / pause; None: no overrides (the plan always decides).
     overrides: OverrideStore | None = None
+    # Chargers' readings and energy baselines; None: no charger plans are run.
+    chargers: ChargerStore | None = None
     # Carbon intensity per region; None: plans see prices only.
     intensity: IntensitySlotStore | None = None
 
@@ -116,6 +121,10 @@ class Car:
     status: CarStatus = CarStatus.OK
     status_reason: str | None = None
     status_since: datetime | None = None
+    # A plan through a charger: the charger's latest reading (with our energy meter), and for a
+    # charger-only plan where its energy count starts.
+    charger: ChargerReading | None = None
+    baseline: EnergyBaseline | None = None
     # Logged once per plug-in away from the plan's location / per fast-charging session.
     away_logged: bool = False
     fast_logged: bool = False
@@ -134,6 +143,9 @@ class StepReport:
     verified: int = 0
     send_failures: int = 0
     plans_failed: int = 0
+    # Of the above, what went through chargers (plans with a charger_id).
+    charger_reads: int = 0
+    charger_commands: int = 0
     waiting_for_prices: list[str] = field(default_factory=list)
     reasons: dict[str, int] = field(default_factory=lambda: defaultdict(int))
 

@@ -7,6 +7,7 @@ import asyncio
 import dataclasses
 from collections import defaultdict
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 import structlog
@@ -24,8 +25,8 @@ from enode_scheduler.exceptions import (
     TokenDecryptError,
 )
 from enode_scheduler.ports import EnodeApi
-from enode_scheduler.records import CarStatus, VehicleReading
-from enode_scheduler.service import polling
+from enode_scheduler.records import CarStatus, ChargerReading, VehicleReading
+from enode_scheduler.service import energy, polling
 from enode_scheduler.service.model import (
     Car,
     StepReport,
@@ -37,6 +38,17 @@ from enode_scheduler.service.model import (
 from enode_scheduler.service.trouble import Trouble
 
 log = structlog.get_logger()
+
+
+@dataclass(slots=True)
+class Fresh:
+    """What one step read: the readings to store (cars as the car said, chargers metered)."""
+
+    vehicles: list[VehicleReading] = field(default_factory=list)
+    chargers: list[ChargerReading] = field(default_factory=list)
+
+    def __bool__(self) -> bool:
+        return bool(self.vehicles or self.chargers)
 
 
 class Reader:
@@ -61,30 +73,83 @@ class Reader:
 
     async def read(
         self, cars: list[Car], fleet: Mapping[str, Car], *, now: datetime, report: StepReport
-    ) -> list[VehicleReading]:
+    ) -> Fresh:
         """Read `cars` (members of `fleet`); returns the plausible readings, already on the cars."""
         by_user: dict[str, list[Car]] = defaultdict(list)
+        via = [c for c in cars if c.plan.charger_id is not None]
         for car in cars:
-            by_user[car.plan.user_id].append(car)
+            if car.plan.charger_id is None:
+                by_user[car.plan.user_id].append(car)
         vendors = vendors_of(fleet, [u for u, cs in by_user.items() if len(cs) > 1])
         calls = [
             self._read_user(u, group, now=now)
             for u, cs in by_user.items()
             for group in read_groups(cs, vendors.get(u, set()))
         ]
-        batches = await asyncio.gather(*calls)
-        fresh: list[VehicleReading] = []
+        batches, through = await asyncio.gather(
+            asyncio.gather(*calls),
+            asyncio.gather(*(self._read_via_charger(c, now=now) for c in via)),
+        )
+        fresh = Fresh()
+        polled = 0
         for readings, errors, asked_at in batches:
-            fresh.extend(readings)
+            fresh.vehicles.extend(readings)
             report.poll_errors += errors
             for reading in readings:
-                car = fleet[reading.vehicle_id]
-                car.reading, car.read_at, car.asked_at = reading, now, asked_at
-                car.poll_not_before = None
-                if self._learns_power(car, reading):
-                    car.power_kw = reading.charge_rate_kw
-        report.polled = len(fresh)
+                self._take(fleet[reading.vehicle_id], reading, now=now, asked_at=asked_at)
+            polled += len(readings)
+        for car, result in zip(via, through, strict=True):
+            if result is None:
+                report.poll_errors += 1
+                continue
+            vehicle, charger, asked_at = result
+            if vehicle is not None:
+                fresh.vehicles.append(vehicle)
+            fresh.chargers.append(charger)
+            car.charger = charger
+            self._take(car, plan_reading(car, vehicle), now=now, asked_at=asked_at)
+            polled += 1
+            report.charger_reads += 1
+        report.polled = polled
         return fresh
+
+    async def _read_via_charger(
+        self, car: Car, *, now: datetime
+    ) -> tuple[VehicleReading | None, ChargerReading, datetime] | None:
+        """A plan through a charger: the charger, and the car too unless the plan is charger-only.
+
+        None when a read failed (the car is put off) or the car's reading is implausible.
+        """
+        plan = car.plan
+        assert plan.charger_id is not None
+        asked_at = now
+        vehicle: VehicleReading | None = None
+        try:
+            async with self._limit:
+                await self._check_link(plan.user_id, now=now)
+                asked_at = self._clock.now()
+                charger = await self._enode.get_charger(plan.user_id, plan.charger_id)
+                if not plan.energy_only:
+                    vehicle = await self._enode.get_vehicle(plan.user_id, plan.vehicle_id)
+        except Exception as exc:  # this car's failure must not stop the fleet
+            self._read_failed([car], exc, now=now)
+            return None
+        assumed_kw = self._settings.charger_assumed_kw
+        charger = energy.metered(car.charger, charger, assumed_kw=assumed_kw)
+        if vehicle is not None and not plausible(vehicle):
+            log.warning(
+                "reading_rejected", vehicle_id=vehicle.vehicle_id, soc_percent=vehicle.soc_percent
+            )
+            return None
+        return vehicle, charger, asked_at
+
+    def _take(
+        self, car: Car, reading: VehicleReading, *, now: datetime, asked_at: datetime
+    ) -> None:
+        car.reading, car.read_at, car.asked_at = reading, now, asked_at
+        car.poll_not_before = None
+        if self._learns_power(car, reading):
+            car.power_kw = reading.charge_rate_kw
 
     def _learns_power(self, car: Car, reading: VehicleReading) -> bool:
         """Only a charge at the plan's location, at a rate the daemon controls, says how fast
@@ -107,18 +172,8 @@ class Reader:
                     got = await self._enode.list_vehicles(user_id)
                 else:
                     got = [await self._enode.get_vehicle(user_id, cars[0].plan.vehicle_id)]
-        except EnodeError as exc:
-            self.postpone(cars, exc, now=now)
-            return [], 1, asked_at
-        except TokenDecryptError:
-            # The user's stored tokens, not the database: only this user's cars are affected.
-            self.fault(cars, "token_undecryptable", now=now)
-            return [], 1, asked_at
-        except StoreError:
-            raise  # the database itself: the whole step fails and is retried with backoff
-        except Exception as exc:  # one user's unexpected failure must not stop the fleet
-            self.fault(cars, f"{type(exc).__name__}: {exc}"[:200], now=now)
-            log.debug("read_failed_traceback", user_id=user_id, exc_info=exc)
+        except Exception as exc:  # one user's failure must not stop the fleet
+            self._read_failed(cars, exc, now=now)
             return [], 1, asked_at
         answered_at = self._clock.now()
         good: list[VehicleReading] = []
@@ -131,6 +186,20 @@ class Reader:
             else:
                 log.warning("reading_rejected", vehicle_id=r.vehicle_id, soc_percent=r.soc_percent)
         return good, 0, asked_at
+
+    def _read_failed(self, cars: list[Car], exc: Exception, *, now: datetime) -> None:
+        """A read for these cars (one user's) failed: only they are affected, except when the
+        database itself failed, which fails the whole step (retried with backoff)."""
+        if isinstance(exc, EnodeError):
+            self.postpone(cars, exc, now=now)
+        elif isinstance(exc, TokenDecryptError):
+            # The user's stored tokens, not the database: only this user's cars are affected.
+            self.fault(cars, "token_undecryptable", now=now)
+        elif isinstance(exc, StoreError):
+            raise exc
+        else:
+            self.fault(cars, f"{type(exc).__name__}: {exc}"[:200], now=now)
+            log.debug("read_failed_traceback", user_id=cars[0].plan.user_id, exc_info=exc)
 
     async def _check_link(self, user_id: str, *, now: datetime) -> None:
         """A vendor link the user must renew shows only in GET /me (reads may still answer
@@ -177,6 +246,18 @@ class Reader:
                 # Retry-After would read it more often in a vendor's storm than in calm weather.
                 retry_at = max(retry_at, regular_poll_at(car, now=now, settings=s))
             car.next_poll_at = car.poll_not_before = retry_at
+
+
+def plan_reading(car: Car, vehicle: VehicleReading | None) -> VehicleReading:
+    """The reading the plan works with: the car's own, or through its charger (`car.charger`)."""
+    charger = car.charger
+    if charger is None:
+        assert vehicle is not None
+        return vehicle
+    if vehicle is not None:
+        return energy.via_charger(vehicle, charger)
+    start = car.baseline.start_kwh if car.baseline else (charger.energy_kwh or 0.0)
+    return energy.energy_reading(charger, car.plan, baseline_kwh=start)
 
 
 def vendors_of(fleet: Mapping[str, Car], user_ids: list[str]) -> dict[str, set[str | None]]:

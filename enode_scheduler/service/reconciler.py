@@ -24,6 +24,7 @@ from enode_scheduler.planner.timeline import estimate_tail_intensity, estimate_t
 from enode_scheduler.records import (
     CarHealth,
     ChargeAction,
+    EnergyBaseline,
     IntentStatus,
     PlanRecord,
     PlanStatus,
@@ -45,7 +46,7 @@ from enode_scheduler.service.model import (
     where,
 )
 from enode_scheduler.service.overrides import desired_charging
-from enode_scheduler.service.reading import Reader
+from enode_scheduler.service.reading import Reader, plan_reading
 from enode_scheduler.service.sending import Sender
 from enode_scheduler.service.trouble import Trouble
 from enode_scheduler.service.wake_queue import WakeQueue
@@ -108,8 +109,11 @@ class Reconciler:
         records = await self._ports.schedules.get_schedules(ids)
         in_flight = await self._ports.intents.in_flight(ids)
         overrides = await self._ports.overrides.get_overrides(ids) if self._ports.overrides else {}
+        await self._load_chargers()
         for vid, car in self.cars.items():
             car.reading = readings.get(vid)
+            if car.charger is not None and (car.reading is not None or car.plan.energy_only):
+                car.reading = plan_reading(car, car.reading)
             car.record = records.get(vid)
             car.intent = in_flight.get(vid)
             car.override = overrides.get(vid)
@@ -121,6 +125,19 @@ class Reconciler:
             car.catch_up = True
         self._all_due = True
         log.info("fleet_loaded", vehicles=len(ids), in_flight=len(in_flight), at=now.isoformat())
+
+    async def _load_chargers(self) -> None:
+        """The chargers of the plans that act through one: latest readings and baselines."""
+        chargers = self._ports.chargers
+        by_charger = {c.plan.charger_id: c for c in self.cars.values() if c.plan.charger_id}
+        if chargers is None or not by_charger:
+            return
+        ids = list(by_charger)
+        readings = await chargers.latest_charger_readings(ids)
+        baselines = await chargers.get_energy_baselines(ids)
+        for charger_id, car in by_charger.items():
+            car.charger = readings.get(charger_id)
+            car.baseline = baselines.get(charger_id) if car.plan.energy_only else None
 
     async def refresh_plans(self, *, now: datetime) -> int:
         """Pick up added, edited and removed plans; returns how many changed."""
@@ -137,7 +154,14 @@ class Reconciler:
             elif car.plan != plan:
                 if plan.updated_at != car.plan.updated_at:
                     car.failed_attempts, car.plan_edited = 0, True
+                    # An edited charger-only plan counts its energy afresh.
+                    car.baseline = None
+                if plan.charger_id != car.plan.charger_id:
+                    car.charger = car.reading = None
                 car.plan = plan
+                if plan.energy_only and car.charger is not None and car.reading is not None:
+                    # The reading carries the plan's location and goal (`energy.energy_reading`).
+                    car.reading = plan_reading(car, None)
                 car.next_poll_at = now
             else:
                 continue
@@ -221,8 +245,10 @@ class Reconciler:
         at_boundary = [c for c in due if id(c) not in reading]
         await self._handle(at_boundary, slots, now=now, epoch=epoch, report=report)
         fresh = await self._reader.read(to_read, self.cars, now=now, report=report)
-        if fresh:
-            await self._ports.vehicles.save_readings(fresh)
+        if fresh.vehicles:
+            await self._ports.vehicles.save_readings(fresh.vehicles)
+        if fresh.chargers and self._ports.chargers is not None:
+            await self._ports.chargers.save_charger_readings(fresh.chargers)
         await self._handle(to_read, slots, now=now, epoch=epoch, report=report)
 
     def next_wake(self, *, now: datetime) -> datetime:
@@ -318,6 +344,8 @@ class Reconciler:
             applies = self._locate(car, now=now, outbox=outbox)
             view = decide.as_plan_sees_it(car.reading, applies=applies)
             deadline = self._deadline(car.plan, now=now)
+            if deadline is not None and car.plan.energy_only:
+                await self._energy_cycle(car, deadline=deadline)
             if deadline is not None:
                 self._maybe_replan(
                     car, view, slots, deadline=deadline, now=now, report=report, outbox=outbox
@@ -366,6 +394,22 @@ class Reconciler:
             status = car.plan.shown_status
             counts[status] = counts.get(status, 0) + 1
         return counts
+
+    async def _energy_cycle(self, car: Car, *, deadline: datetime) -> None:
+        """A charger-only plan counts energy from the start of each cycle (each deadline)."""
+        charger = car.charger
+        if charger is None:
+            return
+        if car.baseline is not None and car.baseline.deadline == deadline:
+            return
+        car.baseline = EnergyBaseline(charger.charger_id, deadline, charger.energy_kwh or 0.0)
+        if self._ports.chargers is not None:
+            await self._ports.chargers.set_energy_baseline(car.baseline)
+        car.reading = plan_reading(car, None)
+        log.info(
+            "energy_cycle_started", vehicle_id=car.plan.vehicle_id, deadline=deadline.isoformat(),
+            meter_kwh=round(car.baseline.start_kwh, 3), goal_kwh=car.plan.energy_kwh,
+        )  # fmt: skip
 
     def _schedule_poll(self, car: Car, *, now: datetime) -> None:
         planned = car.next_poll_at
@@ -432,7 +476,7 @@ class Reconciler:
         record = ScheduleRecord(car.plan.vehicle_id, schedule, deadline, computed_at=now)
         outbox.schedules.append(record)
         car.plan_edited = car.catch_up = False
-        car.planned_power_kw = car.power_kw or self._settings.default_charge_kw
+        car.planned_power_kw = car.power_kw or self._assumed_kw(car)
         car.record, car.anchor_soc_percent = record, view.soc_percent
         report.replanned += 1
         report.reasons[reason.value] += 1
@@ -467,8 +511,8 @@ class Reconciler:
         state = VehicleState(
             battery_capacity_kwh=reading.battery_capacity_kwh or s.default_capacity_kwh,
             soc_percent=reading.soc_percent,
-            max_charge_kw=car.power_kw or s.default_charge_kw,
-            charge_efficiency=s.default_efficiency,
+            max_charge_kw=car.power_kw or self._assumed_kw(car),
+            charge_efficiency=self._efficiency(car),
             charging_now=bool(reading.is_charging),
         )
         goal = Goal(
@@ -499,12 +543,21 @@ class Reconciler:
             cap = (car.reading.battery_capacity_kwh if car.reading else None) or (
                 self._settings.default_capacity_kwh
             )
-            gain = rec.schedule.grid_energy_kwh * self._settings.default_efficiency / cap * 100
+            gain = rec.schedule.grid_energy_kwh * self._efficiency(car) / cap * 100
             anchor = rec.schedule.soc_at_deadline_percent - gain
             car.anchor_soc_percent = anchor
         return decide.expected_soc_at(
             rec.schedule, now, computed_at=rec.computed_at, anchor_soc_percent=anchor
         )
+
+    def _assumed_kw(self, car: Car) -> float:
+        """The power planned with until one is seen while charging."""
+        s = self._settings
+        return s.charger_assumed_kw if car.plan.energy_only else s.default_charge_kw
+
+    def _efficiency(self, car: Car) -> float:
+        # A charger-only plan counts energy at the charger: what it delivers is the goal.
+        return 1.0 if car.plan.energy_only else self._settings.default_efficiency
 
     def _verify(
         self,

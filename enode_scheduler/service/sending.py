@@ -120,18 +120,31 @@ class Sender:
         plan = car.plan
         try:
             async with self._limit:
-                await self._enode.set_charging(
-                    plan.user_id,
-                    plan.vehicle_id,
-                    action,
-                    vendor=car.reading.vendor if car.reading else None,
-                )
+                if plan.charger_id is not None:
+                    # The plan acts through a charger: the command goes to the wallbox.
+                    await self._enode.set_charger_charging(
+                        plan.user_id,
+                        plan.charger_id,
+                        action,
+                        vendor=car.charger.vendor if car.charger else None,
+                    )
+                else:
+                    await self._enode.set_charging(
+                        plan.user_id,
+                        plan.vehicle_id,
+                        action,
+                        vendor=car.reading.vendor if car.reading else None,
+                    )
         except EnodeTransportError:
             # It may have arrived: keep it in flight and let the verification read decide.
             log.warning("command_unknown_outcome", vehicle_id=plan.vehicle_id, key=intent.key)
         except LostLeadership:
             await self._dropped(car, intent, now=now)
             raise
+        except EnodeError as exc:
+            await self._failed(car, exc, now=now)
+            report.send_failures += 1
+            return
         except TokenDecryptError:
             await self._faulted(car, "token_undecryptable", now=now)
             report.send_failures += 1
@@ -142,10 +155,6 @@ class Sender:
             await self._faulted(car, f"{type(exc).__name__}: {exc}"[:200], now=now)
             report.send_failures += 1
             return
-        except EnodeError as exc:
-            await self._failed(car, exc, now=now)
-            report.send_failures += 1
-            return
         finally:
             if car.intent is intent:
                 # Verify from when it went out: in a long step that is well after `now`.
@@ -154,9 +163,11 @@ class Sender:
             report.started += 1
         else:
             report.stopped += 1
+        if plan.charger_id is not None:
+            report.charger_commands += 1
         log.info(
             "command_sent", vehicle_id=plan.vehicle_id, action=action.value, key=intent.key,
-            epoch=intent.epoch, at=now.isoformat(),
+            epoch=intent.epoch, at=now.isoformat(), charger_id=plan.charger_id,
         )  # fmt: skip
 
     async def _dropped(self, car: Car, intent: CommandIntent, *, now: datetime) -> None:

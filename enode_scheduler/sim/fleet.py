@@ -7,6 +7,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
+from enode_scheduler.sim.charger import SimCharger
 from enode_scheduler.sim.config import SimConfig, VendorProfile
 from enode_scheduler.sim.vehicle import SimVehicle
 
@@ -95,3 +96,21 @@ def new_vehicle(
     }
     values.update(fields)
     return SimVehicle(**values)
+
+
+def new_charger(
+    user_id: str, *, vendor: str, seed: int, now: datetime, **fields: Any
+) -> SimCharger:
+    """One 11 kW charger with nothing plugged in; `fields` override attributes."""
+    rng = random.Random(seed)  # noqa: S311
+    values: dict[str, Any] = {
+        "id": seeded_uuid(rng),
+        "user_id": user_id,
+        "vendor": vendor,
+        "model": "Home",
+        "year": 2022,
+        "max_charge_kw": 11.0,
+        "updated_at": now,
+    }
+    values.update(fields)
+    return SimCharger(**values)

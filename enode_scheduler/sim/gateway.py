@@ -17,6 +17,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from enode_scheduler.sim.auth import Token
+from enode_scheduler.sim.charger import SimCharger
 from enode_scheduler.sim.faults import Fault
 from enode_scheduler.sim.problems import malformed, problem
 from enode_scheduler.sim.state import SimState
@@ -36,6 +37,7 @@ class Ctx:
     body: bytes
     token: Token | None = None
     vehicle: SimVehicle | None = None
+    charger: SimCharger | None = None
 
     @property
     def user_id(self) -> str:
@@ -63,7 +65,7 @@ def endpoint(
         ctx = Ctx(request, state, await request.body())
         fault: Fault | None = None
         try:
-            response = _authorize(ctx, auth, scopes) or _own_vehicle(ctx)
+            response = _authorize(ctx, auth, scopes) or _own_vehicle(ctx) or _own_charger(ctx)
             if response is None:
                 fault = _take_fault(ctx)
                 response = await _serve(ctx, handler, fault)
@@ -119,9 +121,22 @@ def _own_vehicle(ctx: Ctx) -> Response | None:
     return None
 
 
+def _own_charger(ctx: Ctx) -> Response | None:
+    charger_id = ctx.request.path_params.get("chargerId")
+    if charger_id is None:
+        return None
+    found = ctx.state.chargers.get(charger_id)
+    if found is None or ctx.token is None or found.user_id != ctx.token.user_id:
+        return problem(404, f"Charger {charger_id} not found")
+    ctx.charger = ctx.state.charger(charger_id)
+    return None
+
+
 def _take_fault(ctx: Ctx) -> Fault | None:
     if ctx.vehicle is not None:
         vendors = {ctx.vehicle.vendor}
+    elif ctx.charger is not None:
+        vendors = {ctx.charger.vendor}
     elif ctx.token is not None and ctx.token.user_id is not None:
         vendors = ctx.state.user_vendors(ctx.token.user_id)
     else:
@@ -161,8 +176,9 @@ async def _wait(ctx: Ctx, seconds: float) -> None:
 
 
 def _rate_limited(ctx: Ctx, fault: Fault) -> Response:
-    if ctx.vehicle is not None:
-        ctx.state.counters[ctx.vehicle.id].rate_limited += 1
+    device = ctx.vehicle or ctx.charger
+    if device is not None:
+        ctx.state.counters[device.id].rate_limited += 1
     headers: dict[str, str] = {}
     if fault.retry_after == "seconds":
         headers["Retry-After"] = str(max(0, math.ceil(fault.retry_after_s)))
@@ -180,15 +196,16 @@ def _whole_second(when: datetime, *, up: bool = False) -> datetime:
 
 def _record(ctx: Ctx, response: Response, fault: Fault | None) -> None:
     vehicle = ctx.vehicle
-    if vehicle is not None:
-        ctx.state.counters[vehicle.id].requests += 1
+    device = vehicle or ctx.charger
+    if device is not None:
+        ctx.state.counters[device.id].requests += 1
     ctx.state.record(
         method=ctx.request.method,
         path=ctx.request.url.path,
         query=list(ctx.request.query_params.multi_items()),
         user_id=ctx.token.user_id if ctx.token else None,
-        vendor=vehicle.vendor if vehicle else None,
-        vehicle_id=vehicle.id if vehicle else None,
+        vendor=device.vendor if device else None,
+        vehicle_id=device.id if device else None,
         status=response.status_code,
         fault=fault.kind if fault else None,
         request_content_type=ctx.request.headers.get("content-type"),

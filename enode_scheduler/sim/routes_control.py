@@ -11,6 +11,13 @@ JSON in and out; errors are {"error": ...} with 400 (bad input) or 404 (unknown 
                                              charging_location_id (str|null), max_charge_kw,
                                              reports_location
     POST   /_sim/vehicles/{id}/plug|unplug
+    GET    /_sim/chargers                    every charger with its hidden state and counters
+    POST   /_sim/chargers                    add a charger: {"user_id", "vendor", <fields>}
+    GET    /_sim/chargers/{id}               one charger
+    PATCH  /_sim/chargers/{id}               reachable
+    POST   /_sim/chargers/{id}/plug          {"vehicle_id"?}: that simulated car, or an
+                                             anonymous one, is plugged into the charger
+    POST   /_sim/chargers/{id}/unplug
     GET    /_sim/counters                    {vehicle_id: counters}
     GET    /_sim/faults  POST /_sim/faults   list / add (body: Fault fields)
     DELETE /_sim/faults  DELETE /_sim/faults/{id}
@@ -38,8 +45,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from enode_scheduler.sim.charger import SimCharger
 from enode_scheduler.sim.faults import Fault
-from enode_scheduler.sim.state import SimState, UnknownVehicle
+from enode_scheduler.sim.state import SimState, UnknownCharger, UnknownVehicle
 from enode_scheduler.sim.vehicle import SimVehicle
 from enode_scheduler.sim.webhooks import Delivery
 
@@ -75,6 +83,30 @@ def vehicle_view(state: SimState, vehicle: SimVehicle) -> dict[str, Any]:
     }
 
 
+def charger_view(state: SimState, charger: SimCharger) -> dict[str, Any]:
+    """Everything about one charger, including what the API does not show."""
+    car = state.charger_car(charger)
+    return {
+        "id": charger.id,
+        "user_id": charger.user_id,
+        "vendor": charger.vendor,
+        "model": charger.model,
+        "max_charge_kw": charger.max_charge_kw,
+        "vehicle_id": charger.vehicle_id,
+        "plugged_in": charger.is_plugged(car),
+        "charging": charger.is_charging(car),
+        "enabled": charger.enabled,
+        "reachable": charger.reachable,
+        "delivered_kwh": round(charger.delivered_kwh, 4),
+        "command_delay_s": state.command_delay(charger.vendor),
+        "pending": [
+            {"action": c.action, "effective_at": c.effective_at.isoformat()}
+            for c in charger.pending
+        ],
+        "counters": asdict(state.counters[charger.id]),
+    }
+
+
 def control(handler: ControlHandler) -> Callable[[Request], Awaitable[Response]]:
     async def run(request: Request) -> Response:
         host = request.client.host if request.client else ""
@@ -86,6 +118,8 @@ def control(handler: ControlHandler) -> Callable[[Request], Awaitable[Response]]
             result = await handler(request, request.app.state.sim, body)
         except UnknownVehicle as exc:
             return JSONResponse({"error": f"unknown vehicle {exc.args[0]}"}, 404)
+        except UnknownCharger as exc:
+            return JSONResponse({"error": f"unknown charger {exc.args[0]}"}, 404)
         except (ValueError, TypeError, KeyError) as exc:
             return JSONResponse({"error": str(exc)}, 400)
         return JSONResponse(result)
@@ -165,6 +199,43 @@ async def patch_vehicle(request: Request, state: SimState, body: dict[str, Any])
     for key, value in body.items():
         setters[key](value)
     return vehicle_view(state, state.vehicle(vid))
+
+
+def _cid(request: Request) -> str:
+    return str(request.path_params["chargerId"])
+
+
+async def list_chargers(request: Request, state: SimState, body: dict[str, Any]) -> Any:
+    return [charger_view(state, state.charger(c)) for c in list(state.chargers)]
+
+
+async def get_charger(request: Request, state: SimState, body: dict[str, Any]) -> Any:
+    return charger_view(state, state.charger(_cid(request)))
+
+
+async def add_charger(request: Request, state: SimState, body: dict[str, Any]) -> Any:
+    user_id = body.pop("user_id")
+    return charger_view(state, state.add_charger(str(user_id), **body))
+
+
+async def plug_charger(request: Request, state: SimState, body: dict[str, Any]) -> Any:
+    vehicle_id = body.get("vehicle_id")
+    charger = state.plug_charger(_cid(request), None if vehicle_id is None else str(vehicle_id))
+    return charger_view(state, charger)
+
+
+async def unplug_charger(request: Request, state: SimState, body: dict[str, Any]) -> Any:
+    return charger_view(state, state.unplug_charger(_cid(request)))
+
+
+async def patch_charger(request: Request, state: SimState, body: dict[str, Any]) -> Any:
+    unknown = set(body) - {"reachable"}
+    if unknown:
+        raise ValueError(f"unknown keys {sorted(unknown)}; use ['reachable']")
+    charger = state.charger(_cid(request))
+    if "reachable" in body:
+        state.set_charger_reachable(charger.id, bool(body["reachable"]))
+    return charger_view(state, charger)
 
 
 async def counters(request: Request, state: SimState, body: dict[str, Any]) -> Any:
@@ -275,6 +346,12 @@ def routes() -> list[Route]:
         ("/vehicles/{vehicleId}", patch_vehicle, ["PATCH"]),
         ("/vehicles/{vehicleId}/plug", plug, ["POST"]),
         ("/vehicles/{vehicleId}/unplug", unplug, ["POST"]),
+        ("/chargers", list_chargers, ["GET"]),
+        ("/chargers", add_charger, ["POST"]),
+        ("/chargers/{chargerId}", get_charger, ["GET"]),
+        ("/chargers/{chargerId}", patch_charger, ["PATCH"]),
+        ("/chargers/{chargerId}/plug", plug_charger, ["POST"]),
+        ("/chargers/{chargerId}/unplug", unplug_charger, ["POST"]),
         ("/counters", counters, ["GET"]),
         ("/faults", list_faults, ["GET"]),
         ("/faults", add_fault, ["POST"]),

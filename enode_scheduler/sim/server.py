@@ -17,7 +17,13 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from enode_scheduler.clock import Clock, SystemClock
-from enode_scheduler.sim import routes_control, routes_misc, routes_oauth, routes_vehicles
+from enode_scheduler.sim import (
+    routes_chargers,
+    routes_control,
+    routes_misc,
+    routes_oauth,
+    routes_vehicles,
+)
 from enode_scheduler.sim.config import SimConfig
 from enode_scheduler.sim.problems import problem
 from enode_scheduler.sim.state import SimState
@@ -28,6 +34,7 @@ def build_app(state: SimState) -> Starlette:
     routes = [
         *routes_oauth.routes(),
         *routes_vehicles.routes(),
+        *routes_chargers.routes(),
         *routes_misc.routes(),
         *routes_control.routes(),
     ]

@@ -5,9 +5,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from enode_scheduler.sim.charger import SimCharger
 from enode_scheduler.sim.vehicle import SimVehicle
 
 VEHICLE_FIELDS = ("smartChargingPolicy", "chargeState", "location", "information", "odometer")
+CHARGER_FIELDS = ("chargeState", "location")
 
 
 def vehicle_body(vehicle: SimVehicle, fields: list[str]) -> dict[str, Any]:
@@ -58,3 +60,32 @@ def policy(vehicle: SimVehicle) -> dict[str, Any]:
 def _stamp(vehicle: SimVehicle) -> str:
     seen = vehicle.last_seen or vehicle.updated_at
     return seen.isoformat().replace("+00:00", "Z")
+
+
+def charger_body(charger: SimCharger, car: SimVehicle | None, fields: list[str]) -> dict[str, Any]:
+    """The Charger object: id, lastSeen, isReachable, information and asked-for parts.
+
+    `information` is always there: the spec's field enum lacks it, but its description shows it
+    asked for, and the brand is what tells the charger's vendor (its rate limits) apart.
+    """
+    seen = charger.last_seen or charger.updated_at
+    body: dict[str, Any] = {
+        "id": charger.id,
+        "lastSeen": seen.isoformat().replace("+00:00", "Z"),
+        "isReachable": charger.reachable,
+        "information": {
+            "id": charger.id,
+            "brand": charger.vendor.title(),
+            "model": charger.model,
+            "year": charger.year,
+        },
+    }
+    if "chargeState" in fields:
+        body["chargeState"] = charger.charge_state(car)
+    if "location" in fields:
+        body["location"] = {
+            "latitude": car.latitude if car else 59.91,
+            "longitude": car.longitude if car else 10.75,
+            "lastUpdated": body["lastSeen"],
+        }
+    return body

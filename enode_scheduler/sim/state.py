@@ -13,21 +13,33 @@ from typing import Any
 
 from enode_scheduler.clock import Clock
 from enode_scheduler.sim.auth import AuthStore, IssuedTokens
+from enode_scheduler.sim.charger import SimCharger
 from enode_scheduler.sim.config import SPEC_VENDORS, SimConfig
 from enode_scheduler.sim.faults import Fault, FaultBook
-from enode_scheduler.sim.fleet import build_fleet, new_vehicle, seeded_uuid
+from enode_scheduler.sim.fleet import build_fleet, new_charger, new_vehicle, seeded_uuid
 from enode_scheduler.sim.records import LinkDenial, LogEntry, UserRecord, VehicleCounters
 from enode_scheduler.sim.shapes import VEHICLE_FIELDS, vehicle_body
 from enode_scheduler.sim.vehicle import Action, SimVehicle
 from enode_scheduler.sim.webhooks import Delivery, Firehose
 
-__all__ = ["VENDOR_STATUSES", "LogEntry", "SimState", "UnknownVehicle", "VehicleCounters"]
+__all__ = [
+    "VENDOR_STATUSES",
+    "LogEntry",
+    "SimState",
+    "UnknownCharger",
+    "UnknownVehicle",
+    "VehicleCounters",
+]
 
 VENDOR_STATUSES = ("READY", "ELEVATED_ERROR_RATE", "OUTAGE")
 
 
 class UnknownVehicle(KeyError):
     """No vehicle with that id."""
+
+
+class UnknownCharger(KeyError):
+    """No charger with that id."""
 
 
 class SimState:
@@ -46,6 +58,7 @@ class SimState:
         for user_id in config.user_id_list():
             self.add_user(user_id)
         self.vehicles: dict[str, SimVehicle] = {}
+        self.chargers: dict[str, SimCharger] = {}
         for vehicle in build_fleet(config, now=clock.now()):
             # Every car starts at its owner's home charging location.
             self._register(vehicle)
@@ -102,7 +115,8 @@ class SimState:
         return [self.vehicle(v.id) for v in self.vehicles.values() if v.user_id == user_id]
 
     def user_vendors(self, user_id: str) -> set[str]:
-        return {v.vendor for v in self.vehicles.values() if v.user_id == user_id}
+        cars = {v.vendor for v in self.vehicles.values() if v.user_id == user_id}
+        return cars | {c.vendor for c in self.chargers.values() if c.user_id == user_id}
 
     def plug(self, vehicle_id: str) -> SimVehicle:
         return self._set_plugged(vehicle_id, plugged=True)
@@ -205,6 +219,75 @@ class SimState:
             vendor = vendors[(len(self.vehicles) + index) % len(vendors)].vendor
             self.add_vehicle(user_id, vendor=vendor)
 
+    # ---- chargers -------------------------------------------------------------------------
+    def charger(self, charger_id: str) -> SimCharger:
+        """The charger (and the car plugged into it) brought up to `now`; UnknownCharger if none."""
+        found = self.chargers.get(charger_id)
+        if found is None:
+            raise UnknownCharger(charger_id)
+        found.advance(self.now(), self.charger_car(found))
+        return found
+
+    def charger_car(self, charger: SimCharger) -> SimVehicle | None:
+        """The simulated car on the charger's cable, if any (and still there)."""
+        if charger.vehicle_id is None:
+            return None
+        return self.vehicles.get(charger.vehicle_id)
+
+    def user_chargers(self, user_id: str) -> list[SimCharger]:
+        return [self.charger(c.id) for c in self.chargers.values() if c.user_id == user_id]
+
+    def add_charger(self, user_id: str, *, vendor: str = "EASEE", **fields: Any) -> SimCharger:
+        """A new charger for `user_id` (created if needed); `fields` override attributes."""
+        self.add_user(user_id)
+        seed = self.config.seed * 1_000_033 + len(self.chargers)
+        charger = new_charger(user_id, vendor=vendor, seed=seed, now=self.now(), **fields)
+        self.chargers[charger.id] = charger
+        self.counters[charger.id] = VehicleCounters()
+        return charger
+
+    def plug_charger(self, charger_id: str, vehicle_id: str | None = None) -> SimCharger:
+        """Plug a car into the charger: the simulated `vehicle_id`, or an anonymous one."""
+        charger = self.charger(charger_id)
+        if vehicle_id is None:
+            charger.vehicle_id, charger.plugged_in = None, True
+            return charger
+        car = self.vehicle(vehicle_id)
+        charger.vehicle_id, charger.counted_soc_percent = car.id, car.soc_percent
+        # A wallbox that lets power flow charges the car as it is plugged in; one told to stop
+        # holds it.
+        car.set_plugged(True, now=self.now(), charge_on_plug=charger.enabled)
+        if not charger.enabled:
+            car.charging, car.reasons = False, ["MANUALLY_STOPPED"]
+        self._notify(car.id)
+        return charger
+
+    def unplug_charger(self, charger_id: str) -> SimCharger:
+        charger = self.charger(charger_id)
+        car = self.charger_car(charger)
+        if car is not None:
+            car.set_plugged(False, now=self.now(), charge_on_plug=False)
+            self._notify(car.id)
+        charger.vehicle_id, charger.plugged_in, charger.counted_soc_percent = None, False, None
+        return charger
+
+    def set_charger_reachable(self, charger_id: str, reachable: bool) -> SimCharger:
+        charger = self.charger(charger_id)
+        charger.reachable = reachable
+        return charger
+
+    def charger_command(self, charger_id: str, action: Action) -> None:
+        """A START/STOP to a charger: counted, then applied after its vendor's delay."""
+        charger = self.charger(charger_id)
+        counters = self.counters[charger_id]
+        counters.commands_received += 1
+        if action == "START":
+            counters.starts += 1
+        else:
+            counters.stops += 1
+        delay_s = self.command_delay(charger.vendor)
+        charger.command(action, now=self.now(), delay_s=delay_s, car=self.charger_car(charger))
+
     # ---- users and tokens -----------------------------------------------------------------
     def add_user(self, user_id: str) -> UserRecord:
         """The user, created with one charging location, "Home", if new."""
@@ -228,6 +311,8 @@ class SimState:
         self.users.pop(user_id, None)
         for vehicle_id in [v.id for v in self.vehicles.values() if v.user_id == user_id]:
             del self.vehicles[vehicle_id]
+        for charger_id in [c.id for c in self.chargers.values() if c.user_id == user_id]:
+            del self.chargers[charger_id]
         self.auth.revoke_user(user_id)
 
     def issue_user_token(self, user_id: str, scopes: tuple[str, ...] = ("all",)) -> IssuedTokens:

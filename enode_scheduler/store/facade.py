@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from enode_scheduler.clock import Clock, SystemClock
 from enode_scheduler.config import DatabaseSettings
 from enode_scheduler.ports import LEADER_LEASE
+from enode_scheduler.store.chargers import SqlChargerStore
 from enode_scheduler.store.crypto import TokenCipher, cipher_from_settings
 from enode_scheduler.store.engine import create_engine
 from enode_scheduler.store.gates import SqlGateStore
@@ -33,6 +34,7 @@ from enode_scheduler.store.vehicles import SqlVehicleStore
 
 if TYPE_CHECKING:
     from enode_scheduler.ports import (
+        ChargerStore,
         CommandIntentStore,
         GateStore,
         IntensitySlotStore,
@@ -69,6 +71,7 @@ class Store:
     key_check: SqlKeyCheck
     link_states: SqlLinkStateStore
     cipher: TokenCipher
+    chargers: SqlChargerStore
     intensity: SqlIntensitySlotStore
     locations: SqlLocationStore
     sites: SqlSiteStore
@@ -134,6 +137,7 @@ def build_store(
         key_check=SqlKeyCheck(engine, clock=clock),
         link_states=SqlLinkStateStore(engine, clock=clock),
         cipher=cipher,
+        chargers=SqlChargerStore(engine, clock=clock),
         intensity=SqlIntensitySlotStore(engine, clock=clock),
         locations=SqlLocationStore(engine, clock=clock),
         sites=SqlSiteStore(engine, clock=clock),
@@ -155,6 +159,7 @@ if TYPE_CHECKING:
         _overrides: OverrideStore = store.overrides
         _gates: GateStore = store.gates
         _link_states: LinkStateStore = store.link_states
+        _chargers: ChargerStore = store.chargers
         _intensity: IntensitySlotStore = store.intensity
         _locations: LocationStore = store.locations
         _sites: SiteStore = store.sites

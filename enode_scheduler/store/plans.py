@@ -99,6 +99,8 @@ def _values(plan: PlanRecord) -> dict[str, Any]:
         "enabled": plan.enabled,
         "status": plan.status.value,
         "status_reason": plan.status_reason,
+        "charger_id": plan.charger_id,
+        "energy_kwh": plan.energy_kwh,
         "location_id": plan.location_id,
     }
 

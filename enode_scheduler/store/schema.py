@@ -76,6 +76,28 @@ class VehicleRow(Base):
     last_seen: Mapped[datetime | None]
 
 
+class ChargerRow(Base):
+    """A charger (wallbox): its latest reading, our energy meter, a charger-only plan's baseline."""
+
+    __tablename__ = "chargers"
+
+    charger_id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    user_id: Mapped[str] = mapped_column(
+        ForeignKey("users.user_id", ondelete="CASCADE"), index=True
+    )
+    vendor: Mapped[str | None] = mapped_column(String(64))
+    brand: Mapped[str | None] = mapped_column(String(64))
+    model: Mapped[str | None] = mapped_column(String(64))
+    is_reachable: Mapped[bool | None] = mapped_column(Boolean)
+    is_plugged_in: Mapped[bool | None] = mapped_column(Boolean)
+    is_charging: Mapped[bool | None] = mapped_column(Boolean)
+    charge_rate_kw: Mapped[float | None] = mapped_column(Float)
+    energy_kwh: Mapped[float | None] = mapped_column(Float)
+    last_seen: Mapped[datetime | None]
+    baseline_deadline: Mapped[datetime | None]
+    baseline_kwh: Mapped[float | None] = mapped_column(Float)
+
+
 class PlanRow(Base):
     __tablename__ = "plans"
 
@@ -99,6 +121,9 @@ class PlanRow(Base):
     status_reason: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime] = mapped_column(index=True)
+    # Commands go to this charger (None: to the vehicle); `energy_kwh` makes it charger-only.
+    charger_id: Mapped[str | None] = mapped_column(String(128))
+    energy_kwh: Mapped[float | None] = mapped_column(Float)
     # Enode's charging location where the plan applies; NULL: the car is not controlled.
     location_id: Mapped[str | None] = mapped_column(String(128))
     # The daemon's last verdict on where the car is (records.Presence); not an edit.
@@ -198,9 +223,9 @@ class OverrideRow(Base):
 
     __tablename__ = "vehicle_overrides"
 
-    vehicle_id: Mapped[str] = mapped_column(
-        ForeignKey("vehicles.vehicle_id", ondelete="CASCADE"), primary_key=True
-    )
+    # A plan's key: a vehicle's id, or a charger's for a charger-only plan (so no foreign key to
+    # vehicles); removed with the user by `SqlUserStore.delete_user`.
+    vehicle_id: Mapped[str] = mapped_column(String(128), primary_key=True)
     kind: Mapped[str] = mapped_column(String(16))
     until: Mapped[datetime | None]
     until_soc_percent: Mapped[float | None] = mapped_column(Float)
@@ -299,6 +324,7 @@ def _table(model: type[Base]) -> Table:
 # Core tables for the repositories, which work with SQL expressions rather than ORM objects.
 users_table = _table(UserRow)
 vehicles_table = _table(VehicleRow)
+chargers_table = _table(ChargerRow)
 plans_table = _table(PlanRow)
 schedules_table = _table(ScheduleRow)
 price_slots_table = _table(PriceSlotRow)

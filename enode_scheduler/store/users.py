@@ -13,6 +13,7 @@ from enode_scheduler.records import UserRecord, UserTokens
 from enode_scheduler.store.base import Repository
 from enode_scheduler.store.crypto import TokenCipher
 from enode_scheduler.store.schema import (
+    overrides_table,
     plans_table,
     schedules_table,
     users_table,
@@ -74,9 +75,13 @@ class SqlUserStore(Repository):
             .union(select(plans.c.vehicle_id).where(plans.c.user_id == user_id))
         )
         async with self._tx() as conn:
-            # Schedules are keyed by vehicle only; vehicles and plans go by ON DELETE CASCADE.
+            # Schedules and overrides are keyed by plan only (a vehicle's or a charger's id);
+            # vehicles, chargers and plans go by ON DELETE CASCADE.
             await conn.execute(
                 delete(schedules_table).where(schedules_table.c.vehicle_id.in_(owned))
+            )
+            await conn.execute(
+                delete(overrides_table).where(overrides_table.c.vehicle_id.in_(owned))
             )
             result = await conn.execute(delete(users).where(users.c.user_id == user_id))
         return bool(result.rowcount)

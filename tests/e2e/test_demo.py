@@ -20,13 +20,19 @@ def test_demo_runs_a_night_and_reports_every_car() -> None:
     assert done.returncode == 0, done.stderr[-2000:]
     report = json.loads(done.stdout)
     cars = {c["id"]: c for c in report["cars"]}
-    assert len(cars) == 6
+    assert len(cars) == 7
     keys = {"id", "target_met", "feasible", "energy_kwh", "cost", "baseline_cost",
             "commands_sent", "rate_limited_responses"}  # fmt: skip
     assert all(keys <= set(c) for c in cars.values())
     assert cars["demo-leaf"]["feasible"] is False
     assert cars["demo-leaf"]["target_met"] is False
     assert cars["demo-bmw"]["rate_limited_responses"] > 0
+    # The Peugeot is charged through its wallbox: commands went there, and it met its target.
+    wallbox = cars["demo-peugeot"]
+    assert (wallbox["controlled_via"], wallbox["charger_id"]) == ("charger", "demo-wallbox")
+    assert wallbox["commands_sent"] > 0
+    assert wallbox["target_met"] is True
+    assert wallbox["cost"] < wallbox["baseline_cost"]
     feasible = [c for c in cars.values() if c["feasible"]]
     assert sum(c["target_met"] for c in feasible) >= len(feasible) - 1
     assert report["total_cost"] < report["total_baseline_cost"]

@@ -120,6 +120,15 @@ async def _discover(deps: ApiDeps, user_id: str) -> None:
     await deps.vehicles.save_readings(readings)
     for reading in readings:
         await deps.request_replan(reading.vehicle_id)
+    if deps.chargers is None:
+        return
+    try:
+        chargers = await deps.enode.list_chargers(user_id)
+    except EnodeError as exc:
+        log.warning("link_chargers_not_read", user_id=user_id, error=type(exc).__name__)
+        return
+    # Known chargers can get plans through the API at once.
+    await deps.chargers.save_charger_readings(chargers)
 
 
 def _page(status: int, title: str, message: str) -> HTMLResponse:

@@ -31,7 +31,17 @@ from enode_scheduler.api.problems import responses
 from enode_scheduler.records import OverrideKind, OverrideRecord, VehicleReading
 from enode_scheduler.service.locations import PlanPlaces, resolve_location
 
-__all__ = ["api_deps", "plan_places", "vehicle_router"]
+__all__ = [
+    "HISTORY_WINDOW",
+    "MAX_AHEAD",
+    "MAX_OVERRIDE",
+    "Deps",
+    "api_deps",
+    "future",
+    "plan_location",
+    "plan_places",
+    "vehicle_router",
+]
 
 HISTORY_WINDOW = timedelta(days=1)
 MAX_AHEAD = timedelta(days=366)
@@ -51,6 +61,17 @@ def plan_places(deps: ApiDeps) -> PlanPlaces | None:
     return PlanPlaces(deps.vehicles, deps.plans, deps.locations, deps.enode, deps.enode_locations)
 
 
+async def plan_location(deps: ApiDeps, user_id: str, ref: str | None) -> str | None:
+    """The location a plan body names (`ref`), else the user's only one; None without a location
+    store (503 if one was named)."""
+    places = plan_places(deps)
+    if places is None:
+        if ref is not None:
+            raise HTTPException(503, "Charging locations are not available on this server.")
+        return None
+    return await resolve_location(places, user_id, ref)
+
+
 Deps = Annotated[ApiDeps, Depends(api_deps)]
 
 
@@ -61,7 +82,7 @@ async def _reading(deps: ApiDeps, vehicle_id: str) -> VehicleReading:
     return reading
 
 
-def _future(when: datetime, *, now: datetime, field: str, limit: timedelta) -> None:
+def future(when: datetime, *, now: datetime, field: str, limit: timedelta) -> None:
     if when <= now:
         raise HTTPException(422, f"{field}: must be in the future (now is {now.isoformat()}).")
     if when > now + limit:
@@ -93,15 +114,14 @@ async def put_plan(
     """Create or replace the vehicle's one plan (one-off `deadline` or `repeat`)."""
     reading = await _reading(deps, vehicle_id)
     if body.deadline is not None:
-        _future(body.deadline, now=deps.clock.now(), field="deadline", limit=MAX_AHEAD)
-    places = plan_places(deps)
-    where = (
-        await resolve_location(places, reading.user_id, body.location)
-        if places is not None
-        else None
-    )
-    if places is None and body.location is not None:
-        raise HTTPException(503, "Charging locations are not available on this server.")
+        future(body.deadline, now=deps.clock.now(), field="deadline", limit=MAX_AHEAD)
+    if body.charger_id is not None and deps.chargers is not None:
+        found = await deps.chargers.latest_charger_readings([body.charger_id])
+        if body.charger_id not in found or found[body.charger_id].user_id != reading.user_id:
+            raise HTTPException(
+                422, f"charger_id: user {reading.user_id!r} has no charger {body.charger_id!r}."
+            )
+    where = await plan_location(deps, reading.user_id, body.location)
     record = plan_record(body, vehicle_id=vehicle_id, user_id=reading.user_id, location_id=where)
     saved = await deps.plans.put_plan(record)
     background.add_task(deps.request_replan, vehicle_id)
@@ -122,7 +142,7 @@ async def post_override(
     reading = await _reading(deps, vehicle_id)
     now = deps.clock.now()
     if body.until is not None:
-        _future(body.until, now=now, field="until", limit=MAX_OVERRIDE)
+        future(body.until, now=now, field="until", limit=MAX_OVERRIDE)
     record = OverrideRecord(
         vehicle_id=vehicle_id,
         kind=OverrideKind(body.action),

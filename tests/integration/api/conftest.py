@@ -141,6 +141,7 @@ async def _api(backend: str, request: Any, tmp_path: Path) -> AsyncIterator[Api]
             link=link,
             request_replan=triggers.replan,
             request_reconcile=triggers.reconcile,
+            chargers=store.chargers,
             locations=store.locations,
         )
         app = create_api(deps, api_settings(), webhook_secret=WEBHOOK_SECRET)

@@ -182,3 +182,50 @@ def test_link_needs_an_http_redirect_uri(tmp_path: Path, config: Path) -> None:
     assert result.returncode == 2
     assert "redirect_uri" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_chargers_then_charge_through_a_charger(config: Path, sim_info: dict[str, Any]) -> None:
+    control = sim_info["control_url"]
+    box = httpx.post(control + "/chargers", json={"user_id": "user-1", "vendor": "EASEE"}).json()
+    done, _ = _link(config, "user-1")
+    assert done.returncode == 0, done.stderr
+    listed = subprocess.run(
+        _cli("chargers", "--json", "--user", "user-1", config=config),
+        capture_output=True,
+        text=True,
+        env=_env(),
+        check=False,
+    )
+    assert listed.returncode == 0, listed.stderr
+    found = {c["charger_id"]: c for c in json.loads(listed.stdout)}
+    assert found[box["id"]]["vendor"] == "EASEE"
+    assert found[box["id"]]["is_plugged_in"] is False
+    table = subprocess.run(
+        _cli("chargers", config=config),
+        capture_output=True,
+        text=True,
+        env={**_env(), "COLUMNS": "250"},
+        check=False,
+    )
+    assert table.returncode == 0
+    assert box["id"] in table.stdout
+    stopped = subprocess.run(
+        _cli("charge", "stop", "--charger", box["id"], "--user", "user-1", config=config),
+        capture_output=True,
+        text=True,
+        env=_env(),
+        check=False,
+    )
+    assert stopped.returncode == 0, stopped.stderr
+    log = httpx.get(control + "/log", params={"path_prefix": "/chargers"}).json()
+    posts = [(e["path"], e["request_body"]) for e in log if e["method"] == "POST"]
+    assert posts == [(f"/chargers/{box['id']}/charging", '{"action":"STOP"}')]
+    both = subprocess.run(
+        _cli("charge", "stop", "car", "--charger", box["id"], "--user", "user-1", config=config),
+        capture_output=True,
+        text=True,
+        env=_env(),
+        check=False,
+    )
+    assert both.returncode == 2
+    assert "exactly one of" in both.stderr

@@ -136,3 +136,29 @@ async def test_add_a_vehicle_over_http(sim: RunningSim, control: httpx.AsyncClie
     body = added.json()
     assert (body["user_id"], body["vendor"], body["soc_percent"]) == ("frank", "NISSAN", 12.5)
     assert sim.state.vehicle(body["id"]).user_id == "frank"
+
+
+async def test_chargers_over_the_control_api(
+    sim: RunningSim, control: httpx.AsyncClient, sim_http: httpx.AsyncClient
+) -> None:
+    car = vehicle_of(sim)
+    await control.post(f"/vehicles/{car.id}/unplug")
+    created = await control.post("/chargers", json={"user_id": car.user_id, "vendor": "ZAPTEC"})
+    assert created.status_code == 200
+    box = created.json()
+    assert (box["vendor"], box["plugged_in"], box["charging"]) == ("ZAPTEC", False, False)
+    plugged = await control.post(f"/chargers/{box['id']}/plug", json={"vehicle_id": car.id})
+    assert plugged.json()["vehicle_id"] == car.id
+    assert plugged.json()["plugged_in"] is True
+    assert sim.state.vehicles[car.id].plugged_in is True
+    api = (await sim_http.get(f"/chargers/{box['id']}", params={"field[]": "chargeState"})).json()
+    assert api["chargeState"]["isPluggedIn"] is True
+    assert api["information"]["brand"] == "Zaptec"
+    assert (await sim_http.get("/chargers", params={"field[]": "information"})).status_code == 400
+    unplugged = (await control.post(f"/chargers/{box['id']}/unplug")).json()
+    assert (unplugged["plugged_in"], unplugged["vehicle_id"]) == (False, None)
+    assert sim.state.vehicles[car.id].plugged_in is False
+    patched = await control.patch(f"/chargers/{box['id']}", json={"reachable": False})
+    assert patched.json()["reachable"] is False
+    assert (await control.patch(f"/chargers/{box['id']}", json={"x": 1})).status_code == 400
+    assert (await control.post("/chargers/nope/plug")).status_code == 404

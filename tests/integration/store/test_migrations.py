@@ -15,6 +15,7 @@ from enode_scheduler.store.engine import create_engine
 from enode_scheduler.store.schema import Base
 
 TABLES = {
+    "chargers",
     "users",
     "vehicles",
     "plans",

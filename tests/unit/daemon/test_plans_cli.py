@@ -14,15 +14,17 @@ from typer.testing import CliRunner
 
 from enode_scheduler.cli import app
 from enode_scheduler.config import load_settings
-from enode_scheduler.records import ChargingLocation, VehicleReading
+from enode_scheduler.records import ChargerReading, ChargingLocation, VehicleReading
 from enode_scheduler.store import open_store
 
 HOME = ChargingLocation("loc-home", "u1", name="Home")
 WORK = ChargingLocation("loc-work", "u1", name="Work")
+CHARGERS = ("box-1", "box-2")
 
 
 def seed(config: Path, locations: Sequence[ChargingLocation] = (HOME,)) -> None:
-    """Cars car-1 and car-2 of user u1 as the daemon would have stored them, and locations."""
+    """Cars car-1 and car-2 and chargers box-1 and box-2 of user u1 as the daemon would have
+    stored them, and locations."""
 
     async def go() -> None:
         settings = load_settings(config)
@@ -32,6 +34,9 @@ def seed(config: Path, locations: Sequence[ChargingLocation] = (HOME,)) -> None:
                     VehicleReading(v, "u1", "TESLA", None, True, 50.0, True, False, None, 60, 100)
                     for v in ("car-1", "car-2")
                 ]
+            )
+            await store.chargers.save_charger_readings(
+                [ChargerReading(c, "u1", "EASEE", None, True, True, False, None) for c in CHARGERS]
             )
             await store.locations.replace_locations("u1", list(locations))
 
@@ -120,6 +125,60 @@ def test_users_list_shows_who_must_link_again(config: Path) -> None:
     ]
     code, out, _ = cli(config, "users", "list")
     assert "u-gone  relink_required  (refresh refused (HTTP 401))" in out
+
+
+def test_charger_plans_via_a_wallbox_and_charger_only(config: Path) -> None:
+    code, out, _ = cli(
+        config, "plans", "add", "car-1", "--user", "u1", "--target", "80",
+        "--by", "2099-01-02T07:30", "--via-charger", "box-1", "--min-soc", "30",
+    )  # fmt: skip
+    assert code == 0, out
+    assert "80% by 2099-01-02 07:30 UTC via charger box-1" in out
+    code, out, _ = cli(
+        config, "plans", "add", "box-2", "--user", "u1", "--energy-kwh", "20", "--at", "07:00",
+        "--days", "mon,fri",
+    )  # fmt: skip
+    assert code == 0, out
+    assert "20 kWh through the charger at 07:00 UTC on mon,fri" in out
+    plans = {p["vehicle_id"]: p for p in json.loads(cli(config, "plans", "list", "--json")[1])}
+    assert (plans["car-1"]["target"], plans["car-1"]["charger_id"]) == ("charger", "box-1")
+    assert plans["car-1"]["energy_kwh"] is None
+    assert plans["car-1"]["min_soc_percent"] == 30
+    assert (plans["box-2"]["charger_id"], plans["box-2"]["energy_kwh"]) == ("box-2", 20)
+    # Both act only at the user's one location (a wallbox is where its plan says).
+    assert {p["location_id"] for p in plans.values()} == {"loc-home"}
+
+
+def test_unknown_or_another_users_charger_exits_2_and_stores_nothing(config: Path) -> None:
+    for args, message in [
+        (["box-9", "--energy-kwh", "20"], "unknown charger 'box-9'"),
+        (["car-1", "--target", "80", "--via-charger", "box-9"], "unknown charger 'box-9'"),
+        (["box-1", "--energy-kwh", "20", "--user", "u2"], "belongs to user 'u1', not 'u2'"),
+    ]:
+        user = [] if "--user" in args else ["--user", "u1"]
+        code, _, err = cli(config, "plans", "add", *args, *user, "--at", "07:00")
+        assert code == 2
+        assert message in err
+        assert len(err.strip().splitlines()) == 1
+    assert json.loads(cli(config, "plans", "list", "--json")[1]) == []
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        pytest.param(["--target", "80", "--energy-kwh", "20"], "not with --target", id="both"),
+        pytest.param(["--energy-kwh", "20", "--via-charger", "b"], "charger-only", id="via"),
+        pytest.param(["--energy-kwh", "20", "--min-soc", "10"], "needs a car's SoC", id="min"),
+        pytest.param([], "give --target", id="no-goal"),
+    ],
+)
+def test_bad_charger_plans_exit_2_with_one_line(
+    config: Path, args: list[str], message: str
+) -> None:
+    code, _, err = cli(config, "plans", "add", "box-1", "--user", "u1", "--at", "07:00", *args)
+    assert code == 2
+    assert message in err
+    assert len(err.strip().splitlines()) == 1
 
 
 def test_unknown_vehicle_or_another_users_vehicle_exits_2_and_stores_nothing(

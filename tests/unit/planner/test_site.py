@@ -110,14 +110,13 @@ def _reference(cars: list[SiteCar], max_kw: float, slots: list[Slot]) -> tuple[f
             energy = [sum(power[i] for i in group) for _k, group, _p in columns]
             h.addRow(floor, inf, len(columns), list(range(len(columns))), energy)
         h.run()
+        assert h.getModelStatus() == highspy.HighsModelStatus.kOptimal, h.getModelStatus()
         return float(h.getInfo().objective_function_value)
 
     if not columns:
         return sum(need), 0.0
     delivered = -solve([-sum(power[i] for i in g) for _k, g, _p in columns], None)
-    cost = solve(
-        [p * sum(power[i] for i in g) for _k, g, p in columns], delivered * (1 - 1e-9) - 1e-9
-    )
+    cost = solve([p * sum(power[i] for i in g) for _k, g, p in columns], delivered - 1e-6)
     return sum(need) - delivered, cost
 
 

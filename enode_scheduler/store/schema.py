@@ -266,6 +266,7 @@ class TokenKeyCheckRow(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     value_enc: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime]
 
 
 class SiteRow(Base):

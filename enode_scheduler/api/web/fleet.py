@@ -17,6 +17,8 @@ from enum import StrEnum
 from enode_scheduler.api.deps import ApiDeps
 from enode_scheduler.planner.models import Window
 from enode_scheduler.records import (
+    CarHealth,
+    CarStatus,
     PlanRecord,
     PlanStatus,
     Presence,
@@ -173,14 +175,23 @@ def problems_of(
     *,
     now: datetime,
     paused_vendors: frozenset[str] = frozenset(),
+    health: CarHealth | None = None,
 ) -> tuple[Problem, ...]:
-    """Every problem of one car: the one place where the statuses of later work plug in."""
+    """Every problem of one car: the one place where the statuses of later work plug in.
+
+    `health` is the running daemon's view of the car (`Reconciler.health`): it knows a refused
+    link or an outage before the store does, and alone knows a car's own `error` (a token that
+    does not decrypt, a malformed answer, an unexpected exception).
+    """
+    status = health.status if health is not None else CarStatus.OK
     found: list[Problem] = []
-    if user is not None and user.needs_relink:
+    if (user is not None and user.needs_relink) or status is CarStatus.RELINK_REQUIRED:
         found.append(Problem.RELINK_REQUIRED)
-    if reading.vendor is not None and reading.vendor in paused_vendors:
+    if (
+        reading.vendor is not None and reading.vendor in paused_vendors
+    ) or status is CarStatus.VENDOR_OUTAGE:
         found.append(Problem.OUTAGE)
-    if plan is not None and plan.status is PlanStatus.FAILED:
+    if status is CarStatus.ERROR or (plan is not None and plan.status is PlanStatus.FAILED):
         found.append(Problem.ERROR)
     if (
         plan is not None
@@ -283,6 +294,7 @@ class FleetView:
         records = await d.schedules.get_schedules(list(readings))
         users = {u.user_id: u for u in await d.users.list_users()}
         paused = d.web.paused_vendors() if d.web else frozenset()
+        health = {h.vehicle_id: h for h in d.health()} if d.health else {}
         unknown_location: UnknownLocation = d.web.unknown_location if d.web else "skip"
         rows = []
         for vid, reading in readings.items():
@@ -306,8 +318,9 @@ class FleetView:
                     else None,
                     outcome=_outcome(plan),
                     problems=problems_of(
-                        reading, user, plan, record, now=now, paused_vendors=paused
-                    ),
+                        reading, user, plan, record, now=now, paused_vendors=paused,
+                        health=health.get(vid),
+                    ),  # fmt: skip
                     left_alone=left_alone(plan, unknown_location=unknown_location),
                     co2_kg=record.schedule.co2_kg if record and self._co2 else None,
                 )

@@ -31,7 +31,7 @@ from enode_scheduler.api.web.fleet import (
     problems_of,
 )
 from enode_scheduler.planner.models import IntensitySlot, Slot
-from enode_scheduler.records import ScheduleRecord, VehicleReading
+from enode_scheduler.records import CarStatus, ScheduleRecord, VehicleReading
 from enode_scheduler.service.decide import expected_soc_at
 
 __all__ = ["COOKIE", "install_web"]
@@ -178,7 +178,10 @@ class _Pages:
         commands = await d.intents.history(vid, since=now - HISTORY_WINDOW)
         user = await d.users.get_user(reading.user_id)
         paused = self.web.paused_vendors() if self.web else frozenset()
-        problems = problems_of(reading, user, plan, record, now=now, paused_vendors=paused)
+        health = next((h for h in d.health() if h.vehicle_id == vid), None) if d.health else None
+        problems = problems_of(
+            reading, user, plan, record, now=now, paused_vendors=paused, health=health
+        )
         context: dict[str, Any] = dict(
             caller=caller, reading=reading, plan=plan, record=record, user=user,
             schedule=schedule_out(record) if record else None, override=override,
@@ -186,6 +189,7 @@ class _Pages:
             and not override.ended(now=now, soc_percent=reading.soc_percent),
             commands=list(reversed(commands)), chart=await self._car_chart(reading, record, plan),
             problems=problems, location=location_status(reading, plan),
+            trouble=health if health is not None and health.status is not CarStatus.OK else None,
             left_alone=left_alone(
                 plan, unknown_location=self.web.unknown_location if self.web else "skip"
             ),

@@ -157,7 +157,10 @@ async def test_a_locked_database_withholds_the_watchdog_then_work_resumes(
     settings = daemon_settings(tmp_path, sim, scheduler=scheduler)
     async with build(settings, clock=clock) as deps:
         await link_user(deps.store, sim, "u1", now=clock.now())
-        await add_plan(deps.store, "car-1", "u1", target=60.0, deadline=DEADLINE)
+        await add_plan(
+            deps.store, "car-1", "u1", target=60.0, deadline=DEADLINE,
+            location_id=sim.state.home_location_id("u1"),
+        )  # fmt: skip
         notifier = Notifier(str(listener.path), watchdog_usec="400000")
         daemon = Daemon(deps, notifier=notifier, install_signals=False, holder="test")
         task = asyncio.create_task(daemon.run())
@@ -203,7 +206,10 @@ async def test_a_vendors_429_gate_survives_a_restart(tmp_path: Path) -> None:
 
         async with build(settings, clock=clock) as deps:
             await link_user(deps.store, sim, "u1", now=clock.now())
-            await add_plan(deps.store, "car-1", "u1", target=60.0, deadline=DEADLINE)
+            await add_plan(
+                deps.store, "car-1", "u1", target=60.0, deadline=DEADLINE,
+                location_id=sim.state.home_location_id("u1"),
+            )  # fmt: skip
             first = Daemon(deps, install_signals=False, holder="first")
             task = asyncio.create_task(first.run())
             await asyncio.wait_for(first.ready_event.wait(), timeout=10)
@@ -237,7 +243,10 @@ async def test_a_vendor_in_outage_gets_no_request_until_it_is_ready(
 
     async with build(settings, clock=clock) as deps:
         await link_user(deps.store, sim, "u1", now=clock.now())
-        await add_plan(deps.store, "car-1", "u1", target=60.0, deadline=DEADLINE)
+        await add_plan(
+            deps.store, "car-1", "u1", target=60.0, deadline=DEADLINE,
+            location_id=sim.state.home_location_id("u1"),
+        )  # fmt: skip
         daemon = Daemon(deps, install_signals=False, holder="test")
         task = asyncio.create_task(daemon.run())
         await asyncio.wait_for(daemon.ready_event.wait(), timeout=10)
@@ -262,7 +271,10 @@ async def test_a_crashed_background_task_is_logged_and_ends_the_process_with_4(
     settings = daemon_settings(tmp_path, sim)
     async with build(settings, clock=clock) as deps:
         await link_user(deps.store, sim, "u1", now=clock.now())
-        await add_plan(deps.store, "car-1", "u1", target=60.0, deadline=DEADLINE)
+        await add_plan(
+            deps.store, "car-1", "u1", target=60.0, deadline=DEADLINE,
+            location_id=sim.state.home_location_id("u1"),
+        )  # fmt: skip
         daemon = Daemon(deps, install_signals=False, holder="test")
         task = asyncio.create_task(daemon.run())
         await asyncio.wait_for(daemon.ready_event.wait(), timeout=10)
@@ -287,7 +299,10 @@ async def test_a_user_whose_vendor_link_is_no_longer_valid_must_link_again(
     settings = daemon_settings(tmp_path, sim)
     async with build(settings, clock=clock) as deps:
         await link_user(deps.store, sim, "u1", now=clock.now())
-        await add_plan(deps.store, "car-1", "u1", target=60.0, deadline=DEADLINE)
+        await add_plan(
+            deps.store, "car-1", "u1", target=60.0, deadline=DEADLINE,
+            location_id=sim.state.home_location_id("u1"),
+        )  # fmt: skip
         daemon = Daemon(deps, install_signals=False, holder="test")
         task = asyncio.create_task(daemon.run())
         await asyncio.wait_for(daemon.ready_event.wait(), timeout=10)

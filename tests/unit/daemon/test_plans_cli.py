@@ -119,9 +119,11 @@ def test_users_list_shows_who_must_link_again(config: Path) -> None:
     asyncio.run(seed())
     code, out, _ = cli(config, "users", "list", "--json")
     assert code == 0, out
+    # u1 is the fixture's own user (with a charging location, no tokens).
     assert json.loads(out) == [
         {"user_id": "u-gone", "status": "relink_required", "reason": "refresh refused (HTTP 401)"},
         {"user_id": "u-ok", "status": "not_linked", "reason": None},
+        {"user_id": "u1", "status": "not_linked", "reason": None},
     ]
     code, out, _ = cli(config, "users", "list")
     assert "u-gone  relink_required  (refresh refused (HTTP 401))" in out

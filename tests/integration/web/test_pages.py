@@ -21,6 +21,8 @@ from enode_scheduler.api.web.routes import COOKIE
 from enode_scheduler.clock import FakeClock
 from enode_scheduler.planner.models import IntensitySlot, Schedule, Slot, Window
 from enode_scheduler.records import (
+    CarHealth,
+    CarStatus,
     ChargeAction,
     ChargingLocation,
     CommandIntent,
@@ -348,3 +350,32 @@ async def test_a_co2_source_without_stored_intensity_says_so(co2_web: Web) -> No
     chart = _car_svg((await co2_web.client.get("/cars/car-ok", headers=READ)).text)
     assert "no carbon intensity stored for this period" in chart
     assert "c-co2-slot" not in chart
+
+
+async def test_the_daemons_car_statuses_show_as_problems(web: Web) -> None:
+    """What only the running daemon knows (a token that does not decrypt, a link Enode refused,
+    an outage) reaches the fleet table and the car page through `ApiDeps.health`."""
+    since = NOW - timedelta(minutes=20)
+    health = [
+        CarHealth("car-ok", "alice", CarStatus.ERROR, "token_undecryptable", since),
+        CarHealth("car-risk", "bob", CarStatus.RELINK_REQUIRED, "refresh refused (HTTP 401)"),
+    ]
+    app_deps = web.client._transport.app.state.api_deps  # type: ignore[attr-defined]
+    deps = dataclasses.replace(app_deps, health=lambda: health)
+    rows = {r.vehicle_id: r for r in await FleetView(deps).rows()}
+    assert rows["car-ok"].problems == (Problem.ERROR,)
+    assert rows["car-risk"].problems[0] is Problem.RELINK_REQUIRED
+    health.append(CarHealth("car-bmw", "dora", CarStatus.VENDOR_OUTAGE, "OUTAGE"))
+    # BMW is paused and the daemon says outage too: one badge, not two.
+    bmw = next(r for r in await FleetView(deps).rows() if r.vehicle_id == "car-bmw")
+    assert bmw.problems == (Problem.OUTAGE,)
+    transport = httpx.ASGITransport(app=create_api(deps, api_settings()))
+    async with httpx.AsyncClient(transport=transport, base_url="https://ops.test") as client:
+        page = await client.get("/cars/car-ok", headers=READ)
+        assert page.status_code == 200
+        assert 'class="badge b-error"' in page.text
+        assert 'data-trouble="error"' in page.text
+        assert "token_undecryptable" in page.text
+        fleet = await client.get("/", headers=READ)
+        order = re.findall(r'data-vehicle="([^"]+)"', fleet.text)
+        assert order.index("car-risk") < order.index("car-ok")  # relink outranks error

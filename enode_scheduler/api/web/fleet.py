@@ -318,9 +318,14 @@ class FleetView:
                     else None,
                     outcome=_outcome(plan),
                     problems=problems_of(
-                        reading, user, plan, record, now=now, paused_vendors=paused,
+                        reading,
+                        user,
+                        plan,
+                        record,
+                        now=now,
+                        paused_vendors=paused,
                         health=health.get(vid),
-                    ),  # fmt: skip
+                    ),
                     left_alone=left_alone(plan, unknown_location=unknown_location),
                     co2_kg=record.schedule.co2_kg if record and self._co2 else None,
                 )

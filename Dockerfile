@@ -25,7 +25,10 @@ ENV PIP_DISABLE_PIP_VERSION_CHECK=1 \
     PYTHONUNBUFFERED=1 \
     PATH=/opt/enode-scheduler/bin:$PATH \
     STATE_DIRECTORY=/var/lib/enode-scheduler \
-    ENODE_SCHEDULER__API__LISTEN=0.0.0.0:8080
+    ENODE_SCHEDULER__API__LISTEN=127.0.0.1:8080
+# The API listens on the container's own loopback: the HEALTHCHECK reaches it, nothing outside
+# does. To publish it (`-p`), set ENODE_SCHEDULER__API__LISTEN=0.0.0.0:8080 and configure
+# [[api.tokens]]; without tokens the daemon refuses a non-loopback address (exit 2).
 # Wheels are bind-mounted, not copied, so they never become an image layer. pip compiles the
 # bytecode here, which is why the root filesystem can be read-only at run time.
 RUN --mount=type=bind,from=builder,source=/wheels,target=/wheels \
@@ -39,6 +42,7 @@ RUN --mount=type=bind,from=builder,source=/wheels,target=/wheels \
 VOLUME ["/var/lib/enode-scheduler"]
 WORKDIR /var/lib/enode-scheduler
 USER 10001:10001
+# Where the API listens once published as above.
 EXPOSE 8080
 STOPSIGNAL SIGTERM
 HEALTHCHECK --interval=30s --timeout=10s --start-period=60s --retries=3 \

@@ -27,6 +27,7 @@ from enode_scheduler.config.models import (
     TariffSettings,
     TimeOfUseFee,
     UkGridSettings,
+    is_loopback,
     load_settings,
 )
 
@@ -51,5 +52,6 @@ __all__ = [
     "TariffSettings",
     "TimeOfUseFee",
     "UkGridSettings",
+    "is_loopback",
     "load_settings",
 ]

@@ -20,6 +20,7 @@ JSON (`["a", "b"]`) or comma-separated; a list in a secret file is one item per 
 from __future__ import annotations
 
 import base64
+import ipaddress
 import os
 from collections.abc import Mapping
 from contextvars import ContextVar
@@ -633,7 +634,7 @@ class ApiSettings(_Section):
         default=None,
         description=(
             "HOST:PORT of the HTTP API (/healthz, /readyz, /metrics, plans, link, webhooks); "
-            "unset keeps it off."
+            "unset keeps it off. An address other than loopback needs [[api.tokens]]."
         ),
     )
     tokens: tuple[ApiToken, ...] = Field(
@@ -859,7 +860,30 @@ def _cross_checks(settings: Settings) -> list[tuple[str, str]]:
     if prices.source == "entsoe" and prices.entsoe.security_token is None:
         problems.append(("prices.entsoe.security_token", 'required when prices.source = "entsoe"'))
     problems += _co2_checks(settings.co2)
+    api = settings.api
+    if api.listen is not None and not api.tokens and not is_loopback(api.listen):
+        # Every /v1 route would be open to whoever reaches the address (or, as now, closed to
+        # all): a public listener is only for a daemon whose API is meant to be used.
+        problems.append(
+            (
+                "api.listen",
+                f"{api.listen!r} is not a loopback address: add [[api.tokens]] first, or listen "
+                "on 127.0.0.1 (a reverse proxy in front reaches it there)",
+            )
+        )
     return problems
+
+
+def is_loopback(listen: str) -> bool:
+    """Whether `HOST:PORT` binds to this host only: 127.0.0.0/8, ::1 or localhost. A wildcard
+    (0.0.0.0, ::) or any other name or address may be reachable from elsewhere."""
+    host = listen.rpartition(":")[0].strip("[]")
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def _co2_checks(co2: Co2Settings) -> list[tuple[str, str]]:

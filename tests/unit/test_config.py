@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import tomllib
 from pathlib import Path
@@ -10,7 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 from enode_scheduler.cli import app
-from enode_scheduler.config import Settings, load_settings
+from enode_scheduler.config import Settings, is_loopback, load_settings
 from enode_scheduler.config.sources import flatten
 from enode_scheduler.exceptions import ConfigError
 
@@ -147,6 +148,20 @@ BAD_CONFIGS = [
         {"ENODE_SCHEDULER__LOGGING__LEVEL": "loud"},
         "$ENODE_SCHEDULER__LOGGING__LEVEL: logging.level: must be 'debug', 'info', 'warning' or"
         " 'error'",
+    ),
+    (
+        "public-listen-without-tokens",
+        '[api]\nlisten = "0.0.0.0:8080"',
+        {},
+        "config.toml: api.listen: '0.0.0.0:8080' is not a loopback address: add [[api.tokens]] "
+        "first, or listen on 127.0.0.1 (a reverse proxy in front reaches it there)",
+    ),
+    (
+        "public-listen-from-env-without-tokens",
+        "",
+        {"ENODE_SCHEDULER__API__LISTEN": "[::]:8080"},
+        "$ENODE_SCHEDULER__API__LISTEN: api.listen: '[::]:8080' is not a loopback address: add "
+        "[[api.tokens]] first, or listen on 127.0.0.1 (a reverse proxy in front reaches it there)",
     ),
     (
         "unknown-env-key",
@@ -375,3 +390,34 @@ def test_a_webhook_secret_shorter_than_128_bits_is_refused(workdir: Path) -> Non
     assert result.exit_code == 2
     assert result.stderr.startswith("config.toml: enode.webhook_secret: shorter than 128 bits")
     assert "short-secret" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("listen", "loopback"),
+    [
+        ("127.0.0.1:8080", True),
+        ("127.0.0.53:1", True),
+        ("[::1]:8080", True),
+        ("localhost:8080", True),
+        ("0.0.0.0:8080", False),
+        ("[::]:8080", False),
+        (":8080", False),
+        ("192.168.1.10:8080", False),
+        ("scheduler.example.org:8080", False),
+    ],
+)
+def test_only_loopback_addresses_count_as_loopback(listen: str, loopback: bool) -> None:
+    assert is_loopback(listen) is loopback
+
+
+def test_a_public_listen_with_tokens_is_accepted(tmp_path: Path) -> None:
+    env = {
+        "ENODE_SCHEDULER__API__LISTEN": "0.0.0.0:8080",
+        "ENODE_SCHEDULER__API__TOKENS": json.dumps(
+            [{"name": "ops", "scope": "read", "sha256": "a" * 64}]
+        ),
+        "ENODE_SCHEDULER__STATE_DIR": str(tmp_path),
+    }
+    settings = load_settings(None, environ=env, run_secrets_dir=tmp_path / "none")
+    assert settings.api.listen == "0.0.0.0:8080"
+    assert [t.name for t in settings.api.tokens] == ["ops"]

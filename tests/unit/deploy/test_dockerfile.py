@@ -11,6 +11,9 @@ from pathlib import Path
 
 import pytest
 
+from enode_scheduler.config import is_loopback, load_settings
+from enode_scheduler.exceptions import ConfigError
+
 ROOT = Path(__file__).resolve().parents[3]
 DOCKERFILE = ROOT / "Dockerfile"
 
@@ -74,3 +77,22 @@ def test_build_context_has_what_the_wheel_needs_and_nothing_else(tmp_path: Path)
     assert {"migrations/env.py", "migrations/script.py.mako", "migrations/__init__.py"} <= files
     assert not [name for name in files if name.startswith(("tests", ".git", "docs", "deploy"))]
     assert not [name for name in files if "__pycache__" in name or name.endswith(".pyc")]
+
+
+def test_the_image_listens_on_loopback_unless_told_otherwise(tmp_path: Path) -> None:
+    """Its API is for the HEALTHCHECK only by default; a public address needs tokens."""
+    env_line = _last("ENV")
+    listen = re.search(r"ENODE_SCHEDULER__API__LISTEN=(\S+)", env_line)
+    assert listen is not None
+    assert is_loopback(listen.group(1))
+    environ = {"ENODE_SCHEDULER__API__LISTEN": listen.group(1), "STATE_DIRECTORY": str(tmp_path)}
+    assert (
+        load_settings(None, environ=environ, run_secrets_dir=tmp_path).api.listen
+        == "127.0.0.1:8080"
+    )
+    with pytest.raises(ConfigError, match=r"api\.listen: '0\.0\.0\.0:8080' is not a loopback"):
+        load_settings(
+            None,
+            environ={**environ, "ENODE_SCHEDULER__API__LISTEN": "0.0.0.0:8080"},
+            run_secrets_dir=tmp_path,
+        )

@@ -58,6 +58,7 @@ def make_reconciler(deps: Deps) -> Reconciler:
         intents=store.intents,
         price_slots=store.prices,
         overrides=store.overrides,
+        outcomes=store.outcomes,
     )
     return Reconciler(
         ports,

@@ -17,6 +17,7 @@ from enode_scheduler.records import (
     CommandIntent,
     Lease,
     OverrideRecord,
+    PlanOutcome,
     PlanRecord,
     PlanStatus,
     ScheduleRecord,
@@ -30,6 +31,7 @@ __all__ = [
     "CommandIntentStore",
     "EnodeApi",
     "LeaseStore",
+    "OutcomeStore",
     "OverrideStore",
     "PlanStore",
     "PriceSlotStore",
@@ -201,6 +203,16 @@ class LeaseStore(Protocol):
     async def release(self, lease: Lease) -> None: ...
 
     async def current(self, name: str) -> Lease | None: ...
+
+
+class OutcomeStore(Protocol):
+    """The latest deadline's outcome per vehicle; removed with the vehicle's plan."""
+
+    async def record_outcome(self, outcome: PlanOutcome) -> None:
+        """Store the outcome, replacing the vehicle's previous one."""
+        ...
+
+    async def get_outcomes(self, vehicle_ids: Sequence[str]) -> dict[str, PlanOutcome]: ...
 
 
 class OverrideStore(Protocol):

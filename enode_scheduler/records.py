@@ -162,3 +162,46 @@ class OverrideRecord:
             and soc_percent is not None
             and soc_percent >= self.until_soc_percent
         )
+
+
+class OutcomeKind(StrEnum):
+    """How a plan's deadline went."""
+
+    MET = "met"
+    MISSED = "missed"
+    CAPPED = "capped"  # the car's own charge limit stopped it below the target
+    INFEASIBLE = "infeasible"  # the schedule could not reach the target in time
+
+
+@dataclass(frozen=True, slots=True)
+class PlanOutcome:
+    """What a plan achieved at one deadline (the latest is kept per vehicle)."""
+
+    vehicle_id: str
+    deadline: datetime
+    kind: OutcomeKind
+    target_soc_percent: float
+    soc_percent: float | None  # the car's SoC at the deadline; None when it was never read
+    limit_percent: float | None = None  # the car's own charge limit, when it reported one
+    recorded_at: datetime | None = None
+
+    @property
+    def shortfall_percent(self) -> float | None:
+        if self.soc_percent is None:
+            return None
+        return max(0.0, self.target_soc_percent - self.soc_percent)
+
+    def describe(self) -> str:
+        """`met`, `missed by 9 %`, `capped by the car's limit at 80 %`, `infeasible: ...`."""
+        if self.kind is OutcomeKind.MET:
+            return "met"
+        if self.kind is OutcomeKind.CAPPED:
+            return f"capped by the car's limit at {self.limit_percent or 0:g} %"
+        if self.kind is OutcomeKind.INFEASIBLE:
+            return "infeasible: plugged in too late" + _reached(self.soc_percent)
+        short = self.shortfall_percent
+        return "missed (SoC unknown)" if short is None else f"missed by {short:.0f} %"
+
+
+def _reached(soc_percent: float | None) -> str:
+    return "" if soc_percent is None else f" (reached {soc_percent:.0f} %)"

@@ -21,6 +21,7 @@ from enode_scheduler.records import (
     IntentStatus,
     Lease,
     OverrideRecord,
+    PlanOutcome,
     PlanRecord,
     PlanStatus,
     ScheduleRecord,
@@ -50,6 +51,7 @@ if TYPE_CHECKING:
     from enode_scheduler.ports import (
         CommandIntentStore,
         LeaseStore,
+        OutcomeStore,
         OverrideStore,
         PlanStore,
         PriceSlotStore,
@@ -70,6 +72,7 @@ class _Tables:
     plans: dict[str, PlanRecord] = field(default_factory=dict)
     schedules: dict[str, ScheduleRecord] = field(default_factory=dict)
     overrides: dict[str, OverrideRecord] = field(default_factory=dict)
+    outcomes: dict[str, PlanOutcome] = field(default_factory=dict)
 
     def ensure_user(self, user_id: str) -> None:
         self.users.setdefault(user_id, UserRecord(user_id=user_id))
@@ -106,6 +109,7 @@ class InMemoryUserStore:
         for vehicle_id in owned:
             self._t.schedules.pop(vehicle_id, None)
             self._t.overrides.pop(vehicle_id, None)
+            self._t.outcomes.pop(vehicle_id, None)
             if (reading := self._t.vehicles.get(vehicle_id)) and reading.user_id == user_id:
                 del self._t.vehicles[vehicle_id]
             if (plan := self._t.plans.get(vehicle_id)) and plan.user_id == user_id:
@@ -183,6 +187,7 @@ class InMemoryPlanStore:
         return [p for p in plans if p.enabled or not enabled_only]
 
     async def delete_plan(self, vehicle_id: str) -> bool:
+        self._t.outcomes.pop(vehicle_id, None)
         return self._t.plans.pop(vehicle_id, None) is not None
 
     async def set_plan_status(
@@ -385,6 +390,22 @@ class InMemoryOverrideStore:
         return {v: rows[v] for v in vehicle_ids if v in rows}
 
 
+class InMemoryOutcomeStore:
+    """OutcomeStore over the shared tables; an outcome goes with its plan."""
+
+    def __init__(self, tables: _Tables | None = None) -> None:
+        self._t = tables or _Tables()
+
+    async def record_outcome(self, outcome: PlanOutcome) -> None:
+        if outcome.vehicle_id not in self._t.plans:
+            raise StoreError(f"no plan for vehicle {outcome.vehicle_id!r}")
+        self._t.outcomes[outcome.vehicle_id] = outcome
+
+    async def get_outcomes(self, vehicle_ids: Sequence[str]) -> dict[str, PlanOutcome]:
+        rows = self._t.outcomes
+        return {v: rows[v] for v in vehicle_ids if v in rows}
+
+
 @dataclass(frozen=True)
 class InMemoryStore:
     """The twin of `store.Store`: the same attribute names, over shared in-memory tables."""
@@ -398,6 +419,7 @@ class InMemoryStore:
     intents: InMemoryCommandIntentStore
     leases: InMemoryLeaseStore
     overrides: InMemoryOverrideStore
+    outcomes: InMemoryOutcomeStore
 
     @classmethod
     def create(cls, *, clock: Clock, lease_name: str = "leader") -> InMemoryStore:
@@ -414,6 +436,7 @@ class InMemoryStore:
             intents=InMemoryCommandIntentStore(clock=clock, leases=leases, lease_name=lease_name),
             leases=leases,
             overrides=InMemoryOverrideStore(tables),
+            outcomes=InMemoryOutcomeStore(tables),
         )
 
 
@@ -429,6 +452,7 @@ if TYPE_CHECKING:
         _intents: CommandIntentStore = store.intents
         _leases: LeaseStore = store.leases
         _overrides: OverrideStore = store.overrides
+        _outcomes: OutcomeStore = store.outcomes
 
 
 # Price source twin

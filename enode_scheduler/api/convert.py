@@ -7,18 +7,21 @@ from datetime import UTC, datetime
 from enode_scheduler.api.models import (
     WEEKDAYS,
     CommandOut,
+    OutcomeOut,
     OverrideOut,
     PlanIn,
     PlanOut,
     RepeatOut,
     ScheduleOut,
     VehicleOut,
+    VehicleScheduleOut,
     WindowOut,
 )
 from enode_scheduler.planner.models import Window, WindowReason
 from enode_scheduler.records import (
     CommandIntent,
     OverrideRecord,
+    PlanOutcome,
     PlanRecord,
     ScheduleRecord,
     VehicleReading,
@@ -143,4 +146,38 @@ def command_out(intent: CommandIntent) -> CommandOut:
         sent_at=intent.sent_at,
         verified_at=intent.verified_at,
         error=intent.error,
+    )
+
+
+def outcome_out(outcome: PlanOutcome) -> OutcomeOut:
+    return OutcomeOut(
+        deadline=outcome.deadline,
+        outcome=outcome.kind.value,
+        detail=outcome.describe(),
+        target_soc_percent=outcome.target_soc_percent,
+        soc_percent=outcome.soc_percent,
+        limit_percent=outcome.limit_percent,
+    )
+
+
+def vehicle_schedule_out(
+    vehicle_id: str,
+    *,
+    reading: VehicleReading | None,
+    record: ScheduleRecord | None,
+    override: OverrideRecord | None,
+    history: list[CommandIntent],
+    outcome: PlanOutcome | None,
+    now: datetime,
+    currency: str,
+) -> VehicleScheduleOut:
+    """The body of `GET /v1/vehicles/{id}/schedule`, also what `plans show` prints."""
+    soc = reading.soc_percent if reading is not None else None
+    return VehicleScheduleOut(
+        vehicle_id=vehicle_id,
+        schedule=schedule_out(record) if record else None,
+        override=override_out(override, now=now, soc_percent=soc) if override else None,
+        commands=[command_out(i) for i in history],
+        last_outcome=outcome_out(outcome) if outcome else None,
+        currency=currency,
     )

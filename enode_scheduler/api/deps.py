@@ -10,6 +10,7 @@ from enode_scheduler.clock import Clock
 from enode_scheduler.ports import (
     CommandIntentStore,
     EnodeApi,
+    OutcomeStore,
     OverrideStore,
     PlanStore,
     ScheduleStore,
@@ -68,3 +69,6 @@ class ApiDeps:
     enode: EnodeApi | None = None
     request_replan: Trigger = no_trigger
     request_reconcile: Trigger = no_trigger
+    # How each plan's latest deadline went; None: not shown.
+    outcomes: OutcomeStore | None = None
+    currency: str = "EUR"

@@ -206,11 +206,24 @@ class CommandOut(BaseModel):
     error: str | None
 
 
+class OutcomeOut(BaseModel):
+    deadline: datetime
+    outcome: Literal["met", "missed", "capped", "infeasible"]
+    detail: str = Field(description="e.g. `missed by 9 %`, `capped by the car's limit at 80 %`.")
+    target_soc_percent: float
+    soc_percent: float | None = Field(description="The car's SoC at the deadline.")
+    limit_percent: float | None = Field(description="The car's own charge limit, if reported.")
+
+
 class VehicleScheduleOut(BaseModel):
     vehicle_id: str
     schedule: ScheduleOut | None = Field(description="None until the planner has run.")
     override: OverrideOut | None
     commands: list[CommandOut] = Field(description="Command intents of the last 24 hours.")
+    last_outcome: OutcomeOut | None = Field(
+        default=None, description="How the plan's latest deadline went; None before the first."
+    )
+    currency: str = Field(default="EUR", description="Currency of every cost and saving.")
 
 
 class WebhookResult(BaseModel):

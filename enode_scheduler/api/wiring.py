@@ -39,6 +39,8 @@ def api_for(
         enode=deps.enode,
         request_replan=request_replan,
         request_reconcile=request_reconcile,
+        outcomes=store.outcomes,
+        currency=deps.settings.prices.currency,
     )
     secret = deps.settings.enode.webhook_secret
     public, guarded = health_routers(ready=ready, metrics=metrics)

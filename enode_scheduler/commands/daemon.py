@@ -11,7 +11,7 @@ from typing import Annotated
 import typer
 
 from enode_scheduler.clock import Clock, ScaledClock, SystemClock
-from enode_scheduler.commands.context import settings_from_context
+from enode_scheduler.commands.context import clock_for, settings_from_context
 from enode_scheduler.config import Settings
 from enode_scheduler.daemon.notify import Notifier
 from enode_scheduler.exceptions import (
@@ -23,19 +23,27 @@ from enode_scheduler.exceptions import (
 from enode_scheduler.logs import configure_logging
 
 
-def _clock(speed: float | None, start: str | None, anchor_unix: float | None) -> Clock:
-    if speed is None:
-        return SystemClock()
-    if speed <= 0:
+def _clock(
+    settings: Settings, speed: float | None, start: str | None, anchor_unix: float | None
+) -> Clock:
+    """The `[clock]` of the config, with any of the three flags put over it."""
+    if speed is None and start is None and anchor_unix is None:
+        return clock_for(settings)
+    if speed is not None and speed <= 0:
         raise typer.BadParameter(f"--speed must be positive, not {speed}")
-    begin = SystemClock().now()
+    begin = settings.clock.start
     if start is not None:
         try:
             begin = datetime.fromisoformat(start.replace("Z", "+00:00"))
         except ValueError as exc:
             raise typer.BadParameter(f"--start {start!r} is not an ISO-8601 date-time") from exc
         begin = begin if begin.tzinfo else begin.replace(tzinfo=UTC)
-    return ScaledClock(start=begin, speed=speed, anchor_unix=anchor_unix)
+    anchor = anchor_unix if anchor_unix is not None else settings.clock.anchor_unix
+    return ScaledClock(
+        start=begin or SystemClock().now(),
+        speed=speed if speed is not None else settings.clock.speed,
+        anchor_unix=anchor,
+    )
 
 
 async def _serve(settings: Settings, clock: Clock, notifier: Notifier) -> int:
@@ -52,19 +60,26 @@ def run(
     ctx: typer.Context,
     speed: Annotated[
         float | None,
-        typer.Option(hidden=True, help="Run on a clock this many times faster (tests, demo)."),
+        typer.Option(
+            help="Run on a clock this many times faster than real time (overrides clock.speed; "
+            "for the fake Enode only)."
+        ),
     ] = None,
     start: Annotated[
-        str | None, typer.Option(hidden=True, help="Clock time at --anchor-unix (ISO-8601).")
+        str | None,
+        typer.Option(help="Clock time at --anchor-unix, ISO-8601 (overrides clock.start)."),
     ] = None,
     anchor_unix: Annotated[
-        float | None, typer.Option(hidden=True, help="Unix time at which the clock reads --start.")
+        float | None,
+        typer.Option(
+            help="Unix time at which the clock reads --start (overrides clock.anchor_unix)."
+        ),
     ] = None,
 ) -> None:
     """Run the scheduler daemon until SIGTERM or SIGINT."""
     settings = settings_from_context(ctx)
     configure_logging(settings.logging)
-    clock = _clock(speed, start, anchor_unix)
+    clock = _clock(settings, speed, start, anchor_unix)
     notifier = Notifier(
         os.environ.get("NOTIFY_SOCKET"), watchdog_usec=os.environ.get("WATCHDOG_USEC")
     )

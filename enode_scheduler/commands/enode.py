@@ -12,11 +12,15 @@ from datetime import datetime
 from typing import Annotated, Any, TextIO, TypeVar
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
-from enode_scheduler.clock import Clock, SystemClock
-from enode_scheduler.commands.context import settings_from_context
+from enode_scheduler.clock import Clock
+from enode_scheduler.commands.context import (
+    clock_for,
+    id_column,
+    settings_from_context,
+    table_console,
+)
 from enode_scheduler.config import Settings
 from enode_scheduler.enode import EnodeClient, open_enode_client
 from enode_scheduler.enode.callback import listen_address, wait_for_callback
@@ -107,7 +111,7 @@ def link(
     wait_s = timeout_s or settings.enode.link_state_ttl_s
     typer.echo(f"open this URL to link {user_id}; waiting up to {wait_s:g} s:", err=True)
     linked = _run(
-        link_user(settings, user_id, clock=SystemClock(), out=sys.stdout, timeout_s=wait_s)
+        link_user(settings, user_id, clock=clock_for(settings), out=sys.stdout, timeout_s=wait_s)
     )
     typer.echo(f"linked {linked}; tokens stored", err=True)
 
@@ -142,11 +146,11 @@ def vehicles(
 ) -> None:
     """Show the live state of every linked vehicle (or of one user's)."""
     settings = _settings(ctx)
-    readings, failures = _run(read_vehicles(settings, user or [], clock=SystemClock()))
+    readings, failures = _run(read_vehicles(settings, user or [], clock=clock_for(settings)))
     if as_json:
         typer.echo(json.dumps([_jsonable(r) for r in readings], indent=2))
     else:
-        Console().print(_table(readings))
+        table_console().print(_table(readings))
     for line in failures:
         typer.echo(f"error: {line}", err=True)
     if failures:
@@ -176,6 +180,7 @@ def _table(readings: Sequence[VehicleReading]) -> Table:
         "smart",
         "last seen (UTC)",
     )
+    id_column(table.columns[1], [r.vehicle_id for r in readings])
     for r in readings:
         table.add_row(
             r.user_id,
@@ -218,7 +223,7 @@ def _charge_command(action: ChargeAction) -> Callable[..., None]:
         user: Annotated[str, typer.Option("--user", "-u", help="The vehicle's user.")],
     ) -> None:
         settings = _settings(ctx)
-        _run(send_charge(settings, user, vehicle_id, action, clock=SystemClock()))
+        _run(send_charge(settings, user, vehicle_id, action, clock=clock_for(settings)))
         typer.echo(f"{action.value} sent to {vehicle_id}; the car acts after its vendor's delay")
 
     command.__doc__ = f"Send {action.value} to a vehicle once (not retried; re-read to verify)."

@@ -5,18 +5,23 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Awaitable, Callable
-from datetime import datetime, time
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
 from typing import Annotated, Any, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
-from enode_scheduler.clock import SystemClock
-from enode_scheduler.commands.context import settings_from_context
+from enode_scheduler.commands.context import (
+    clock_for,
+    id_column,
+    local_zone_name,
+    settings_from_context,
+    table_console,
+)
 from enode_scheduler.exceptions import InvalidInput, StoreError
-from enode_scheduler.records import PlanRecord
+from enode_scheduler.records import PlanOutcome, PlanRecord, ScheduleRecord, VehicleReading
 from enode_scheduler.store import Store, open_store
 
 app = typer.Typer(help="Charge plans: one goal per vehicle.", no_args_is_help=True)
@@ -29,12 +34,15 @@ def _with_store(ctx: typer.Context, action: Callable[[Store], Awaitable[T]]) -> 
 
     async def go() -> T:
         async with open_store(
-            settings.database, state_dir=settings.state_dir, clock=SystemClock()
+            settings.database, state_dir=settings.state_dir, clock=clock_for(settings)
         ) as store:
             return await action(store)
 
     try:
         return asyncio.run(go())
+    except InvalidInput as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from exc
     except StoreError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(1) from exc
@@ -125,7 +133,12 @@ def add(
     days: Annotated[
         str, typer.Option(help="Weekdays of a repeating deadline, e.g. mon,tue,wed,thu,fri.")
     ] = ",".join(DAYS),
-    tz: Annotated[str, typer.Option(help="IANA time zone of --by/--at.")] = "UTC",
+    tz: Annotated[
+        str | None,
+        typer.Option(
+            help="IANA time zone of --by/--at (default: scheduler.timezone, else this machine's)."
+        ),
+    ] = None,
     min_soc: Annotated[
         float, typer.Option(min=0, max=100, help="Charge to this % at once, whatever it costs.")
     ] = 0.0,
@@ -133,11 +146,17 @@ def add(
         float, typer.Option(min=0, help="Cost added per charging start (fewer interruptions).")
     ] = 0.0,
 ) -> None:
-    """Set the vehicle's plan (replacing any); the running daemon picks it up."""
+    """Set the vehicle's plan (replacing any); the running daemon picks it up.
+
+    --by is checked against the daemon's clock (`[clock]`), so a trial against the fake Enode
+    takes deadlines on the simulated date.
+    """
+    settings = settings_from_context(ctx)
+    zone = tz or local_zone_name(settings)
     try:
         plan = build_plan(
-            vehicle_id, user=user, target=target, by=by, at=at, days=days, tz=tz,
-            min_soc=min_soc, start_penalty=start_penalty, now=SystemClock().now(),
+            vehicle_id, user=user, target=target, by=by, at=at, days=days, tz=zone,
+            min_soc=min_soc, start_penalty=start_penalty, now=clock_for(settings).now(),
         )  # fmt: skip
     except InvalidInput as exc:
         typer.echo(f"error: {exc}", err=True)
@@ -146,21 +165,181 @@ def add(
     typer.echo(f"plan set for {stored.vehicle_id}: {describe(stored)}")
 
 
+@dataclass(frozen=True, slots=True)
+class _PlanView:
+    plan: PlanRecord
+    record: ScheduleRecord | None
+    reading: VehicleReading | None
+    outcome: PlanOutcome | None
+
+
+async def _plan_views(store: Store) -> list[_PlanView]:
+    plans = await store.plans.list_plans()
+    ids = [p.vehicle_id for p in plans]
+    records = await store.schedules.get_schedules(ids)
+    readings = await store.vehicles.latest_readings(ids)
+    outcomes = await store.outcomes.get_outcomes(ids)
+    return [
+        _PlanView(p, records.get(v), readings.get(v), outcomes.get(v))
+        for p in plans
+        for v in [p.vehicle_id]
+    ]
+
+
 @app.command("list")
 def list_plans(
     ctx: typer.Context,
     as_json: Annotated[bool, typer.Option("--json", help="Print a JSON array.")] = False,
 ) -> None:
-    """Show every plan with its state."""
-    plans = _with_store(ctx, lambda store: store.plans.list_plans())
+    """Show every plan: status, next window, expected SoC at the deadline, last outcome."""
+    from enode_scheduler.service.outcome import outlook
+
+    settings = settings_from_context(ctx)
+    now = clock_for(settings).now()
+    views = _with_store(ctx, _plan_views)
     if as_json:
-        typer.echo(json.dumps([plan_json(p) for p in plans], indent=2))
+        typer.echo(json.dumps([_view_json(v, now=now) for v in views], indent=2))
         return
-    table = Table("vehicle", "user", "goal", "min SoC", "status")
-    for p in plans:
+    table = Table("vehicle", "user", "goal", "status", "next window", "expected", "last outcome")
+    id_column(table.columns[0], [v.plan.vehicle_id for v in views])
+    for v in views:
+        p = v.plan
+        schedule = v.record.schedule if v.record else None
+        look = outlook(p, schedule=schedule, reading=v.reading, now=now)
+        tz = ZoneInfo(p.timezone)
+        window = (
+            f"{look.next_window_start.astimezone(tz):%a %H:%M}-"
+            f"{look.next_window_end.astimezone(tz):%H:%M}"
+            if look.next_window_start and look.next_window_end
+            else "-"
+        )
+        expected = "-" if look.expected_soc_percent is None else f"{look.expected_soc_percent:.0f}%"
+        if look.warning():
+            expected += f" ({look.warning()})"
         status = p.status.value + (f" ({p.status_reason})" if p.status_reason else "")
-        table.add_row(p.vehicle_id, p.user_id, describe(p), f"{p.min_soc_percent:g}%", status)
-    Console().print(table)
+        last = v.outcome.describe() if v.outcome else "-"
+        table.add_row(p.vehicle_id, p.user_id, describe(p), status, window, expected, last)
+    table_console().print(table)
+
+
+@app.command()
+def show(
+    ctx: typer.Context,
+    vehicle_id: Annotated[str, typer.Argument(help="The vehicle (its id, or a unique prefix).")],
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print GET /v1/vehicles/{id}/schedule's body.")
+    ] = False,
+) -> None:
+    """The vehicle's schedule: windows and why, expected SoC and cost, saving, last commands."""
+    from enode_scheduler.api.convert import vehicle_schedule_out
+
+    settings = settings_from_context(ctx)
+    now = clock_for(settings).now()
+
+    async def gather(store: Store) -> tuple[PlanRecord, Any]:
+        plan = await _plan_by_prefix(store, vehicle_id)
+        vid = plan.vehicle_id
+        return plan, vehicle_schedule_out(
+            vid,
+            reading=(await store.vehicles.latest_readings([vid])).get(vid),
+            record=await store.schedules.get_schedule(vid),
+            override=await store.overrides.get_override(vid),
+            history=await store.intents.history(vid, since=now - timedelta(hours=24)),
+            outcome=(await store.outcomes.get_outcomes([vid])).get(vid),
+            now=now,
+            currency=settings.prices.currency,
+        )
+
+    plan, body = _with_store(ctx, gather)
+    if as_json:
+        typer.echo(body.model_dump_json(indent=2))
+        return
+    for line in show_lines(plan, body):
+        typer.echo(line)
+
+
+def show_lines(plan: PlanRecord, body: Any) -> list[str]:
+    """`plans show` for a person: times in the plan's zone, money in the configured currency."""
+    tz = ZoneInfo(plan.timezone)
+
+    def at(when: datetime | None) -> str:
+        return "-" if when is None else f"{when.astimezone(tz):%a %Y-%m-%d %H:%M %Z}"
+
+    cur = body.currency
+    lines = [f"{plan.vehicle_id}: {describe(plan)}; plan {plan.status.value}"]
+    schedule = body.schedule
+    if schedule is None:
+        lines.append("no schedule yet (the daemon plans once it has read the car and prices)")
+    else:
+        lines.append(
+            f"deadline {at(schedule.deadline)}: "
+            f"expect {schedule.expected_soc_at_deadline_percent:.0f} %"
+            + ("" if schedule.feasible else " (cannot reach the target in time)")
+        )
+        lines.append(
+            f"cost {schedule.expected_cost:.2f} {cur} for {schedule.energy_kwh:.1f} kWh; "
+            f"at once on plug-in {schedule.cost_if_charged_now:.2f} {cur}; "
+            f"saving {schedule.saving:.2f} {cur}"
+        )
+        for w in schedule.windows:
+            lines.append(f"  window {at(w.start)} - {at(w.end)}: {w.explanation}")
+        lines.extend(f"  {text}" for text in schedule.explanation if text.startswith("target "))
+    if body.override is not None and body.override.active:
+        lines.append(f"override: {body.override.action} until {at(body.override.until)}")
+    if body.last_outcome is not None:
+        lines.append(f"last deadline {at(body.last_outcome.deadline)}: {body.last_outcome.detail}")
+    for c in body.commands:
+        sent = at(c.sent_at or c.created_at)
+        lines.append(f"  command {c.action} at {sent}: {c.status} ({c.reason})")
+    return lines
+
+
+async def _plan_by_prefix(store: Store, vehicle_id: str) -> PlanRecord:
+    """The plan of `vehicle_id`, or of the one vehicle whose id starts with it (like git)."""
+    plans = await store.plans.list_plans()
+    return resolve_prefix({p.vehicle_id: p for p in plans}, vehicle_id, what="plan for vehicle")
+
+
+def resolve_prefix(items: dict[str, T], key: str, *, what: str) -> T:
+    """`items[key]`, or the one item whose key starts with `key`; InvalidInput otherwise."""
+    if key in items:
+        return items[key]
+    found = [k for k in items if k.startswith(key)]
+    if len(found) == 1:
+        return items[found[0]]
+    if not found:
+        raise InvalidInput(f"no {what} {key!r}")
+    raise InvalidInput(f"{key!r} is ambiguous: {', '.join(sorted(found)[:5])}")
+
+
+def _view_json(view: _PlanView, *, now: datetime) -> dict[str, Any]:
+    from enode_scheduler.service.outcome import outlook
+
+    look = outlook(
+        view.plan, schedule=view.record.schedule if view.record else None, reading=view.reading,
+        now=now,
+    )  # fmt: skip
+    outcome = view.outcome
+    return {
+        **plan_json(view.plan),
+        "next_window": (
+            {"start": look.next_window_start.isoformat(), "end": look.next_window_end.isoformat()}
+            if look.next_window_start and look.next_window_end
+            else None
+        ),
+        "expected_soc_at_deadline": look.expected_soc_percent,
+        "feasible": look.feasible,
+        "capped_at_percent": look.capped_at_percent,
+        "outcome": None
+        if outcome is None
+        else {
+            "kind": outcome.kind.value,
+            "detail": outcome.describe(),
+            "deadline": outcome.deadline.isoformat(),
+            "target_soc_percent": outcome.target_soc_percent,
+            "soc_percent": outcome.soc_percent,
+        },
+    }
 
 
 @app.command()

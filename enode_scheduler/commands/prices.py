@@ -6,7 +6,7 @@ import asyncio
 import json
 from collections.abc import Coroutine
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any, NoReturn, TypeVar
 from zoneinfo import ZoneInfo
@@ -15,8 +15,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from enode_scheduler.clock import SystemClock
-from enode_scheduler.commands.context import settings_from_context
+from enode_scheduler.commands.context import clock_for, settings_from_context
 from enode_scheduler.config import Settings
 from enode_scheduler.exceptions import ConfigError, InvalidInput, PriceError, StoreError
 from enode_scheduler.planner.models import Slot
@@ -105,12 +104,12 @@ def _request(ctx: typer.Context, zone: str | None, day: str | None) -> _Request:
         chosen = get_zone(zone or settings.prices.zone)
     except InvalidInput as exc:
         _fail(f"--zone: {exc}", code=2)
-    return _Request(settings, chosen, _parse_day(day, chosen))
+    return _Request(settings, chosen, _parse_day(day, chosen, now=clock_for(settings).now()))
 
 
-def _parse_day(text: str | None, zone: Zone) -> date:
+def _parse_day(text: str | None, zone: Zone, *, now: datetime) -> date:
     if text is None:
-        return zone.local_day(SystemClock().now())
+        return zone.local_day(now)
     try:
         return date.fromisoformat(text)
     except ValueError:

@@ -24,7 +24,7 @@ import os
 from collections.abc import Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass
-from datetime import time
+from datetime import UTC, datetime, time
 from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -235,8 +235,8 @@ class FilePricesSettings(_Section):
     path: Path | None = Field(
         default=None,
         description=(
-            "CSV or JSON price file; unset means the price data shipped with the "
-            "package (used by the demo)."
+            "CSV or JSON price file (for the file and replay sources); unset means the real "
+            "prices shipped with the package (NO1 and NO2, October 2024/2025)."
         ),
     )
 
@@ -312,8 +312,18 @@ class PricesSettings(_Section):
     `fixed` needs no spot source: the spot price is 0 and the tariff alone makes the price.
     """
 
-    source: Literal["entsoe", "nordpool", "file", "fixed"] = Field(
-        default="file", description="Where day-ahead prices come from."
+    source: Literal["entsoe", "nordpool", "file", "replay", "fixed"] = Field(
+        default="file",
+        description=(
+            "Where day-ahead prices come from. file: the days a price file holds; replay: a "
+            "price file's days laid onto any date (same weekday and local time), for trying "
+            "the daemon out."
+        ),
+    )
+    currency: str = Field(
+        default="EUR",
+        pattern=r"^[A-Z]{3}$",
+        description="Currency of prices, tariff and costs; named wherever money is shown.",
     )
     zone: str = Field(default="NO2", description="Bidding zone, e.g. NO2, SE3, DE-LU.")
     publication_time: time = Field(
@@ -359,6 +369,13 @@ class PricesSettings(_Section):
 
 
 class SchedulerSettings(_Section):
+    timezone: str | None = Field(
+        default=None,
+        description=(
+            "IANA time zone for plans added without --tz, and in which schedules are shown; "
+            "unset: the machine's local zone."
+        ),
+    )
     poll_plugged_s: float = Field(
         default=300.0,
         gt=0,
@@ -474,6 +491,8 @@ class SchedulerSettings(_Section):
         ),
     )
 
+    _timezone_known = field_validator("timezone")(_check_timezone)
+
 
 class ApiToken(_Section):
     name: str = Field(description="Name of the token, for logs.")
@@ -519,6 +538,49 @@ class LoggingSettings(_Section):
     )
 
 
+class ClockSettings(_Section):
+    """The clock the daemon and the commands read: real time, or a faster one for a trial run.
+
+    `enode-scheduler sim --write-config` fills it in with the fake Enode's own clock, so the
+    daemon, `plans add --by` and the sim agree on the time. `run --speed/--start/--anchor-unix`
+    override it.
+    """
+
+    speed: float = Field(
+        default=1.0,
+        gt=0,
+        description=(
+            "Clock seconds per real second; 1 is real time, 600 runs ten minutes per second "
+            "(for trying the daemon against the fake Enode, never with a real car)."
+        ),
+    )
+    start: datetime | None = Field(
+        default=None,
+        description=(
+            "Time the clock reads at anchor_unix (ISO 8601, UTC if no offset); unset: the wall "
+            "clock's time at anchor_unix."
+        ),
+    )
+    anchor_unix: float | None = Field(
+        default=None,
+        description=(
+            "Unix time (wall clock) at which the clock reads `start`; unset: when the command "
+            "starts."
+        ),
+    )
+
+    @field_validator("start")
+    @classmethod
+    def _aware(cls, value: datetime | None) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value
+
+    @property
+    def real_time(self) -> bool:
+        return self.speed == 1.0 and self.start is None
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(extra="forbid", frozen=True, case_sensitive=True)
 
@@ -542,6 +604,10 @@ class Settings(BaseSettings):
     )
     api: ApiSettings = Field(default=ApiSettings(), description="HTTP API, health and metrics.")
     logging: LoggingSettings = Field(default=LoggingSettings(), description="Log output.")
+    clock: ClockSettings = Field(
+        default=ClockSettings(),
+        description="Real time, or the fake Enode's accelerated clock for a trial run.",
+    )
 
     @classmethod
     def settings_customise_sources(

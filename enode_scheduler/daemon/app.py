@@ -297,6 +297,7 @@ class Daemon:
             log.warning("prices_refresh_failed", error=str(exc))
             return
         self._prices_next_at = outcome.next_run_at
+        self.reconciler.prices_fetched()
         if outcome.changed_slots:
             self._wake.set()
 

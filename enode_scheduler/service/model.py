@@ -13,6 +13,7 @@ from enode_scheduler.planner.models import Goal, Schedule, Slot, VehicleState
 from enode_scheduler.ports import (
     CommandIntentStore,
     EnodeApi,
+    OutcomeStore,
     OverrideStore,
     PlanStore,
     PriceSlotStore,
@@ -61,6 +62,8 @@ class Ports:
     price_slots: PriceSlotStore
     # Manual charge_now / pause; None: no overrides (the plan always decides).
     overrides: OverrideStore | None = None
+    # Where deadline outcomes go; None: not recorded (logged only).
+    outcomes: OutcomeStore | None = None
 
 
 @dataclass(slots=True)
@@ -88,6 +91,9 @@ class Car:
     planned_power_kw: float | None = None
     # After a failed read: no request for this car before then (Retry-After, closed gate).
     poll_not_before: datetime | None = None
+    # The deadline whose outcome is recorded, and the outlook warning last logged (each once).
+    outcome_for: datetime | None = None
+    outlook_warned: str | None = None
 
 
 @dataclass(slots=True)

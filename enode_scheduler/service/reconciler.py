@@ -17,17 +17,18 @@ import structlog
 
 from enode_scheduler.clock import Clock
 from enode_scheduler.config import SchedulerSettings
-from enode_scheduler.exceptions import InvalidInput
+from enode_scheduler.exceptions import InvalidInput, StoreError
 from enode_scheduler.planner.models import Goal, Schedule, Slot, VehicleState
 from enode_scheduler.planner.timeline import estimate_tail_price
 from enode_scheduler.records import (
     ChargeAction,
     IntentStatus,
+    OutcomeKind,
     PlanRecord,
     PlanStatus,
     ScheduleRecord,
 )
-from enode_scheduler.service import decide
+from enode_scheduler.service import decide, outcome
 from enode_scheduler.service.model import (
     Car,
     DeadlineFn,
@@ -80,6 +81,8 @@ class Reconciler:
         self._slots: list[Slot] = []
         self._slots_loaded_at: datetime | None = None
         self._prices_changed_at: datetime | None = None
+        # Until the daemon's first price fetch has finished, waiting for prices is expected.
+        self._prices_fetched = False
         self._smart_charging_warned: set[str] = set()
         self._all_due = True
         self._wakes = WakeQueue()
@@ -96,11 +99,14 @@ class Reconciler:
         records = await self._ports.schedules.get_schedules(ids)
         in_flight = await self._ports.intents.in_flight(ids)
         overrides = await self._ports.overrides.get_overrides(ids) if self._ports.overrides else {}
+        outcomes = await self._ports.outcomes.get_outcomes(ids) if self._ports.outcomes else {}
         for vid, car in self.cars.items():
             car.reading = readings.get(vid)
             car.record = records.get(vid)
             car.intent = in_flight.get(vid)
             car.override = overrides.get(vid)
+            if vid in outcomes:
+                car.outcome_for = outcomes[vid].deadline
             edited = car.plan.updated_at
             car.plan_edited = bool(car.record and edited and edited > car.record.computed_at)
             # Reconcile before anything else after a restart: every car is due at once.
@@ -142,6 +148,10 @@ class Reconciler:
         self._wakes.set(vehicle_id, now)
         return True
 
+    def prices_fetched(self) -> None:
+        """The first price fetch finished: from now on a car without prices is worth a line."""
+        self._prices_fetched = True
+
     def prices_changed(self, *, at: datetime) -> None:
         """New price slots were stored: replan every car at the next step."""
         self._prices_changed_at = at
@@ -167,7 +177,7 @@ class Reconciler:
             # Cars taken off the queue but not handled must not be forgotten.
             self._all_due = True
             raise
-        if report.waiting_for_prices:
+        if report.waiting_for_prices and self._prices_fetched:
             # One line per step: on a first start the whole fleet waits for the first prices.
             waiting = report.waiting_for_prices
             log.warning(
@@ -269,6 +279,7 @@ class Reconciler:
     ) -> None:
         if car.reading is not None and car.plan.status is PlanStatus.ACTIVE:
             deadline = self._deadline(car.plan, now=now)
+            await self._record_outcome(car, now=now)
             if deadline is not None:
                 self._maybe_replan(
                     car, slots, deadline=deadline, now=now, report=report, outbox=outbox
@@ -307,6 +318,45 @@ class Reconciler:
         return self._next_deadline(
             weekdays=plan.weekdays, local_time=plan.local_time, tz=plan.timezone, now=now
         )
+
+    async def _record_outcome(self, car: Car, *, now: datetime) -> None:
+        """Once per deadline, when it has passed: how the plan went (met, missed, capped,
+        infeasible), stored for `plans list` and the API, and a WARNING unless met."""
+        record, plan = car.record, car.plan
+        deadline = record.deadline if record is not None else plan.deadline
+        if deadline is None or deadline > now or car.outcome_for == deadline:
+            return
+        car.outcome_for = deadline
+        result = outcome.plan_outcome(
+            plan,
+            deadline=deadline,
+            reading=car.reading,
+            schedule=record.schedule if record is not None else None,
+            at=now,
+        )
+        if self._ports.outcomes is not None:
+            try:
+                await self._ports.outcomes.record_outcome(result)
+            except StoreError as exc:  # the plan was removed meanwhile
+                log.warning("outcome_not_recorded", vehicle_id=plan.vehicle_id, error=str(exc))
+        emit = log.info if result.kind is OutcomeKind.MET else log.warning
+        emit(
+            "plan_outcome", vehicle_id=plan.vehicle_id, outcome=result.kind.value,
+            detail=result.describe(), target_percent=plan.target_soc_percent,
+            soc_percent=result.soc_percent, deadline=deadline.isoformat(), at=now.isoformat(),
+        )  # fmt: skip
+
+    def _warn_outlook(self, car: Car, schedule: Schedule, *, now: datetime) -> None:
+        """One WARNING when a plan becomes infeasible or capped by the car's limit."""
+        view = outcome.outlook(car.plan, schedule=schedule, reading=car.reading, now=now)
+        warning = view.warning()
+        kind = warning.split(":")[0] if warning else None
+        if kind is not None and kind != car.outlook_warned:
+            log.warning(
+                "plan_at_risk", vehicle_id=car.plan.vehicle_id, detail=warning,
+                target_percent=car.plan.target_soc_percent, at=now.isoformat(),
+            )  # fmt: skip
+        car.outlook_warned = kind
 
     async def _finish(self, car: Car, *, now: datetime) -> None:
         await self._ports.plans.set_plan_status(car.plan.vehicle_id, PlanStatus.DONE)
@@ -347,6 +397,7 @@ class Reconciler:
         if reason not in decide.FRESH_START_REASONS and car.record is not None:
             hold = decide.slot_end_at(slots, now)
             schedule = decide.stabilize(schedule, car.record.schedule, now=now, hold_until=hold)
+        self._warn_outlook(car, schedule, now=now)
         record = ScheduleRecord(car.plan.vehicle_id, schedule, deadline, computed_at=now)
         outbox.schedules.append(record)
         car.plan_edited = False
@@ -383,8 +434,10 @@ class Reconciler:
             charge_efficiency=s.default_efficiency,
             charging_now=bool(reading.is_charging),
         )
+        # A car's own lower charge limit stops it there: plan for what it can reach.
+        target = outcome.effective_target(plan, reading)
         goal = Goal(
-            target_soc_percent=plan.target_soc_percent,
+            target_soc_percent=target,
             deadline=deadline,
             min_soc_percent=plan.min_soc_percent,
             start_penalty=plan.start_penalty,
@@ -392,10 +445,17 @@ class Reconciler:
         )
         tail = estimate_tail_price(usable)
         try:
-            return self._planner(state, goal, usable, now=now, tail_price_per_kwh=tail)
+            schedule = self._planner(state, goal, usable, now=now, tail_price_per_kwh=tail)
         except InvalidInput as exc:
             log.warning("plan_rejected", vehicle_id=plan.vehicle_id, error=str(exc))
             return None
+        if target < plan.target_soc_percent:
+            line = (
+                f"target {plan.target_soc_percent:g} % capped by the car's own charge limit at "
+                f"{target:g} %: raise the limit in the car's app to charge further"
+            )
+            schedule = dataclasses.replace(schedule, explanation=(line, *schedule.explanation))
+        return schedule
 
     def _expected_soc(self, car: Car, *, now: datetime) -> float | None:
         rec = car.record

@@ -13,6 +13,7 @@ JSON in and out; errors are {"error": ...} with 400 (bad input) or 404 (unknown 
     GET    /_sim/faults  POST /_sim/faults   list / add (body: Fault fields)
     DELETE /_sim/faults  DELETE /_sim/faults/{id}
     GET    /_sim/log?since=SEQ&path_prefix=P DELETE /_sim/log
+    GET    /_sim/commands?vehicle_id=V       start/stop commands received: sim_time, action, status
     PUT    /_sim/vendors/{vendor}/status     {"status": READY|ELEVATED_ERROR_RATE|OUTAGE}
     PUT    /_sim/ready                       {"ready": bool}
     PUT    /_sim/command-delay               {"seconds", "vendor"?}
@@ -181,6 +182,30 @@ async def read_log(request: Request, state: SimState, body: dict[str, Any]) -> A
     return [e.as_dict() for e in state.requests(path_prefix=prefix, since=since)]
 
 
+async def list_commands(request: Request, state: SimState, body: dict[str, Any]) -> Any:
+    """Start/stop commands the sim received (from the request log), one small object each."""
+    wanted = request.query_params.get("vehicle_id")
+    found = []
+    for entry in state.requests(path_prefix="/vehicles/"):
+        if entry.method != "POST" or not entry.path.endswith("/charging"):
+            continue
+        if wanted is not None and entry.vehicle_id != wanted:
+            continue
+        try:
+            action = json.loads(entry.request_body).get("action")
+        except (ValueError, AttributeError):
+            action = None
+        found.append(
+            {
+                "sim_time": entry.sim_time.isoformat(),
+                "vehicle_id": entry.vehicle_id,
+                "action": action,
+                "status": entry.status,
+            }
+        )
+    return found
+
+
 async def clear_log(request: Request, state: SimState, body: dict[str, Any]) -> Any:
     state.clear_log()
     return {"cleared": True}
@@ -266,6 +291,7 @@ def routes() -> list[Route]:
         ("/faults/{faultId:int}", delete_fault, ["DELETE"]),
         ("/log", read_log, ["GET"]),
         ("/log", clear_log, ["DELETE"]),
+        ("/commands", list_commands, ["GET"]),
         ("/vendors/{vendor}/status", vendor_status, ["PUT"]),
         ("/ready", set_ready, ["PUT"]),
         ("/command-delay", command_delay, ["PUT"]),

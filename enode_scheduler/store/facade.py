@@ -17,6 +17,7 @@ from enode_scheduler.store.engine import create_engine
 from enode_scheduler.store.intents import LEADER_LEASE, SqlCommandIntentStore
 from enode_scheduler.store.leases import SqlLeaseStore
 from enode_scheduler.store.migrate import check_schema
+from enode_scheduler.store.outcomes import SqlOutcomeStore
 from enode_scheduler.store.overrides import SqlOverrideStore
 from enode_scheduler.store.plans import SqlPlanStore
 from enode_scheduler.store.prices import SqlPriceSlotStore
@@ -28,6 +29,7 @@ if TYPE_CHECKING:
     from enode_scheduler.ports import (
         CommandIntentStore,
         LeaseStore,
+        OutcomeStore,
         OverrideStore,
         PlanStore,
         PriceSlotStore,
@@ -52,6 +54,7 @@ class Store:
     intents: SqlCommandIntentStore
     leases: SqlLeaseStore
     overrides: SqlOverrideStore
+    outcomes: SqlOutcomeStore
 
     @property
     def dialect(self) -> str:
@@ -109,6 +112,7 @@ def build_store(
         intents=SqlCommandIntentStore(engine, clock=clock, lease_name=lease_name),
         leases=SqlLeaseStore(engine, clock=clock),
         overrides=SqlOverrideStore(engine, clock=clock),
+        outcomes=SqlOutcomeStore(engine, clock=clock),
     )
 
 
@@ -124,3 +128,4 @@ if TYPE_CHECKING:
         _intents: CommandIntentStore = store.intents
         _leases: LeaseStore = store.leases
         _overrides: OverrideStore = store.overrides
+        _outcomes: OutcomeStore = store.outcomes

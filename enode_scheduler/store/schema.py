@@ -168,6 +168,22 @@ class OverrideRow(Base):
     created_at: Mapped[datetime]
 
 
+class PlanOutcomeRow(Base):
+    """The latest deadline's outcome of a vehicle's plan; removed with the plan."""
+
+    __tablename__ = "plan_outcomes"
+
+    vehicle_id: Mapped[str] = mapped_column(
+        ForeignKey("plans.vehicle_id", ondelete="CASCADE"), primary_key=True
+    )
+    deadline: Mapped[datetime]
+    kind: Mapped[str] = mapped_column(String(16))
+    target_soc_percent: Mapped[float] = mapped_column(Float)
+    soc_percent: Mapped[float | None] = mapped_column(Float)
+    limit_percent: Mapped[float | None] = mapped_column(Float)
+    recorded_at: Mapped[datetime]
+
+
 def _table(model: type[Base]) -> Table:
     return cast(Table, model.__table__)
 
@@ -181,3 +197,4 @@ price_slots_table = _table(PriceSlotRow)
 command_intents_table = _table(CommandIntentRow)
 leases_table = _table(LeaseRow)
 overrides_table = _table(OverrideRow)
+plan_outcomes_table = _table(PlanOutcomeRow)

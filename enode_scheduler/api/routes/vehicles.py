@@ -9,12 +9,11 @@ from fastapi import APIRouter, BackgroundTasks, Depends, HTTPException, Request,
 
 from enode_scheduler.api.auth import TokenTable
 from enode_scheduler.api.convert import (
-    command_out,
     override_out,
     plan_out,
     plan_record,
-    schedule_out,
     vehicle_out,
+    vehicle_schedule_out,
 )
 from enode_scheduler.api.deps import ApiDeps
 from enode_scheduler.api.models import (
@@ -129,16 +128,16 @@ async def get_schedule(vehicle_id: VehicleId, deps: Deps) -> VehicleScheduleOut:
     """Windows, expected SoC and cost, saving, why each window; commands of the last day."""
     reading = await _reading(deps, vehicle_id)
     now = deps.clock.now()
-    record = await deps.schedules.get_schedule(vehicle_id)
-    override = await deps.overrides.get_override(vehicle_id)
-    history = await deps.intents.history(vehicle_id, since=now - HISTORY_WINDOW)
-    return VehicleScheduleOut(
-        vehicle_id=vehicle_id,
-        schedule=schedule_out(record) if record else None,
-        override=override_out(override, now=now, soc_percent=reading.soc_percent)
-        if override
-        else None,
-        commands=[command_out(i) for i in history],
+    outcomes = await deps.outcomes.get_outcomes([vehicle_id]) if deps.outcomes else {}
+    return vehicle_schedule_out(
+        vehicle_id,
+        reading=reading,
+        record=await deps.schedules.get_schedule(vehicle_id),
+        override=await deps.overrides.get_override(vehicle_id),
+        history=await deps.intents.history(vehicle_id, since=now - HISTORY_WINDOW),
+        outcome=outcomes.get(vehicle_id),
+        now=now,
+        currency=deps.currency,
     )
 
 

@@ -23,6 +23,7 @@ TABLES = {
     "command_intents",
     "leases",
     "vehicle_overrides",
+    "plan_outcomes",
 }
 
 

@@ -40,7 +40,7 @@ def hash_token_command(
         Literal["read", "write"], typer.Option("--scope", help="read, or write (which may read).")
     ] = "read",
 ) -> None:
-    """Read an API token on stdin; print the `[[api.tokens]]` entry to paste into the config."""
+    r"""Read an API token on stdin; print the `\[\[api.tokens]]` entry to paste into the config."""
     if not _NAME.match(name):
         raise _fail(f"--name {name!r}: use 1-64 letters, digits, '_', '.' or '-'")
     token = sys.stdin.readline().strip()

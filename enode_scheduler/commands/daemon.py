@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import importlib.util
 import os
 from datetime import UTC, datetime
 from pathlib import Path
@@ -78,6 +79,14 @@ def run(
 ) -> None:
     """Run the scheduler daemon until SIGTERM or SIGINT."""
     settings = settings_from_context(ctx)
+    if settings.enode.client_id is None:
+        typer.echo(
+            "error: enode.client_id: required to run the daemon (set enode.client_id and "
+            "enode.client_secret; `enode-scheduler sim --write-config FILE` writes a config for "
+            "the fake Enode)",
+            err=True,
+        )
+        raise typer.Exit(2)
     configure_logging(settings.logging)
     clock = _clock(settings, speed, start, anchor_unix)
     notifier = Notifier(
@@ -90,7 +99,7 @@ def run(
             typer.echo(line, err=True)
         raise typer.Exit(2) from exc
     except SchemaOutdated as exc:
-        typer.echo(f"error: {exc} (run `enode-scheduler db upgrade`)", err=True)
+        typer.echo(f"error: {exc}", err=True)  # the message names the command that fixes it
         raise typer.Exit(2) from exc
     except AlreadyRunning as exc:
         typer.echo(f"error: {exc}", err=True)
@@ -115,6 +124,10 @@ def demo(
     ] = 3600.0,
 ) -> None:
     """Run the real daemon against a fake Enode with a few cars through simulated nights."""
+    if plot is not None and importlib.util.find_spec("matplotlib") is None:
+        # Said before the run, not after a minute of it.
+        typer.echo("error: --plot needs matplotlib: pip install 'enode-scheduler[plot]'", err=True)
+        raise typer.Exit(2)
     from enode_scheduler.demo import run_demo  # the demo pulls in rich live views
 
     code = run_demo(plot=plot, as_json=as_json, nights=nights, speed=speed)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import json
+import socket
 import sys
 from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
 from contextlib import asynccontextmanager
@@ -28,6 +29,7 @@ from enode_scheduler.exceptions import (
     ConfigError,
     EnodeError,
     InvalidInput,
+    SchemaOutdated,
     StoreError,
 )
 from enode_scheduler.logs import configure_logging
@@ -58,7 +60,7 @@ def _run(work: Coroutine[Any, Any, T]) -> T:
     """Run the command's coroutine; the error tree becomes one line and an exit code."""
     try:
         return asyncio.run(work)
-    except (ConfigError, InvalidInput) as exc:
+    except (ConfigError, InvalidInput, SchemaOutdated) as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from exc
     except (EnodeError, StoreError) as exc:
@@ -104,16 +106,42 @@ def link(
     """Link a user's car account: open the printed URL, log in; exits 0 once linked."""
     settings = _settings(ctx)
     try:
-        listen_address(str(settings.enode.redirect_uri))
+        host, port, _ = listen_address(str(settings.enode.redirect_uri))
     except InvalidInput as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from exc
+    busy = _port_in_use(host, port, user_id)
+    if busy is not None:
+        typer.echo(f"error: {busy}", err=True)
+        raise typer.Exit(2)
     wait_s = timeout_s or settings.enode.link_state_ttl_s
     typer.echo(f"open this URL to link {user_id}; waiting up to {wait_s:g} s:", err=True)
     linked = _run(
         link_user(settings, user_id, clock=clock_for(settings), out=sys.stdout, timeout_s=wait_s)
     )
     typer.echo(f"linked {linked}; tokens stored", err=True)
+
+
+def _port_in_use(host: str, port: int, user_id: str) -> str | None:
+    """Why the callback port cannot be used (the daemon's API, or another program), or None."""
+    with socket.socket() as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError:
+            pass
+        else:
+            return None
+    from enode_scheduler.commands.ops import probe
+
+    where = f"{host}:{port} (enode.redirect_uri)"
+    if probe(f"http://{host}:{port}/healthz", timeout_s=2.0) is None:
+        return (
+            f"{where} is the running daemon's API: link through it with "
+            f"`curl -X POST -H 'Authorization: Bearer TOKEN' "
+            f"http://{host}:{port}/v1/users/{user_id}/link` (a write token), or stop the daemon"
+        )
+    return f"{where} is in use by another program; set enode.redirect_uri to a free port"
 
 
 # -- vehicles ----------------------------------------------------------------------------------
@@ -211,8 +239,16 @@ def _show(value: float | bool | None) -> str:
 async def send_charge(
     settings: Settings, user_id: str, vehicle_id: str, action: ChargeAction, *, clock: Clock
 ) -> None:
-    """Send one START or STOP (never retried; check with `vehicles`)."""
+    """Send one START or STOP (never retried; check with `vehicles`).
+
+    A START to an unplugged car is refused with InvalidInput: the vendor would accept it and
+    nothing would happen.
+    """
     async with _session(settings, clock) as (_, client):
+        if action is ChargeAction.START:
+            reading = await client.get_vehicle(user_id, vehicle_id)
+            if reading.is_plugged_in is False:
+                raise InvalidInput(f"{vehicle_id} is not plugged in: plug it in, then start")
         await client.set_charging(user_id, vehicle_id, action)
 
 

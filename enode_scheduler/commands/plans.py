@@ -20,7 +20,7 @@ from enode_scheduler.commands.context import (
     settings_from_context,
     table_console,
 )
-from enode_scheduler.exceptions import InvalidInput, StoreError
+from enode_scheduler.exceptions import InvalidInput, SchemaOutdated, StoreError
 from enode_scheduler.records import PlanOutcome, PlanRecord, ScheduleRecord, VehicleReading
 from enode_scheduler.store import Store, open_store
 
@@ -40,7 +40,7 @@ def _with_store(ctx: typer.Context, action: Callable[[Store], Awaitable[T]]) -> 
 
     try:
         return asyncio.run(go())
-    except InvalidInput as exc:
+    except (InvalidInput, SchemaOutdated) as exc:  # a database not set up is a setup error too
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from exc
     except StoreError as exc:

@@ -17,7 +17,13 @@ from rich.table import Table
 
 from enode_scheduler.commands.context import clock_for, settings_from_context
 from enode_scheduler.config import Settings
-from enode_scheduler.exceptions import ConfigError, InvalidInput, PriceError, StoreError
+from enode_scheduler.exceptions import (
+    ConfigError,
+    InvalidInput,
+    PriceError,
+    SchemaOutdated,
+    StoreError,
+)
 from enode_scheduler.planner.models import Slot
 from enode_scheduler.prices.factory import open_price_source
 from enode_scheduler.prices.tariff import Tariff
@@ -135,7 +141,7 @@ def _run(work: Coroutine[Any, Any, T], *, what: str) -> T:
             return asyncio.run(work)
     except ConfigError as exc:
         _fail("; ".join(exc.problems), code=2)
-    except InvalidInput as exc:
+    except (InvalidInput, SchemaOutdated) as exc:
         _fail(str(exc), code=2)
     except (PriceError, StoreError) as exc:
         _fail(str(exc), code=1)

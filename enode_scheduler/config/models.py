@@ -62,13 +62,17 @@ class _Section(BaseModel):
         # ("must be greater than 0" for a negative duration).
         name = info.field_name or ""
         secret = mentions_secret(cls.model_fields[name].annotation)
+        # `max_requests_per_s` is a rate, not a duration.
+        duration = name.endswith("_s") and not name.endswith("_per_s")
         if value == "" and (secret or name.endswith("_id")):
             raise ValueError("must not be empty")
         if secret and isinstance(value, list | tuple) and "" in value:
             raise ValueError("must not contain empty strings")
         is_number = isinstance(value, int | float) and not isinstance(value, bool)
-        if name.endswith("_s") and is_number and value < 0:
+        if duration and is_number and value < 0:
             raise ValueError("must not be negative (a duration in seconds)")
+        if name.endswith("_per_s") and is_number and value <= 0:
+            raise ValueError("must be positive (a rate per second)")
         return value
 
 
@@ -104,7 +108,7 @@ class EnodeSettings(_Section):
         description="OAuth authorization endpoint where users link their vehicles.",
     )
     redirect_uri: AnyHttpUrl = Field(
-        default=AnyHttpUrl("http://127.0.0.1:8765/oauth/callback"),
+        default=AnyHttpUrl("http://127.0.0.1:8766/oauth/callback"),
         description=(
             "Where Enode sends a user back after linking; must be registered with your Enode "
             "client."
@@ -667,7 +671,11 @@ def load_settings(
     try:
         settings = Settings()
     except ValidationError as exc:
-        raise ConfigError(problem_lines(trace, errors=exc.errors(), default_label=label)) from None
+        raise ConfigError(
+            problem_lines(
+                trace, errors=exc.errors(), default_label=label, known_keys=_keys_of_section
+            )
+        ) from None
     except SettingsError as exc:  # a source failed in a way none of ours anticipated
         raise ConfigError([*trace.problem_lines(), f"{label}: {exc}"]) from None
     finally:
@@ -676,6 +684,18 @@ def load_settings(
     if problems:
         raise ConfigError(problems)
     return settings
+
+
+def _keys_of_section(dotted: str) -> list[str]:
+    """The keys the section at `dotted` ("" for the top level) accepts."""
+    model: Any = Settings
+    for part in [p for p in dotted.split(".") if p]:
+        field = model.model_fields.get(part)
+        annotation = field.annotation if field is not None else None
+        if not (isinstance(annotation, type) and issubclass(annotation, BaseModel)):
+            return []
+        model = annotation
+    return list(model.model_fields)
 
 
 def _cross_checks(settings: Settings) -> list[tuple[str, str]]:

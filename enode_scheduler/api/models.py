@@ -76,15 +76,32 @@ class RepeatIn(_In):
 
 
 class PlanIn(_In):
-    """A charge goal: reach `target_soc_percent` by `deadline`, or every `repeat` time."""
+    """A charge goal: reach `target_soc_percent` by `deadline`, or every `repeat` time.
+
+    The body `GET .../plan` answers may be sent back as it is: its read-only fields are ignored,
+    except that `vehicle_id`, `user_id` and `plan_id` must be this vehicle's.
+    """
 
     target_soc_percent: Percent
-    deadline: AwareDatetime | None = Field(None, description="One-off deadline, with offset.")
+    deadline: datetime | None = Field(
+        None,
+        description="One-off deadline: with an offset, or local to `timezone` without one.",
+    )
     repeat: RepeatIn | None = None
-    timezone: str = Field("UTC", max_length=64, description="IANA zone of `repeat.at`.")
+    timezone: str = Field(
+        "UTC", max_length=64, description="IANA zone of `repeat.at` and of a local `deadline`."
+    )
     min_soc_percent: Percent = 0.0
     start_penalty: float = Field(0.0, ge=0, le=1000, description="Cost added per charge start.")
     enabled: bool = True
+    # Read-only fields of PlanOut, accepted so a GET body round-trips.
+    plan_id: int | None = Field(None, description="Read-only; must match when given.")
+    vehicle_id: str | None = Field(None, max_length=128, description="Read-only; must match.")
+    user_id: str | None = Field(None, max_length=128, description="Read-only; must match.")
+    status: str | None = Field(None, max_length=16, description="Read-only; ignored.")
+    status_reason: str | None = Field(None, max_length=1000, description="Read-only; ignored.")
+    created_at: datetime | None = Field(None, description="Read-only; ignored.")
+    updated_at: datetime | None = Field(None, description="Read-only; ignored.")
 
     @field_validator("timezone")
     @classmethod
@@ -95,6 +112,11 @@ class PlanIn(_In):
     def _one_goal(self) -> Self:
         if (self.deadline is None) == (self.repeat is None):
             raise ValueError("give exactly one of deadline and repeat")
+        if self.deadline is not None and self.deadline.tzinfo is None:
+            if "timezone" not in self.model_fields_set:
+                raise ValueError("deadline: give an offset, or the `timezone` it is local to")
+            local = self.deadline.replace(tzinfo=zoneinfo.ZoneInfo(self.timezone))
+            object.__setattr__(self, "deadline", local)  # frozen model, set while validating
         if self.min_soc_percent > self.target_soc_percent:
             raise ValueError("min_soc_percent must not exceed target_soc_percent")
         return self

@@ -84,6 +84,16 @@ async def put_plan(
     reading = await _reading(deps, vehicle_id)
     if body.deadline is not None:
         _future(body.deadline, now=deps.clock.now(), field="deadline", limit=MAX_AHEAD)
+    current = await deps.plans.get_plan(vehicle_id)
+    expected = {
+        "vehicle_id": vehicle_id,
+        "user_id": reading.user_id,
+        "plan_id": current.plan_id if current else None,
+    }
+    for field, value in expected.items():
+        given = getattr(body, field)
+        if given is not None and given != value:
+            raise HTTPException(422, f"{field}: read-only, and {given!r} is not this plan's.")
     record = plan_record(body, vehicle_id=vehicle_id, user_id=reading.user_id)
     saved = await deps.plans.put_plan(record)
     background.add_task(deps.request_replan, vehicle_id)

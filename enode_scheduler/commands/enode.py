@@ -238,29 +238,38 @@ def _show(value: float | bool | None) -> str:
 
 async def send_charge(
     settings: Settings, user_id: str, vehicle_id: str, action: ChargeAction, *, clock: Clock
-) -> None:
-    """Send one START or STOP (never retried; check with `vehicles`).
+) -> str:
+    """Send one START or STOP (never retried; check with `vehicles`); returns the vehicle id
+    (a unique prefix of a vehicle the daemon has seen is completed).
 
     A START to an unplugged car is refused with InvalidInput: the vendor would accept it and
     nothing would happen.
     """
-    async with _session(settings, clock) as (_, client):
+    async with _session(settings, clock) as (store, client):
+        known = await store.vehicles.list_vehicle_ids(user_id)
+        if vehicle_id not in known:
+            matches = [v for v in known if v.startswith(vehicle_id)]
+            if len(matches) == 1:  # a unique prefix, as `plans show` takes
+                vehicle_id = matches[0]
         if action is ChargeAction.START:
             reading = await client.get_vehicle(user_id, vehicle_id)
             if reading.is_plugged_in is False:
                 raise InvalidInput(f"{vehicle_id} is not plugged in: plug it in, then start")
         await client.set_charging(user_id, vehicle_id, action)
+    return vehicle_id
 
 
 def _charge_command(action: ChargeAction) -> Callable[..., None]:
     def command(
         ctx: typer.Context,
-        vehicle_id: Annotated[str, typer.Argument(help="Enode vehicle id.")],
+        vehicle_id: Annotated[
+            str, typer.Argument(help="Enode vehicle id, or a unique prefix of a known one.")
+        ],
         user: Annotated[str, typer.Option("--user", "-u", help="The vehicle's user.")],
     ) -> None:
         settings = _settings(ctx)
-        _run(send_charge(settings, user, vehicle_id, action, clock=clock_for(settings)))
-        typer.echo(f"{action.value} sent to {vehicle_id}; the car acts after its vendor's delay")
+        sent_to = _run(send_charge(settings, user, vehicle_id, action, clock=clock_for(settings)))
+        typer.echo(f"{action.value} sent to {sent_to}; the car acts after its vendor's delay")
 
     command.__doc__ = f"Send {action.value} to a vehicle once (not retried; re-read to verify)."
     return command

@@ -345,14 +345,24 @@ def _view_json(view: _PlanView, *, now: datetime) -> dict[str, Any]:
 @app.command()
 def remove(
     ctx: typer.Context,
-    vehicle_id: Annotated[str, typer.Argument(help="The vehicle whose plan to remove.")],
+    vehicle_id: Annotated[
+        str, typer.Argument(help="The vehicle whose plan to remove (its id, or a unique prefix).")
+    ],
 ) -> None:
     """Remove the vehicle's plan; the daemon stops managing it."""
-    removed = _with_store(ctx, lambda store: store.plans.delete_plan(vehicle_id))
-    if not removed:
+
+    async def remove_one(store: Store) -> str | None:
+        try:
+            plan = await _plan_by_prefix(store, vehicle_id)
+        except InvalidInput:
+            return None
+        return plan.vehicle_id if await store.plans.delete_plan(plan.vehicle_id) else None
+
+    removed = _with_store(ctx, remove_one)
+    if removed is None:
         typer.echo(f"error: no plan for vehicle {vehicle_id!r}", err=True)
         raise typer.Exit(1)
-    typer.echo(f"plan removed for {vehicle_id}")
+    typer.echo(f"plan removed for {removed}")
 
 
 def describe(plan: PlanRecord) -> str:

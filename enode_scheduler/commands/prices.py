@@ -162,7 +162,8 @@ def _json_rows(raw: list[Slot], priced: list[Slot]) -> list[dict[str, Any]]:
 def _table(request: _Request, raw: list[Slot], priced: list[Slot]) -> Table:
     local = request.zone.timezone
     table = Table(title=f"{request.zone.name} {request.day.isoformat()} ({local})")
-    for column in ("start", "end", "spot /MWh", "price /kWh"):
+    cur = request.settings.prices.currency
+    for column in ("start", "end", f"spot {cur}/MWh", f"price {cur}/kWh"):
         table.add_column(column, justify="right")
     tz = ZoneInfo(local)
     for r, p in zip(raw, priced, strict=True):
@@ -174,7 +175,7 @@ def _table(request: _Request, raw: list[Slot], priced: list[Slot]) -> Table:
         )
     prices = [p.price_per_kwh for p in priced]
     table.caption = (
-        f"{len(priced)} slots; price /kWh min {min(prices):.4f}, "
+        f"{len(priced)} slots; price {cur}/kWh min {min(prices):.4f}, "
         f"mean {sum(prices) / len(prices):.4f}, max {max(prices):.4f}"
     )
     return table

@@ -116,3 +116,11 @@ def test_prices_show_names_the_span_a_file_covers(tmp_path: Path) -> None:
                             "--json")  # fmt: skip
     assert code == 0, err
     assert len(json.loads(out)) == 96
+
+
+def test_prices_show_names_the_currency(tmp_path: Path) -> None:
+    path = tmp_path / "config.toml"
+    path.write_text(f'state_dir = "{tmp_path}"\n[prices]\ncurrency = "NOK"\n')
+    code, out, err = invoke("--config", str(path), "prices", "show", "--day", "2024-10-25")
+    assert code == 0, err
+    assert "price NOK/kWh" in out

@@ -111,3 +111,16 @@ def test_plans_list_and_show_carry_a_missed_outcome(config: Path) -> None:
     assert "saving 1.50 NOK" in out
     assert "deadline Tue 2026-01-06 07:00 CET" in out
     assert cli(config, "plans", "show", "nope")[0] == 2
+
+
+def test_a_unique_prefix_names_a_plan_and_an_ambiguous_one_is_refused(config: Path) -> None:
+    for vid in ("abc-111", "abc-222", "xyz-333"):
+        assert cli(config, "plans", "add", vid, "--user", "alice", "--target", "80",
+                   "--at", "07:00")[0] == 0  # fmt: skip
+    code, _, err = cli(config, "plans", "show", "abc")
+    assert code == 2
+    assert "ambiguous" in err
+    code, out, _ = cli(config, "plans", "remove", "xyz")
+    assert (code, out.strip()) == (0, "plan removed for xyz-333")
+    code, out, _ = cli(config, "plans", "list", "--json")
+    assert [p["vehicle_id"] for p in json.loads(out)] == ["abc-111", "abc-222"]

@@ -83,6 +83,7 @@ class Reconciler:
         self._prices_changed_at: datetime | None = None
         # Until the daemon's first price fetch has finished, waiting for prices is expected.
         self._prices_fetched = False
+        self._waiting_logged: set[str] = set()
         self._smart_charging_warned: set[str] = set()
         self._all_due = True
         self._wakes = WakeQueue()
@@ -121,6 +122,7 @@ class Reconciler:
         for vid in [v for v in self.cars if v not in plans]:
             del self.cars[vid]
             self._wakes.discard(vid)
+            self._waiting_logged.discard(vid)
             changed += 1
         for vid, plan in plans.items():
             car = self.cars.get(vid)
@@ -177,9 +179,11 @@ class Reconciler:
             # Cars taken off the queue but not handled must not be forgotten.
             self._all_due = True
             raise
-        if report.waiting_for_prices and self._prices_fetched:
-            # One line per step: on a first start the whole fleet waits for the first prices.
-            waiting = report.waiting_for_prices
+        waiting = [v for v in report.waiting_for_prices if v not in self._waiting_logged]
+        if waiting and self._prices_fetched:
+            self._waiting_logged.update(waiting)
+            # One line per car until it gets a schedule, not one per poll: the price job says
+            # once a day why prices are missing (`prices_missing`).
             log.warning(
                 "plan_waiting_for_prices", zone=self._zone, vehicles=len(waiting),
                 vehicle_ids=waiting[:10],
@@ -399,6 +403,7 @@ class Reconciler:
             schedule = decide.stabilize(schedule, car.record.schedule, now=now, hold_until=hold)
         self._warn_outlook(car, schedule, now=now)
         record = ScheduleRecord(car.plan.vehicle_id, schedule, deadline, computed_at=now)
+        self._waiting_logged.discard(car.plan.vehicle_id)
         outbox.schedules.append(record)
         car.plan_edited = False
         car.planned_power_kw = car.power_kw or self._settings.default_charge_kw

@@ -7,7 +7,8 @@ JSON in and out; errors are {"error": ...} with 400 (bad input) or 404 (unknown 
     POST   /_sim/vehicles                    add a car: {"user_id", "vendor", <SimVehicle fields>}
     GET    /_sim/vehicles/{id}               one car
     PATCH  /_sim/vehicles/{id}               soc_percent, charge_limit_percent, plugged_in,
-                                             reachable, smart_charging_enabled/_deadline
+                                             reachable, smart_charging_enabled/_deadline,
+                                             latitude, longitude, charging_location_id (move)
     POST   /_sim/vehicles/{id}/plug|unplug
     GET    /_sim/counters                    {vehicle_id: counters}
     GET    /_sim/faults  POST /_sim/faults   list / add (body: Fault fields)
@@ -134,7 +135,8 @@ async def unplug(request: Request, state: SimState, body: dict[str, Any]) -> Any
 
 
 async def patch_vehicle(request: Request, state: SimState, body: dict[str, Any]) -> Any:
-    """Set any of soc_percent, charge_limit_percent, plugged_in, reachable, smart_charging_*."""
+    """Set any of soc_percent, charge_limit_percent, plugged_in, reachable, smart_charging_*,
+    or move the car (latitude, longitude, charging_location_id)."""
     vid = _vid(request)
     setters: dict[str, Callable[[Any], object]] = {
         "plugged_in": lambda v: state.plug(vid) if v else state.unplug(vid),
@@ -143,6 +145,9 @@ async def patch_vehicle(request: Request, state: SimState, body: dict[str, Any])
         "reachable": lambda v: state.set_reachable(vid, bool(v)),
         "smart_charging_enabled": lambda v: state.set_smart_charging(vid, enabled=bool(v)),
         "smart_charging_deadline": lambda v: state.set_smart_charging(vid, deadline=str(v)),
+        "latitude": lambda v: state.move(vid, latitude=v),
+        "longitude": lambda v: state.move(vid, longitude=v),
+        "charging_location_id": lambda v: state.move(vid, charging_location_id=v),
     }
     unknown = set(body) - set(setters)
     if unknown:

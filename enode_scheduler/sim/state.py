@@ -122,6 +122,21 @@ class SimState:
         self._notify(vehicle_id)
         return vehicle
 
+    def move(self, vehicle_id: str, **where: Any) -> SimVehicle:
+        """Drive the car somewhere: any of latitude, longitude, charging_location_id."""
+        vehicle = self.vehicle(vehicle_id)
+        unknown = set(where) - {"latitude", "longitude", "charging_location_id"}
+        if unknown:
+            raise ValueError(f"cannot move by {sorted(unknown)}")
+        for key, value in where.items():
+            if key != "charging_location_id":
+                value = float(value)
+            elif value is not None:
+                value = str(value)
+            setattr(vehicle, key, value)
+        self._notify(vehicle_id)
+        return vehicle
+
     def set_smart_charging(
         self, vehicle_id: str, *, enabled: bool | None = None, deadline: str | None = None
     ) -> SimVehicle:

@@ -5,14 +5,16 @@ from __future__ import annotations
 import time
 from datetime import UTC, datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
+import pytest
 from typer.testing import CliRunner
 
 from enode_scheduler.cli import app
 from enode_scheduler.clock import ScaledClock, SystemClock
-from enode_scheduler.commands.context import clock_for
+from enode_scheduler.commands.context import clock_for, local_zone_name
 from enode_scheduler.commands.sim import trial_config
-from enode_scheduler.config import Settings, load_settings
+from enode_scheduler.config import SchedulerSettings, Settings, load_settings
 
 INFO = {
     "api_url": "http://127.0.0.1:8700",
@@ -59,3 +61,16 @@ def test_run_help_shows_the_clock_options() -> None:
 def test_the_configuration_reference_documents_the_clock() -> None:
     doc = (Path(__file__).resolve().parents[2] / "docs" / "configuration.md").read_text()
     assert "clock.speed" in doc or "[clock]" in doc
+
+
+def test_without_scheduler_timezone_plans_use_the_machine_s_zone(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("TZ", "America/Halifax")
+    assert local_zone_name(Settings()) == "America/Halifax"
+    configured = Settings(scheduler=SchedulerSettings(timezone="Europe/Oslo"))
+    assert local_zone_name(configured) == "Europe/Oslo"
+    monkeypatch.setenv("TZ", "Not/AZone")
+    fallback = local_zone_name(Settings())  # /etc/localtime's zone, else UTC
+    assert fallback != "Not/AZone"
+    assert ZoneInfo(fallback) is not None

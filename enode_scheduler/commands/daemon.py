@@ -77,7 +77,8 @@ def run(
         ),
     ] = None,
 ) -> None:
-    """Run the scheduler daemon until SIGTERM or SIGINT."""
+    r"""Run the scheduler daemon until SIGTERM or SIGINT, on the clock `\[clock]` sets (real time
+    unless a trial config from `sim --write-config` says otherwise)."""
     settings = settings_from_context(ctx)
     if settings.enode.client_id is None:
         typer.echo(

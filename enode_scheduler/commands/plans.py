@@ -146,9 +146,9 @@ def add(
         float, typer.Option(min=0, help="Cost added per charging start (fewer interruptions).")
     ] = 0.0,
 ) -> None:
-    """Set the vehicle's plan (replacing any); the running daemon picks it up.
+    r"""Set the vehicle's plan (replacing any); the running daemon picks it up.
 
-    --by is checked against the daemon's clock (`[clock]`), so a trial against the fake Enode
+    --by is checked against the daemon's clock (`\[clock]`), so a trial against the fake Enode
     takes deadlines on the simulated date.
     """
     settings = settings_from_context(ctx)

@@ -147,7 +147,7 @@ def sim(
         Path | None,
         typer.Option(
             help="Once listening, write a config for the daemon and the other commands to this "
-            "file: the sim's client and URLs, its clock ([clock]), replayed prices.",
+            "file: the sim's client and URLs, its clock (a \\[clock] section), replayed prices.",
             dir_okay=False,
         ),
     ] = None,

@@ -124,3 +124,24 @@ def test_prices_show_names_the_currency(tmp_path: Path) -> None:
     code, out, err = invoke("--config", str(path), "prices", "show", "--day", "2024-10-25")
     assert code == 0, err
     assert "price NOK/kWh" in out
+
+
+def _leaf_commands() -> list[list[str]]:
+    import typer
+
+    def walk(group: object, prefix: list[str]) -> list[list[str]]:
+        found = []
+        for name, command in getattr(group, "commands", {}).items():
+            found.append([*prefix, name])
+            found.extend(walk(command, [*prefix, name]))
+        return found
+
+    return walk(typer.main.get_command(app), [])
+
+
+def test_no_help_text_loses_a_bracketed_word_or_shows_bool() -> None:
+    for command in _leaf_commands():
+        _, out, _ = invoke(*command, "--help")
+        # Rich markup eats `[clock]` and `[[api.tokens]]` unless escaped, leaving `` behind.
+        assert "``" not in out, command
+        assert "<bool>" not in out, command

@@ -8,8 +8,10 @@ windows the daemon planned (its `plan_replanned` log lines).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import signal
 import socket
 import stat
 import subprocess
@@ -49,8 +51,28 @@ def _shim(bin_dir: Path) -> None:
     shim.chmod(shim.stat().st_mode | stat.S_IXUSR)
 
 
+def run_block(script: str, *, cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """Run the block in its own process group, and end that group whatever happened, so a
+    failing step leaves no sim or daemon behind holding the port."""
+    proc = subprocess.Popen(
+        ["bash", "-e", "-c", script], cwd=cwd, env=env, text=True, start_new_session=True,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )  # fmt: skip
+    try:
+        out, err = proc.communicate(timeout=240)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        out, err = proc.communicate()
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGTERM)
+    return subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
+
+
 def _port_free(port: int) -> bool:
     with socket.socket() as sock:
+        # As the sim binds: a connection of an earlier run in TIME_WAIT does not count.
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind(("127.0.0.1", port))
         except OSError:
@@ -77,10 +99,7 @@ def test_readme_try_it_block_runs_and_the_commands_follow_the_plan(tmp_path: Pat
     env["PATH"] = f"{tmp_path / 'bin'}{os.pathsep}{env['PATH']}"
     work = tmp_path / "work"
     work.mkdir()
-    done = subprocess.run(
-        ["bash", "-e", "-c", readme_block()],
-        cwd=work, env=env, capture_output=True, text=True, timeout=240,
-    )  # fmt: skip
+    done = run_block(readme_block(), cwd=work, env=env)
     log = work / "daemon.log"
     context = f"stdout:\n{done.stdout[-3000:]}\nstderr:\n{done.stderr[-3000:]}"
     assert done.returncode == 0, context

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
 
 from enode_scheduler.api.models import (
     WEEKDAYS,
@@ -17,6 +18,7 @@ from enode_scheduler.api.models import (
     VehicleScheduleOut,
     WindowOut,
 )
+from enode_scheduler.planner.explain import explanation_for
 from enode_scheduler.planner.models import Window, WindowReason
 from enode_scheduler.records import (
     CommandIntent,
@@ -105,7 +107,10 @@ def _window_out(window: Window) -> WindowOut:
     )
 
 
-def schedule_out(record: ScheduleRecord) -> ScheduleOut:
+def schedule_out(
+    record: ScheduleRecord, *, timezone: str = "UTC", currency: str = "EUR"
+) -> ScheduleOut:
+    """The schedule; its explanation in the plan's `timezone` and the configured `currency`."""
     s = record.schedule
     return ScheduleOut(
         computed_at=record.computed_at,
@@ -118,7 +123,7 @@ def schedule_out(record: ScheduleRecord) -> ScheduleOut:
         cost_if_charged_now=s.baseline_cost,
         saving=s.saving,
         starts=s.starts,
-        explanation=list(s.explanation),
+        explanation=list(explanation_for(s, tz=ZoneInfo(timezone), currency=currency)),
     )
 
 
@@ -170,12 +175,14 @@ def vehicle_schedule_out(
     outcome: PlanOutcome | None,
     now: datetime,
     currency: str,
+    timezone: str = "UTC",
 ) -> VehicleScheduleOut:
-    """The body of `GET /v1/vehicles/{id}/schedule`, also what `plans show` prints."""
+    """The body of `GET /v1/vehicles/{id}/schedule`, also what `plans show` prints; times in
+    explanations are in `timezone` (the plan's)."""
     soc = reading.soc_percent if reading is not None else None
     return VehicleScheduleOut(
         vehicle_id=vehicle_id,
-        schedule=schedule_out(record) if record else None,
+        schedule=schedule_out(record, timezone=timezone, currency=currency) if record else None,
         override=override_out(override, now=now, soc_percent=soc) if override else None,
         commands=[command_out(i) for i in history],
         last_outcome=outcome_out(outcome) if outcome else None,

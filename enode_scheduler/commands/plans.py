@@ -248,6 +248,7 @@ def show(
             outcome=(await store.outcomes.get_outcomes([vid])).get(vid),
             now=now,
             currency=settings.prices.currency,
+            timezone=plan.timezone,
         )
 
     plan, body = _with_store(ctx, gather)
@@ -284,6 +285,8 @@ def show_lines(plan: PlanRecord, body: Any) -> list[str]:
         for w in schedule.windows:
             lines.append(f"  window {at(w.start)} - {at(w.end)}: {w.explanation}")
         lines.extend(f"  {text}" for text in schedule.explanation if text.startswith("target "))
+        if not schedule.feasible:
+            lines.append(f"  {schedule.explanation[-1]}")
     if body.override is not None and body.override.active:
         lines.append(f"override: {body.override.action} until {at(body.override.until)}")
     if body.last_outcome is not None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import tzinfo
 
 from enode_scheduler.planner.models import Schedule, Window, WindowReason
 
@@ -25,6 +26,31 @@ def explain(schedule: Schedule) -> Schedule:
     if not schedule.feasible:
         lines.append(f"the car reaches {schedule.soc_at_deadline_percent:.1f} % by the deadline")
     return replace(schedule, explanation=tuple(lines))
+
+
+def explanation_for(schedule: Schedule, *, tz: tzinfo, currency: str) -> tuple[str, ...]:
+    """The explanation for a person: times in `tz` (the plan's zone), money in `currency`.
+
+    Lines the daemon added to the planner's (a target capped by the car's limit) come first.
+    """
+    added = tuple(line for line in schedule.explanation if line.startswith("target "))
+    lines = [*added]
+    for window in schedule.windows:
+        start, end = window.start.astimezone(tz), window.end.astimezone(tz)
+        estimate = " (prices there are estimates)" if window.provisional else ""
+        lines.append(
+            f"{window.reason.value} {start:%a %Y-%m-%d %H:%M} to {end:%H:%M %Z}: "
+            f"{_WHY[window.reason]}{estimate}"
+        )
+    if not schedule.windows:
+        lines.append("nothing to charge: the car is at or above its target")
+    lines.append(
+        f"expected cost {schedule.cost:.2f} {currency}; charging at once on plug-in would cost "
+        f"{schedule.baseline_cost:.2f} {currency}; saving {schedule.saving:.2f} {currency}"
+    )
+    if not schedule.feasible:
+        lines.append(f"the car reaches {schedule.soc_at_deadline_percent:.1f} % by the deadline")
+    return tuple(lines)
 
 
 def _window_line(window: Window) -> str:

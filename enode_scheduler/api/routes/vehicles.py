@@ -139,6 +139,7 @@ async def get_schedule(vehicle_id: VehicleId, deps: Deps) -> VehicleScheduleOut:
     reading = await _reading(deps, vehicle_id)
     now = deps.clock.now()
     outcomes = await deps.outcomes.get_outcomes([vehicle_id]) if deps.outcomes else {}
+    plan = await deps.plans.get_plan(vehicle_id)
     return vehicle_schedule_out(
         vehicle_id,
         reading=reading,
@@ -148,6 +149,7 @@ async def get_schedule(vehicle_id: VehicleId, deps: Deps) -> VehicleScheduleOut:
         outcome=outcomes.get(vehicle_id),
         now=now,
         currency=deps.currency,
+        timezone=plan.timezone if plan else "UTC",
     )
 
 

@@ -107,6 +107,10 @@ def test_plans_list_and_show_carry_a_missed_outcome(config: Path) -> None:
     assert body["last_outcome"]["outcome"] == "missed"
     assert body["schedule"]["saving"] == pytest.approx(1.5)
     assert body["currency"] == "NOK"
+    # Explanations in the plan's zone, money in the configured currency.
+    explanation = body["schedule"]["explanation"]
+    assert explanation[0].startswith("cheapest_slot Tue 2026-01-06 02:00 to 04:00 CET: ")
+    assert "saving 1.50 NOK" in explanation[-1]
     code, out, _ = cli(config, "plans", "show", vid)
     assert "saving 1.50 NOK" in out
     assert "deadline Tue 2026-01-06 07:00 CET" in out

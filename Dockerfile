@@ -10,9 +10,10 @@ ENV PIP_DISABLE_PIP_VERSION_CHECK=1 \
     PYTHONDONTWRITEBYTECODE=1
 WORKDIR /src
 COPY . .
-# The project's wheel plus a wheel for every dependency, so the final stage needs no index, and
-# a requirements file pinning exactly those wheels ("name==version" from each file name).
-RUN pip wheel --no-cache-dir --wheel-dir /wheels '.[postgres]' \
+# The project's wheel plus a wheel for every dependency at the version the lock (constraints.txt)
+# pins, so the final stage needs no index, and a requirements file pinning exactly those wheels
+# ("name==version" from each file name).
+RUN pip wheel --no-cache-dir --wheel-dir /wheels --constraint constraints.txt '.[postgres]' \
     && for wheel in /wheels/*.whl; do \
         file="${wheel##*/}"; rest="${file#*-}"; echo "${file%%-*}==${rest%%-*}"; \
     done > /wheels/requirements.txt

@@ -121,8 +121,8 @@ async def _run(
     observed = Observed(cars, run, speed)
     try:
         async with httpx.AsyncClient(base_url=sim.info["control_url"], timeout=60) as control:
-            await _add_cars(control, cars, at=run.start)
-            await _seed(control, cars, database_url, tmp, timeline)
+            homes = await _add_cars(control, cars, at=run.start)
+            await _seed(control, cars, homes, database_url, tmp, timeline)
             config = write_config(
                 tmp / "config.toml", sim, state_dir=tmp, database_url=database_url,
                 scheduler=SCHEDULER,
@@ -156,7 +156,11 @@ async def _gather_limited(calls: list[Callable[[], Awaitable[Any]]], limit: int 
     return await asyncio.gather(*(one(c) for c in calls))
 
 
-async def _add_cars(control: httpx.AsyncClient, cars: list[FleetCar], *, at: datetime) -> None:
+async def _add_cars(
+    control: httpx.AsyncClient, cars: list[FleetCar], *, at: datetime
+) -> dict[str, str | None]:
+    """Add the cars to the sim; returns each car's charging location (its owner's home)."""
+
     def body(car: FleetCar) -> dict[str, Any]:
         plugged = car.plug_in <= at < car.plug_out
         return {
@@ -167,15 +171,21 @@ async def _add_cars(control: httpx.AsyncClient, cars: list[FleetCar], *, at: dat
             "reasons": [] if plugged else ["NOT_PLUGGED_IN"],
         }  # fmt: skip
 
+    homes: dict[str, str | None] = {}
+
     async def add(car: FleetCar) -> None:
-        (await control.post("/vehicles", json=body(car))).raise_for_status()
+        response = await control.post("/vehicles", json=body(car))
+        response.raise_for_status()
+        homes[car.vehicle_id] = response.json()["charging_location_id"]
 
     await _gather_limited([lambda c=car: add(c) for car in cars])  # type: ignore[misc]
+    return homes
 
 
 async def _seed(
     control: httpx.AsyncClient,
     cars: list[FleetCar],
+    homes: dict[str, str | None],
     database_url: str | None,
     tmp: Path,
     timeline: Timeline,
@@ -201,7 +211,8 @@ async def _seed(
         for car in cars:
             await store.plans.put_plan(
                 PlanRecord(vehicle_id=car.vehicle_id, user_id=car.user_id,
-                           target_soc_percent=car.target_percent, deadline=car.plug_out)
+                           target_soc_percent=car.target_percent, deadline=car.plug_out,
+                           location_id=homes[car.vehicle_id])
             )  # fmt: skip
 
 

@@ -28,6 +28,7 @@ from sqlalchemy.engine import make_url
 
 from enode_scheduler.config import DatabaseSettings
 from enode_scheduler.planner.models import Slot
+from enode_scheduler.ports import LEADER_LEASE
 from enode_scheduler.records import VehicleReading
 from enode_scheduler.store import Store, open_store
 
@@ -89,7 +90,7 @@ async def run(store: Store, vehicles: int) -> list[tuple[str, float]]:
 
 async def _leases(store: Store) -> None:
     for _ in range(100):
-        await store.leases.acquire("leader", holder="bench", ttl_s=30)
+        await store.leases.acquire(LEADER_LEASE, holder="bench", ttl_s=30)
 
 
 async def admin(server: str, sql: str) -> None:

@@ -6,12 +6,16 @@ Every adapter translates the errors of the library it wraps into one of these, k
     EnodeSchedulerError
     ├── ConfigError                 bad config file, key or secret (CLI exit 2)
     ├── InvalidInput                a bad request, plan or planning case (CLI exit 2, API 4xx)
-    │   └── InvalidCase             a planning case that breaks the contract
+    │   ├── InvalidCase             a planning case that breaks the contract
+    │   ├── NotFound                a named thing (a site, a user) that does not exist (API 404)
+    │   └── Conflict                a change that contradicts what is stored (API 409)
+    │       └── LocationTaken       a charging location that is in another site already
     ├── StoreError                  the database
     │   ├── SchemaOutdated          the schema is behind the code; `db upgrade` fixes it
     │   ├── AlreadyRunning          another daemon holds the SQLite lock
     │   ├── StaleEpoch              a fencing epoch that is no longer the leader's
     │   └── TokenDecryptError       no configured key decrypts a stored token
+    ├── LostLeadership              the store refused our epoch (StaleEpoch): stop sending now
     ├── EnodeError                  anything from talking to Enode
     │   ├── EnodeTransportError     connect/read failure or timeout; no HTTP answer
     │   ├── EnodeMalformedResponse  an answer that does not follow the spec
@@ -25,7 +29,7 @@ Every adapter translates the errors of the library it wraps into one of these, k
     │       ├── EnodeNotFound       404
     │       ├── EnodeRateLimited    429, with ``retry_after_s`` when the vendor said
     │       └── EnodeServerError    5xx
-    └── PriceError                  anything from a price source
+    └── PriceError                  anything from a price (or carbon-intensity) source
         ├── PriceSourceUnavailable  transport failure or an error answer
         ├── PriceFormatError        a document that cannot be parsed
         └── PricesNotPublished      the source answered, but has no data for that period yet
@@ -54,6 +58,27 @@ class InvalidCase(InvalidInput):
     """A planning case that breaks docs/planner-case contract."""
 
 
+class NotFound(InvalidInput):
+    """The request names something that does not exist; the message names it."""
+
+
+class Conflict(InvalidInput):
+    """The request contradicts what is stored."""
+
+
+class LocationTaken(Conflict):
+    """A charging location can be in one site only, and this one is in `site`."""
+
+    def __init__(self, *, user_id: str, location_id: str, site: str) -> None:
+        self.user_id = user_id
+        self.location_id = location_id
+        self.site = site
+        super().__init__(
+            f"location {location_id!r} of user {user_id!r} is already in site {site!r}; "
+            "detach it there first"
+        )
+
+
 class StoreError(EnodeSchedulerError):
     """The database failed or refused."""
 
@@ -72,6 +97,14 @@ class StaleEpoch(StoreError):
 
 class TokenDecryptError(StoreError):
     """No configured token key can decrypt a stored token."""
+
+
+class LostLeadership(EnodeSchedulerError):
+    """The fencing epoch was refused: another process leads now; stop sending at once.
+
+    The reconcile step raises it (from the store's StaleEpoch) so that the daemon, not the step,
+    decides what follows: drop the lease and wait to win it again.
+    """
 
 
 class EnodeError(EnodeSchedulerError):

@@ -1,84 +1,125 @@
 """The interfaces the core depends on: Protocols only; the records that cross them are in `records`.
 
-Each port has at least one real adapter (`store/`, `enode/`, `prices/`) and an in-memory twin in
-`testing.py`.
+Each store port has a SQL adapter (`store/`) and an in-memory twin (`testing.py`) that pass the same
+contract tests (tests/integration/store/). `EnodeApi` is served by `enode/` (the sim server and
+tests/fakes.FakeEnode stand in for Enode); `PriceSource` by `prices/` and `testing`'s twin.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import datetime
-from typing import Protocol
+from typing import Final, Protocol
 
 from enode_scheduler.clock import Clock
-from enode_scheduler.planner.models import Slot
+from enode_scheduler.planner.models import IntensitySlot, Slot
 from enode_scheduler.records import (
     ChargeAction,
+    ChargingLocation,
     CommandIntent,
     Lease,
+    OutboxEntry,
     OverrideRecord,
     PlanOutcome,
     PlanRecord,
     PlanStatus,
+    Presence,
     ScheduleRecord,
+    SiteLocation,
+    SiteRecord,
     UserRecord,
     UserTokens,
     VehicleReading,
 )
 
 __all__ = [
+    "LEADER_LEASE",
     "Clock",
     "CommandIntentStore",
     "EnodeApi",
+    "EnodeLocations",
+    "IntensitySlotStore",
+    "IntensitySource",
     "LeaseStore",
+    "LocationStore",
+    "OutboxStore",
     "OutcomeStore",
     "OverrideStore",
     "PlanStore",
     "PriceSlotStore",
     "PriceSource",
     "ScheduleStore",
+    "SiteStore",
     "TokenStore",
     "UserStore",
     "VehicleStore",
 ]
+
+# The lease the daemon's leader holds; `CommandIntentStore.record_sends` is fenced by its epoch.
+LEADER_LEASE: Final = "leader"
 
 
 class EnodeApi(Protocol):
     """What the daemon asks of Enode for one user's vehicles. Errors: `EnodeError` subclasses."""
 
     async def list_vehicles(self, user_id: str) -> list[VehicleReading]:
-        """Every vehicle the user linked, with charge state."""
+        """Every vehicle the user linked, with charge state (a read: safe to retry)."""
         ...
 
     async def get_vehicle(self, user_id: str, vehicle_id: str) -> VehicleReading:
-        """One vehicle with charge state and smart-charging policy."""
+        """One vehicle with charge state and smart-charging policy; raises EnodeNotFound if gone."""
         ...
 
     async def set_charging(
         self, user_id: str, vehicle_id: str, action: ChargeAction, *, vendor: str | None = None
     ) -> None:
-        """Send START or STOP once; never retried blindly (re-read the state to verify)."""
+        """Send START or STOP at most once, never retried blindly (re-read the state to verify)."""
+        ...
+
+
+class EnodeLocations(Protocol):
+    """A user's charging locations at Enode, for the CLI and the API. Errors: `EnodeError`s."""
+
+    async def list_locations(self, user_id: str) -> list[ChargingLocation]:
+        """Every charging location the user has at Enode."""
+        ...
+
+    async def create_location(
+        self, user_id: str, *, name: str, latitude: float, longitude: float
+    ) -> ChargingLocation:
+        """Create a charging location at Enode; returns it with the id Enode gave it."""
+        ...
+
+    async def delete_location(self, user_id: str, location_id: str) -> None:
+        """Delete a charging location at Enode (EnodeNotFound when there is none)."""
+        ...
+
+    async def vehicle_position(self, user_id: str, vehicle_id: str) -> tuple[float, float] | None:
+        """The car's (latitude, longitude) as its vendor reports it; None when it does not."""
         ...
 
 
 class TokenStore(Protocol):
     """Where per-user Enode tokens live between runs (encrypted at rest)."""
 
-    async def get_tokens(self, user_id: str) -> UserTokens | None: ...
+    async def get_tokens(self, user_id: str) -> UserTokens | None:
+        """The user's decrypted tokens; None when the user never linked (or is unknown)."""
+        ...
 
-    async def save_tokens(self, user_id: str, tokens: UserTokens) -> None: ...
+    async def save_tokens(self, user_id: str, tokens: UserTokens) -> None:
+        """Replace the user's tokens (creating the user) and clear `needs_relink`; idempotent."""
+        ...
 
-    async def mark_needs_relink(self, user_id: str, *, reason: str) -> None: ...
+    async def mark_needs_relink(self, user_id: str, *, reason: str) -> None:
+        """Flag the user (creating it) as having to link again, with why; tokens are kept."""
+        ...
 
 
 class PriceSource(Protocol):
     """Day-ahead prices for a bidding zone. Errors: `PriceError` subclasses."""
 
     async def fetch(self, zone: str, *, start: datetime, end: datetime) -> list[Slot]:
-        """Sorted, gap-free UTC slots covering as much of [start, end) as is published.
-
-        Prices are the raw spot price in currency per kWh; the tariff is applied afterwards.
-        """
+        """Sorted, gap-free UTC slots of [start, end) as published, raw spot price per kWh."""
         ...
 
 
@@ -86,123 +127,188 @@ class PriceSlotStore(Protocol):
     """The cache of price slots per zone."""
 
     async def upsert_slots(self, zone: str, slots: Sequence[Slot]) -> int:
-        """Insert or replace slots by (zone, start); return how many were new or changed."""
+        """Insert or replace slots by (zone, UTC start), atomic; return how many new or changed."""
         ...
 
     async def get_slots(self, zone: str, *, start: datetime, end: datetime) -> list[Slot]:
+        """Stored slots overlapping [start, end), sorted by start, with aware UTC times."""
+        ...
+
+
+class IntensitySource(Protocol):
+    """Grid carbon intensity for the configured region. Errors: `PriceError` subclasses."""
+
+    async def fetch(self, *, start: datetime, end: datetime) -> list[IntensitySlot]:
+        """Sorted, non-overlapping UTC slots in gCO2eq/kWh over as much of [start, end) as the
+        source knows (a forecast for the future, actual values where settled)."""
+        ...
+
+
+class IntensitySlotStore(Protocol):
+    """The cache of carbon-intensity slots per region (`zone` is the source's region name)."""
+
+    async def upsert_intensity(self, zone: str, slots: Sequence[IntensitySlot]) -> int:
+        """Insert or replace slots by (zone, start); return how many were new or changed."""
+        ...
+
+    async def get_intensity(
+        self, zone: str, *, start: datetime, end: datetime
+    ) -> list[IntensitySlot]:
         """Stored slots overlapping [start, end), sorted by start."""
         ...
 
 
 class UserStore(Protocol):
-    async def upsert_user(self, user: UserRecord) -> UserRecord: ...
+    """Users; `linked` on a record is derived from whether tokens are stored."""
 
-    async def get_user(self, user_id: str) -> UserRecord | None: ...
+    async def upsert_user(self, user: UserRecord) -> UserRecord:
+        """Create the user, or update only its time zone; idempotent; return what is stored."""
+        ...
 
-    async def list_users(self) -> list[UserRecord]: ...
+    async def get_user(self, user_id: str) -> UserRecord | None:
+        """The stored user; None when unknown."""
+        ...
+
+    async def list_users(self) -> list[UserRecord]:
+        """Every user, sorted by user id."""
+        ...
 
     async def delete_user(self, user_id: str) -> bool:
-        """Remove the user, their tokens, vehicles, plans and schedules; False if unknown."""
+        """Atomically remove the user with everything of theirs; False when the user is unknown."""
         ...
 
 
 class VehicleStore(Protocol):
+    """The latest reading per vehicle."""
+
     async def save_readings(self, readings: Sequence[VehicleReading]) -> None:
-        """Store the latest reading per vehicle (creating vehicles on first sight), in one batch."""
+        """Store readings in one transaction, creating vehicles and users; older ones never win."""
         ...
 
     async def latest_readings(
         self, vehicle_ids: Sequence[str] | None = None
     ) -> dict[str, VehicleReading]:
-        """The latest reading per vehicle; all vehicles when `vehicle_ids` is None."""
+        """The latest reading per known vehicle; all vehicles when `vehicle_ids` is None."""
         ...
 
-    async def list_vehicle_ids(self, user_id: str | None = None) -> list[str]: ...
+    async def list_vehicle_ids(self, user_id: str | None = None) -> list[str]:
+        """Sorted ids of the user's vehicles (every vehicle when `user_id` is None)."""
+        ...
 
 
 class PlanStore(Protocol):
+    """One charge plan per vehicle; `updated_at` changes only when the plan is edited."""
+
     async def put_plan(self, plan: PlanRecord) -> PlanRecord:
-        """Create or replace the vehicle's one plan; sets plan_id and timestamps."""
+        """Create or replace the vehicle's plan, keeping plan_id and created_at; sets updated_at."""
         ...
 
-    async def get_plan(self, vehicle_id: str) -> PlanRecord | None: ...
+    async def get_plan(self, vehicle_id: str) -> PlanRecord | None:
+        """The vehicle's plan; None when it has none."""
+        ...
 
-    async def list_plans(self, *, enabled_only: bool = False) -> list[PlanRecord]: ...
+    async def list_plans(self, *, enabled_only: bool = False) -> list[PlanRecord]:
+        """Every plan (only enabled ones if asked), sorted by vehicle id."""
+        ...
 
-    async def delete_plan(self, vehicle_id: str) -> bool: ...
+    async def delete_plan(self, vehicle_id: str) -> bool:
+        """Remove the vehicle's plan; False when there was none."""
+        ...
 
     async def set_plan_status(
         self, vehicle_id: str, status: PlanStatus, *, reason: str | None = None
-    ) -> None: ...
+    ) -> None:
+        """Set status and reason, leaving updated_at alone (not an edit); no-op without a plan."""
+        ...
 
-    async def plans_changed_since(self, since: datetime) -> list[PlanRecord]:
-        """Plans created or updated after `since` (the daemon's cheap change detection)."""
+    async def set_presences(self, presences: Mapping[str, Presence]) -> None:
+        """Record where each planned car is (vehicle id -> presence); not an edit of the plan."""
+        ...
+
+
+class LocationStore(Protocol):
+    """Our copy of each user's charging locations at Enode."""
+
+    async def replace_locations(self, user_id: str, locations: Sequence[ChargingLocation]) -> None:
+        """Make the user's stored locations exactly `locations` (after listing them at Enode)."""
+        ...
+
+    async def put_location(self, location: ChargingLocation) -> None:
+        """Insert or replace one location by id."""
+        ...
+
+    async def delete_location(self, location_id: str) -> bool:
+        """Remove one location; False when it was not stored."""
+        ...
+
+    async def list_locations(self, user_id: str) -> list[ChargingLocation]:
+        """The user's stored locations, by name."""
         ...
 
 
 class ScheduleStore(Protocol):
-    async def save_schedule(self, record: ScheduleRecord) -> None:
-        """Replace the vehicle's current schedule."""
-        ...
+    """The current schedule per vehicle."""
 
     async def save_schedules(self, records: Sequence[ScheduleRecord]) -> None:
-        """Replace the current schedule of each vehicle, in one transaction."""
+        """Replace each vehicle's schedule in one transaction; a later record for one car wins."""
         ...
 
-    async def get_schedule(self, vehicle_id: str) -> ScheduleRecord | None: ...
+    async def get_schedule(self, vehicle_id: str) -> ScheduleRecord | None:
+        """The vehicle's current schedule; None when it has none."""
+        ...
 
-    async def get_schedules(self, vehicle_ids: Sequence[str]) -> dict[str, ScheduleRecord]: ...
+    async def get_schedules(self, vehicle_ids: Sequence[str]) -> dict[str, ScheduleRecord]:
+        """The current schedule of each given vehicle that has one."""
+        ...
 
 
 class CommandIntentStore(Protocol):
-    async def create_intent(self, intent: CommandIntent) -> CommandIntent | None:
-        """Insert; None when an intent with this key already exists (nothing written)."""
-        ...
+    """Start/stop commands, written before they go out; a key is never written twice."""
 
     async def in_flight(self, vehicle_ids: Sequence[str]) -> dict[str, CommandIntent]:
-        """The pending or sent intent per vehicle, if any."""
-        ...
-
-    async def mark_sent(self, key: str, *, epoch: int, at: datetime) -> None:
-        """Record a send; raises StaleEpoch when `epoch` is not the current leader's."""
+        """The newest pending or sent (not yet settled) intent per given vehicle."""
         ...
 
     async def record_sends(
         self, sends: Sequence[CommandIntent], *, epoch: int, at: datetime
     ) -> list[CommandIntent]:
-        """Write intents as sent by `epoch`, all in one fenced transaction, before they go out.
+        """Fenced, atomic: write intents as sent; skip known keys; StaleEpoch if not the leader's.
 
-        Returns those written; a key that exists already is skipped (never sent twice). Raises
-        StaleEpoch, writing nothing, when `epoch` is not the current leader's.
+        Returns the intents written, the only ones that may be sent. `epoch` must be the current
+        epoch of the `LEADER_LEASE` lease, or 0 while that lease was never taken; otherwise
+        StaleEpoch is raised and nothing is written.
         """
         ...
-
-    async def mark_verified(self, key: str, *, at: datetime) -> None: ...
 
     async def record_outcomes(
         self, verified: Sequence[str], failed: Mapping[str, str], *, at: datetime
     ) -> None:
-        """Mark many intents verified, and others failed (key -> error), in one transaction.
-
-        Unknown keys are ignored: the outcome belongs to an intent that no longer exists.
-        """
+        """Mark intents verified, others failed (key -> error), atomically; unknown keys ignored."""
         ...
 
-    async def mark_failed(self, key: str, *, error: str, at: datetime) -> None: ...
+    async def mark_failed(self, key: str, *, error: str, at: datetime) -> None:
+        """Mark one intent failed with `error` (a refused send); StoreError for an unknown key."""
+        ...
 
-    async def history(self, vehicle_id: str, *, since: datetime) -> list[CommandIntent]: ...
+    async def history(self, vehicle_id: str, *, since: datetime) -> list[CommandIntent]:
+        """The vehicle's intents created at or after `since`, oldest first."""
+        ...
 
 
 class LeaseStore(Protocol):
     """Leader election on database time; each new holder gets a higher fencing epoch."""
 
     async def acquire(self, name: str, *, holder: str, ttl_s: float) -> Lease | None:
-        """Take the lease if free or expired (epoch + 1), renew it if held by `holder`."""
+        """Take a free or expired lease (epoch + 1) or renew our own, atomically; else None."""
         ...
 
-    async def release(self, lease: Lease) -> None: ...
+    async def release(self, lease: Lease) -> None:
+        """Expire the lease if `lease` still holds it, keeping its epoch; idempotent."""
+        ...
 
-    async def current(self, name: str) -> Lease | None: ...
+    async def current(self, name: str) -> Lease | None:
+        """The unexpired lease called `name`; None when free or expired."""
+        ...
 
 
 class OutcomeStore(Protocol):
@@ -218,14 +324,79 @@ class OutcomeStore(Protocol):
 class OverrideStore(Protocol):
     """At most one override per vehicle; a new one replaces the old."""
 
-    async def put_override(self, record: OverrideRecord) -> None: ...
+    async def put_override(self, record: OverrideRecord) -> None:
+        """Store the vehicle's override, replacing any earlier one."""
+        ...
 
-    async def get_override(self, vehicle_id: str) -> OverrideRecord | None: ...
+    async def get_override(self, vehicle_id: str) -> OverrideRecord | None:
+        """The vehicle's stored override (ended or not); None when it has none."""
+        ...
 
     async def clear_override(self, vehicle_id: str) -> bool:
         """Remove the vehicle's override; False when there was none."""
         ...
 
     async def get_overrides(self, vehicle_ids: Sequence[str]) -> dict[str, OverrideRecord]:
-        """The stored override per vehicle (ended ones included; see `OverrideRecord.ended`)."""
+        """The stored override per given vehicle that has one (ended ones included)."""
+        ...
+
+
+class SiteStore(Protocol):
+    """Sites: named groups of charging locations under one power cap. A (user, location) pair
+    belongs to at most one site; deleting a user detaches their locations, deleting a site
+    detaches all of its own. Bad names, caps or ids raise InvalidInput naming the value; a
+    method that raises has written nothing."""
+
+    async def put_site(self, name: str, *, max_kw: float) -> tuple[SiteRecord, bool]:
+        """Create the site, or set the cap of an existing one; the stored site, True if created."""
+        ...
+
+    async def get_site(self, name: str) -> SiteRecord | None:
+        """The site with its sorted locations; None when there is no such site."""
+        ...
+
+    async def list_sites(self) -> list[SiteRecord]:
+        """Every site with its locations, sorted by name."""
+        ...
+
+    async def delete_site(self, name: str) -> bool:
+        """Remove the site and detach its locations; False when there was no such site."""
+        ...
+
+    async def attach_location(self, name: str, location: SiteLocation) -> SiteRecord:
+        """Add the location; NotFound: unknown site/user; Conflict: in another site; idempotent."""
+        ...
+
+    async def detach_location(self, name: str, location: SiteLocation) -> bool:
+        """Take the location out; False when it was not in the site; NotFound: unknown site."""
+        ...
+
+
+class OutboxStore(Protocol):
+    """The notification outbox: events are written here first and delivered from here, so a
+    crash between an event and its delivery loses nothing. Unique per (event_id, target)."""
+
+    async def enqueue(self, entries: Sequence[OutboxEntry]) -> int:
+        """Insert the entries, skipping any whose (event_id, target) exists; return how many
+        were new."""
+        ...
+
+    async def due(self, now: datetime, *, limit: int) -> list[OutboxEntry]:
+        """Pending entries whose next attempt is at or before `now`, oldest first."""
+        ...
+
+    async def mark_delivered(self, entry_ids: Sequence[int], *, at: datetime) -> None: ...
+
+    async def mark_failed(
+        self, entry_id: int, *, error: str, next_attempt_at: datetime, dead: bool = False
+    ) -> None:
+        """Count a failed attempt; retry at `next_attempt_at`, or never again when `dead`."""
+        ...
+
+    async def defer(self, entry_ids: Sequence[int], *, until: datetime) -> None:
+        """Move the next attempt later without counting an attempt (a rate limit)."""
+        ...
+
+    async def entries(self, *, limit: int = 100) -> list[OutboxEntry]:
+        """The most recent entries, newest first (for operators and tests)."""
         ...

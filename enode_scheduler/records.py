@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import math
+import re
 from dataclasses import dataclass
 from datetime import datetime, time
 from enum import StrEnum
 
+from enode_scheduler.exceptions import InvalidInput
 from enode_scheduler.planner.models import Schedule
 
 
@@ -32,6 +35,9 @@ class VehicleReading:
     charging_reasons: tuple[str, ...] = ()
     charging_location_id: str | None = None
     smart_charging_enabled: bool | None = None
+    # Whether the vendor told us where the car is (a position); with no charging location id,
+    # True means "at no charging location", None/False means "we cannot tell".
+    position_known: bool | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +69,26 @@ class PlanStatus(StrEnum):
     DONE = "done"
 
 
+class Presence(StrEnum):
+    """Where a planned car is, seen from its plan; only `at_location` is controlled by default."""
+
+    AT_LOCATION = "at_location"  # at the plan's charging location
+    AWAY = "away"  # somewhere else: another charging location, or none
+    LOCATION_UNKNOWN = "location_unknown"  # the vendor does not say where the car is
+    NO_LOCATION = "no_location"  # the plan names no charging location yet
+
+
+@dataclass(frozen=True, slots=True)
+class ChargingLocation:
+    """One of a user's charging locations at Enode (the places where a plan may act)."""
+
+    location_id: str
+    user_id: str
+    name: str | None = None
+    latitude: float | None = None
+    longitude: float | None = None
+
+
 @dataclass(frozen=True, slots=True)
 class PlanRecord:
     """A charge goal for one vehicle: one-off (`deadline`) or repeating (`weekdays` + `local_time`).
@@ -79,16 +105,33 @@ class PlanRecord:
     local_time: time | None = None
     min_soc_percent: float = 0.0
     start_penalty: float = 0.0
+    # Money per kg CO2 for this plan (`plans add --co2-weight`); None: `[co2] price_per_kg`.
+    co2_price_per_kg: float | None = None
     enabled: bool = True
     status: PlanStatus = PlanStatus.ACTIVE
     status_reason: str | None = None
     plan_id: int | None = None
     created_at: datetime | None = None
     updated_at: datetime | None = None
+    # The charging location where the plan applies; None: the car is not controlled.
+    location_id: str | None = None
+    # The daemon's last verdict on where the car is (written by the daemon, not by edits).
+    presence: Presence | None = None
 
     @property
     def repeating(self) -> bool:
         return self.deadline is None
+
+    @property
+    def shown_status(self) -> str:
+        """The status an operator sees: why an active plan is not acting, else the plan status."""
+        if self.status is not PlanStatus.ACTIVE:
+            return self.status.value
+        if self.location_id is None:
+            return Presence.NO_LOCATION.value
+        if self.presence in (Presence.AWAY, Presence.LOCATION_UNKNOWN):
+            return self.presence.value
+        return self.status.value
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,7 +143,7 @@ class ScheduleRecord:
 
 
 class IntentStatus(StrEnum):
-    PENDING = "pending"  # written, not yet sent
+    PENDING = "pending"  # written, not yet sent: left only by versions before `record_sends`
     SENT = "sent"  # sent, waiting for the state to confirm it
     VERIFIED = "verified"
     FAILED = "failed"
@@ -108,7 +151,7 @@ class IntentStatus(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class CommandIntent:
-    """A start/stop command we mean to send, written before it is sent.
+    """A start/stop command, written (as sent, fenced) before it is sent.
 
     `key` is unique: the same key is never sent twice, so a crash between writing and sending
     is repaired by reconciling, not by re-sending blindly.
@@ -164,6 +207,107 @@ class OverrideRecord:
         )
 
 
+# Site names travel in URL paths (/v1/sites/{name}): letters, digits and a few separators.
+SITE_NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:@-]{0,63}$"
+# The width of the id columns (users.user_id, site_locations.location_id).
+MAX_ID_LENGTH = 128
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class SiteLocation:
+    """One user's charging location; a location belongs to at most one site.
+
+    Both ids are opaque here: ours for the user, Enode's (or the user's own) for the location.
+    """
+
+    user_id: str
+    location_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class SiteRecord:
+    """A named group of charging locations behind one grid connection capped at `max_kw`.
+
+    The locations may belong to different users: an apartment garage is one connection for many.
+    `locations` is sorted; `updated_at` is the time of the last write to its cap or locations.
+    """
+
+    name: str
+    max_kw: float
+    locations: tuple[SiteLocation, ...] = ()
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+
+
+def check_site(name: str, max_kw: float) -> None:
+    """Raise InvalidInput naming the value when `name` or `max_kw` cannot make a site."""
+    if not re.fullmatch(SITE_NAME_PATTERN, name):
+        raise InvalidInput(
+            f"site name {name[:80]!r}: use 1 to 64 letters, digits and . _ : @ -, "
+            "starting with a letter or digit"
+        )
+    if not (math.isfinite(max_kw) and max_kw > 0):
+        raise InvalidInput(f"max_kw {max_kw!r}: must be a number of kW above 0")
+
+
+def check_site_location(location: SiteLocation) -> None:
+    """Raise InvalidInput naming the id that cannot be stored (empty or too long)."""
+    for field_name, value in (("user", location.user_id), ("location", location.location_id)):
+        if not value or len(value) > MAX_ID_LENGTH or not value.isprintable():
+            raise InvalidInput(
+                f"{field_name} id {value[:80]!r}: must be 1 to {MAX_ID_LENGTH} printable characters"
+            )
+
+
+class EventKind(StrEnum):
+    """What an operator can be told about (`[[notify]] events`)."""
+
+    GOAL_AT_RISK = "goal_at_risk"
+    GOAL_MISSED = "goal_missed"
+    COMMAND_FAILED = "command_failed"
+    RELINK_REQUIRED = "relink_required"
+    VENDOR_OUTAGE = "vendor_outage"
+    PRICES_MISSING = "prices_missing"
+    LEADER_CHANGED = "leader_changed"
+    CAR_AWAY_WITH_PLAN = "car_away_with_plan"
+    TEST = "test"
+
+
+@dataclass(frozen=True, slots=True)
+class NotifyEvent:
+    """Something an operator should hear about. `event_id` is stable: the same happening always
+    gets the same id, so detecting it again (after a restart, on another replica) sends nothing."""
+
+    event_id: str
+    kind: EventKind
+    at: datetime
+    title: str
+    message: str
+    vehicle_id: str | None = None
+    user_id: str | None = None
+
+
+class OutboxStatus(StrEnum):
+    PENDING = "pending"
+    DELIVERED = "delivered"
+    # Retries exhausted: kept for the operator to look at, never sent again.
+    DEAD = "dead"
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxEntry:
+    """One event for one notification target, written before any attempt to deliver it."""
+
+    event: NotifyEvent
+    target: str
+    next_attempt_at: datetime
+    status: OutboxStatus = OutboxStatus.PENDING
+    attempts: int = 0
+    delivered_at: datetime | None = None
+    last_error: str | None = None
+    entry_id: int | None = None
+
+
 class OutcomeKind(StrEnum):
     """How a plan's deadline went."""
 
@@ -205,3 +349,31 @@ class PlanOutcome:
 
 def _reached(soc_percent: float | None) -> str:
     return "" if soc_percent is None else f" (reached {soc_percent:.0f} %)"
+
+
+# A car this close below its target met it (SoC is reported in whole percent by many vendors).
+MET_TOLERANCE_PERCENT = 1.0
+
+
+def outcome_kind(
+    *,
+    target_percent: float,
+    soc_percent: float | None,
+    limit_percent: float | None,
+    feasible: bool | None,
+) -> OutcomeKind:
+    """How a deadline went: the one judgement the outcome records, the web page's `missed` and
+    the `goal_missed` notification share. A car stopped by its own lower charge limit is
+    `capped`, not missed; a schedule that could not reach the target is `infeasible`."""
+    if soc_percent is not None and soc_percent >= target_percent - MET_TOLERANCE_PERCENT:
+        return OutcomeKind.MET
+    if (
+        soc_percent is not None
+        and limit_percent is not None
+        and 0 < limit_percent < target_percent
+        and soc_percent >= limit_percent - MET_TOLERANCE_PERCENT
+    ):
+        return OutcomeKind.CAPPED
+    if feasible is False:
+        return OutcomeKind.INFEASIBLE
+    return OutcomeKind.MISSED

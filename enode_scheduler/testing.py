@@ -11,36 +11,56 @@ import itertools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Generic, TypeVar
 
 from enode_scheduler.clock import Clock, FakeClock
-from enode_scheduler.exceptions import PriceError, PricesNotPublished, StaleEpoch, StoreError
-from enode_scheduler.planner.models import Slot
+from enode_scheduler.exceptions import (
+    EnodeNotFound,
+    LocationTaken,
+    NotFound,
+    PriceError,
+    PricesNotPublished,
+    StaleEpoch,
+    StoreError,
+)
+from enode_scheduler.planner.models import IntensitySlot, Slot
+from enode_scheduler.ports import LEADER_LEASE
 from enode_scheduler.records import (
+    ChargingLocation,
     CommandIntent,
     IntentStatus,
     Lease,
+    OutboxEntry,
+    OutboxStatus,
     OverrideRecord,
     PlanOutcome,
     PlanRecord,
     PlanStatus,
+    Presence,
     ScheduleRecord,
+    SiteLocation,
+    SiteRecord,
     UserRecord,
     UserTokens,
     VehicleReading,
+    check_site,
+    check_site_location,
 )
 
 __all__ = [
     "FakeClock",
     "InMemoryCommandIntentStore",
+    "InMemoryEnodeLocations",
+    "InMemoryIntensitySlotStore",
     "InMemoryLeaseStore",
+    "InMemoryLocationStore",
     "InMemoryOverrideStore",
     "InMemoryPlanStore",
     "InMemoryPriceSlotStore",
     "InMemoryPriceSource",
     "InMemoryScheduleStore",
+    "InMemorySiteStore",
     "InMemoryStore",
-    "InMemoryTokenStore",
     "InMemoryUserStore",
     "InMemoryVehicleStore",
 ]
@@ -50,12 +70,17 @@ __all__ = [
 if TYPE_CHECKING:
     from enode_scheduler.ports import (
         CommandIntentStore,
+        EnodeLocations,
+        IntensitySlotStore,
         LeaseStore,
+        LocationStore,
+        OutboxStore,
         OutcomeStore,
         OverrideStore,
         PlanStore,
         PriceSlotStore,
         ScheduleStore,
+        SiteStore,
         TokenStore,
         UserStore,
         VehicleStore,
@@ -73,16 +98,31 @@ class _Tables:
     schedules: dict[str, ScheduleRecord] = field(default_factory=dict)
     overrides: dict[str, OverrideRecord] = field(default_factory=dict)
     outcomes: dict[str, PlanOutcome] = field(default_factory=dict)
+    locations: dict[str, ChargingLocation] = field(default_factory=dict)
+    sites: dict[str, SiteRecord] = field(default_factory=dict)
 
     def ensure_user(self, user_id: str) -> None:
         self.users.setdefault(user_id, UserRecord(user_id=user_id))
 
 
 class InMemoryUserStore:
-    """UserStore and TokenStore, with the SQL store's rules (see store/users.py)."""
+    """UserStore and TokenStore, with the SQL store's rules (see store/users.py).
+
+    For tests: `tokens` is the table itself (seed or inspect it), `needs_relink` maps each flagged
+    user to the reason, `saves` counts `save_tokens` calls.
+    """
 
     def __init__(self, tables: _Tables | None = None) -> None:
         self._t = tables or _Tables()
+        self.saves = 0
+
+    @property
+    def tokens(self) -> dict[str, UserTokens]:
+        return self._t.tokens
+
+    @property
+    def needs_relink(self) -> dict[str, str]:
+        return {u.user_id: u.relink_reason or "" for u in self._t.users.values() if u.needs_relink}
 
     def _out(self, user: UserRecord) -> UserRecord:
         return dataclasses.replace(user, linked=user.user_id in self._t.tokens)
@@ -104,6 +144,8 @@ class InMemoryUserStore:
         if self._t.users.pop(user_id, None) is None:
             return False
         self._t.tokens.pop(user_id, None)
+        for lid in [k for k, loc in self._t.locations.items() if loc.user_id == user_id]:
+            del self._t.locations[lid]
         owned = {v for v, r in self._t.vehicles.items() if r.user_id == user_id}
         owned |= {v for v, p in self._t.plans.items() if p.user_id == user_id}
         for vehicle_id in owned:
@@ -114,12 +156,16 @@ class InMemoryUserStore:
                 del self._t.vehicles[vehicle_id]
             if (plan := self._t.plans.get(vehicle_id)) and plan.user_id == user_id:
                 del self._t.plans[vehicle_id]
+        for name, site in self._t.sites.items():
+            kept = tuple(loc for loc in site.locations if loc.user_id != user_id)
+            self._t.sites[name] = dataclasses.replace(site, locations=kept)
         return True
 
     async def get_tokens(self, user_id: str) -> UserTokens | None:
         return self._t.tokens.get(user_id)
 
     async def save_tokens(self, user_id: str, tokens: UserTokens) -> None:
+        self.saves += 1
         self._t.ensure_user(user_id)
         self._t.tokens[user_id] = tokens
         user = self._t.users[user_id]
@@ -175,6 +221,7 @@ class InMemoryPlanStore:
             plan_id=old.plan_id if old else next(self._ids),
             created_at=old.created_at if old else now,
             updated_at=now,
+            presence=None,
         )
         self._t.plans[plan.vehicle_id] = stored
         return stored
@@ -198,17 +245,38 @@ class InMemoryPlanStore:
                 plan, status=status, status_reason=reason
             )
 
-    async def plans_changed_since(self, since: datetime) -> list[PlanRecord]:
-        changed = [p for p in self._t.plans.values() if p.updated_at and p.updated_at > since]
-        return sorted(changed, key=lambda p: p.updated_at or since)
+    async def set_presences(self, presences: Mapping[str, Presence]) -> None:
+        for vehicle_id, presence in presences.items():
+            if (plan := self._t.plans.get(vehicle_id)) is not None:
+                self._t.plans[vehicle_id] = dataclasses.replace(plan, presence=presence)
+
+
+class InMemoryLocationStore:
+    def __init__(self, tables: _Tables | None = None) -> None:
+        self._t = tables or _Tables()
+
+    async def replace_locations(self, user_id: str, locations: Sequence[ChargingLocation]) -> None:
+        self._t.ensure_user(user_id)
+        for lid in [k for k, loc in self._t.locations.items() if loc.user_id == user_id]:
+            del self._t.locations[lid]
+        for loc in locations:
+            self._t.locations[loc.location_id] = dataclasses.replace(loc, user_id=user_id)
+
+    async def put_location(self, location: ChargingLocation) -> None:
+        self._t.ensure_user(location.user_id)
+        self._t.locations[location.location_id] = location
+
+    async def delete_location(self, location_id: str) -> bool:
+        return self._t.locations.pop(location_id, None) is not None
+
+    async def list_locations(self, user_id: str) -> list[ChargingLocation]:
+        mine = [loc for loc in self._t.locations.values() if loc.user_id == user_id]
+        return sorted(mine, key=lambda loc: (loc.name or "", loc.location_id))
 
 
 class InMemoryScheduleStore:
     def __init__(self, tables: _Tables | None = None) -> None:
         self._t = tables or _Tables()
-
-    async def save_schedule(self, record: ScheduleRecord) -> None:
-        self._t.schedules[record.vehicle_id] = record
 
     async def save_schedules(self, records: Sequence[ScheduleRecord]) -> None:
         for record in records:
@@ -221,11 +289,16 @@ class InMemoryScheduleStore:
         return {v: self._t.schedules[v] for v in vehicle_ids if v in self._t.schedules}
 
 
-class InMemoryPriceSlotStore:
-    def __init__(self) -> None:
-        self._slots: dict[str, dict[datetime, Slot]] = {}
+_S = TypeVar("_S", Slot, IntensitySlot)
 
-    async def upsert_slots(self, zone: str, slots: Sequence[Slot]) -> int:
+
+class _InMemorySlots(Generic[_S]):
+    """A time series per zone keyed by start: the shared body of the price and CO2 caches."""
+
+    def __init__(self) -> None:
+        self._slots: dict[str, dict[datetime, _S]] = {}
+
+    def _upsert(self, zone: str, slots: Sequence[_S]) -> int:
         stored = self._slots.setdefault(zone, {})
         changed = 0
         for slot in slots:
@@ -237,9 +310,27 @@ class InMemoryPriceSlotStore:
                 stored[slot.start] = slot
         return changed
 
-    async def get_slots(self, zone: str, *, start: datetime, end: datetime) -> list[Slot]:
+    def _get(self, zone: str, *, start: datetime, end: datetime) -> list[_S]:
         slots = self._slots.get(zone, {}).values()
         return sorted((s for s in slots if s.start < end and s.end > start), key=lambda s: s.start)
+
+
+class InMemoryPriceSlotStore(_InMemorySlots[Slot]):
+    async def upsert_slots(self, zone: str, slots: Sequence[Slot]) -> int:
+        return self._upsert(zone, slots)
+
+    async def get_slots(self, zone: str, *, start: datetime, end: datetime) -> list[Slot]:
+        return self._get(zone, start=start, end=end)
+
+
+class InMemoryIntensitySlotStore(_InMemorySlots[IntensitySlot]):
+    async def upsert_intensity(self, zone: str, slots: Sequence[IntensitySlot]) -> int:
+        return self._upsert(zone, slots)
+
+    async def get_intensity(
+        self, zone: str, *, start: datetime, end: datetime
+    ) -> list[IntensitySlot]:
+        return self._get(zone, start=start, end=end)
 
 
 class InMemoryLeaseStore:
@@ -285,22 +376,13 @@ class InMemoryCommandIntentStore:
     """Fenced by `leases` exactly like the SQL store (see store/intents.py)."""
 
     def __init__(
-        self, *, clock: Clock, leases: InMemoryLeaseStore, lease_name: str = "leader"
+        self, *, clock: Clock, leases: InMemoryLeaseStore, lease_name: str = LEADER_LEASE
     ) -> None:
         self._clock = clock
         self._leases = leases
         self._lease_name = lease_name
         self._intents: dict[str, CommandIntent] = {}
         self._ids = itertools.count(1)
-
-    async def create_intent(self, intent: CommandIntent) -> CommandIntent | None:
-        if intent.key in self._intents:
-            return None
-        stored = dataclasses.replace(
-            intent, intent_id=next(self._ids), created_at=intent.created_at or self._clock.now()
-        )
-        self._intents[intent.key] = stored
-        return stored
 
     async def in_flight(self, vehicle_ids: Sequence[str]) -> dict[str, CommandIntent]:
         wanted = set(vehicle_ids)
@@ -310,14 +392,6 @@ class InMemoryCommandIntentStore:
             for i in sorted(self._intents.values(), key=lambda i: i.intent_id or 0)
             if i.vehicle_id in wanted and i.status in flying
         }
-
-    async def mark_sent(self, key: str, *, epoch: int, at: datetime) -> None:
-        intent = self._get(key)
-        if epoch != self._leases.epoch(self._lease_name):
-            raise StaleEpoch(f"epoch {epoch} is not the current leader's; intent {key!r} not sent")
-        self._intents[key] = dataclasses.replace(
-            intent, status=IntentStatus.SENT, epoch=epoch, sent_at=at, attempts=intent.attempts + 1
-        )
 
     async def record_sends(
         self, sends: Sequence[CommandIntent], *, epoch: int, at: datetime
@@ -339,22 +413,17 @@ class InMemoryCommandIntentStore:
     async def record_outcomes(
         self, verified: Sequence[str], failed: Mapping[str, str], *, at: datetime
     ) -> None:
-        for key in verified:
+        outcomes: list[tuple[str, IntentStatus, str | None]]
+        outcomes = [(key, IntentStatus.VERIFIED, None) for key in verified]
+        outcomes += [(key, IntentStatus.FAILED, error) for key, error in failed.items()]
+        for key, status, error in outcomes:
             if key in self._intents:
-                await self.mark_verified(key, at=at)
-        for key, error in failed.items():
-            if key in self._intents:
-                await self.mark_failed(key, error=error, at=at)
-
-    async def mark_verified(self, key: str, *, at: datetime) -> None:
-        self._intents[key] = dataclasses.replace(
-            self._get(key), status=IntentStatus.VERIFIED, verified_at=at, error=None
-        )
+                self._settle(key, status, error=error, at=at)
 
     async def mark_failed(self, key: str, *, error: str, at: datetime) -> None:
-        self._intents[key] = dataclasses.replace(
-            self._get(key), status=IntentStatus.FAILED, verified_at=at, error=error
-        )
+        if key not in self._intents:
+            raise StoreError(f"no command intent with key {key!r}")
+        self._settle(key, IntentStatus.FAILED, error=error, at=at)
 
     async def history(self, vehicle_id: str, *, since: datetime) -> list[CommandIntent]:
         found = [
@@ -364,10 +433,19 @@ class InMemoryCommandIntentStore:
         ]
         return sorted(found, key=lambda i: (i.created_at or since, i.intent_id or 0))
 
-    def _get(self, key: str) -> CommandIntent:
-        if key not in self._intents:
-            raise StoreError(f"no command intent with key {key!r}")
-        return self._intents[key]
+    def plant(self, intent: CommandIntent) -> CommandIntent:
+        """Not part of the port: keep `intent` as given, like a row an older version left behind
+        (e.g. still PENDING); production writes intents only through `record_sends`."""
+        stored = dataclasses.replace(
+            intent, intent_id=next(self._ids), created_at=intent.created_at or self._clock.now()
+        )
+        self._intents[intent.key] = stored
+        return stored
+
+    def _settle(self, key: str, status: IntentStatus, *, error: str | None, at: datetime) -> None:
+        self._intents[key] = dataclasses.replace(
+            self._intents[key], status=status, verified_at=at, error=error
+        )
 
 
 class InMemoryOverrideStore:
@@ -388,6 +466,122 @@ class InMemoryOverrideStore:
     async def get_overrides(self, vehicle_ids: Sequence[str]) -> dict[str, OverrideRecord]:
         rows = self._t.overrides
         return {v: rows[v] for v in vehicle_ids if v in rows}
+
+
+class InMemorySiteStore:
+    """SiteStore over the shared tables, so deleting a user detaches their locations."""
+
+    def __init__(self, tables: _Tables | None = None, *, clock: Clock) -> None:
+        self._t = tables or _Tables()
+        self._clock = clock
+
+    async def put_site(self, name: str, *, max_kw: float) -> tuple[SiteRecord, bool]:
+        check_site(name, max_kw)
+        now = self._clock.now()
+        old = self._t.sites.get(name)
+        if old is None:
+            site = SiteRecord(name, max_kw, created_at=now, updated_at=now)
+        else:
+            site = dataclasses.replace(old, max_kw=max_kw, updated_at=now)
+        self._t.sites[name] = site
+        return site, old is None
+
+    async def get_site(self, name: str) -> SiteRecord | None:
+        return self._t.sites.get(name)
+
+    async def list_sites(self) -> list[SiteRecord]:
+        return [self._t.sites[name] for name in sorted(self._t.sites)]
+
+    async def delete_site(self, name: str) -> bool:
+        return self._t.sites.pop(name, None) is not None
+
+    async def attach_location(self, name: str, location: SiteLocation) -> SiteRecord:
+        check_site_location(location)
+        site = self._site(name)
+        if location.user_id not in self._t.users:
+            raise NotFound(f"user {location.user_id!r} is not known")
+        for other in self._t.sites.values():
+            if other.name != name and location in other.locations:
+                raise LocationTaken(
+                    user_id=location.user_id, location_id=location.location_id, site=other.name
+                )
+        locations = tuple(sorted({*site.locations, location}))
+        return self._store(dataclasses.replace(site, locations=locations))
+
+    async def detach_location(self, name: str, location: SiteLocation) -> bool:
+        site = self._site(name)
+        if location not in site.locations:
+            return False
+        kept = tuple(loc for loc in site.locations if loc != location)
+        self._store(dataclasses.replace(site, locations=kept))
+        return True
+
+    def _site(self, name: str) -> SiteRecord:
+        if name not in self._t.sites:
+            raise NotFound(f"site {name!r} does not exist")
+        return self._t.sites[name]
+
+    def _store(self, site: SiteRecord) -> SiteRecord:
+        self._t.sites[site.name] = dataclasses.replace(site, updated_at=self._clock.now())
+        return self._t.sites[site.name]
+
+
+class InMemoryOutboxStore:
+    """OutboxStore twin: the same uniqueness on (event_id, target) and the same ordering."""
+
+    def __init__(self) -> None:
+        self._rows: dict[int, OutboxEntry] = {}
+        self._keys: set[tuple[str, str]] = set()
+        self._ids = itertools.count(1)
+
+    async def enqueue(self, entries: Sequence[OutboxEntry]) -> int:
+        new = 0
+        for entry in entries:
+            key = (entry.event.event_id, entry.target)
+            if key in self._keys:
+                continue
+            self._keys.add(key)
+            entry_id = next(self._ids)
+            self._rows[entry_id] = dataclasses.replace(entry, entry_id=entry_id)
+            new += 1
+        return new
+
+    async def due(self, now: datetime, *, limit: int) -> list[OutboxEntry]:
+        found = [
+            e
+            for _, e in sorted(self._rows.items())
+            if e.status is OutboxStatus.PENDING and e.next_attempt_at <= now
+        ]
+        return found[:limit]
+
+    async def mark_delivered(self, entry_ids: Sequence[int], *, at: datetime) -> None:
+        for i in entry_ids:
+            if i in self._rows:
+                self._rows[i] = dataclasses.replace(
+                    self._rows[i], status=OutboxStatus.DELIVERED, delivered_at=at
+                )
+
+    async def mark_failed(
+        self, entry_id: int, *, error: str, next_attempt_at: datetime, dead: bool = False
+    ) -> None:
+        old = self._rows.get(entry_id)
+        if old is None:
+            return
+        self._rows[entry_id] = dataclasses.replace(
+            old,
+            attempts=old.attempts + 1,
+            last_error=error[:500],
+            next_attempt_at=next_attempt_at,
+            status=OutboxStatus.DEAD if dead else OutboxStatus.PENDING,
+        )
+
+    async def defer(self, entry_ids: Sequence[int], *, until: datetime) -> None:
+        for i in entry_ids:
+            if i in self._rows:
+                self._rows[i] = dataclasses.replace(self._rows[i], next_attempt_at=until)
+
+    async def entries(self, *, limit: int = 100) -> list[OutboxEntry]:
+        return [e for _, e in sorted(self._rows.items(), reverse=True)][:limit]
 
 
 class InMemoryOutcomeStore:
@@ -420,9 +614,15 @@ class InMemoryStore:
     leases: InMemoryLeaseStore
     overrides: InMemoryOverrideStore
     outcomes: InMemoryOutcomeStore
+    locations: InMemoryLocationStore
+    sites: InMemorySiteStore
+    intensity: InMemoryIntensitySlotStore = dataclasses.field(
+        default_factory=InMemoryIntensitySlotStore
+    )
+    outbox: InMemoryOutboxStore = field(default_factory=InMemoryOutboxStore)
 
     @classmethod
-    def create(cls, *, clock: Clock, lease_name: str = "leader") -> InMemoryStore:
+    def create(cls, *, clock: Clock, lease_name: str = LEADER_LEASE) -> InMemoryStore:
         tables = _Tables()
         users = InMemoryUserStore(tables)
         leases = InMemoryLeaseStore(clock=clock)
@@ -437,6 +637,8 @@ class InMemoryStore:
             leases=leases,
             overrides=InMemoryOverrideStore(tables),
             outcomes=InMemoryOutcomeStore(tables),
+            locations=InMemoryLocationStore(tables),
+            sites=InMemorySiteStore(tables, clock=clock),
         )
 
 
@@ -451,7 +653,11 @@ if TYPE_CHECKING:
         _prices: PriceSlotStore = store.prices
         _intents: CommandIntentStore = store.intents
         _leases: LeaseStore = store.leases
+        _intensity: IntensitySlotStore = store.intensity
         _overrides: OverrideStore = store.overrides
+        _locations: LocationStore = store.locations
+        _sites: SiteStore = store.sites
+        _outbox: OutboxStore = store.outbox
         _outcomes: OutcomeStore = store.outcomes
 
 
@@ -482,24 +688,38 @@ class InMemoryPriceSource:
         return sorted(found, key=lambda s: s.start)
 
 
-# Enode token store twin ------------------------------------------------------------------------
+# Enode charging locations twin -----------------------------------------------------------------
 
 
-class InMemoryTokenStore:
-    """A bare `ports.TokenStore` in a dict; records who was marked for re-linking and why."""
+class InMemoryEnodeLocations:
+    """A bare `ports.EnodeLocations`: users' locations at "Enode", and the cars' positions."""
 
     def __init__(self) -> None:
-        self.tokens: dict[str, UserTokens] = {}
-        self.needs_relink: dict[str, str] = {}
-        self.saves = 0
+        self.locations: dict[str, ChargingLocation] = {}
+        self.positions: dict[str, tuple[float, float]] = {}
+        self._ids = itertools.count(1)
 
-    async def get_tokens(self, user_id: str) -> UserTokens | None:
-        return self.tokens.get(user_id)
+    async def list_locations(self, user_id: str) -> list[ChargingLocation]:
+        return [loc for loc in self.locations.values() if loc.user_id == user_id]
 
-    async def save_tokens(self, user_id: str, tokens: UserTokens) -> None:
-        self.tokens[user_id] = tokens
-        self.needs_relink.pop(user_id, None)
-        self.saves += 1
+    async def create_location(
+        self, user_id: str, *, name: str, latitude: float, longitude: float
+    ) -> ChargingLocation:
+        made = ChargingLocation(f"loc-{next(self._ids)}", user_id, name, latitude, longitude)
+        self.locations[made.location_id] = made
+        return made
 
-    async def mark_needs_relink(self, user_id: str, *, reason: str) -> None:
-        self.needs_relink[user_id] = reason
+    async def delete_location(self, user_id: str, location_id: str) -> None:
+        found = self.locations.get(location_id)
+        if found is None or found.user_id != user_id:
+            raise EnodeNotFound(f"no charging location {location_id}", status=404)
+        del self.locations[location_id]
+
+    async def vehicle_position(self, user_id: str, vehicle_id: str) -> tuple[float, float] | None:
+        return self.positions.get(vehicle_id)
+
+
+if TYPE_CHECKING:
+
+    def _implements_enode_locations(twin: InMemoryEnodeLocations) -> None:
+        _locations: EnodeLocations = twin

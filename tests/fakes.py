@@ -4,6 +4,7 @@ wrapper that remembers every schedule. The stores themselves are `enode_schedule
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -28,6 +29,10 @@ class FakeCar:
     limit_percent: float = 100.0
     smart_charging: bool = False
     ignores_commands: bool = False
+    # Where the car is: Enode's charging location id (None: at none), and whether the vendor
+    # reports a position at all.
+    location_id: str | None = "home"
+    reports_position: bool = True
     charged_intervals: list[tuple[datetime, datetime]] = field(default_factory=list)
     charging_since: datetime | None = None
     energy_kwh: float = 0.0
@@ -47,6 +52,8 @@ class FakeEnode:
         # None: the 429 says when the storm ends; a number: it says only that (like most clouds).
         self.retry_after_s: float | None = None
         self.bad_soc: set[str] = set()
+        # Fields a vendor gets wrong, per vehicle (e.g. a negative charge rate).
+        self.garbled: dict[str, dict[str, object]] = {}
 
     def _advance(self) -> None:
         now = self.clock.now()
@@ -79,7 +86,7 @@ class FakeEnode:
 
     def _reading(self, car: FakeCar) -> VehicleReading:
         soc = 140.0 if car.vehicle_id in self.bad_soc else car.soc_percent
-        return VehicleReading(
+        reading = VehicleReading(
             vehicle_id=car.vehicle_id,
             user_id=car.user_id,
             vendor=car.vendor,
@@ -92,7 +99,11 @@ class FakeEnode:
             battery_capacity_kwh=car.capacity_kwh,
             charge_limit_percent=car.limit_percent,
             smart_charging_enabled=car.smart_charging,
+            charging_location_id=car.location_id,
+            position_known=car.reports_position,
         )
+        garbled = self.garbled.get(car.vehicle_id)
+        return dataclasses.replace(reading, **garbled) if garbled else reading  # type: ignore[arg-type]
 
     def plug(self, vehicle_id: str, *, plugged: bool) -> None:
         self._advance()
@@ -100,6 +111,16 @@ class FakeEnode:
         car.plugged = plugged
         if not plugged:
             self._set(car, charging=False, now=self.clock.now())
+
+    def move(
+        self, vehicle_id: str, *, location_id: str | None, power_kw: float | None = None
+    ) -> None:
+        """Drive the car to another place (and its charger's power), as plugged as it was."""
+        self._advance()
+        car = self.cars[vehicle_id]
+        car.location_id = location_id
+        if power_kw is not None:
+            car.power_kw = power_kw
 
     def finish(self) -> None:
         """Close open charging intervals at the current time (for assertions)."""
@@ -145,9 +166,6 @@ class RecordingSchedules:
     def __init__(self, inner: ScheduleStore) -> None:
         self.inner = inner
         self.history: list[ScheduleRecord] = []
-
-    async def save_schedule(self, record: ScheduleRecord) -> None:
-        await self.save_schedules([record])
 
     async def save_schedules(self, records: Sequence[ScheduleRecord]) -> None:
         self.history.extend(records)

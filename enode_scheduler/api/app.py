@@ -1,4 +1,5 @@
-"""The daemon's HTTP API (FastAPI): link users, manage plans, explain schedules, take webhooks.
+"""The daemon's HTTP API (FastAPI): link users, manage plans, explain schedules, take webhooks;
+the operator's web page (`web/`) at `/`.
 
 `create_api` builds the app; the daemon serves it with uvicorn inside its own event loop when
 `[api] listen` is set; `wiring.api_for` passes the health and metrics routes in.
@@ -15,9 +16,12 @@ from enode_scheduler.api.auth import TokenTable
 from enode_scheduler.api.deps import ApiDeps
 from enode_scheduler.api.limits import BodyLimit
 from enode_scheduler.api.problems import install_problem_handlers
+from enode_scheduler.api.routes.locations import location_router
+from enode_scheduler.api.routes.sites import site_router
 from enode_scheduler.api.routes.users import callback_router, user_router
 from enode_scheduler.api.routes.vehicles import vehicle_router
 from enode_scheduler.api.routes.webhooks import webhook_router
+from enode_scheduler.api.web.routes import install_web
 from enode_scheduler.config import ApiSettings
 
 __all__ = ["WEBHOOK_PATH", "ApiDeps", "create_api"]
@@ -58,9 +62,12 @@ def create_api(
         app.include_router(metrics_router, dependencies=guard, include_in_schema=False)
     app.include_router(user_router(tokens))
     app.include_router(vehicle_router(tokens))
+    app.include_router(location_router(tokens))
+    app.include_router(site_router(tokens))
     app.include_router(callback_router())
     if webhook_secret:
         app.include_router(webhook_router(webhook_secret))
+    install_web(app, deps, tokens, refresh_s=settings.web_refresh_s)
     app.add_middleware(BodyLimit, limit_for=_limits(settings))
     return app
 

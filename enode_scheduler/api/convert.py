@@ -8,12 +8,15 @@ from zoneinfo import ZoneInfo
 from enode_scheduler.api.models import (
     WEEKDAYS,
     CommandOut,
+    LocationOut,
     OutcomeOut,
     OverrideOut,
     PlanIn,
     PlanOut,
     RepeatOut,
     ScheduleOut,
+    SiteLocationOut,
+    SiteOut,
     VehicleOut,
     VehicleScheduleOut,
     WindowOut,
@@ -21,11 +24,13 @@ from enode_scheduler.api.models import (
 from enode_scheduler.planner.explain import explanation_for
 from enode_scheduler.planner.models import Window, WindowReason
 from enode_scheduler.records import (
+    ChargingLocation,
     CommandIntent,
     OverrideRecord,
     PlanOutcome,
     PlanRecord,
     ScheduleRecord,
+    SiteRecord,
     VehicleReading,
 )
 
@@ -36,7 +41,9 @@ _WINDOW_TEXT = {
 }
 
 
-def plan_record(body: PlanIn, *, vehicle_id: str, user_id: str) -> PlanRecord:
+def plan_record(
+    body: PlanIn, *, vehicle_id: str, user_id: str, location_id: str | None = None
+) -> PlanRecord:
     repeat = body.repeat
     return PlanRecord(
         vehicle_id=vehicle_id,
@@ -48,7 +55,9 @@ def plan_record(body: PlanIn, *, vehicle_id: str, user_id: str) -> PlanRecord:
         local_time=repeat.at if repeat else None,
         min_soc_percent=body.min_soc_percent,
         start_penalty=body.start_penalty,
+        co2_price_per_kg=body.co2_price_per_kg,
         enabled=body.enabled,
+        location_id=location_id,
     )
 
 
@@ -67,11 +76,22 @@ def plan_out(plan: PlanRecord) -> PlanOut:
         timezone=plan.timezone,
         min_soc_percent=plan.min_soc_percent,
         start_penalty=plan.start_penalty,
+        co2_price_per_kg=plan.co2_price_per_kg,
         enabled=plan.enabled,
-        status=plan.status.value,
+        location_id=plan.location_id,
+        status=plan.shown_status,
         status_reason=plan.status_reason,
         created_at=plan.created_at,
         updated_at=plan.updated_at,
+    )
+
+
+def location_out(location: ChargingLocation) -> LocationOut:
+    return LocationOut(
+        location_id=location.location_id,
+        name=location.name,
+        latitude=location.latitude,
+        longitude=location.longitude,
     )
 
 
@@ -89,6 +109,7 @@ def vehicle_out(reading: VehicleReading, *, now: datetime) -> VehicleOut:
         charge_limit_percent=reading.charge_limit_percent,
         charging_reasons=list(reading.charging_reasons),
         smart_charging_enabled=reading.smart_charging_enabled,
+        charging_location_id=reading.charging_location_id,
         last_seen=reading.last_seen,
         reading_age_s=max(0.0, age_s) if age_s is not None else None,
     )
@@ -97,7 +118,7 @@ def vehicle_out(reading: VehicleReading, *, now: datetime) -> VehicleOut:
 def _window_out(window: Window) -> WindowOut:
     text = _WINDOW_TEXT.get(window.reason, str(window.reason))
     if window.provisional:
-        text += " Prices for part of it are estimates until published."
+        text += " Prices (or CO2 intensity) for part of it are estimates until published."
     return WindowOut(
         start=window.start,
         end=window.end,
@@ -122,6 +143,9 @@ def schedule_out(
         expected_cost=s.cost,
         cost_if_charged_now=s.baseline_cost,
         saving=s.saving,
+        co2_kg=s.co2_kg,
+        co2_kg_if_charged_now=s.baseline_co2_kg,
+        co2_saving_kg=s.co2_saving_kg,
         starts=s.starts,
         explanation=list(explanation_for(s, tz=ZoneInfo(timezone), currency=currency)),
     )
@@ -168,6 +192,7 @@ def outcome_out(outcome: PlanOutcome) -> OutcomeOut:
 def vehicle_schedule_out(
     vehicle_id: str,
     *,
+    plan: PlanRecord | None,
     reading: VehicleReading | None,
     record: ScheduleRecord | None,
     override: OverrideRecord | None,
@@ -175,16 +200,31 @@ def vehicle_schedule_out(
     outcome: PlanOutcome | None,
     now: datetime,
     currency: str,
-    timezone: str = "UTC",
 ) -> VehicleScheduleOut:
     """The body of `GET /v1/vehicles/{id}/schedule`, also what `plans show` prints; times in
-    explanations are in `timezone` (the plan's)."""
+    explanations are in the plan's zone."""
     soc = reading.soc_percent if reading is not None else None
+    timezone = plan.timezone if plan is not None else "UTC"
     return VehicleScheduleOut(
         vehicle_id=vehicle_id,
+        status=plan.shown_status if plan else None,
+        location_id=plan.location_id if plan else None,
+        charging_location_id=reading.charging_location_id if reading else None,
         schedule=schedule_out(record, timezone=timezone, currency=currency) if record else None,
         override=override_out(override, now=now, soc_percent=soc) if override else None,
         commands=[command_out(i) for i in history],
         last_outcome=outcome_out(outcome) if outcome else None,
         currency=currency,
+    )
+
+
+def site_out(site: SiteRecord) -> SiteOut:
+    return SiteOut(
+        name=site.name,
+        max_kw=site.max_kw,
+        locations=[
+            SiteLocationOut(user_id=x.user_id, location_id=x.location_id) for x in site.locations
+        ],
+        created_at=site.created_at,
+        updated_at=site.updated_at,
     )

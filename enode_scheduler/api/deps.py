@@ -2,25 +2,34 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Protocol
 
 from enode_scheduler.clock import Clock
+from enode_scheduler.planner.models import Slot
 from enode_scheduler.ports import (
     CommandIntentStore,
     EnodeApi,
+    EnodeLocations,
+    LocationStore,
     OutcomeStore,
     OverrideStore,
     PlanStore,
+    PriceSlotStore,
     ScheduleStore,
+    SiteStore,
     UserStore,
     VehicleStore,
 )
 
-__all__ = ["ApiDeps", "LinkFlow", "LinkStart", "Trigger", "no_trigger"]
+__all__ = ["ApiDeps", "LinkFlow", "LinkStart", "PriceView", "Trigger", "WebSources", "no_trigger"]
 
 Trigger = Callable[[str], Awaitable[None]]
+PriceView = Callable[[list[Slot]], list[Slot]]
+# (when, SoC %) readings of one vehicle, oldest first, as the daemon saw them.
+SocHistory = Callable[[str], Sequence[tuple[datetime, float]]]
 
 
 class LinkStart(Protocol):
@@ -49,6 +58,30 @@ async def no_trigger(vehicle_id: str) -> None:
     """A replan/reconcile trigger that does nothing (tests, or an API without a daemon)."""
 
 
+def no_history(vehicle_id: str) -> Sequence[tuple[datetime, float]]:
+    """No SoC history kept (an API without a daemon)."""
+    return ()
+
+
+@dataclass(frozen=True, slots=True)
+class WebSources:
+    """What only the operator's web page reads: prices for the charts, and recent SoC readings.
+
+    `price_view` applies the tariff, as the reconciler does; `zone` is the configured bidding zone.
+    """
+
+    prices: PriceSlotStore
+    zone: str
+    zone_timezone: str = "UTC"
+    price_view: PriceView = list
+    soc_history: SocHistory = no_history
+    # Vendors Enode reports in an outage (their cars show `outage`).
+    paused_vendors: Callable[[], frozenset[str]] = frozenset
+    # Used to draw the expected SoC curve when a reading does not say.
+    default_capacity_kwh: float = 60.0
+    default_efficiency: float = 0.9
+
+
 @dataclass(frozen=True, slots=True)
 class ApiDeps:
     """The ports and callbacks the API works through; `link` is None when Enode is not set up.
@@ -63,6 +96,7 @@ class ApiDeps:
     schedules: ScheduleStore
     intents: CommandIntentStore
     overrides: OverrideStore
+    sites: SiteStore
     clock: Clock
     link: LinkFlow | None = None
     # Reads a newly linked user's vehicles at once, so plans can be set without waiting for a poll.
@@ -72,3 +106,9 @@ class ApiDeps:
     # How each plan's latest deadline went; None: not shown.
     outcomes: OutcomeStore | None = None
     currency: str = "EUR"
+    # Users' charging locations (our copy); None: plans are stored without one.
+    locations: LocationStore | None = None
+    # Creates and deletes locations at Enode; None when Enode is not set up.
+    enode_locations: EnodeLocations | None = None
+    # None: the web page shows no prices (an API without a price store).
+    web: WebSources | None = None

@@ -10,18 +10,28 @@ from typing import Annotated, Literal, Self
 from fastapi import Path
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from enode_scheduler.records import OverrideKind
+from enode_scheduler.records import SITE_NAME_PATTERN, OverrideKind
 
 __all__ = [
     "ID_PATTERN",
     "CommandOut",
     "LinkOut",
+    "LocationAdded",
+    "LocationId",
+    "LocationIn",
+    "LocationOut",
+    "LocationsOut",
     "OverrideIn",
     "OverrideOut",
     "PlanIn",
     "PlanOut",
     "RepeatIn",
     "ScheduleOut",
+    "SiteIn",
+    "SiteLocationOut",
+    "SiteName",
+    "SiteOut",
+    "SitesOut",
     "UserId",
     "VehicleId",
     "VehicleOut",
@@ -35,6 +45,8 @@ __all__ = [
 ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:@-]{0,127}$"
 UserId = Annotated[str, Path(pattern=ID_PATTERN, description="Our user id (also Enode's).")]
 VehicleId = Annotated[str, Path(pattern=ID_PATTERN, description="Enode's vehicle id.")]
+LocationId = Annotated[str, Path(pattern=ID_PATTERN, description="Enode's charging location id.")]
+SiteName = Annotated[str, Path(pattern=SITE_NAME_PATTERN, description="The site's name.")]
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 WEEKDAYS: tuple[Weekday, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 Percent = Annotated[float, Field(ge=0, le=100)]
@@ -93,6 +105,15 @@ class PlanIn(_In):
     )
     min_soc_percent: Percent = 0.0
     start_penalty: float = Field(0.0, ge=0, le=1000, description="Cost added per charge start.")
+    co2_price_per_kg: float | None = Field(
+        None,
+        ge=0,
+        le=1000,
+        description=(
+            "Money per kg CO2 for this plan (plans minimise energy cost + this * kg CO2); "
+            "null follows the [co2] settings."
+        ),
+    )
     enabled: bool = True
     # Read-only fields of PlanOut, accepted so a GET body round-trips.
     plan_id: int | None = Field(None, description="Read-only; must match when given.")
@@ -102,6 +123,19 @@ class PlanIn(_In):
     status_reason: str | None = Field(None, max_length=1000, description="Read-only; ignored.")
     created_at: datetime | None = Field(None, description="Read-only; ignored.")
     updated_at: datetime | None = Field(None, description="Read-only; ignored.")
+    location_id: str | None = Field(
+        None,
+        max_length=255,
+        description="As GET answers it: the location when `location` is not given.",
+    )
+    location: str | None = Field(
+        None,
+        max_length=255,
+        description=(
+            "Charging location (id or name) where the plan applies; default: the user's only "
+            "one. Without one the plan is stored but the car is not controlled."
+        ),
+    )
 
     @field_validator("timezone")
     @classmethod
@@ -137,8 +171,16 @@ class PlanOut(BaseModel):
     timezone: str
     min_soc_percent: float
     start_penalty: float
+    co2_price_per_kg: float | None
     enabled: bool
-    status: str
+    location_id: str | None = Field(description="Where the plan applies; None: not controlled.")
+    status: str = Field(
+        description=(
+            "active, failed or done; for an active plan that is not acting: away (the car is "
+            "plugged in elsewhere), location_unknown (its vendor does not say where it is) or "
+            "no_location (the plan names no charging location)."
+        )
+    )
     status_reason: str | None
     created_at: datetime | None
     updated_at: datetime | None
@@ -169,6 +211,42 @@ class OverrideOut(BaseModel):
     active: bool
 
 
+class LocationIn(_In):
+    """A new charging location: at `from_vehicle`'s position, or at latitude/longitude."""
+
+    name: str = Field(min_length=1, max_length=255)
+    latitude: float | None = Field(None, ge=-90, le=90)
+    longitude: float | None = Field(None, ge=-180, le=180)
+    from_vehicle: str | None = Field(None, pattern=ID_PATTERN)
+
+    @model_validator(mode="after")
+    def _one_place(self) -> Self:
+        coordinates = self.latitude is not None and self.longitude is not None
+        if (self.from_vehicle is None) == (not coordinates):
+            raise ValueError("give from_vehicle, or latitude and longitude (not both)")
+        if self.from_vehicle is None and (self.latitude is None) != (self.longitude is None):
+            raise ValueError("give both latitude and longitude")
+        return self
+
+
+class LocationOut(BaseModel):
+    location_id: str
+    name: str | None
+    latitude: float | None
+    longitude: float | None
+
+
+class LocationsOut(BaseModel):
+    user_id: str
+    locations: list[LocationOut]
+
+
+class LocationAdded(LocationOut):
+    adopted_by: list[str] = Field(
+        description="Vehicles whose plans had no location and now apply here."
+    )
+
+
 class LinkOut(BaseModel):
     authorize_url: str
 
@@ -185,6 +263,9 @@ class VehicleOut(BaseModel):
     charge_limit_percent: float | None
     charging_reasons: list[str]
     smart_charging_enabled: bool | None
+    charging_location_id: str | None = Field(
+        None, description="The charging location the car is at, as its vendor last said."
+    )
     last_seen: datetime | None
     reading_age_s: float | None = Field(description="Seconds since `last_seen`.")
 
@@ -212,6 +293,9 @@ class ScheduleOut(BaseModel):
     expected_cost: float
     cost_if_charged_now: float
     saving: float
+    co2_kg: float = Field(description="Expected emissions, kg CO2eq (0 without a CO2 source).")
+    co2_kg_if_charged_now: float = Field(description="Emissions of charging at once, kg CO2eq.")
+    co2_saving_kg: float = Field(description="co2_kg_if_charged_now - co2_kg.")
     starts: int
     explanation: list[str]
 
@@ -239,6 +323,13 @@ class OutcomeOut(BaseModel):
 
 class VehicleScheduleOut(BaseModel):
     vehicle_id: str
+    status: str | None = Field(
+        None, description="The plan's status (see PlanOut.status); None without a plan."
+    )
+    location_id: str | None = Field(None, description="The plan's charging location.")
+    charging_location_id: str | None = Field(
+        None, description="The charging location the car is at, as its vendor last said."
+    )
     schedule: ScheduleOut | None = Field(description="None until the planner has run.")
     override: OverrideOut | None
     commands: list[CommandOut] = Field(description="Command intents of the last 24 hours.")
@@ -252,3 +343,26 @@ class WebhookResult(BaseModel):
     events: int
     applied: int
     ignored: int
+
+
+class SiteIn(_In):
+    """A site's power cap: the most all its charging cars may draw together."""
+
+    max_kw: float = Field(gt=0, allow_inf_nan=False, description="The cap in kW, above 0.")
+
+
+class SiteLocationOut(BaseModel):
+    user_id: str
+    location_id: str
+
+
+class SiteOut(BaseModel):
+    name: str
+    max_kw: float
+    locations: list[SiteLocationOut] = Field(description="Sorted by user, then location.")
+    created_at: datetime | None
+    updated_at: datetime | None
+
+
+class SitesOut(BaseModel):
+    sites: list[SiteOut] = Field(description="Sorted by name.")

@@ -14,12 +14,14 @@ from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from enode_scheduler.exceptions import (
+    Conflict,
     EnodeError,
     EnodeRateLimited,
     EnodeSchedulerError,
     InvalidInput,
     LinkError,
     NeedsRelink,
+    NotFound,
     StoreError,
 )
 
@@ -100,7 +102,11 @@ async def _on_validation(request: Request, exc: Exception) -> JSONResponse:
 
 async def _on_domain(request: Request, exc: Exception) -> JSONResponse:
     headers = None
-    if isinstance(exc, InvalidInput):
+    if isinstance(exc, NotFound):
+        status = 404
+    elif isinstance(exc, Conflict):
+        status = 409
+    elif isinstance(exc, InvalidInput):
         status = 422
     elif isinstance(exc, LinkError):
         status = 400

@@ -81,7 +81,9 @@ class ChargeStatePatch(_Lenient):
     battery_level: float | None = Field(None, alias="batteryLevel", ge=0, le=100)
     is_plugged_in: bool | None = Field(None, alias="isPluggedIn")
     is_charging: bool | None = Field(None, alias="isCharging")
-    charge_rate: float | None = Field(None, alias="chargeRate", ge=0)
+    # Not bounded here: an impossible rate is made unknown (`reading.sanitise`), while the rest
+    # of the event is still used.
+    charge_rate: float | None = Field(None, alias="chargeRate")
     battery_capacity: float | None = Field(None, alias="batteryCapacity", gt=0)
     charge_limit: float | None = Field(None, alias="chargeLimit", ge=0, le=100)
     is_charging_reasons: tuple[str, ...] | None = Field(None, alias="isChargingReasons")

@@ -9,9 +9,10 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from enode_scheduler.api.app import create_api
-from enode_scheduler.api.deps import ApiDeps, Trigger
+from enode_scheduler.api.deps import ApiDeps, SocHistory, Trigger, WebSources, no_history
 from enode_scheduler.api.routes.health import MetricsFn, ReadyFn, health_routers
 from enode_scheduler.bootstrap import Deps
+from enode_scheduler.zones import get_zone
 
 __all__ = ["api_for"]
 
@@ -23,10 +24,23 @@ def api_for(
     metrics: MetricsFn,
     request_replan: Trigger,
     request_reconcile: Trigger,
+    soc_history: SocHistory = no_history,
 ) -> FastAPI:
     """The full API app: plans, link, schedules, webhooks, plus /healthz, /readyz and /metrics
     answered from `ready` and `metrics`."""
     store = deps.store
+    zone = get_zone(deps.settings.prices.zone)
+    scheduler = deps.settings.scheduler
+    web = WebSources(
+        prices=store.prices,
+        zone=zone.name,
+        zone_timezone=zone.timezone,
+        price_view=deps.tariff.apply,
+        soc_history=soc_history,
+        paused_vendors=lambda: deps.enode.gates.paused_vendors,
+        default_capacity_kwh=scheduler.default_capacity_kwh,
+        default_efficiency=scheduler.default_efficiency,
+    )
     api_deps = ApiDeps(
         users=store.users,
         vehicles=store.vehicles,
@@ -34,6 +48,7 @@ def api_for(
         schedules=store.schedules,
         intents=store.intents,
         overrides=store.overrides,
+        sites=store.sites,
         clock=deps.clock,
         link=deps.enode,
         enode=deps.enode,
@@ -41,6 +56,9 @@ def api_for(
         request_reconcile=request_reconcile,
         outcomes=store.outcomes,
         currency=deps.settings.prices.currency,
+        locations=store.locations,
+        enode_locations=deps.enode,
+        web=web,
     )
     secret = deps.settings.enode.webhook_secret
     public, guarded = health_routers(ready=ready, metrics=metrics)

@@ -65,6 +65,14 @@ class PriceSeries:
             total += slot.price_per_kwh * seconds
         return total * power_kw / 3600.0
 
+    def co2_kg(self, start: datetime, end: datetime, power_kw: float) -> float:
+        """kg CO2 of drawing `power_kw` over [start, end) (slots without an intensity: 0 g)."""
+        grams = 0.0
+        for slot in self.between(start, end):
+            seconds = (min(end, slot.end) - max(start, slot.start)).total_seconds()
+            grams += (slot.g_co2_per_kwh or 0.0) * seconds
+        return grams * power_kw / 3600.0 / 1000.0
+
     def known_at(self, moment: datetime) -> datetime:
         """The end of the prices published by `moment` (see module docstring)."""
         zone = ZoneInfo(MARKET_ZONE)

@@ -13,7 +13,13 @@ from datetime import datetime, timedelta
 
 from enode_scheduler.backtest.market import PriceSeries
 from enode_scheduler.backtest.sessions import Session
-from enode_scheduler.planner import Goal, VehicleState, estimate_tail_price, plan
+from enode_scheduler.planner import (
+    Goal,
+    VehicleState,
+    estimate_tail_intensity,
+    estimate_tail_price,
+    plan,
+)
 from enode_scheduler.planner.optimize import merge
 
 _DAY = timedelta(hours=24)
@@ -52,14 +58,14 @@ class Outcome:
 def replay(session: Session, prices: PriceSeries, options: ReplayOptions) -> Outcome:
     """Cost `session` charged at once, planned like the daemon, and planned with foresight."""
     power = options.power_kw or session.max_power_kw or options.default_power_kw
-    state, goal = _case(session, power, options)
+    state, goal = session_case(session, power, options)
     duration_s = (session.plug_out - session.plug_in).total_seconds()
     energy = min(session.energy_kwh, power * duration_s / 3600.0)
     baseline_end = session.plug_in + timedelta(hours=energy / power)
     foresight = plan(
         state, goal, prices.between(session.plug_in, session.plug_out), now=session.plug_in
     )
-    planned, replans = _daemon_windows(session, prices, state, goal)
+    planned, replans = daemon_windows(session, prices, state, goal)
     planned_cost = sum(prices.cost(start, end, power) for start, end in planned)
     return Outcome(
         session=session,
@@ -76,7 +82,9 @@ def replay(session: Session, prices: PriceSeries, options: ReplayOptions) -> Out
     )
 
 
-def _case(session: Session, power: float, options: ReplayOptions) -> tuple[VehicleState, Goal]:
+def session_case(
+    session: Session, power: float, options: ReplayOptions
+) -> tuple[VehicleState, Goal]:
     target, efficiency = options.target_soc_percent, options.efficiency
     # A session may deliver more than the default battery holds below the target: grow it.
     capacity = max(options.capacity_kwh, session.energy_kwh * efficiency * 100.0 / target)
@@ -91,9 +99,14 @@ def _case(session: Session, power: float, options: ReplayOptions) -> tuple[Vehic
     return state, goal
 
 
-def _daemon_windows(
+def daemon_windows(
     session: Session, prices: PriceSeries, state: VehicleState, goal: Goal
 ) -> tuple[tuple[Span, ...], int]:
+    """The windows executed by planning like the daemon, and the number of replans.
+
+    Intensity on the slots (`Slot.g_co2_per_kwh`) is treated like the price: known as far as the
+    published prices, the tail estimated from the last known day.
+    """
     events = [session.plug_in, *prices.publications(session.plug_in, session.plug_out)]
     executed: list[Span] = []
     charging = False
@@ -102,13 +115,15 @@ def _daemon_windows(
     for index, now in enumerate(events):
         until = events[index + 1] if index + 1 < len(events) else session.plug_out
         known_end = min(prices.known_at(now), session.plug_out)
-        tail = None
+        tail, tail_g = None, 0.0
         if known_end < session.plug_out:
-            tail = estimate_tail_price(prices.between(known_end - _DAY, known_end))
+            recent = prices.between(known_end - _DAY, known_end)
+            tail, tail_g = estimate_tail_price(recent), estimate_tail_intensity(recent)
         current = replace(state, soc_percent=min(soc, 100.0), charging_now=charging)
         schedule = plan(
-            current, goal, prices.between(now, known_end), now=now, tail_price_per_kwh=tail
-        )
+            current, goal, prices.between(now, known_end), now=now,
+            tail_price_per_kwh=tail, tail_g_co2_per_kwh=tail_g,
+        )  # fmt: skip
         for window in schedule.windows:
             start, end = window.start, min(window.end, until)
             if end > start:

@@ -2,21 +2,20 @@
 
 from __future__ import annotations
 
-import asyncio
 import re
 import sys
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 from urllib.parse import urlsplit
 
 import typer
 
-from enode_scheduler.api.auth import hash_token
-from enode_scheduler.clock import SystemClock
 from enode_scheduler.commands.context import settings_from_context
-from enode_scheduler.config import EnodeSettings
-from enode_scheduler.enode import open_enode_client
 from enode_scheduler.exceptions import EnodeError
-from enode_scheduler.records import UserTokens
+
+# The API (FastAPI) and the Enode client (httpx) load inside the commands that use them.
+if TYPE_CHECKING:
+    from enode_scheduler.config import EnodeSettings
+    from enode_scheduler.records import UserTokens
 
 api_app = typer.Typer(help="HTTP API helpers.", no_args_is_help=True)
 webhooks_app = typer.Typer(help="Enode webhooks (the firehose).", no_args_is_help=True)
@@ -41,6 +40,8 @@ def hash_token_command(
     ] = "read",
 ) -> None:
     r"""Read an API token on stdin; print the `\[\[api.tokens]]` entry to paste into the config."""
+    from enode_scheduler.api.auth import hash_token
+
     if not _NAME.match(name):
         raise _fail(f"--name {name!r}: use 1-64 letters, digits, '_', '.' or '-'")
     token = sys.stdin.readline().strip()
@@ -80,6 +81,9 @@ def _check_url(url: str) -> None:
 
 
 async def _register(settings: EnodeSettings, url: str, secret: str, *, test: bool) -> None:
+    from enode_scheduler.clock import SystemClock
+    from enode_scheduler.enode import open_enode_client
+
     async with open_enode_client(settings, token_store=_NoUserTokens(), clock=SystemClock()) as c:
         await c.set_firehose_webhook(url, secret=secret)
         if test:
@@ -95,6 +99,8 @@ def register(
     ] = False,
 ) -> None:
     """Point Enode's firehose at URL, signed with `enode.webhook_secret` from the config."""
+    import asyncio
+
     settings = settings_from_context(ctx).enode
     if settings.webhook_secret is None:
         raise _fail("set enode.webhook_secret (at least 128 random bits) before registering")

@@ -4,22 +4,20 @@ from __future__ import annotations
 
 import json
 import random
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, NamedTuple
 
 import typer
-from rich.console import Console
-from rich.progress import Progress
-from rich.table import Table
 
-from enode_scheduler.backtest.defaults import default_prices, default_sessions
-from enode_scheduler.backtest.market import PriceSeries, zone_of
-from enode_scheduler.backtest.plot import plot_week
-from enode_scheduler.backtest.replay import Outcome, ReplayOptions, replay
-from enode_scheduler.backtest.report import Summary, summarise, table_rows
-from enode_scheduler.backtest.sessions import Session, home_zone, move_to_year, read_sessions
 from enode_scheduler.exceptions import InvalidInput, PriceError
-from enode_scheduler.prices.file import read_price_csv
+
+# The backtest modules and rich load when the command runs: `--help` does not pay for them.
+if TYPE_CHECKING:
+    from enode_scheduler.backtest.market import PriceSeries
+    from enode_scheduler.backtest.replay import Outcome, ReplayOptions
+    from enode_scheduler.backtest.report import Summary
+    from enode_scheduler.backtest.sessions import Session
 
 
 def backtest(
@@ -71,13 +69,49 @@ def backtest(
     plot: Annotated[
         Path | None, typer.Option(help="Write a PNG: a week of prices, plans and baseline.")
     ] = None,
+    co2: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--co2",
+            help=(
+                "Hourly carbon intensity CSV (repeatable, one per --prices in order; data/co2 "
+                "layout). Without --prices, the price file of the same name in ../prices/ is "
+                "used. Compares charge at once, price only, blends and CO2 only."
+            ),
+        ),
+    ] = None,
+    co2_price: Annotated[
+        list[float] | None,
+        typer.Option(
+            "--co2-price", help="Blend price per kg CO2 (EUR, repeatable). Default: 0.08 and 0.3."
+        ),
+    ] = None,
+    co2_factor: Annotated[
+        str, typer.Option(help="Intensity column of a two-column file: lifecycle or direct.")
+    ] = "lifecycle",
 ) -> None:
     """Replay sessions on real prices: charge at once vs daemon-style plan vs perfect foresight."""
+    from enode_scheduler.backtest.defaults import default_prices, default_sessions
+    from enode_scheduler.backtest.market import PriceSeries, zone_of
+    from enode_scheduler.backtest.plot import plot_week
+    from enode_scheduler.backtest.replay import ReplayOptions
+    from enode_scheduler.backtest.report import summarise
+    from enode_scheduler.backtest.sessions import home_zone, read_sessions
+    from enode_scheduler.prices.file import read_price_csv
+
     if output_format not in ("table", "json"):
         _fail(f"--format must be table or json, got {output_format!r}")
     options = ReplayOptions(
         power_kw, default_power_kw, capacity_kwh, efficiency, target_soc, start_penalty
     )
+    if co2:
+        if co2_factor not in ("lifecycle", "direct"):
+            _fail(f"--co2-factor must be lifecycle or direct, got {co2_factor!r}")
+        _co2_backtest(
+            co2, prices, sessions or default_sessions(), options,
+            _Co2Choice(co2_price, co2_factor, output_format, zone), sample=(limit, sample, seed),
+        )  # fmt: skip
+        return
     try:
         price_paths = prices or default_prices()
         # Every zone is checked before the long part starts.
@@ -118,8 +152,23 @@ def run(
 
     `home_tz` is the zone the sessions were recorded in, `price_tz` the local zone of the prices.
     """
+    from enode_scheduler.backtest.replay import replay
+
+    moved = moved_sessions(sessions, series, name, home_tz=home_tz, price_tz=price_tz)
+    outcomes = [replay(session, series, options) for session in moved]
+    return outcomes, len(sessions) - len(outcomes)
+
+
+def moved_sessions(
+    sessions: list[Session], series: PriceSeries, name: str, *, home_tz: str, price_tz: str
+) -> Iterator[Session]:
+    """The sessions that fit, moved onto the year of `series` (with a progress bar on stderr)."""
+    from rich.console import Console
+    from rich.progress import Progress
+
+    from enode_scheduler.backtest.sessions import move_to_year
+
     year = (series.first + (series.last - series.first) / 2).year
-    outcomes: list[Outcome] = []
     console = Console(stderr=True)
     with Progress(console=console, transient=True, disable=len(sessions) < 200) as progress:
         task = progress.add_task(f"replaying on {name}", total=len(sessions))
@@ -133,9 +182,107 @@ def run(
                 last=series.last,
             )
             if moved is not None and moved.energy_kwh > 0:
-                outcomes.append(replay(moved, series, options))
+                yield moved
             progress.advance(task)
-    return outcomes, len(sessions) - len(outcomes)
+
+
+class _Co2Choice(NamedTuple):
+    blend_prices: list[float] | None
+    factor: str
+    output_format: str
+    zone: str | None
+
+
+def _co2_backtest(
+    co2_files: list[Path],
+    price_files: list[Path] | None,
+    sessions_path: Path,
+    options: ReplayOptions,
+    choice: _Co2Choice,
+    *,
+    sample: tuple[int | None, int | None, int],
+) -> None:
+    """The CO2 table: cost and kg CO2 per strategy, for each (prices, intensity) pair."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from enode_scheduler.backtest.co2 import (
+        replay_co2,
+        series_with_intensity,
+        strategies,
+        summarise_co2,
+    )
+    from enode_scheduler.backtest.market import PriceSeries, zone_of
+    from enode_scheduler.backtest.sessions import home_zone, read_sessions
+    from enode_scheduler.prices.co2.file import read_intensity_csv
+    from enode_scheduler.prices.file import read_price_csv
+
+    pairs = _co2_pairs(co2_files, price_files)
+    plans = strategies(choice.blend_prices if choice.blend_prices else [0.08, 0.3])
+    limit, size, seed = sample
+    summaries = []
+    try:
+        chosen = _choose(read_sessions(sessions_path), limit=limit, sample=size, seed=seed)
+        for price_path, co2_path in pairs:
+            name = series_name(price_path)
+            intensity = read_intensity_csv(
+                co2_path, factor="direct" if choice.factor == "direct" else "lifecycle"
+            )
+            series = series_with_intensity(PriceSeries(read_price_csv(price_path)), intensity)
+            moved = list(
+                moved_sessions(
+                    chosen,
+                    series,
+                    name,
+                    home_tz=home_zone(sessions_path),
+                    price_tz=zone_of(str(price_path), choice.zone),
+                )
+            )
+            outcomes = [replay_co2(s, series, options, plans) for s in moved]
+            summaries.append(summarise_co2(name, outcomes, skipped=len(chosen) - len(outcomes)))
+    except (InvalidInput, PriceError, ValueError) as exc:
+        _fail(str(exc))
+    if choice.output_format == "json":
+        typer.echo(json.dumps([s.to_json() for s in summaries], indent=2))
+        return
+    for summary in summaries:
+        table = Table(
+            title=(
+                f"{summary.prices}: {summary.sessions:,} sessions, {summary.energy_kwh:,.0f} kWh "
+                f"({choice.factor} intensity; EUR at wholesale prices)"
+            )
+        )
+        for column in ("strategy", "cost EUR", "kg CO2", "saving vs at once", "CO2 saved"):
+            table.add_column(column, justify="left" if column == "strategy" else "right")
+        for name, cost, kg, saving, co2_saving in summary.rows():
+            table.add_row(
+                name, f"{cost:,.0f}", f"{kg:,.0f}", f"{saving:.1f} %", f"{co2_saving:.1f} %"
+            )
+        Console().print(table)
+
+
+def _co2_pairs(co2_files: list[Path], price_files: list[Path] | None) -> list[tuple[Path, Path]]:
+    if price_files is None:
+        price_files = [_prices_beside(path) for path in co2_files]
+    if len(price_files) != len(co2_files):
+        _fail(f"give one --co2 per --prices ({len(price_files)} prices, {len(co2_files)} --co2)")
+    return list(zip(price_files, co2_files, strict=True))
+
+
+def _prices_beside(co2_path: Path) -> Path:
+    """data/co2/intensity/DE_LU_2024.csv.gz -> data/co2/prices/DE_LU_2024.csv.gz."""
+    candidate = co2_path.parent.parent / "prices" / co2_path.name
+    if not candidate.exists():
+        _fail(f"no price file {candidate} for {co2_path}; pass --prices")
+    return candidate
+
+
+def series_name(path: Path) -> str:
+    """`DE_LU_2024` for DE_LU_2024.csv or DE_LU_2024.csv.gz."""
+    name = path.name
+    for suffix in (".gz", ".csv", ".json"):
+        name = name.removesuffix(suffix)
+    return name
 
 
 def _choose(
@@ -151,6 +298,11 @@ def _suffixed(path: Path, name: str) -> Path:
 
 
 def _print(summaries: list[Summary], output_format: str) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    from enode_scheduler.backtest.report import table_rows
+
     if output_format == "json":
         typer.echo(json.dumps([s.to_json() for s in summaries], indent=2))
         return

@@ -8,7 +8,6 @@ from typing import Annotated, Any
 
 import typer
 
-from enode_scheduler.config import load_settings
 from enode_scheduler.exceptions import ConfigError
 
 
@@ -16,6 +15,8 @@ def check_config(
     file: Annotated[Path, typer.Argument(help="The TOML config file to check.", dir_okay=False)],
 ) -> None:
     """Validate a config file and print the effective config, secrets masked."""
+    from enode_scheduler.config import load_settings  # pydantic: only when a config is read
+
     try:
         settings = load_settings(file)
     except ConfigError as exc:

@@ -1,24 +1,27 @@
 """What every command needs from the root app: the settings, loaded once per invocation.
 
 Command modules import `settings_from_context` from here (cli.py re-exports it), since cli.py
-imports the command modules.
+imports the command modules. The settings model (pydantic) is imported only when a command asks
+for it, so that `--help` and the commands that need no config start fast.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
-import time
-from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import typer
-from rich.console import Console
-from rich.table import Column
 
-from enode_scheduler.clock import Clock, ScaledClock, SystemClock
-from enode_scheduler.config import Settings, load_settings
 from enode_scheduler.exceptions import ConfigError
+
+if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.table import Column
+
+    from enode_scheduler.clock import Clock
+    from enode_scheduler.config import Settings
 
 
 def settings_from_context(ctx: typer.Context) -> Settings:
@@ -29,6 +32,8 @@ def settings_from_context(ctx: typer.Context) -> Settings:
         root.obj = {"config_path": None}
     obj = root.obj
     if "settings" not in obj:
+        from enode_scheduler.config import load_settings
+
         try:
             obj["settings"] = load_settings(obj.get("config_path"))
         except ConfigError as exc:
@@ -42,6 +47,11 @@ def settings_from_context(ctx: typer.Context) -> Settings:
 def clock_for(settings: Settings) -> Clock:
     """The clock `[clock]` describes: the wall clock, or the fake Enode's accelerated one, so
     every command agrees with the daemon on what "now" is."""
+    import time
+    from datetime import UTC, datetime
+
+    from enode_scheduler.clock import ScaledClock, SystemClock
+
     cfg = settings.clock
     if cfg.real_time:
         return SystemClock()
@@ -77,6 +87,8 @@ def machine_zone() -> str:
 def table_console() -> Console:
     """A console for tables: the terminal's width, or wide when piped, so that `| grep` sees
     each row on one line."""
+    from rich.console import Console
+
     console = Console()
     return console if console.is_terminal else Console(width=max(console.width, 200))
 

@@ -2,29 +2,24 @@
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
+import importlib
 import json
 import socket
 import sys
 from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
 from contextlib import asynccontextmanager
 from datetime import datetime
-from typing import Annotated, Any, TextIO, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, Literal, TextIO, TypeVar
 
 import typer
-from rich.table import Table
 
-from enode_scheduler.clock import Clock
 from enode_scheduler.commands.context import (
     clock_for,
     id_column,
     settings_from_context,
     table_console,
 )
-from enode_scheduler.config import Settings
-from enode_scheduler.enode import EnodeClient, open_enode_client
-from enode_scheduler.enode.callback import listen_address, wait_for_callback
 from enode_scheduler.exceptions import (
     ConfigError,
     EnodeError,
@@ -32,9 +27,17 @@ from enode_scheduler.exceptions import (
     SchemaOutdated,
     StoreError,
 )
-from enode_scheduler.logs import configure_logging
-from enode_scheduler.records import ChargeAction, VehicleReading
-from enode_scheduler.store import Store, open_store
+
+# The Enode client (httpx), the store (SQLAlchemy) and rich load inside the commands, so that
+# `--help` and the other commands do not pay for them.
+if TYPE_CHECKING:
+    from rich.table import Table
+
+    from enode_scheduler.clock import Clock
+    from enode_scheduler.config import Settings
+    from enode_scheduler.enode import EnodeClient
+    from enode_scheduler.records import ChargeAction, VehicleReading
+    from enode_scheduler.store import Store
 
 charge_app = typer.Typer(help="Start or stop charging a vehicle now.", no_args_is_help=True)
 T = TypeVar("T")
@@ -42,6 +45,9 @@ T = TypeVar("T")
 
 @asynccontextmanager
 async def _session(settings: Settings, clock: Clock) -> AsyncIterator[tuple[Store, EnodeClient]]:
+    from enode_scheduler.enode import open_enode_client
+    from enode_scheduler.store import open_store
+
     async with (
         open_store(settings.database, state_dir=settings.state_dir, clock=clock) as store,
         open_enode_client(settings.enode, token_store=store.tokens, clock=clock) as client,
@@ -50,7 +56,12 @@ async def _session(settings: Settings, clock: Clock) -> AsyncIterator[tuple[Stor
 
 
 def _settings(ctx: typer.Context) -> Settings:
+    from enode_scheduler.logs import configure_logging
+
     settings = settings_from_context(ctx)
+    # Loaded before logging is set up, as when the CLI imported everything at start: alembic
+    # logs its plugin set-up at INFO on first import, which is not the command's output.
+    importlib.import_module("enode_scheduler.store")
     # stdout carries the command's output (the URL, the table); logs go to stderr.
     configure_logging(settings.logging)
     return settings
@@ -58,6 +69,8 @@ def _settings(ctx: typer.Context) -> Settings:
 
 def _run(work: Coroutine[Any, Any, T]) -> T:
     """Run the command's coroutine; the error tree becomes one line and an exit code."""
+    import asyncio
+
     try:
         return asyncio.run(work)
     except (ConfigError, InvalidInput, SchemaOutdated) as exc:
@@ -75,6 +88,8 @@ async def link_user(
     settings: Settings, user_id: str, *, clock: Clock, out: TextIO, timeout_s: float
 ) -> str:
     """Print the authorize URL, wait for the browser's callback, store the user's tokens."""
+    from enode_scheduler.enode.callback import wait_for_callback
+
     async with _session(settings, clock) as (_, client):
         session = await client.start_link(user_id)
 
@@ -104,6 +119,8 @@ def link(
     ] = None,
 ) -> None:
     """Link a user's car account: open the printed URL, log in; exits 0 once linked."""
+    from enode_scheduler.enode.callback import listen_address
+
     settings = _settings(ctx)
     try:
         host, port, _ = listen_address(str(settings.enode.redirect_uri))
@@ -196,6 +213,8 @@ def _jsonable(reading: VehicleReading) -> dict[str, Any]:
 
 
 def _table(readings: Sequence[VehicleReading]) -> Table:
+    from rich.table import Table
+
     table = Table(
         "user",
         "vehicle",
@@ -245,6 +264,8 @@ async def send_charge(
     A START to an unplugged car is refused with InvalidInput: the vendor would accept it and
     nothing would happen.
     """
+    from enode_scheduler.records import ChargeAction
+
     async with _session(settings, clock) as (store, client):
         known = await store.vehicles.list_vehicle_ids(user_id)
         if vehicle_id not in known:
@@ -259,7 +280,9 @@ async def send_charge(
     return vehicle_id
 
 
-def _charge_command(action: ChargeAction) -> Callable[..., None]:
+def _charge_command(action: Literal["START", "STOP"]) -> Callable[..., None]:
+    # The action is named by its value: the records module (and the planner it pulls in) loads
+    # only when a command is sent.
     def command(
         ctx: typer.Context,
         vehicle_id: Annotated[
@@ -267,13 +290,17 @@ def _charge_command(action: ChargeAction) -> Callable[..., None]:
         ],
         user: Annotated[str, typer.Option("--user", "-u", help="The vehicle's user.")],
     ) -> None:
-        settings = _settings(ctx)
-        sent_to = _run(send_charge(settings, user, vehicle_id, action, clock=clock_for(settings)))
-        typer.echo(f"{action.value} sent to {sent_to}; the car acts after its vendor's delay")
+        from enode_scheduler.records import ChargeAction
 
-    command.__doc__ = f"Send {action.value} to a vehicle once (not retried; re-read to verify)."
+        settings = _settings(ctx)
+        sent_to = _run(
+            send_charge(settings, user, vehicle_id, ChargeAction(action), clock=clock_for(settings))
+        )
+        typer.echo(f"{action} sent to {sent_to}; the car acts after its vendor's delay")
+
+    command.__doc__ = f"Send {action} to a vehicle once (not retried; re-read to verify)."
     return command
 
 
-charge_app.command("start")(_charge_command(ChargeAction.START))
-charge_app.command("stop")(_charge_command(ChargeAction.STOP))
+charge_app.command("start")(_charge_command("START"))
+charge_app.command("stop")(_charge_command("STOP"))

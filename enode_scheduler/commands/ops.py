@@ -7,10 +7,7 @@ import tomllib
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
-import httpx
 import typer
-
-from enode_scheduler.config.reference import render_reference
 
 DEFAULT_HEALTH_URL = "http://127.0.0.1:8080/healthz"
 LISTEN_ENV = "ENODE_SCHEDULER__API__LISTEN"
@@ -20,6 +17,8 @@ _WILDCARDS = {"": "127.0.0.1", "0.0.0.0": "127.0.0.1", "::": "[::1]"}  # noqa: S
 
 def config_reference() -> None:
     """Print the configuration reference (Markdown) generated from the settings model."""
+    from enode_scheduler.config.reference import render_reference  # the pydantic model
+
     typer.echo(render_reference(), nl=False)
 
 
@@ -51,6 +50,8 @@ def healthcheck(
 
 def probe(url: str, *, timeout_s: float) -> str | None:
     """GET `url`; None when it answers 2xx, else one line saying what went wrong."""
+    import httpx  # a tenth of a second at import; only the probe needs it
+
     # Proxy variables must not divert a probe meant for this host.
     try:
         with httpx.Client(timeout=timeout_s, trust_env=False) as client:

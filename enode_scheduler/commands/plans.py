@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import asyncio
+import dataclasses
 import json
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from datetime import datetime, time, timedelta
-from typing import Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import typer
-from rich.table import Table
 
 from enode_scheduler.commands.context import (
     clock_for,
@@ -21,8 +19,11 @@ from enode_scheduler.commands.context import (
     table_console,
 )
 from enode_scheduler.exceptions import InvalidInput, SchemaOutdated, StoreError
-from enode_scheduler.records import PlanOutcome, PlanRecord, ScheduleRecord, VehicleReading
-from enode_scheduler.store import Store, open_store
+
+# The store (SQLAlchemy) and rich load inside the commands, so that `--help` does not pay for them.
+if TYPE_CHECKING:
+    from enode_scheduler.records import PlanOutcome, PlanRecord, ScheduleRecord, VehicleReading
+    from enode_scheduler.store import Store
 
 app = typer.Typer(help="Charge plans: one goal per vehicle.", no_args_is_help=True)
 T = TypeVar("T")
@@ -30,6 +31,8 @@ DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
 def _with_store(ctx: typer.Context, action: Callable[[Store], Awaitable[T]]) -> T:
+    from enode_scheduler.store import open_store
+
     settings = settings_from_context(ctx)
 
     async def go() -> T:
@@ -37,6 +40,8 @@ def _with_store(ctx: typer.Context, action: Callable[[Store], Awaitable[T]]) -> 
             settings.database, state_dir=settings.state_dir, clock=clock_for(settings)
         ) as store:
             return await action(store)
+
+    import asyncio
 
     try:
         return asyncio.run(go())
@@ -99,8 +104,11 @@ def build_plan(
     min_soc: float,
     start_penalty: float,
     now: datetime,
+    co2_weight: float | None = None,
 ) -> PlanRecord:
     """Validate the options of `plans add` into a PlanRecord; InvalidInput names the bad one."""
+    from enode_scheduler.records import PlanRecord
+
     if (by is None) == (at is None):
         raise InvalidInput("give exactly one of --by DATETIME (one-off) or --at HH:MM (repeating)")
     if min_soc > target:
@@ -113,6 +121,7 @@ def build_plan(
         "timezone": zone,
         "min_soc_percent": min_soc,
         "start_penalty": start_penalty,
+        "co2_price_per_kg": co2_weight,
     }
     if by is not None:
         return PlanRecord(**common, deadline=parse_deadline(by, tz=zone, now=now))
@@ -145,32 +154,68 @@ def add(
     start_penalty: Annotated[
         float, typer.Option(min=0, help="Cost added per charging start (fewer interruptions).")
     ] = 0.0,
+    co2_weight: Annotated[
+        float | None,
+        typer.Option(
+            min=0,
+            help=(
+                "Money per kg CO2 for this plan: it minimises energy cost + this * kg CO2 "
+                "(overrides [co2] price_per_kg and mode; needs a [co2] source)."
+            ),
+        ),
+    ] = None,
+    location: Annotated[
+        str | None,
+        typer.Option(
+            help="Charging location (id or name) where the plan applies; default: the user's "
+            "only one."
+        ),
+    ] = None,
 ) -> None:
     r"""Set the vehicle's plan (replacing any); the running daemon picks it up.
 
-    --by is checked against the daemon's clock (`\[clock]`), so a trial against the fake Enode
-    takes deadlines on the simulated date.
+    The car must be one of --user's (a stored vehicle, else one read through Enode). The plan
+    acts only while the car is at its charging location. --by is checked against the daemon's
+    clock (`\[clock]`), so a trial against the fake Enode takes deadlines on the simulated date.
     """
+    from enode_scheduler.commands.locations import run_with_places
+    from enode_scheduler.service.locations import (
+        PlanPlaces,
+        check_vehicle,
+        no_location_note,
+        resolve_location,
+    )
+
     settings = settings_from_context(ctx)
     zone = tz or local_zone_name(settings)
     try:
         plan = build_plan(
             vehicle_id, user=user, target=target, by=by, at=at, days=days, tz=zone,
             min_soc=min_soc, start_penalty=start_penalty, now=clock_for(settings).now(),
+            co2_weight=co2_weight,
         )  # fmt: skip
     except InvalidInput as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from exc
-    stored = _with_store(ctx, lambda store: store.plans.put_plan(plan))
+
+    async def store_plan(places: PlanPlaces) -> PlanRecord:
+        await check_vehicle(places, vehicle_id, user)
+        where = await resolve_location(places, user, location)
+        return await places.plans.put_plan(dataclasses.replace(plan, location_id=where))
+
+    stored = run_with_places(ctx, store_plan)
     typer.echo(f"plan set for {stored.vehicle_id}: {describe(stored)}")
+    if stored.location_id is None:
+        typer.echo(no_location_note(user, vehicle_id), err=True)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclasses.dataclass(frozen=True, slots=True)
 class _PlanView:
     plan: PlanRecord
     record: ScheduleRecord | None
     reading: VehicleReading | None
     outcome: PlanOutcome | None
+    place: str | None  # the plan's location, by name when it has one
 
 
 async def _plan_views(store: Store) -> list[_PlanView]:
@@ -179,11 +224,15 @@ async def _plan_views(store: Store) -> list[_PlanView]:
     records = await store.schedules.get_schedules(ids)
     readings = await store.vehicles.latest_readings(ids)
     outcomes = await store.outcomes.get_outcomes(ids)
-    return [
-        _PlanView(p, records.get(v), readings.get(v), outcomes.get(v))
-        for p in plans
-        for v in [p.vehicle_id]
-    ]
+    users = sorted({p.user_id for p in plans})
+    found = [loc for u in users for loc in await store.locations.list_locations(u)]
+    names = {loc.location_id: loc.name or loc.location_id for loc in found}
+    views = []
+    for p in plans:
+        v = p.vehicle_id
+        place = names.get(p.location_id, p.location_id) if p.location_id else None
+        views.append(_PlanView(p, records.get(v), readings.get(v), outcomes.get(v), place))
+    return views
 
 
 @app.command("list")
@@ -191,7 +240,10 @@ def list_plans(
     ctx: typer.Context,
     as_json: Annotated[bool, typer.Option("--json", help="Print a JSON array.")] = False,
 ) -> None:
-    """Show every plan: status, next window, expected SoC at the deadline, last outcome."""
+    """Show every plan: location, status, next window, expected SoC at the deadline, cost and
+    kg CO2 of its schedule, last outcome."""
+    from rich.table import Table
+
     from enode_scheduler.service.outcome import outlook
 
     settings = settings_from_context(ctx)
@@ -200,7 +252,10 @@ def list_plans(
     if as_json:
         typer.echo(json.dumps([_view_json(v, now=now) for v in views], indent=2))
         return
-    table = Table("vehicle", "user", "goal", "status", "next window", "expected", "last outcome")
+    table = Table(
+        "vehicle", "user", "goal", "location", "status", "next window", "expected",
+        "cost (saving)", "kg CO2 (saved)", "last outcome",
+    )  # fmt: skip
     id_column(table.columns[0], [v.plan.vehicle_id for v in views])
     for v in views:
         p = v.plan
@@ -216,9 +271,14 @@ def list_plans(
         expected = "-" if look.expected_soc_percent is None else f"{look.expected_soc_percent:.0f}%"
         if look.warning():
             expected += f" ({look.warning()})"
-        status = p.status.value + (f" ({p.status_reason})" if p.status_reason else "")
+        status = p.shown_status + (f" ({p.status_reason})" if p.status_reason else "")
+        where = v.place or "-"
+        goal = describe(p) + (f", min {p.min_soc_percent:g}%" if p.min_soc_percent else "")
+        money, co2 = _schedule_cells(v.record)
         last = v.outcome.describe() if v.outcome else "-"
-        table.add_row(p.vehicle_id, p.user_id, describe(p), status, window, expected, last)
+        table.add_row(
+            p.vehicle_id, p.user_id, goal, where, status, window, expected, money, co2, last
+        )  # fmt: skip
     table_console().print(table)
 
 
@@ -241,6 +301,7 @@ def show(
         vid = plan.vehicle_id
         return plan, vehicle_schedule_out(
             vid,
+            plan=plan,
             reading=(await store.vehicles.latest_readings([vid])).get(vid),
             record=await store.schedules.get_schedule(vid),
             override=await store.overrides.get_override(vid),
@@ -248,7 +309,6 @@ def show(
             outcome=(await store.outcomes.get_outcomes([vid])).get(vid),
             now=now,
             currency=settings.prices.currency,
-            timezone=plan.timezone,
         )
 
     plan, body = _with_store(ctx, gather)
@@ -324,7 +384,7 @@ def _view_json(view: _PlanView, *, now: datetime) -> dict[str, Any]:
     )  # fmt: skip
     outcome = view.outcome
     return {
-        **plan_json(view.plan),
+        **plan_json(view.plan, view.record),
         "next_window": (
             {"start": look.next_window_start.isoformat(), "end": look.next_window_end.isoformat()}
             if look.next_window_start and look.next_window_end
@@ -343,6 +403,13 @@ def _view_json(view: _PlanView, *, now: datetime) -> dict[str, Any]:
             "soc_percent": outcome.soc_percent,
         },
     }
+
+
+def _schedule_cells(record: ScheduleRecord | None) -> tuple[str, str]:
+    if record is None:
+        return "-", "-"
+    s = record.schedule
+    return f"{s.cost:.2f} ({s.saving:.2f})", f"{s.co2_kg:.2f} ({s.co2_saving_kg:.2f})"
 
 
 @app.command()
@@ -377,7 +444,8 @@ def describe(plan: PlanRecord) -> str:
     return f"{plan.target_soc_percent:g}% at {at} {plan.timezone} on {days}"
 
 
-def plan_json(plan: PlanRecord) -> dict[str, Any]:
+def plan_json(plan: PlanRecord, record: ScheduleRecord | None = None) -> dict[str, Any]:
+    """A plan as JSON, with `schedule`: its current schedule's money and CO2 (null before one)."""
     return {
         "vehicle_id": plan.vehicle_id,
         "user_id": plan.user_id,
@@ -388,7 +456,26 @@ def plan_json(plan: PlanRecord) -> dict[str, Any]:
         "timezone": plan.timezone,
         "min_soc_percent": plan.min_soc_percent,
         "start_penalty": plan.start_penalty,
+        "co2_weight": plan.co2_price_per_kg,
         "enabled": plan.enabled,
-        "status": plan.status.value,
+        "location_id": plan.location_id,
+        # What an operator needs: away / location_unknown / no_location explain an idle car.
+        "status": plan.shown_status,
         "status_reason": plan.status_reason,
+        "schedule": _schedule_json(record),
+    }
+
+
+def _schedule_json(record: ScheduleRecord | None) -> dict[str, Any] | None:
+    if record is None:
+        return None
+    s = record.schedule
+    return {
+        "computed_at": record.computed_at.isoformat(),
+        "expected_cost": s.cost,
+        "cost_if_charged_now": s.baseline_cost,
+        "saving": s.saving,
+        "co2_kg": s.co2_kg,
+        "co2_kg_if_charged_now": s.baseline_co2_kg,
+        "co2_saving_kg": s.co2_saving_kg,
     }

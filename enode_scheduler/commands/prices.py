@@ -2,21 +2,17 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import Coroutine
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from typing import Annotated, Any, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn, TypeVar
 from zoneinfo import ZoneInfo
 
 import typer
-from rich.console import Console
-from rich.table import Table
 
 from enode_scheduler.commands.context import clock_for, settings_from_context
-from enode_scheduler.config import Settings
 from enode_scheduler.exceptions import (
     ConfigError,
     InvalidInput,
@@ -24,16 +20,26 @@ from enode_scheduler.exceptions import (
     SchemaOutdated,
     StoreError,
 )
-from enode_scheduler.planner.models import Slot
-from enode_scheduler.prices.factory import open_price_source
-from enode_scheduler.prices.tariff import Tariff
-from enode_scheduler.prices.zones import Zone, get_zone
-from enode_scheduler.store import open_store
+
+# The price sources (httpx), the store (SQLAlchemy) and rich load inside the commands, so that
+# `--help` and the other commands do not pay for them.
+if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.table import Table
+
+    from enode_scheduler.config import Settings
+    from enode_scheduler.planner.models import Slot
+    from enode_scheduler.prices.zones import Zone
 
 app = typer.Typer(help="Day-ahead prices: fetch and show.", no_args_is_help=True)
-console = Console()
-errors = Console(stderr=True, soft_wrap=True)
 T = TypeVar("T")
+
+
+def _console(*, stderr: bool = False) -> Console:
+    from rich.console import Console
+
+    return Console(stderr=True, soft_wrap=True) if stderr else Console()
+
 
 ZoneOption = Annotated[
     str | None,
@@ -71,6 +77,8 @@ def show(
     ] = False,
 ) -> None:
     """Show a delivery day's prices: what the household pays per kWh, and the raw spot."""
+    from enode_scheduler.prices.tariff import Tariff
+
     request = _request(ctx, zone, day)
     raw = _fetch(request, days=1)
     tariff = Tariff.from_settings(
@@ -82,7 +90,7 @@ def show(
     elif plot is not None:
         _plot(request, priced, plot)
     else:
-        console.print(_table(request, raw, priced))
+        _console().print(_table(request, raw, priced))
 
 
 @app.command("fetch")
@@ -99,12 +107,16 @@ def fetch(ctx: typer.Context, zone: ZoneOption = None, day: DayOption = None) ->
 
 
 async def _store(request: _Request, slots: list[Slot]) -> int:
+    from enode_scheduler.store import open_store
+
     settings = request.settings
     async with open_store(settings.database, state_dir=settings.state_dir) as store:
         return await store.prices.upsert_slots(request.zone.name, slots)
 
 
 def _request(ctx: typer.Context, zone: str | None, day: str | None) -> _Request:
+    from enode_scheduler.prices.zones import get_zone
+
     settings = settings_from_context(ctx)
     try:
         chosen = get_zone(zone or settings.prices.zone)
@@ -126,6 +138,8 @@ def _fetch(request: _Request, *, days: int) -> list[Slot]:
     start, _ = request.zone.day_bounds(request.day)
     _, end = request.zone.day_bounds(request.day + timedelta(days=days - 1))
 
+    from enode_scheduler.prices.factory import open_price_source
+
     async def run() -> list[Slot]:
         async with open_price_source(request.settings.prices) as source:
             return await source.fetch(request.zone.name, start=start, end=end)
@@ -136,8 +150,10 @@ def _fetch(request: _Request, *, days: int) -> list[Slot]:
 
 def _run(work: Coroutine[Any, Any, T], *, what: str) -> T:
     """Run `work` with a progress spinner; the error tree becomes one line and an exit code."""
+    import asyncio
+
     try:
-        with console.status(what):
+        with _console().status(what):
             return asyncio.run(work)
     except ConfigError as exc:
         _fail("; ".join(exc.problems), code=2)
@@ -160,6 +176,8 @@ def _json_rows(raw: list[Slot], priced: list[Slot]) -> list[dict[str, Any]]:
 
 
 def _table(request: _Request, raw: list[Slot], priced: list[Slot]) -> Table:
+    from rich.table import Table
+
     local = request.zone.timezone
     table = Table(title=f"{request.zone.name} {request.day.isoformat()} ({local})")
     cur = request.settings.prices.currency
@@ -205,9 +223,9 @@ def _plot(request: _Request, priced: list[Slot], path: Path) -> None:
         _fail(f"--plot: cannot write {path}: {exc.strerror or exc}", code=2)
     finally:
         plt.close(figure)
-    console.print(f"wrote {path}")
+    _console().print(f"wrote {path}")
 
 
 def _fail(message: str, *, code: int) -> NoReturn:
-    errors.print(f"error: {message}", markup=False, highlight=False)
+    _console(stderr=True).print(f"error: {message}", markup=False, highlight=False)
     raise typer.Exit(code)

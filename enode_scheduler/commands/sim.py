@@ -2,19 +2,20 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import signal
 import socket
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from enode_scheduler.clock import Clock, ScaledClock, SystemClock
-from enode_scheduler.sim import SimConfig, run_sim
+# The fake server (uvicorn, starlette) loads when `sim` runs, not for `--help`.
+if TYPE_CHECKING:
+    from enode_scheduler.clock import Clock
+    from enode_scheduler.sim import SimConfig
 
 
 def _fail(message: str) -> typer.Exit:
@@ -33,6 +34,8 @@ def _parse_start(value: str | None) -> datetime | None:
 
 
 def _clock(start: datetime | None, speed: float | None, anchor_unix: float | None) -> Clock:
+    from enode_scheduler.clock import ScaledClock, SystemClock
+
     if start is None and speed is None:
         return SystemClock()
     if speed is not None and speed <= 0:
@@ -86,6 +89,10 @@ def trial_config(info: dict[str, Any], path: Path, *, redirect_port: int) -> str
 
 
 async def _serve(config: SimConfig, clock: Clock, write_config: Path | None) -> None:
+    import asyncio
+
+    from enode_scheduler.sim import run_sim
+
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
@@ -153,6 +160,10 @@ def sim(
     ] = None,
 ) -> None:
     """Serve a fake Enode API on loopback; print one JSON line with its URLs when ready."""
+    import asyncio
+
+    from enode_scheduler.sim import SimConfig
+
     clock = _clock(_parse_start(start), speed, anchor_unix)
     config = SimConfig(
         vehicles=vehicles,

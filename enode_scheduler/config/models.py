@@ -38,6 +38,7 @@ from pydantic import (
     ValidationError,
     ValidationInfo,
     field_validator,
+    model_validator,
 )
 from pydantic_settings import (
     BaseSettings,
@@ -372,6 +373,93 @@ class PricesSettings(_Section):
         return key
 
 
+class UkGridSettings(_Section):
+    api_url: AnyHttpUrl = Field(
+        default=AnyHttpUrl("https://api.carbonintensity.org.uk"),
+        description="Carbon Intensity API (Great Britain, NESO) base URL.",
+    )
+    region_id: int | None = Field(
+        default=None,
+        ge=1,
+        le=17,
+        description="Regional forecast for this region id (1-17); unset means all of GB.",
+    )
+
+
+class ElectricityMapsSettings(_Section):
+    api_url: AnyHttpUrl = Field(
+        default=AnyHttpUrl("https://api.electricitymaps.com"),
+        description="Electricity Maps API base URL (v3).",
+    )
+    zone: str | None = Field(
+        default=None,
+        description="Electricity Maps zone, e.g. DE, FR, NO-NO2; unset means the price zone.",
+    )
+    auth_token: SecretStr | None = Field(
+        default=None,
+        description="Electricity Maps API token (needed when co2.source is electricitymaps).",
+    )
+
+
+class Co2FileSettings(_Section):
+    path: Path | None = Field(
+        default=None,
+        description=(
+            "CSV of start_utc,g_co2_per_kwh (or the _direct/_lca columns of data/co2), "
+            "optionally gzipped; needed when co2.source is file."
+        ),
+    )
+
+
+class Co2Settings(_Section):
+    """Grid carbon intensity, and what it weighs in the plan (docs/planner.md, CO2)."""
+
+    source: Literal["none", "file", "ukgrid", "electricitymaps"] = Field(
+        default="none",
+        description="Where grid carbon intensity (gCO2eq/kWh) comes from; none disables CO2.",
+    )
+    price_per_kg: float = Field(
+        default=0.0,
+        ge=0,
+        description=(
+            "Money per kg CO2 (price currency): plans minimise energy cost + price_per_kg * kg "
+            "CO2. 0 plans on price alone (kg CO2 is still reported)."
+        ),
+    )
+    mode: Literal["price", "co2"] = Field(
+        default="price",
+        description=(
+            "price: money (plus price_per_kg * kg CO2); co2: least CO2 first, price only "
+            "breaks ties."
+        ),
+    )
+    emission_factor: Literal["lifecycle", "direct"] = Field(
+        default="lifecycle",
+        description=(
+            "lifecycle (with upstream emissions) or direct (combustion only), for "
+            "electricitymaps and two-column files."
+        ),
+    )
+    refresh_interval_s: float = Field(
+        default=1800.0,
+        ge=60,
+        description="Seconds between forecast fetches (a failed fetch waits for the next).",
+    )
+    horizon_h: float = Field(
+        default=48.0, gt=0, le=72, description="Hours of forecast asked for at each fetch."
+    )
+    http_timeout_s: float = Field(
+        default=30.0, gt=0, description="Timeout of one request to the intensity source, seconds."
+    )
+    file: Co2FileSettings = Field(default=Co2FileSettings(), description="File source settings.")
+    ukgrid: UkGridSettings = Field(
+        default=UkGridSettings(), description="UK Carbon Intensity API settings."
+    )
+    electricitymaps: ElectricityMapsSettings = Field(
+        default=ElectricityMapsSettings(), description="Electricity Maps API settings."
+    )
+
+
 class SchedulerSettings(_Section):
     timezone: str | None = Field(
         default=None,
@@ -456,6 +544,21 @@ class SchedulerSettings(_Section):
         gt=0,
         description="Battery capacity assumed when the vehicle does not report one.",
     )
+    max_controlled_kw: float = Field(
+        default=22.0,
+        gt=0,
+        description=(
+            "A car charging faster than this (kW, e.g. at a DC fast charger) is never stopped, "
+            "wherever it is."
+        ),
+    )
+    unknown_location: Literal["skip", "act"] = Field(
+        default="skip",
+        description=(
+            "What to do with a planned car whose vendor does not say where it is: skip (leave it "
+            "alone, status location_unknown) or act (control it as if at the plan's location)."
+        ),
+    )
     plans_refresh_s: float = Field(
         default=30.0,
         gt=0,
@@ -531,6 +634,77 @@ class ApiSettings(_Section):
         gt=0,
         description="Largest Enode webhook delivery accepted (deliveries batch many events).",
     )
+    web_refresh_s: float = Field(
+        default=10.0,
+        ge=2.0,
+        description="How often the web page's live parts (fleet, car) fetch themselves again.",
+    )
+
+
+NotifyEventName = Literal[
+    "goal_at_risk",
+    "goal_missed",
+    "command_failed",
+    "relink_required",
+    "vendor_outage",
+    "prices_missing",
+    "leader_changed",
+    "car_away_with_plan",
+]
+_DEFAULT_EVENTS: tuple[NotifyEventName, ...] = (
+    "goal_at_risk",
+    "goal_missed",
+    "command_failed",
+    "relink_required",
+    "vendor_outage",
+    "prices_missing",
+    "leader_changed",
+)
+
+
+class NotifyTarget(_Section):
+    """One `[[notify]]` entry: where to send, and which events."""
+
+    name: str = Field(
+        pattern=r"^[A-Za-z0-9_.-]{1,64}$",
+        description="Name of the target (for `notify test --target` and logs).",
+    )
+    url: SecretStr | None = Field(
+        default=None,
+        description=(
+            "Apprise URL (mailto://, ntfy://, tgram://, slack://, matrix://, ...); it holds "
+            "credentials, so it is never logged."
+        ),
+    )
+    webhook_url: AnyHttpUrl | None = Field(
+        default=None,
+        description="A JSON webhook for integrators, signed with `webhook_secret`.",
+    )
+    webhook_secret: SecretStr | None = Field(
+        default=None,
+        description=(
+            "HMAC-SHA256 key: X-Enode-Scheduler-Signature is sha256=HMAC(key, timestamp + '.' "
+            "+ body), timestamp in X-Enode-Scheduler-Timestamp."
+        ),
+    )
+    events: tuple[NotifyEventName, ...] = Field(
+        default=_DEFAULT_EVENTS,
+        description="Events sent to this target (default: all but car_away_with_plan).",
+    )
+    max_per_hour: int = Field(
+        default=20,
+        ge=2,
+        description="Messages per hour at most; a burst beyond that is sent as one summary.",
+    )
+    timeout_s: float = Field(default=10.0, gt=0, description="Timeout of one delivery.")
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> NotifyTarget:
+        if (self.url is None) == (self.webhook_url is None):
+            raise ValueError("set exactly one of url (Apprise) and webhook_url")
+        if self.webhook_url is not None and self.webhook_secret is None:
+            raise ValueError("webhook_url needs webhook_secret (deliveries are signed)")
+        return self
 
 
 class LoggingSettings(_Section):
@@ -603,6 +777,9 @@ class Settings(BaseSettings):
     prices: PricesSettings = Field(
         default=PricesSettings(), description="Day-ahead prices and tariff."
     )
+    co2: Co2Settings = Field(
+        default=Co2Settings(), description="Grid carbon intensity and its weight in plans."
+    )
     scheduler: SchedulerSettings = Field(
         default=SchedulerSettings(), description="Polling, commands and planning defaults."
     )
@@ -611,6 +788,9 @@ class Settings(BaseSettings):
     clock: ClockSettings = Field(
         default=ClockSettings(),
         description="Real time, or the fake Enode's accelerated clock for a trial run.",
+    )
+    notify: tuple[NotifyTarget, ...] = Field(
+        default=(), description="Notification targets (`[[notify]]`), each with its events."
     )
 
     @classmethod
@@ -709,4 +889,18 @@ def _cross_checks(settings: Settings) -> list[tuple[str, str]]:
     prices = settings.prices
     if prices.source == "entsoe" and prices.entsoe.security_token is None:
         problems.append(("prices.entsoe.security_token", 'required when prices.source = "entsoe"'))
+    problems += _co2_checks(settings.co2)
+    return problems
+
+
+def _co2_checks(co2: Co2Settings) -> list[tuple[str, str]]:
+    problems = []
+    if co2.source == "electricitymaps" and co2.electricitymaps.auth_token is None:
+        problems.append(
+            ("co2.electricitymaps.auth_token", 'required when co2.source = "electricitymaps"')
+        )
+    if co2.source == "file" and co2.file.path is None:
+        problems.append(("co2.file.path", 'required when co2.source = "file"'))
+    if co2.source == "none" and (co2.mode == "co2" or co2.price_per_kg > 0):
+        problems.append(("co2.source", "required when co2.mode or co2.price_per_kg is set"))
     return problems

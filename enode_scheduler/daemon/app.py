@@ -21,19 +21,24 @@ from pathlib import Path
 
 import structlog
 
+from enode_scheduler.api.web.history import SocHistory
 from enode_scheduler.api.wiring import api_for
-from enode_scheduler.bootstrap import Deps, make_price_job, make_reconciler
+from enode_scheduler.bootstrap import Deps, make_co2_job, make_price_job, make_reconciler
 from enode_scheduler.daemon.jobs import JobSet, build_scheduler
 from enode_scheduler.daemon.leader import Leadership, sqlite_lock
 from enode_scheduler.daemon.metrics import DaemonMetrics, render
 from enode_scheduler.daemon.notify import Notifier
 from enode_scheduler.daemon.server import bound_port, make_server
-from enode_scheduler.exceptions import StoreError
-from enode_scheduler.service import LostLeadership
+from enode_scheduler.exceptions import LostLeadership, StoreError
+from enode_scheduler.notify.detect import CarFacts, Detector
+from enode_scheduler.records import NotifyEvent
+from enode_scheduler.zones import get_zone
 
 log = structlog.get_logger()
 
 EXIT_STALLED = 3
+# How often (wall seconds) the outbox is checked for retries when nothing new was queued.
+NOTIFY_POLL_S = 2.0
 
 
 def default_holder() -> str:
@@ -59,10 +64,15 @@ class Daemon:
         self.install_signals = install_signals
         self.reconciler = make_reconciler(deps)
         self.price_job = make_price_job(deps, self.reconciler)
+        self.co2_job = make_co2_job(deps, self.reconciler)
         self.leadership = Leadership(
             deps.store.leases, holder=holder or default_holder(), ttl_s=self.settings.lease_ttl_s
         )
         self.metrics = DaemonMetrics()
+        self.soc_history = SocHistory()
+        self.notifications = deps.notifications
+        self.detector = Detector()
+        self._notify_wake = asyncio.Event()
         self.speed = float(getattr(self.clock, "speed", 1.0))
         self.stop_event = asyncio.Event()
         self.ready_event = asyncio.Event()
@@ -70,6 +80,7 @@ class Daemon:
         self._loaded_epoch: int | None = None
         self._progress_mono = time.monotonic()
         self._prices_next_at: datetime | None = None
+        self._co2_next_at: datetime | None = None
         self.exit_code = 0
         self.health_port: int | None = None
 
@@ -78,7 +89,8 @@ class Daemon:
     async def run(self) -> int:
         """Run until `stop()` (or a signal); returns the process exit code."""
         # One line per job run or HTTP request drowns the daemon's own events.
-        for noisy in ("apscheduler", "httpx"):
+        # Apprise's own lines may name a target's URL, which holds credentials.
+        for noisy in ("apscheduler", "httpx", "apprise"):
             logging.getLogger(noisy).setLevel(logging.WARNING)
         async with AsyncExitStack() as stack:
             if self.deps.store.dialect == "sqlite":
@@ -104,6 +116,9 @@ class Daemon:
             stack.callback(scheduler.shutdown, wait=False)
             await self._start_health(stack)
             loop_task = asyncio.create_task(self._loop(), name="reconcile-loop")
+            if self.notifications is not None:
+                delivering = asyncio.create_task(self._deliver_loop(), name="notify-delivery")
+                stack.callback(delivering.cancel)
             self.notifier.ready()
             self.ready_event.set()
             log.info(
@@ -154,6 +169,7 @@ class Daemon:
             metrics=self._render,
             request_replan=self.request_replan,
             request_reconcile=self.request_reconcile,
+            soc_history=self.soc_history,
         )
         server = make_server(app, listen)
         task = asyncio.create_task(server.serve(), name="api-server")
@@ -198,11 +214,16 @@ class Daemon:
                 self._progress_mono = time.monotonic()  # a standby that can ask is healthy
             return
         started = time.monotonic()
+        events: list[NotifyEvent] = []
         try:
             if epoch != self._loaded_epoch:
                 await self.reconciler.load(now=self.clock.now())
                 self._loaded_epoch = epoch
-            report = await self.reconciler.step(now=self.clock.now(), epoch=epoch)
+                events += self._detect_on_load(epoch)
+            now = self.clock.now()
+            report = await self.reconciler.step(now=now, epoch=epoch)
+            events += self._detect_after_step(now, report.waiting_for_prices)
+            await self._publish(events)
         except LostLeadership:
             self.leadership.lost()
             self._loaded_epoch = None
@@ -211,7 +232,17 @@ class Daemon:
             log.error("reconcile_failed", error=str(exc))
             return
         duration_s = time.monotonic() - started
-        self.metrics.add(report, duration_s=duration_s, vehicles=len(self.reconciler.cars))
+        if report.polled:
+            self.soc_history.observe(car.reading for car in self.reconciler.cars.values())
+        self.metrics.add(
+            report,
+            duration_s=duration_s,
+            vehicles=len(self.reconciler.cars),
+            statuses=self.reconciler.status_counts(),
+        )
+        self.metrics.set_schedules(
+            car.record.schedule for car in self.reconciler.cars.values() if car.record is not None
+        )
         self._progress_mono = time.monotonic()
         if report.polled or report.replanned or report.started or report.stopped:
             log.info(
@@ -224,6 +255,70 @@ class Daemon:
                 verified=report.verified,
                 duration_ms=round(duration_s * 1000, 1),
             )
+
+    # -- notifications -----------------------------------------------------------------------
+
+    def _facts(self, *, handled_at: datetime | None = None) -> list[CarFacts]:
+        return [
+            CarFacts(
+                vehicle_id=vid,
+                user_id=car.plan.user_id,
+                plan=car.plan,
+                record=car.record,
+                soc_percent=car.reading.soc_percent if car.reading else None,
+                charge_limit_percent=car.reading.charge_limit_percent if car.reading else None,
+            )
+            for vid, car in self.reconciler.cars.items()
+            if handled_at is None or car.handled_at == handled_at
+        ]
+
+    def _detect_on_load(self, epoch: int) -> list[NotifyEvent]:
+        """On taking the lease: say so, and look at the loaded schedules before the first step
+        replans them (a deadline that passed while no one led is checked here)."""
+        if self.notifications is None:
+            return []
+        now = self.clock.now()
+        return [
+            *self.detector.leader(epoch, self.leadership.holder, now=now),
+            *self.detector.cars(self._facts(), now=now),
+        ]
+
+    def _detect_after_step(self, now: datetime, waiting: list[str]) -> list[NotifyEvent]:
+        if self.notifications is None:
+            return []
+        zone = get_zone(self.deps.settings.prices.zone).name
+        return [
+            # Only the cars this step handled changed.
+            *self.detector.cars(self._facts(handled_at=now), now=now),
+            # Before the first price refresh every car waits: that is no alarm.
+            *self.detector.prices_missing(
+                zone, waiting if self._prices_next_at is not None else [], now=now
+            ),
+            *self.detector.vendors(self.deps.enode.gates.paused_vendors, now=now),
+        ]
+
+    async def _publish(self, events: list[NotifyEvent]) -> None:
+        if not events or self.notifications is None:
+            return
+        try:
+            if await self.notifications.publish(events, now=self.clock.now()):
+                self._notify_wake.set()
+        except StoreError as exc:
+            # The detector forgets nothing it must send: the same ids come up again later.
+            log.warning("notify_outbox_failed", error=str(exc))
+
+    async def _deliver_loop(self) -> None:
+        """Deliver from the outbox apart from the reconcile loop: a slow target delays no step."""
+        assert self.notifications is not None
+        while not self.stop_event.is_set():
+            self._notify_wake.clear()
+            if self._leading():
+                try:
+                    await self.notifications.deliver_due(now=self.clock.now())
+                except StoreError as exc:
+                    log.warning("notify_delivery_failed", error=str(exc))
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._notify_wake.wait(), timeout=NOTIFY_POLL_S)
 
     async def _renew_until_jobs_start(self) -> None:
         while True:
@@ -270,6 +365,17 @@ class Daemon:
         if changed:
             log.info("plans_changed", changed=changed)
             self._wake.set()
+        await self._detect_relinks()
+
+    async def _detect_relinks(self) -> None:
+        if self.notifications is None or not self._leading():
+            return
+        try:
+            users = await self.deps.store.users.list_users()
+        except StoreError as exc:
+            log.warning("notify_users_failed", error=str(exc))
+            return
+        await self._publish(self.detector.users(users, now=self.clock.now()))
 
     async def request_replan(self, vehicle_id: str) -> None:
         """The API or a webhook changed a plan or a car: pick up plans now and wake the loop."""
@@ -289,6 +395,9 @@ class Daemon:
 
     async def refresh_prices(self) -> None:
         now = self.clock.now()
+        if self._leading():
+            # intensity forecasts ride on the price job's tick: no job of their own to schedule
+            await self._refresh_co2(now)
         if not self._leading() or (self._prices_next_at is not None and now < self._prices_next_at):
             return
         try:
@@ -299,6 +408,18 @@ class Daemon:
         self._prices_next_at = outcome.next_run_at
         self.reconciler.prices_fetched()
         if outcome.changed_slots:
+            self._wake.set()
+
+    async def _refresh_co2(self, now: datetime) -> None:
+        if self.co2_job is None or (self._co2_next_at is not None and now < self._co2_next_at):
+            return
+        try:
+            changed = await self.co2_job.run_once(now)
+        except StoreError as exc:
+            log.warning("co2_refresh_store_failed", error=str(exc))
+            return
+        self._co2_next_at = self.co2_job.next_run_after(now)
+        if changed:
             self._wake.set()
 
     async def safety_tick(self) -> None:

@@ -10,12 +10,10 @@ from pathlib import Path
 import structlog
 
 from enode_scheduler.exceptions import AlreadyRunning, StoreError
-from enode_scheduler.ports import LeaseStore
+from enode_scheduler.ports import LEADER_LEASE, LeaseStore
 from enode_scheduler.records import Lease
 
 log = structlog.get_logger()
-
-LEADER_LEASE = "leader"
 
 
 class Leadership:

@@ -3,10 +3,18 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from enode_scheduler.enode import EnodeMetrics
+from enode_scheduler.planner.models import Schedule
+from enode_scheduler.records import PlanStatus, Presence
 from enode_scheduler.service import StepReport
+
+PLAN_STATUSES = (
+    *(s.value for s in PlanStatus),
+    *(p.value for p in Presence if p is not Presence.AT_LOCATION),
+)
 
 
 @dataclass
@@ -23,10 +31,21 @@ class DaemonMetrics:
     plans_failed: int = 0
     replans: Counter[str] = field(default_factory=Counter)
     vehicles: int = 0
+    # Planned cars per shown status (active, away, location_unknown, no_location, ...).
+    statuses: dict[str, int] = field(default_factory=dict)
     leader: bool = False
     last_step_duration_s: float = 0.0
+    # sums over the current schedules: (cost, saving, kg CO2, kg CO2 saved)
+    planned: tuple[float, float, float, float] = (0.0, 0.0, 0.0, 0.0)
 
-    def add(self, report: StepReport, *, duration_s: float, vehicles: int) -> None:
+    def add(
+        self,
+        report: StepReport,
+        *,
+        duration_s: float,
+        vehicles: int,
+        statuses: dict[str, int] | None = None,
+    ) -> None:
         self.steps += 1
         self.polls += report.polled
         self.poll_errors += report.poll_errors
@@ -38,7 +57,19 @@ class DaemonMetrics:
         self.plans_failed += report.plans_failed
         self.replans.update(report.reasons)
         self.vehicles = vehicles
+        if statuses is not None:
+            self.statuses = statuses
         self.last_step_duration_s = duration_s
+
+    def set_schedules(self, schedules: Iterable[Schedule]) -> None:
+        """Money and CO2 of the current schedules, against charging each car at once."""
+        cost = saving = kg = kg_saved = 0.0
+        for s in schedules:
+            cost += s.cost
+            saving += s.saving
+            kg += s.co2_kg
+            kg_saved += s.co2_saving_kg
+        self.planned = (cost, saving, kg, kg_saved)
 
 
 def render(metrics: DaemonMetrics, enode: EnodeMetrics | None) -> str:
@@ -62,8 +93,26 @@ def render(metrics: DaemonMetrics, enode: EnodeMetrics | None) -> str:
     replans = [(f'{{reason="{r}"}}', float(n)) for r, n in sorted(m.replans.items())]
     metric("replans_total", "counter", "Schedules computed, by trigger.", replans)
     metric("vehicles", "gauge", "Vehicles with an enabled plan.", [("", m.vehicles)])
+    # Every status is always present, so a dashboard sees `away` go to 0 rather than vanish.
+    shown = dict.fromkeys(PLAN_STATUSES, 0) | m.statuses
+    metric(
+        "plan_vehicles",
+        "gauge",
+        "Vehicles with an enabled plan, by status (away: plugged in elsewhere, left alone).",
+        [(f'{{status="{s}"}}', float(n)) for s, n in sorted(shown.items())],
+    )
     metric("leader", "gauge", "1 while this process holds the lease.", [("", float(m.leader))])
     metric("step_seconds", "gauge", "Duration of the last step.", [("", m.last_step_duration_s)])
+    cost, saving, kg, kg_saved = m.planned
+    metric("planned_cost", "gauge", "Expected energy cost of the current schedules.", [("", cost)])
+    metric(
+        "planned_saving", "gauge", "Their saving against charging at once (money).", [("", saving)]
+    )
+    metric("planned_co2_kg", "gauge", "Expected kg CO2 of the current schedules.", [("", kg)])
+    metric(
+        "planned_co2_saving_kg", "gauge", "Their kg CO2 saved against charging at once.",
+        [("", kg_saved)],
+    )  # fmt: skip
     if enode is not None:
         reqs = [
             (f'{{operation="{op}",status="{status}"}}', float(n))

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 from rich.table import Table
 
 from enode_scheduler.demo import scenario
-from enode_scheduler.demo.runner import DemoRun, Track, baseline_cost
+from enode_scheduler.demo.runner import DemoRun, Track, baseline_co2_kg, baseline_cost
 
 TARGET_SLACK_PERCENT = 0.5  # SoC within this of the target counts as met
 
@@ -28,7 +28,7 @@ def live_table(demo: DemoRun) -> Table:
         window, state = "-", "waiting"
         car = daemon.reconciler.cars.get(vid) if daemon is not None else None
         if car is not None:
-            state = car.plan.status.value
+            state = car.plan.shown_status
             if car.record is not None:
                 upcoming = [w for w in car.record.schedule.windows if w.end > demo.now]
                 if upcoming:
@@ -63,6 +63,8 @@ def car_result(demo: DemoRun, track: Track) -> dict[str, Any]:
     feasible = all(n.feasible is not False for n in nights)
     cost = sum(n.cost for n in nights)
     baseline = sum(baseline_cost(demo, track, n) for n in nights)
+    kg = sum(n.co2_kg for n in nights) if demo.co2 else None
+    baseline_kg = sum(baseline_co2_kg(demo, track, n) for n in nights) if demo.co2 else None
     return {
         "id": track.car.vehicle_id,
         "name": track.car.label,
@@ -75,8 +77,27 @@ def car_result(demo: DemoRun, track: Track) -> dict[str, Any]:
         "cost": round(cost, 4),
         "baseline_cost": round(baseline, 4),
         "saving": round(baseline - cost, 4),
+        # null without `demo --co2`: no intensity, no emissions to report
+        "co2_kg": _rounded(kg),
+        "baseline_co2_kg": _rounded(baseline_kg),
+        "co2_saving_kg": _rounded(None if kg is None or baseline_kg is None else baseline_kg - kg),
         "commands_sent": track.commands_sent,
         "rate_limited_responses": track.rate_limited,
+        "away": _away(track),
+    }
+
+
+def _away(track: Track) -> dict[str, Any] | None:
+    """Where a car was away from its plan's location, and that it was left alone there."""
+    car = track.car
+    if car.away_from is None or car.away_until is None:
+        return None
+    return {
+        "from": car.away_from.strftime("%H:%M"),
+        "until": car.away_until.strftime("%H:%M"),
+        "charger_kw": car.away_kw,
+        "reported_away": track.reported_away,
+        "commands_while_away": track.away_commands,
     }
 
 
@@ -91,15 +112,24 @@ def report_json(demo: DemoRun) -> dict[str, Any]:
         "cars": cars,
         "total_cost": round(sum(c["cost"] for c in cars), 4),
         "total_baseline_cost": round(sum(c["baseline_cost"] for c in cars), 4),
+        "total_co2_kg": _rounded(sum(c["co2_kg"] for c in cars) if demo.co2 else None),
+        "total_baseline_co2_kg": _rounded(
+            sum(c["baseline_co2_kg"] for c in cars) if demo.co2 else None
+        ),
     }
+
+
+def _rounded(value: float | None) -> float | None:
+    return None if value is None else round(value, 4)
 
 
 def report_table(demo: DemoRun) -> Table:
     """The final per-car report."""
     data = report_json(demo)
+    co2_columns = ("kg CO2", "at once kg") if demo.co2 else ()
     table = Table(
-        "car", "target", "met", "energy kWh", "cost €", "at once €", "saving", "commands", "429s",
-        title=f"after {demo.nights} simulated night(s) in {demo.wall_s:.0f} s",
+        "car", "target", "met", "energy kWh", "cost €", "at once €", "saving", *co2_columns,
+        "commands", "429s", title=f"after {demo.nights} simulated night(s) in {demo.wall_s:.0f} s",
     )  # fmt: skip
     for car in data["cars"]:
         met = "[green]yes[/]" if car["target_met"] else "[red]no[/]"
@@ -107,12 +137,32 @@ def report_table(demo: DemoRun) -> Table:
             met += " (infeasible)"
         saving = car["saving"]
         share = f" ({saving / car['baseline_cost']:.0%})" if car["baseline_cost"] > 0 else ""
+        co2_cells = (f"{car['co2_kg']:.2f}", f"{car['baseline_co2_kg']:.2f}") if demo.co2 else ()
         table.add_row(
             car["name"], f"{car['target_percent']:g}%", met, f"{car['energy_kwh']:.1f}",
             f"{car['cost']:.2f}", f"{car['baseline_cost']:.2f}", f"{saving:.2f}{share}",
-            str(car["commands_sent"]), str(car["rate_limited_responses"]),
+            *co2_cells, str(car["commands_sent"]), str(car["rate_limited_responses"]),
         )  # fmt: skip
     total, base = data["total_cost"], data["total_baseline_cost"]
+    co2_totals: tuple[str, ...] = ()
+    if demo.co2:
+        co2_totals = (f"{data['total_co2_kg']:.2f}", f"{data['total_baseline_co2_kg']:.2f}")
     table.add_section()
-    table.add_row("all cars", "", "", "", f"{total:.2f}", f"{base:.2f}", f"{base - total:.2f}")
+    table.add_row(
+        "all cars", "", "", "", f"{total:.2f}", f"{base:.2f}", f"{base - total:.2f}", *co2_totals
+    )
+    notes = [_away_note(car) for car in data["cars"] if car["away"] is not None]
+    if notes:
+        table.caption = "\n".join(notes)
     return table
+
+
+def _away_note(car: dict[str, Any]) -> str:
+    away = car["away"]
+    seen = "reported away" if away["reported_away"] else "not seen by a poll"
+    left = away["commands_while_away"]
+    verdict = "left alone" if left == 0 else f"[red]{left} command(s) sent[/]"
+    return (
+        f"{car['name']}: at a {away['charger_kw']:g} kW public charger "
+        f"{away['from']}-{away['until']}, {seen}, {verdict} there."
+    )

@@ -17,12 +17,14 @@ from pathlib import Path
 
 from enode_scheduler.bootstrap import Deps, build
 from enode_scheduler.clock import ScaledClock
+from enode_scheduler.config import Co2Settings
 from enode_scheduler.daemon.app import Daemon
 from enode_scheduler.demo import scenario
 from enode_scheduler.demo.scenario import CARS, USER, DemoCar
 from enode_scheduler.logs import configure_logging
+from enode_scheduler.planner.intensity import with_intensity
 from enode_scheduler.planner.models import Slot
-from enode_scheduler.records import PlanRecord, UserTokens
+from enode_scheduler.records import PlanRecord, Presence, UserTokens
 from enode_scheduler.sim import Fault, RunningSim, run_sim
 
 SAMPLE_S = 0.02  # wall seconds between samples of the cars
@@ -37,6 +39,7 @@ class Night:
     target_percent: float
     energy_kwh: float = 0.0
     cost: float = 0.0
+    co2_kg: float = 0.0
     soc_at_deadline: float | None = None
     feasible: bool | None = None
 
@@ -52,6 +55,11 @@ class Track:
     commands_sent: int = 0
     rate_limited: int = 0
     last_soc: float | None = None
+    # At a public fast charger now; what was sent to it there, and whether the daemon said so.
+    away: bool = False
+    away_commands: int = 0
+    reported_away: bool = False
+    _commands_before_away: int = 0
 
 
 @dataclass
@@ -65,6 +73,8 @@ class DemoRun:
     now: datetime = scenario.START
     daemon: Daemon | None = None
     wall_s: float = 0.0
+    # True when the slots carry carbon intensity (`demo --co2 FILE`)
+    co2: bool = False
 
 
 Tick = Callable[[DemoRun], None]
@@ -77,10 +87,26 @@ def price_at(slots: list[Slot], when: datetime) -> float:
     return slots[-1].price_per_kwh if slots else 0.0
 
 
+def grams_at(slots: list[Slot], when: datetime) -> float:
+    """gCO2/kWh at `when` (0 where the slots carry none)."""
+    for slot in slots:
+        if slot.start <= when < slot.end:
+            return slot.g_co2_per_kwh or 0.0
+    return 0.0
+
+
 async def run(
-    *, nights: int, speed: float, on_tick: Tick | None = None, log_path: Path | None = None
+    *,
+    nights: int,
+    speed: float,
+    on_tick: Tick | None = None,
+    log_path: Path | None = None,
+    co2: Co2Settings | None = None,
 ) -> DemoRun:
-    """Play the story for `nights` nights; returns the books. The daemon logs to `log_path`."""
+    """Play the story for `nights` nights; returns the books. The daemon logs to `log_path`.
+
+    With `co2` (a CO2 source and its weight), the daemon plans with it and the books count kg CO2.
+    """
     demo = DemoRun(nights, speed, {c.vehicle_id: Track(c) for c in CARS})
     clock = ScaledClock(start=scenario.START, speed=speed)
     with tempfile.TemporaryDirectory(prefix="enode-scheduler-demo-") as tmp:
@@ -92,17 +118,21 @@ async def run(
                 token_url=sim.token_url,
                 authorize_url=sim.authorize_url,
             )
+            if co2 is not None:
+                settings = settings.model_copy(update={"co2": co2})
             with (log_path or Path(tmp) / "daemon.log").open("w") as log_file:
                 configure_logging(settings.logging, stream=log_file)
                 async with build(settings, clock=clock) as deps:
                     await _link_and_plan(deps, sim, clock.now())
+                    start = scenario.START - timedelta(hours=1)
+                    end = scenario.end_at(nights) + timedelta(days=1)
                     demo.slots = deps.tariff.apply(
-                        await deps.prices.fetch(
-                            scenario.ZONE,
-                            start=scenario.START - timedelta(hours=1),
-                            end=scenario.end_at(nights) + timedelta(days=1),
-                        )
+                        await deps.prices.fetch(scenario.ZONE, start=start, end=end)
                     )
+                    if deps.intensity is not None:
+                        known = await deps.intensity.fetch(start=start, end=end)
+                        demo.slots = with_intensity(demo.slots, known, estimate=None)
+                        demo.co2 = True
                     await _play(demo, deps, sim, clock, on_tick)
     return demo
 
@@ -137,6 +167,8 @@ async def _link_and_plan(deps: Deps, sim: RunningSim, now: datetime) -> None:
                 weekdays=frozenset(range(7)),
                 local_time=car.deadline,
                 start_penalty=car.start_penalty,
+                # The sim puts the user's cars at their home charging location.
+                location_id=sim.state.home_location_id(USER),
             )
         )
 
@@ -181,6 +213,10 @@ def _events(nights: int) -> list[Event]:
         for car in CARS:
             events.append((scenario.plug_in_at(car, night), _plug(car, night)))
             events.append((scenario.deadline_at(car, night), _deadline(car, night)))
+            away = scenario.away_at(car, night)
+            if away is not None:
+                events.append((away[0], _arrive_at_fast_charger(car)))
+                events.append((away[1], _leave_fast_charger(car)))
         if night + 1 < nights:
             morning = scenario.local_at(scenario.START + timedelta(days=night + 1), time(8, 0))
             events.extend((morning, _drive(car)) for car in CARS)
@@ -211,6 +247,34 @@ def _plug(car: DemoCar, night: int) -> Callable[[RunningSim, DemoRun], None]:
     return act
 
 
+def _arrive_at_fast_charger(car: DemoCar) -> Callable[[RunningSim, DemoRun], None]:
+    def act(sim: RunningSim, demo: DemoRun) -> None:
+        track = demo.tracks[car.vehicle_id]
+        track.away = True
+        track._commands_before_away = sim.state.counters[car.vehicle_id].commands_received
+        # A public DC charger is no charging location of the user's; the car starts at once.
+        sim.state.move(car.vehicle_id, charging_location_id=None, max_charge_kw=car.away_kw)
+        sim.state.plug(car.vehicle_id)
+
+    return act
+
+
+def _leave_fast_charger(car: DemoCar) -> Callable[[RunningSim, DemoRun], None]:
+    def act(sim: RunningSim, demo: DemoRun) -> None:
+        track = demo.tracks[car.vehicle_id]
+        received = sim.state.counters[car.vehicle_id].commands_received
+        track.away_commands += received - track._commands_before_away
+        track.away = False
+        sim.state.unplug(car.vehicle_id)
+        home = sim.state.home_location_id(USER)
+        sim.state.move(car.vehicle_id, charging_location_id=home, max_charge_kw=car.max_charge_kw)
+        soc = sim.state.vehicle(car.vehicle_id).soc_percent
+        sim.state.set_soc(car.vehicle_id, max(5.0, soc - scenario.AWAY_DRIVE_PERCENT))
+        track.last_soc = None
+
+    return act
+
+
 def _deadline(car: DemoCar, night: int) -> Callable[[RunningSim, DemoRun], None]:
     def act(sim: RunningSim, demo: DemoRun) -> None:
         track = demo.tracks[car.vehicle_id]
@@ -234,11 +298,15 @@ def _sample(demo: DemoRun, sim: RunningSim, now: datetime) -> None:
     demo.now = now
     for vid, track in demo.tracks.items():
         v = sim.state.vehicle(vid)
+        # Energy from a public charger is not on the household's bill.
+        if track.away:
+            track.last_soc = None
         if track.last_soc is not None and v.soc_percent > track.last_soc and track.nights:
             grid_kwh = (v.soc_percent - track.last_soc) / 100 * v.capacity_kwh / v.efficiency
             night = track.nights[-1]
             night.energy_kwh += grid_kwh
             night.cost += grid_kwh * price_at(demo.slots, now)
+            night.co2_kg += grid_kwh * grams_at(demo.slots, now) / 1000
         track.last_soc = v.soc_percent
         track.samples.append((now, v.soc_percent, v.plugged_in, v.charging))
         if demo.daemon is not None:
@@ -248,6 +316,8 @@ def _sample(demo: DemoRun, sim: RunningSim, now: datetime) -> None:
 def _note_schedule(daemon: Daemon, track: Track) -> None:
     """Remember the windows the daemon planned, and whether tonight's goal is feasible."""
     state = daemon.reconciler.cars.get(track.car.vehicle_id)
+    if state is not None and track.away and state.plan.presence is Presence.AWAY:
+        track.reported_away = True
     if state is None or state.record is None:
         return
     for w in state.record.schedule.windows:
@@ -268,12 +338,23 @@ def _close_books(demo: DemoRun, sim: RunningSim) -> None:
 
 def baseline_cost(demo: DemoRun, track: Track, night: Night) -> float:
     """What the same energy costs charged at full power from the moment of plugging in."""
+    return _at_once(demo, track, night, price_at)
+
+
+def baseline_co2_kg(demo: DemoRun, track: Track, night: Night) -> float:
+    """The kg CO2 of the same energy charged at full power from the moment of plugging in."""
+    return _at_once(demo, track, night, grams_at) / 1000
+
+
+def _at_once(
+    demo: DemoRun, track: Track, night: Night, per_kwh: Callable[[list[Slot], datetime], float]
+) -> float:
     power_kw = track.car.max_charge_kw
-    left_kwh, at, cost = night.energy_kwh, night.plugged_at, 0.0
+    left_kwh, at, total = night.energy_kwh, night.plugged_at, 0.0
     step = timedelta(minutes=1)
     while left_kwh > 1e-9:
         take = min(left_kwh, power_kw / 60)
-        cost += take * price_at(demo.slots, at)
+        total += take * per_kwh(demo.slots, at)
         left_kwh -= take
         at += step
-    return cost
+    return total

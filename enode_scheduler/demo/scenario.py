@@ -1,4 +1,8 @@
-"""The demo's story: five cars of five makers on one evening in Oslo, on real October prices."""
+"""The demo's story: six cars of six makers on one evening in Oslo, on real October prices.
+
+One of them (the Audi) stops at a motorway fast charger on the way home: plugged in away from its
+plan's charging location, it is left alone there, and planned and controlled once home.
+"""
 
 from __future__ import annotations
 
@@ -41,6 +45,10 @@ class DemoCar:
     target_percent: float
     deadline: time  # local time each morning
     start_penalty: float = 0.0
+    # At a public fast charger (no charging location of the user) between these local times.
+    away_from: time | None = None
+    away_until: time | None = None
+    away_kw: float = 150.0
 
 
 CARS: tuple[DemoCar, ...] = (
@@ -53,7 +61,12 @@ CARS: tuple[DemoCar, ...] = (
             time(8, 0), start_penalty=0.3),
     DemoCar("demo-leaf", "Nissan Leaf (too late)", "NISSAN", "Leaf", 40.0, 3.7, 10, time(1, 30),
             100, time(7, 0)),
+    DemoCar("demo-audi", "Audi e-tron (fast charger)", "AUDI", "e-tron", 95.0, 11.0, 15,
+            time(20, 30), 80, time(7, 30), away_from=time(17, 15), away_until=time(17, 45),
+            away_kw=100.0),
 )  # fmt: skip
+# What the Audi's drive home from the fast charger uses, in percent.
+AWAY_DRIVE_PERCENT = 10.0
 
 # The BMW cloud answers 429 (Retry-After 15 min) from 17:00 to 20:00 local time.
 RATE_LIMITED_VENDOR = "BMW"
@@ -74,6 +87,14 @@ def plug_in_at(car: DemoCar, night: int) -> datetime:
     evening = START + timedelta(days=night)
     when = local_at(evening, car.plug_in)
     return when + timedelta(days=1) if car.plug_in < time(12) else when
+
+
+def away_at(car: DemoCar, night: int) -> tuple[datetime, datetime] | None:
+    """When the car is at the fast charger on evening `night`, or None if it never is."""
+    if car.away_from is None or car.away_until is None:
+        return None
+    evening = START + timedelta(days=night)
+    return local_at(evening, car.away_from), local_at(evening, car.away_until)
 
 
 def deadline_at(car: DemoCar, night: int) -> datetime:

@@ -21,13 +21,15 @@ from enode_scheduler.enode.metrics import EnodeMetrics
 from enode_scheduler.enode.transport import Call, Transport
 from enode_scheduler.exceptions import EnodeServerError
 from enode_scheduler.ports import TokenStore
-from enode_scheduler.records import ChargeAction, VehicleReading
+from enode_scheduler.records import ChargeAction, ChargingLocation, VehicleReading
 
 if TYPE_CHECKING:
-    from enode_scheduler.ports import EnodeApi
+    from enode_scheduler.ports import EnodeApi, EnodeLocations
 
-# What the scheduler reads on every poll: state, Enode's own smart charging, and the brand.
-READING_FIELDS = ("chargeState", "smartChargingPolicy", "information")
+# What the scheduler reads on every poll: state, Enode's own smart charging, the brand, and the
+# position (only whether there is one is kept: it tells "at no charging location" from "the
+# vendor does not say").
+READING_FIELDS = ("chargeState", "smartChargingPolicy", "information", "location")
 
 _VEHICLES = TypeAdapter(list[wire.Vehicle])
 _VENDORS = TypeAdapter(list[wire.VendorHealth])
@@ -177,6 +179,37 @@ class EnodeClient:
         response = await self._transport.send(call)
         return wire.parse(_LOCATIONS, response.content, operation=call.operation)
 
+    # -- ports.EnodeLocations -------------------------------------------------------------------
+
+    async def list_locations(self, user_id: str) -> list[ChargingLocation]:
+        found = await self.charging_locations(user_id)
+        return [wire.to_location(loc, user_id=user_id) for loc in found]
+
+    async def create_location(
+        self, user_id: str, *, name: str, latitude: float, longitude: float
+    ) -> ChargingLocation:
+        body = {"name": name, "latitude": latitude, "longitude": longitude}
+        call = Call(
+            "create_location", "POST", "/charging-locations", "user", user_id=user_id, json=body,
+            idempotent=False,
+        )  # fmt: skip
+        response = await self._transport.send(call)
+        made = wire.parse(wire.ChargingLocation, response.content, operation=call.operation)
+        return wire.to_location(made, user_id=user_id)
+
+    async def delete_location(self, user_id: str, location_id: str) -> None:
+        path = f"/charging-locations/{_seg(location_id)}"
+        # Not retried: a retry after a lost answer would report the deleted location missing.
+        call = Call("delete_location", "DELETE", path, "user", user_id=user_id, idempotent=False)
+        await self._transport.send(call)
+
+    async def vehicle_position(self, user_id: str, vehicle_id: str) -> tuple[float, float] | None:
+        vehicle = await self.vehicle(user_id, vehicle_id, fields=("location",))
+        where = vehicle.location
+        if where is None or where.latitude is None or where.longitude is None:
+            return None
+        return where.latitude, where.longitude
+
     # -- health ---------------------------------------------------------------------------------
 
     async def health_ready(self) -> bool:
@@ -290,3 +323,4 @@ if TYPE_CHECKING:
     # mypy proves the client implements the port exactly.
     def _implements_port(client: EnodeClient) -> None:
         _api: EnodeApi = client
+        _locations: EnodeLocations = client

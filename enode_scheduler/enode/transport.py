@@ -182,21 +182,22 @@ class Transport:
     def _may_wait(self, call: Call, attempt: _Attempt, wait_s: float) -> bool:
         # A long wait inside one call would hold up every other car of a reconcile step; the
         # caller reschedules instead (the gate keeps the vendor's Retry-After either way).
-        return (
-            call.idempotent
-            and attempt.retries < self._settings.get_retries
-            and wait_s <= self._settings.max_inline_wait_s
-        )
+        return self._retries_left(call, attempt) and wait_s <= self._settings.max_inline_wait_s
+
+    def _retries_left(self, call: Call, attempt: _Attempt) -> bool:
+        return call.idempotent and attempt.retries < self._settings.get_retries
 
     async def _may_retry(self, call: Call, attempt: _Attempt) -> bool:
         """Wait a full-jitter delay and return True when a transient failure may be retried."""
+        if not self._retries_left(call, attempt):
+            return False  # before the draw: a refused retry leaves the shared rng untouched
         delay_s = full_jitter_s(
             attempt.retries,
             base_s=self._settings.backoff_base_s,
             cap_s=self._settings.backoff_cap_s,
             rng=self._rng,
         )
-        if not self._may_wait(call, attempt, delay_s):
+        if delay_s > self._settings.max_inline_wait_s:
             return False
         attempt.retries += 1
         log.info("enode_request_retry", operation=call.operation, delay_s=round(delay_s, 3))

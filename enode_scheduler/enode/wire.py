@@ -12,6 +12,7 @@ from typing import Any, Literal, TypeVar
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator
 
 from enode_scheduler.exceptions import EnodeMalformedResponse
+from enode_scheduler.records import ChargingLocation as LocationRecord
 from enode_scheduler.records import VehicleReading
 
 VENDORS = ("TESLA", "BMW", "AUDI", "VOLKSWAGEN", "HYUNDAI", "PEUGEOT", "NISSAN")
@@ -63,6 +64,15 @@ class Information(_Wire):
     year: int | None = None
 
 
+class Position(_Wire):
+    latitude: float | None = None
+    longitude: float | None = None
+
+    @property
+    def known(self) -> bool:
+        return self.latitude is not None and self.longitude is not None
+
+
 class Vehicle(_Wire):
     id: str
     last_seen: datetime = Field(alias="lastSeen")
@@ -72,6 +82,7 @@ class Vehicle(_Wire):
     charge_state: ChargeState | None = Field(None, alias="chargeState")
     smart_charging_policy: SmartChargingPolicy | None = Field(None, alias="smartChargingPolicy")
     information: Information | None = None
+    location: Position | None = None
 
     @field_validator("last_seen")
     @classmethod
@@ -155,4 +166,15 @@ def to_reading(vehicle: Vehicle, *, user_id: str) -> VehicleReading:
         charging_reasons=state.is_charging_reasons,
         charging_location_id=vehicle.charging_location_id,
         smart_charging_enabled=policy.is_enabled if policy else None,
+        position_known=vehicle.location.known if vehicle.location is not None else None,
+    )
+
+
+def to_location(location: ChargingLocation, *, user_id: str) -> LocationRecord:
+    return LocationRecord(
+        location_id=location.id,
+        user_id=user_id,
+        name=location.name,
+        latitude=location.latitude,
+        longitude=location.longitude,
     )

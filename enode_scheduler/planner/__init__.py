@@ -1,6 +1,7 @@
 """The pure planning core: stdlib only, no I/O, no clock reads.
 
-Public API: `plan`, `estimate_tail_price`, `next_deadline` and the value types of `models`.
+Public API: `plan`, `estimate_tail_price`, `estimate_tail_intensity`, `next_deadline` and the
+value types of `models`.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from enode_scheduler.planner.models import (
     WindowReason,
 )
 from enode_scheduler.planner.planning import grid_need_kwh, plan
-from enode_scheduler.planner.timeline import estimate_tail_price
+from enode_scheduler.planner.timeline import estimate_tail_intensity, estimate_tail_price
 
 __all__ = [
     "CurvePoint",
@@ -26,6 +27,7 @@ __all__ = [
     "VehicleState",
     "Window",
     "WindowReason",
+    "estimate_tail_intensity",
     "estimate_tail_price",
     "grid_need_kwh",
     "next_deadline",

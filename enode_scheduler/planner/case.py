@@ -36,6 +36,7 @@ def parse_case(obj: object) -> Case:
         deadline=_time(goal_obj, "deadline", "goal.deadline"),
         min_soc_percent=_number(goal_obj, "min_soc_percent", "goal", default=0.0),
         start_penalty=_number(goal_obj, "start_penalty", "goal", default=0.0),
+        co2_price_per_kg=_number(goal_obj, "co2_price_per_kg", "goal", default=0.0),
     )
     slots = _slots(_field(case, "prices", "prices"))
     check_inputs(state, goal, now=now)
@@ -43,11 +44,26 @@ def parse_case(obj: object) -> Case:
     return state, goal, slots, now
 
 
-def result_to_json(schedule: Schedule) -> dict[str, Any]:
-    """The contract's result object; adjacent windows are joined, times rounded to the second."""
+def uses_co2(case: object) -> bool:
+    """Whether a (parsed) case carries the contract's optional CO2 fields."""
+    if not isinstance(case, dict):
+        return False
+    goal, prices = case.get("goal"), case.get("prices")
+    priced = isinstance(goal, dict) and "co2_price_per_kg" in goal
+    return priced or (
+        isinstance(prices, list)
+        and any(isinstance(s, dict) and "g_co2_per_kwh" in s for s in prices)
+    )
+
+
+def result_to_json(schedule: Schedule, *, with_co2: bool = False) -> dict[str, Any]:
+    """The contract's result object; adjacent windows are joined, times rounded to the second.
+
+    `with_co2` adds `co2_kg` (the contract's optional CO2 section).
+    """
     spans = merge([(w.start.timestamp(), w.end.timestamp()) for w in schedule.windows])
     windows = [{"start": _iso(start), "end": _iso(end)} for start, end in spans]
-    return {
+    result = {
         "feasible": schedule.feasible,
         "windows": [w for w in windows if w["start"] != w["end"]],
         "grid_energy_kwh": round(schedule.grid_energy_kwh, 6),
@@ -55,6 +71,9 @@ def result_to_json(schedule: Schedule) -> dict[str, Any]:
         "starts": schedule.starts,
         "soc_at_deadline_percent": round(schedule.soc_at_deadline_percent, 4),
     }
+    if with_co2:
+        result["co2_kg"] = round(schedule.co2_kg, 6)
+    return result
 
 
 def _iso(timestamp: float) -> str:
@@ -74,9 +93,19 @@ def _slots(value: object) -> list[Slot]:
                 start=_time(slot, "start", f"{where}.start"),
                 end=_time(slot, "end", f"{where}.end"),
                 price_per_kwh=_number(slot, "price_per_kwh", where),
+                g_co2_per_kwh=_intensity(slot, where),
             )
         )
     return slots
+
+
+def _intensity(slot: dict[str, Any], where: str) -> float | None:
+    if "g_co2_per_kwh" not in slot:
+        return None
+    grams = _number(slot, "g_co2_per_kwh", where)
+    if grams < 0:
+        raise InvalidCase(f"{where}.g_co2_per_kwh must be >= 0, got {grams!r}")
+    return grams
 
 
 def _mapping(value: object, where: str) -> dict[str, Any]:

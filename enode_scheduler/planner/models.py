@@ -14,8 +14,19 @@ class Slot:
     start: datetime
     end: datetime
     price_per_kwh: float
-    # True when the price is an estimate for a period whose real price is not published yet.
+    # True when the price (or the intensity) is an estimate for a period not published yet.
     provisional: bool = False
+    # Grid carbon intensity in gCO2eq per kWh drawn; None: unknown (counts as 0 g).
+    g_co2_per_kwh: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class IntensitySlot:
+    """Grid carbon intensity over [start, end) in gCO2eq per kWh drawn (a forecast or actual)."""
+
+    start: datetime
+    end: datetime
+    g_co2_per_kwh: float
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +59,14 @@ class Goal:
     min_soc_percent: float = 0.0
     start_penalty: float = 0.0
     deadline_margin_s: float = 0.0
+    # Money per kg CO2: the objective becomes energy cost + co2_price_per_kg * kg CO2.
+    co2_price_per_kg: float = 0.0
+    # Least CO2 first, money (energy cost + start penalties) only breaks ties; see docs/planner.md.
+    minimise_co2: bool = False
+
+    @property
+    def weighs_co2(self) -> bool:
+        return self.minimise_co2 or self.co2_price_per_kg > 0
 
 
 class WindowReason(StrEnum):
@@ -82,10 +101,17 @@ class Schedule:
     # Cost of charging the same energy at once from `now`, the baseline for the saving.
     baseline_cost: float = 0.0
     explanation: tuple[str, ...] = field(default=())
+    # Emissions of the windows and of the baseline, kg CO2eq (0 when no slot has an intensity).
+    co2_kg: float = 0.0
+    baseline_co2_kg: float = 0.0
 
     @property
     def saving(self) -> float:
         return self.baseline_cost - self.cost
+
+    @property
+    def co2_saving_kg(self) -> float:
+        return self.baseline_co2_kg - self.co2_kg
 
     def charging_at(self, when: datetime) -> bool:
         """Whether the schedule wants the car charging at `when`."""

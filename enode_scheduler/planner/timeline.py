@@ -11,7 +11,7 @@ from operator import attrgetter, mul, sub
 from typing import NamedTuple
 
 from enode_scheduler.exceptions import InvalidCase
-from enode_scheduler.planner.models import Slot
+from enode_scheduler.planner.models import IntensitySlot, Slot
 from enode_scheduler.planner.pieces import Piece
 
 _US = timedelta(microseconds=1)
@@ -19,12 +19,14 @@ _ZERO = timedelta(0)
 _new_piece = tuple.__new__
 _START, _END = attrgetter("start"), attrgetter("end")
 _PRICE, _PROVISIONAL = attrgetter("price_per_kwh"), attrgetter("provisional")
+_CO2 = attrgetter("g_co2_per_kwh")
 
 
 @dataclass(frozen=True, slots=True)
 class Timeline:
     """Pieces of the horizon in µs from `origin` as parallel lists (piece objects cost time on
-    the hot path); `provisional[i]` marks estimated prices."""
+    the hot path); `provisional[i]` marks estimated prices; `intensities[i]` is gCO2/kWh (empty
+    when no slot carries one)."""
 
     origin: datetime
     starts_us: Sequence[int]
@@ -33,6 +35,7 @@ class Timeline:
     provisional: Sequence[bool]
     # read once: is_provisional runs for every window
     any_provisional: bool = True
+    intensities: Sequence[float] = ()
 
     @property
     def pieces(self) -> tuple[Piece, ...]:
@@ -45,12 +48,21 @@ class Timeline:
 
     def cost_per_kw(self, start_us: float, end_us: float) -> float:
         """Sum of price * hours over [start_us, end_us): the cost of 1 kW drawn in it."""
+        return self._integral(self.prices, start_us, end_us)
+
+    def co2_g_per_kw(self, start_us: float, end_us: float) -> float:
+        """Sum of gCO2/kWh * hours over [start_us, end_us): the grams of 1 kW drawn in it."""
+        if not self.intensities:
+            return 0.0
+        return self._integral(self.intensities, start_us, end_us)
+
+    def _integral(self, prices: Sequence[float], start_us: float, end_us: float) -> float:
         first = self._first_after(start_us)
-        last = min(self._first_after(end_us), len(self.prices) - 1)
+        last = min(self._first_after(end_us), len(prices) - 1)
         if first > last:
             return 0.0
         # whole pieces in C; then take off what lies outside [start_us, end_us) at the two ends
-        starts, ends, prices = self.starts_us, self.ends_us, self.prices
+        starts, ends = self.starts_us, self.ends_us
         lengths = map(sub, ends[first : last + 1], starts[first : last + 1])
         total = sum(map(mul, prices[first : last + 1], lengths))
         total -= prices[first] * max(0.0, start_us - starts[first])
@@ -85,12 +97,18 @@ class Timeline:
 
 
 def build_timeline(
-    slots: Sequence[Slot], *, now: datetime, deadline: datetime, tail_price: float | None
+    slots: Sequence[Slot],
+    *,
+    now: datetime,
+    deadline: datetime,
+    tail_price: float | None,
+    tail_g_co2_per_kwh: float = 0.0,
 ) -> Timeline:
     """Clip `slots` to [now, deadline]; fill what they miss at `tail_price`, or refuse.
 
     Without `tail_price`, slots must be contiguous over [now, deadline] (the contract); with it,
-    any part of the horizon without a slot is priced at `tail_price` and marked provisional.
+    any part of the horizon without a slot is priced at `tail_price` (and `tail_g_co2_per_kwh`)
+    and marked provisional.
     """
     # one pass of each kind over the slots, shared by the checks and the common case
     starts, ends = list(map(_START, slots)), list(map(_END, slots))
@@ -100,6 +118,8 @@ def build_timeline(
         return _covered(slots, _Columns(starts, ends, lengths), now, deadline)
     pieces: list[Piece] = []
     flags: list[bool] = []
+    grams: list[float | None] = []
+    tail = _Tail(tail_price, tail_g_co2_per_kwh)
     cursor = now
     cursor_us = 0
     for slot in slots:
@@ -108,20 +128,38 @@ def build_timeline(
         if slot.start >= deadline:
             break
         if slot.start > cursor:
-            _fill(pieces, flags, now, cursor, slot.start, tail_price)
+            _fill(pieces, flags, grams, now, cursor, slot.start, tail)
             cursor_us = pieces[-1].end_us
         cursor = slot.end if slot.end < deadline else deadline
         end_us = (cursor - now) // _US
         pieces.append(_new_piece(Piece, (cursor_us, end_us, slot.price_per_kwh)))
         flags.append(slot.provisional)
+        grams.append(slot.g_co2_per_kwh)
         cursor_us = end_us
     if cursor < deadline:
-        _fill(pieces, flags, now, cursor, deadline, tail_price)
+        _fill(pieces, flags, grams, now, cursor, deadline, tail)
     if not pieces:
         return Timeline(now, (), (), (), (), any_provisional=False)
     starts, ends = [p.start_us for p in pieces], [p.end_us for p in pieces]
     prices = [p.price_per_kwh for p in pieces]
-    return Timeline(now, starts, ends, prices, flags, any_provisional=True in flags)
+    return Timeline(
+        now, starts, ends, prices, flags, any_provisional=True in flags,
+        intensities=_intensities(grams, tail_g_co2_per_kwh > 0),
+    )  # fmt: skip
+
+
+class _Tail(NamedTuple):
+    """What the horizon beyond the known slots is assumed to cost (None: refuse a gap)."""
+
+    price: float | None
+    g_co2_per_kwh: float
+
+
+def _intensities(grams: Sequence[float | None], tail_has_co2: bool) -> list[float]:
+    """Grams per kWh per piece, an unknown one as 0; empty when no piece knows one."""
+    if not tail_has_co2 and grams.count(None) == len(grams):
+        return []
+    return [0.0 if g is None else g for g in grams]
 
 
 class _Columns(NamedTuple):
@@ -154,7 +192,10 @@ def _covered(
     offsets[-1] = (deadline - now) // _US
     prices = list(map(_PRICE, inside))
     flags = list(map(_PROVISIONAL, inside))
-    return Timeline(now, [0, *offsets[:-1]], offsets, prices, flags, any_provisional=True in flags)
+    return Timeline(
+        now, [0, *offsets[:-1]], offsets, prices, flags, any_provisional=True in flags,
+        intensities=_intensities(list(map(_CO2, inside)), False),
+    )  # fmt: skip
 
 
 def _check_slots(slots: Sequence[Slot], columns: _Columns, *, strict: bool) -> bool:
@@ -183,17 +224,19 @@ def _check_order(previous: Slot | None, slot: Slot, *, strict: bool) -> None:
 def _fill(
     pieces: list[Piece],
     flags: list[bool],
+    grams: list[float | None],
     now: datetime,
     start: datetime,
     end: datetime,
-    tail_price: float | None,
+    tail: _Tail,
 ) -> None:
-    if tail_price is None:
+    if tail.price is None:
         raise InvalidCase(
             f"prices: no price for {_iso(start)} to {_iso(end)}; must cover now..deadline"
         )
-    pieces.append(Piece((start - now) // _US, (end - now) // _US, tail_price))
+    pieces.append(Piece((start - now) // _US, (end - now) // _US, tail.price))
     flags.append(True)
+    grams.append(tail.g_co2_per_kwh)
 
 
 def _iso(moment: datetime) -> str:
@@ -209,12 +252,30 @@ def estimate_tail_price(slots: Sequence[Slot], *, window: timedelta = timedelta(
     """
     if not slots:
         return 0.0
+    return recent_mean(slots, [s.price_per_kwh for s in slots], window)
+
+
+def estimate_tail_intensity(
+    slots: Sequence[Slot], *, window: timedelta = timedelta(hours=24)
+) -> float:
+    """The gCO2/kWh to assume where no intensity is known: the mean of the last `window` of
+    slots that carry one (the same reasoning as `estimate_tail_price`); 0.0 for none."""
+    known = [s for s in slots if s.g_co2_per_kwh is not None]
+    if not known:
+        return 0.0
+    return recent_mean(known, [s.g_co2_per_kwh or 0.0 for s in known], window)
+
+
+def recent_mean(
+    slots: Sequence[Slot | IntensitySlot], values: Sequence[float], window: timedelta
+) -> float:
+    """Time-weighted mean of `values` (one per slot) over the last `window` of `slots`."""
     cutoff = slots[-1].end - window
     weighted, seconds = 0.0, 0.0
-    for slot in slots:
+    for slot, value in zip(slots, values, strict=True):
         start = max(slot.start, cutoff)
         if slot.end > start:
             span = (slot.end - start).total_seconds()
-            weighted += slot.price_per_kwh * span
+            weighted += value * span
             seconds += span
-    return weighted / seconds if seconds else slots[-1].price_per_kwh
+    return weighted / seconds if seconds else values[-1]

@@ -47,7 +47,7 @@ async def open_price_source(
         )
     if settings.source == "nordpool" and get_zone(settings.zone).nordpool_area is None:
         raise ConfigError([f"prices.zone: {settings.zone} is not a Nord Pool delivery area"])
-    async with _client(http, timeout_s=settings.http_timeout_s) as client:
+    async with http_client(http, timeout_s=settings.http_timeout_s) as client:
         yield _http_source(settings, client)
 
 
@@ -64,9 +64,10 @@ def _http_source(settings: PricesSettings, http: httpx.AsyncClient) -> PriceSour
 
 
 @asynccontextmanager
-async def _client(
+async def http_client(
     http: httpx.AsyncClient | None, *, timeout_s: float
 ) -> AsyncIterator[httpx.AsyncClient]:
+    """`http` when given (the caller owns it), else a new client closed on exit."""
     if http is not None:
         yield http
         return

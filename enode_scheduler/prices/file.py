@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import csv
+import gzip
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from enode_scheduler.exceptions import PriceFormatError, PricesNotPublished
@@ -19,6 +20,7 @@ from enode_scheduler.prices.normalise import (
     as_utc,
     clip,
     merge_series,
+    parse_time,
     require_some,
     validate_series,
 )
@@ -36,11 +38,7 @@ def read_price_csv(path: Path) -> list[Slot]:
 
     The last row lasts as long as the one before it (a file has one constant step).
     """
-    try:
-        with path.open(newline="", encoding="utf-8") as handle:
-            rows = list(csv.reader(handle))
-    except OSError as exc:
-        raise PriceFormatError(f"{path}: cannot read: {exc.strerror or exc}") from exc
+    rows = read_csv_rows(path)
     if not rows or tuple(rows[0]) != _CSV_COLUMNS:
         raise PriceFormatError(f"{path}: header must be {','.join(_CSV_COLUMNS)}")
     starts: list[datetime] = []
@@ -48,12 +46,33 @@ def read_price_csv(path: Path) -> list[Slot]:
     for line_no, row in enumerate(rows[1:], start=2):
         if len(row) != 2:
             raise PriceFormatError(f"{path}:{line_no}: expected 2 columns, got {len(row)}")
-        starts.append(_parse_utc(row[0], path=path, line_no=line_no))
+        starts.append(parse_utc(row[0], path=path, line_no=line_no))
         prices_per_kwh.append(_parse_price(row[1], path=path, line_no=line_no) / 1000.0)
     return _slots_from_starts(starts, prices_per_kwh, path=path)
 
 
+def read_csv_rows(path: Path) -> list[list[str]]:
+    """All rows of a CSV file, gzip-compressed when its name ends in `.gz`."""
+    try:
+        if path.suffix.lower() == ".gz":
+            with gzip.open(path, "rt", newline="", encoding="utf-8") as handle:
+                return list(csv.reader(handle))
+        with path.open(newline="", encoding="utf-8") as handle:
+            return list(csv.reader(handle))
+    except (OSError, EOFError) as exc:
+        reason = getattr(exc, "strerror", None) or exc
+        raise PriceFormatError(f"{path}: cannot read: {reason}") from exc
+    except UnicodeDecodeError as exc:
+        raise PriceFormatError(f"{path}: not UTF-8 text") from exc
+
+
 def _slots_from_starts(starts: list[datetime], prices: list[float], *, path: Path) -> list[Slot]:
+    ends = ends_of_rows(starts, path=path)
+    return [Slot(s, e, p) for s, e, p in zip(starts, ends, prices, strict=True)]
+
+
+def ends_of_rows(starts: list[datetime], *, path: Path) -> list[datetime]:
+    """Each row lasts until the next starts; the last as long as the one before (or an hour)."""
     if not starts:
         return []
     if len(starts) == 1:
@@ -63,17 +82,11 @@ def _slots_from_starts(starts: list[datetime], prices: list[float], *, path: Pat
     for index, (start, end) in enumerate(zip(starts, ends, strict=True)):
         if end <= start:
             raise PriceFormatError(f"{path}:{index + 2}: start times must increase")
-    return [Slot(s, e, p) for s, e, p in zip(starts, ends, prices, strict=True)]
+    return ends
 
 
-def _parse_utc(text: str, *, path: Path, line_no: int) -> datetime:
-    try:
-        value = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError as exc:
-        raise PriceFormatError(f"{path}:{line_no}: not an ISO-8601 time: {text!r}") from exc
-    if value.tzinfo is None:
-        raise PriceFormatError(f"{path}:{line_no}: time without a zone: {text!r}")
-    return value.astimezone(UTC)
+def parse_utc(text: str, *, path: Path, line_no: int) -> datetime:
+    return parse_time(text, f"{path}:{line_no}")
 
 
 def _parse_price(text: str, *, path: Path, line_no: int) -> float:

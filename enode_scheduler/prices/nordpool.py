@@ -8,6 +8,7 @@ The answer lists `multiAreaEntries`, each with `deliveryStart`, `deliveryEnd` (U
 from __future__ import annotations
 
 import json
+import math
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -66,8 +67,9 @@ class NordpoolSource:
         _http.raise_for_status(response, source=SOURCE)
         try:
             payload = json.loads(response.content)
-        except ValueError as exc:
-            raise PriceFormatError(f"{SOURCE}: answer for {day} is not JSON") from exc
+        except (ValueError, RecursionError) as exc:
+            # RecursionError: nesting deeper than the parser goes is not an answer either.
+            raise PriceFormatError(f"{SOURCE}: answer for {day} is not usable JSON") from exc
         return parse_nordpool_json(payload, area=area, currency=self.currency)
 
 
@@ -86,29 +88,39 @@ def parse_nordpool_json(payload: object, *, area: str, currency: str | None = No
     if currency is not None and answered is not None and answered != currency:
         raise PriceFormatError(f"{SOURCE}: asked for {currency}, answer is in {answered}")
     entries = payload["multiAreaEntries"]
-    if entries and not any(area in (e.get("entryPerArea") or {}) for e in entries):
+    if not all(isinstance(e, dict) for e in entries):
+        raise PriceFormatError(f"{SOURCE}: an entry of multiAreaEntries is not an object")
+    if entries and not any(area in _prices_of(e) for e in entries):
         raise PriceFormatError(f"{SOURCE}: answer has no prices for delivery area {area}")
     slots = [_entry_slot(entry, area=area) for entry in entries]
     return sorted(slots, key=lambda s: s.start)
 
 
-def _entry_slot(entry: object, *, area: str) -> Slot:
-    if not isinstance(entry, dict):
-        raise PriceFormatError(f"{SOURCE}: entry is not an object")
-    price = (entry.get("entryPerArea") or {}).get(area)
-    if not isinstance(price, int | float) or isinstance(price, bool):
+def _prices_of(entry: dict[str, object]) -> dict[str, object]:
+    prices = entry.get("entryPerArea")
+    if prices is not None and not isinstance(prices, dict):
         raise PriceFormatError(
-            f"{SOURCE}: no price for {area} at {entry.get('deliveryStart')!r}: {price!r}"
+            f"{SOURCE}: entryPerArea at {str(entry.get('deliveryStart'))[:40]!r} is not an object"
         )
-    return Slot(_time(entry, "deliveryStart"), _time(entry, "deliveryEnd"), price / 1000.0)
+    return prices or {}
+
+
+def _entry_slot(entry: dict[str, object], *, area: str) -> Slot:
+    price = _prices_of(entry).get(area)
+    # A row without a usable number keeps its place as NaN: normalisation drops it with a log
+    # line, and the rest of the day is used.
+    number = price if isinstance(price, int | float) and not isinstance(price, bool) else math.nan
+    return Slot(_time(entry, "deliveryStart"), _time(entry, "deliveryEnd"), number / 1000.0)
 
 
 def _time(entry: dict[str, object], key: str) -> datetime:
     text = entry.get(key)
+    if not isinstance(text, str):
+        raise PriceFormatError(f"{SOURCE}: {key} is not a string: {str(text)[:40]!r}")
     try:
-        value = datetime.fromisoformat(str(text))
+        value = datetime.fromisoformat(text)
     except ValueError as exc:
-        raise PriceFormatError(f"{SOURCE}: bad {key} {text!r}") from exc
+        raise PriceFormatError(f"{SOURCE}: bad {key} {text[:40]!r}") from exc
     if value.tzinfo is None:
         raise PriceFormatError(f"{SOURCE}: {key} without a zone: {text!r}")
     return value.astimezone(UTC)

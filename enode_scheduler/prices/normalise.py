@@ -1,14 +1,19 @@
 """Turn what a source delivered into the series the PriceSource port promises.
 
 A valid series is sorted, gap-free, in aware UTC, and every slot lasts 15 or 60 minutes; a day may
-mix both (the 2025 switch to a 15-minute market time unit).
+mix both (the 2025 switch to a 15-minute market time unit). A slot whose price cannot be true
+(NaN, infinite, or outside -10,000..100,000 per MWh) is dropped with a log line: one bad row
+leaves a hole (the planner prices holes at its estimate), it never fails the whole fetch.
 """
 
 from __future__ import annotations
 
 import itertools
+import math
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime, timedelta
+
+import structlog
 
 from enode_scheduler.exceptions import PriceFormatError, PricesNotPublished
 from enode_scheduler.planner.models import Slot
@@ -16,10 +21,45 @@ from enode_scheduler.planner.models import Slot
 QUARTER = timedelta(minutes=15)
 HOUR = timedelta(hours=1)
 ALLOWED_STEPS = (QUARTER, HOUR)
+# Day-ahead prices have stayed within the markets' own limits (about -500 and 4,000 per MWh)
+# with a wide margin to spare: outside these a number is a fault, not a price.
+MIN_PRICE_PER_KWH = -10.0  # -10,000 per MWh
+MAX_PRICE_PER_KWH = 100.0  # 100,000 per MWh
+
+log = structlog.get_logger()
+
+
+def price_problem(price: object) -> str | None:
+    """Why `price` (per kWh) cannot be a real price, or None when it can."""
+    if isinstance(price, bool) or not isinstance(price, int | float):
+        return "not a number"
+    if not math.isfinite(price):
+        return "not finite"
+    if not MIN_PRICE_PER_KWH <= price <= MAX_PRICE_PER_KWH:
+        return "outside -10,000..100,000 per MWh"
+    return None
+
+
+def drop_bad_prices(slots: Sequence[Slot], *, source: str) -> list[Slot]:
+    """The slots with a believable price; one warning per dropped slot, naming it."""
+    kept: list[Slot] = []
+    for slot in slots:
+        problem = price_problem(slot.price_per_kwh)
+        if problem is None:
+            kept.append(slot)
+            continue
+        log.warning(
+            "price_rejected", source=source, slot_start=slot.start.isoformat(),
+            price_per_kwh=repr(slot.price_per_kwh), reason=problem,
+        )  # fmt: skip
+    return kept
 
 
 def validate_series(slots: Sequence[Slot], *, source: str) -> list[Slot]:
-    """Check the port's promises; raise PriceFormatError naming the first offending slot."""
+    """Check the port's promises; raise PriceFormatError naming the first offending slot.
+
+    The times must hold for the whole series; a bad price only costs its own slot (see
+    `drop_bad_prices`)."""
     for slot in slots:
         if slot.start.utcoffset() != timedelta(0) or slot.end.utcoffset() != timedelta(0):
             raise PriceFormatError(f"{source}: slot at {slot.start} is not in UTC")
@@ -34,7 +74,7 @@ def validate_series(slots: Sequence[Slot], *, source: str) -> list[Slot]:
             raise PriceFormatError(
                 f"{source}: {kind} between {before.end.isoformat()} and {after.start.isoformat()}"
             )
-    return list(slots)
+    return drop_bad_prices(slots, source=source)
 
 
 def merge_series(series: Iterable[Sequence[Slot]]) -> list[Slot]:
@@ -73,6 +113,19 @@ def require_some(slots: list[Slot], *, source: str, start: datetime, end: dateti
             f"{source}: no prices for {start.isoformat()} .. {end.isoformat()} yet"
         )
     return slots
+
+
+def parse_time(value: object, where: str) -> datetime:
+    """An ISO-8601 time with a zone (`Z` allowed) in UTC, or PriceFormatError naming `where`."""
+    if not isinstance(value, str):
+        raise PriceFormatError(f"{where}: missing time")
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise PriceFormatError(f"{where}: not an ISO-8601 time: {value!r}") from exc
+    if moment.tzinfo is None:
+        raise PriceFormatError(f"{where}: time without a zone: {value!r}")
+    return moment.astimezone(UTC)
 
 
 def as_utc(when: datetime) -> datetime:

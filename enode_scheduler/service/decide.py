@@ -9,9 +9,12 @@ import dataclasses
 from collections.abc import Sequence
 from datetime import datetime
 from enum import StrEnum
+from typing import Literal
 
 from enode_scheduler.planner.models import Schedule, Slot, Window
-from enode_scheduler.records import ChargeAction, PlanRecord, VehicleReading
+from enode_scheduler.records import ChargeAction, PlanRecord, Presence, VehicleReading
+
+UnknownLocation = Literal["skip", "act"]
 
 
 class ReplanReason(StrEnum):
@@ -28,6 +31,55 @@ class ReplanReason(StrEnum):
 FRESH_START_REASONS = frozenset(
     {ReplanReason.NO_SCHEDULE, ReplanReason.PLAN_EDITED, ReplanReason.PLUGGED_IN}
 )
+
+
+def presence(reading: VehicleReading, location_id: str | None) -> Presence:
+    """Where the car is, seen from a plan for `location_id`.
+
+    Enode reports the charging location a car is at, or none. None alone does not tell "at no
+    charging location" from "the vendor does not report positions", so a reported position
+    decides between `away` and `location_unknown`.
+    """
+    if location_id is None:
+        return Presence.NO_LOCATION
+    if reading.charging_location_id == location_id:
+        return Presence.AT_LOCATION
+    if reading.charging_location_id is not None or reading.position_known:
+        return Presence.AWAY
+    return Presence.LOCATION_UNKNOWN
+
+
+def plan_applies(where: Presence, *, unknown_location: UnknownLocation) -> bool:
+    """Whether the plan may act on the car where it is (send commands, count it plugged in)."""
+    return where is Presence.AT_LOCATION or (
+        where is Presence.LOCATION_UNKNOWN and unknown_location == "act"
+    )
+
+
+def as_plan_sees_it(reading: VehicleReading, *, applies: bool) -> VehicleReading:
+    """The reading the plan works with: a car plugged in where the plan does not apply counts
+    as unplugged and not charging, so it is neither planned for nor polled as if at home."""
+    if applies or not (reading.is_plugged_in or reading.is_charging):
+        return reading
+    return dataclasses.replace(reading, is_plugged_in=False, is_charging=False)
+
+
+def fast_charging(reading: VehicleReading, *, max_controlled_kw: float) -> bool:
+    """Charging faster than the daemon controls (a DC fast charger): never to be stopped."""
+    rate = reading.charge_rate_kw
+    return bool(reading.is_charging) and rate is not None and rate > max_controlled_kw
+
+
+def may_send(
+    action: ChargeAction, reading: VehicleReading, *, applies: bool, max_controlled_kw: float
+) -> bool:
+    """Whether a START/STOP may go out: only where the plan applies, and never a STOP that
+    would interrupt fast charging."""
+    if not applies:
+        return False
+    return not (
+        action is ChargeAction.STOP and fast_charging(reading, max_controlled_kw=max_controlled_kw)
+    )
 
 
 def target_reached(reading: VehicleReading, plan: PlanRecord) -> bool:

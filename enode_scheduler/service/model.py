@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, time
 from typing import Protocol
 
@@ -13,6 +13,7 @@ from enode_scheduler.planner.models import Goal, Schedule, Slot, VehicleState
 from enode_scheduler.ports import (
     CommandIntentStore,
     EnodeApi,
+    IntensitySlotStore,
     OutcomeStore,
     OverrideStore,
     PlanStore,
@@ -26,10 +27,11 @@ from enode_scheduler.records import (
     OverrideRecord,
     PlanRecord,
     PlanStatus,
+    Presence,
     ScheduleRecord,
     VehicleReading,
 )
-from enode_scheduler.service import polling
+from enode_scheduler.service import decide, polling
 
 
 class PlanFn(Protocol):
@@ -41,6 +43,7 @@ class PlanFn(Protocol):
         *,
         now: datetime,
         tail_price_per_kwh: float | None = None,
+        tail_g_co2_per_kwh: float = 0.0,
     ) -> Schedule: ...
 
 
@@ -64,6 +67,23 @@ class Ports:
     overrides: OverrideStore | None = None
     # Where deadline outcomes go; None: not recorded (logged only).
     outcomes: OutcomeStore | None = None
+    # Carbon intensity per region; None: plans see prices only.
+    intensity: IntensitySlotStore | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Co2Objective:
+    """What CO2 weighs in plans (`[co2]` settings); a plan's own price per kg overrides it."""
+
+    zone: str  # the region the intensity is stored under
+    price_per_kg: float = 0.0
+    minimise: bool = False
+
+    def weigh(self, goal: Goal, plan_price_per_kg: float | None) -> Goal:
+        """`goal` with this objective, or with the plan's own price per kg when it has one."""
+        if plan_price_per_kg is not None:
+            return replace(goal, co2_price_per_kg=plan_price_per_kg, minimise_co2=False)
+        return replace(goal, co2_price_per_kg=self.price_per_kg, minimise_co2=self.minimise)
 
 
 @dataclass(slots=True)
@@ -94,6 +114,9 @@ class Car:
     # The deadline whose outcome is recorded, and the outlook warning last logged (each once).
     outcome_for: datetime | None = None
     outlook_warned: str | None = None
+    # Logged once per plug-in away from the plan's location / per fast-charging session.
+    away_logged: bool = False
+    fast_logged: bool = False
 
 
 @dataclass(slots=True)
@@ -121,10 +144,7 @@ class Outbox:
     verified: list[str] = field(default_factory=list)
     failed: dict[str, str] = field(default_factory=dict)  # intent key -> why
     sends: list[tuple[Car, ChargeAction]] = field(default_factory=list)
-
-
-class LostLeadership(Exception):
-    """The fencing epoch was refused: another process leads now; stop sending at once."""
+    presences: dict[str, Presence] = field(default_factory=dict)  # vehicle id -> where now
 
 
 def soc(car: Car) -> float | None:
@@ -135,11 +155,26 @@ def active_plan(car: Car) -> PlanRecord | None:
     return car.plan if car.plan.status is PlanStatus.ACTIVE else None
 
 
+def where(car: Car, settings: SchedulerSettings) -> tuple[Presence, bool]:
+    """Where the car is for its plan, and whether the plan applies there (see `decide`)."""
+    if car.reading is None:
+        return Presence.LOCATION_UNKNOWN, False
+    found = decide.presence(car.reading, car.plan.location_id)
+    return found, decide.plan_applies(found, unknown_location=settings.unknown_location)
+
+
+def plan_view(car: Car, settings: SchedulerSettings) -> VehicleReading | None:
+    """The car's latest reading as its plan sees it (plugged in elsewhere counts as unplugged)."""
+    if car.reading is None:
+        return None
+    return decide.as_plan_sees_it(car.reading, applies=where(car, settings)[1])
+
+
 def regular_poll_at(car: Car, *, now: datetime, settings: SchedulerSettings) -> datetime:
     """When the car is next read if nothing comes up (see `polling.next_poll_at`)."""
     return polling.next_poll_at(
         vehicle_id=car.plan.vehicle_id,
-        reading=car.reading,
+        reading=plan_view(car, settings),
         plan=active_plan(car),
         schedule=car.record.schedule if car.record is not None else None,
         now=now,

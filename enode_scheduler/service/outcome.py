@@ -10,10 +10,22 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from enode_scheduler.planner.models import Schedule
-from enode_scheduler.records import OutcomeKind, PlanOutcome, PlanRecord, VehicleReading
+from enode_scheduler.records import (
+    MET_TOLERANCE_PERCENT,
+    PlanOutcome,
+    PlanRecord,
+    VehicleReading,
+    outcome_kind,
+)
 
-# A car this close below its target met it (SoC is reported in whole percent by many vendors).
-MET_TOLERANCE_PERCENT = 1.0
+__all__ = [
+    "MET_TOLERANCE_PERCENT",
+    "Outlook",
+    "capped_by_limit",
+    "effective_target",
+    "outlook",
+    "plan_outcome",
+]
 
 
 def effective_target(plan: PlanRecord, reading: VehicleReading | None) -> float:
@@ -43,18 +55,12 @@ def plan_outcome(
     soc = reading.soc_percent if reading is not None else None
     limit = reading.charge_limit_percent if reading is not None else None
     target = plan.target_soc_percent
-    if soc is not None and soc >= target - MET_TOLERANCE_PERCENT:
-        kind = OutcomeKind.MET
-    elif (
-        soc is not None
-        and capped_by_limit(plan, reading) is not None
-        and soc >= effective_target(plan, reading) - MET_TOLERANCE_PERCENT
-    ):
-        kind = OutcomeKind.CAPPED
-    elif schedule is not None and not schedule.feasible:
-        kind = OutcomeKind.INFEASIBLE
-    else:
-        kind = OutcomeKind.MISSED
+    kind = outcome_kind(
+        target_percent=target,
+        soc_percent=soc,
+        limit_percent=limit,
+        feasible=schedule.feasible if schedule is not None else None,
+    )
     return PlanOutcome(
         vehicle_id=plan.vehicle_id,
         deadline=deadline,

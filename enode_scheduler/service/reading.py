@@ -4,6 +4,7 @@ and a car whose read failed is put off until its vendor's gate reopens (or its n
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from collections import defaultdict
 from collections.abc import Mapping
 from datetime import datetime, timedelta
@@ -22,7 +23,14 @@ from enode_scheduler.exceptions import (
 from enode_scheduler.ports import EnodeApi
 from enode_scheduler.records import VehicleReading
 from enode_scheduler.service import polling
-from enode_scheduler.service.model import Car, StepReport, active_plan, regular_poll_at
+from enode_scheduler.service.model import (
+    Car,
+    StepReport,
+    active_plan,
+    plan_view,
+    regular_poll_at,
+    where,
+)
 
 log = structlog.get_logger()
 
@@ -60,10 +68,18 @@ class Reader:
                 car = fleet[reading.vehicle_id]
                 car.reading, car.read_at, car.asked_at = reading, now, asked_at
                 car.poll_not_before = None
-                if reading.is_charging and reading.charge_rate_kw:
+                if self._learns_power(car, reading):
                     car.power_kw = reading.charge_rate_kw
         report.polled = len(fresh)
         return fresh
+
+    def _learns_power(self, car: Car, reading: VehicleReading) -> bool:
+        """Only a charge at the plan's location, at a rate the daemon controls, says how fast
+        the car charges there (a public fast charger says nothing about the home wallbox)."""
+        rate = reading.charge_rate_kw
+        if not (reading.is_charging and rate) or rate > self._settings.max_controlled_kw:
+            return False
+        return where(car, self._settings)[1]
 
     async def _read_user(
         self, user_id: str, cars: list[Car], *, now: datetime
@@ -80,9 +96,15 @@ class Reader:
         except EnodeError as exc:
             self.postpone(cars, exc, now=now)
             return [], 1, asked_at
-        good = [r for r in got if r.vehicle_id in wanted and plausible(r)]
-        for r in got:
-            if r.vehicle_id in wanted and not plausible(r):
+        answered_at = self._clock.now()
+        good: list[VehicleReading] = []
+        for raw in got:
+            if raw.vehicle_id not in wanted:
+                continue
+            r = sanitise(raw, now=answered_at)
+            if plausible(r):
+                good.append(r)
+            else:
                 log.warning("reading_rejected", vehicle_id=r.vehicle_id, soc_percent=r.soc_percent)
         return good, 0, asked_at
 
@@ -104,7 +126,7 @@ class Reader:
         )
         for car in cars:
             retry_at = now + timedelta(seconds=max(wait_s, 1.0))
-            if polling.is_idle(car.reading, active_plan(car)):
+            if polling.is_idle(plan_view(car, s), active_plan(car)):
                 # An unplugged or full car only needs its regular slow poll: retrying it at every
                 # Retry-After would read it more often in a vendor's storm than in calm weather.
                 retry_at = max(retry_at, regular_poll_at(car, now=now, settings=s))
@@ -134,9 +156,35 @@ def read_groups(cars: list[Car], vendors: set[str | None]) -> list[list[Car]]:
 
 
 def plausible(reading: VehicleReading) -> bool:
-    soc, cap, rate = reading.soc_percent, reading.battery_capacity_kwh, reading.charge_rate_kw
-    return (
-        (soc is None or 0.0 <= soc <= 100.0)
-        and (cap is None or cap > 0)
-        and (rate is None or rate >= 0)
-    )
+    """Whether the reading can be used at all (a SoC outside 0..100 makes it worthless)."""
+    soc, cap = reading.soc_percent, reading.battery_capacity_kwh
+    return (soc is None or 0.0 <= soc <= 100.0) and (cap is None or cap > 0)
+
+
+# No car charges faster than this today (the fastest DC chargers deliver about 350 kW).
+MAX_CHARGE_RATE_KW = 400.0
+# Vendor clocks run a little ahead; only more than this is worth a log line.
+_FUTURE_SLACK = timedelta(seconds=60)
+
+
+def sanitise(reading: VehicleReading, *, now: datetime) -> VehicleReading:
+    """The reading with what cannot be true made unknown or clamped, never stored as truth.
+
+    A charge rate that is negative, not finite or above `MAX_CHARGE_RATE_KW` becomes unknown
+    (None); a `last_seen` in the future becomes `now` (stored, a future time would keep every
+    later reading from replacing it). One warning names what was changed.
+    """
+    changes: dict[str, object] = {}
+    problems: dict[str, str] = {}
+    rate = reading.charge_rate_kw
+    if rate is not None and not (0.0 <= rate <= MAX_CHARGE_RATE_KW):
+        changes["charge_rate_kw"] = None
+        problems["charge_rate_kw"] = repr(rate)
+    seen = reading.last_seen
+    if seen is not None and seen > now:
+        changes["last_seen"] = now
+        if seen - now > _FUTURE_SLACK:
+            problems["last_seen"] = seen.isoformat()
+    if problems:
+        log.warning("reading_corrected", vehicle_id=reading.vehicle_id, **problems)
+    return dataclasses.replace(reading, **changes) if changes else reading  # type: ignore[arg-type]

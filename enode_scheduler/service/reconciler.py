@@ -18,19 +18,23 @@ import structlog
 from enode_scheduler.clock import Clock
 from enode_scheduler.config import SchedulerSettings
 from enode_scheduler.exceptions import InvalidInput, StoreError
+from enode_scheduler.planner.intensity import mean_intensity, with_intensity
 from enode_scheduler.planner.models import Goal, Schedule, Slot, VehicleState
-from enode_scheduler.planner.timeline import estimate_tail_price
+from enode_scheduler.planner.timeline import estimate_tail_intensity, estimate_tail_price
 from enode_scheduler.records import (
     ChargeAction,
     IntentStatus,
     OutcomeKind,
     PlanRecord,
     PlanStatus,
+    Presence,
     ScheduleRecord,
+    VehicleReading,
 )
 from enode_scheduler.service import decide, outcome
 from enode_scheduler.service.model import (
     Car,
+    Co2Objective,
     DeadlineFn,
     Outbox,
     PlanFn,
@@ -38,6 +42,7 @@ from enode_scheduler.service.model import (
     StepReport,
     regular_poll_at,
     soc,
+    where,
 )
 from enode_scheduler.service.overrides import desired_charging
 from enode_scheduler.service.reading import Reader
@@ -59,6 +64,7 @@ class Reconciler:
         planner: PlanFn,
         next_deadline: DeadlineFn,
         price_view: Callable[[list[Slot]], list[Slot]] = list,
+        co2: Co2Objective | None = None,
         max_concurrent_reads: int = 32,
         max_concurrent_commands: int = 16,
         clock: Clock,
@@ -70,6 +76,7 @@ class Reconciler:
         self._planner = planner
         self._next_deadline = next_deadline
         self._price_view = price_view
+        self._co2 = co2 if ports.intensity is not None else None
         self._reader = Reader(
             ports.enode, settings, clock=clock, max_concurrent=max_concurrent_reads
         )
@@ -155,7 +162,7 @@ class Reconciler:
         self._prices_fetched = True
 
     def prices_changed(self, *, at: datetime) -> None:
-        """New price slots were stored: replan every car at the next step."""
+        """New price (or carbon-intensity) slots were stored: replan every car at the next step."""
         self._prices_changed_at = at
         self._slots_loaded_at = None
         self._all_due = True
@@ -233,10 +240,15 @@ class Reconciler:
     async def _load_slots(self, now: datetime) -> list[Slot]:
         stale = self._slots_loaded_at is None or now - self._slots_loaded_at > timedelta(hours=1)
         if stale:
-            raw = await self._ports.price_slots.get_slots(
-                self._zone, start=now - timedelta(hours=1), end=now + timedelta(days=8)
-            )
+            start, end = now - timedelta(hours=1), now + timedelta(days=8)
+            raw = await self._ports.price_slots.get_slots(self._zone, start=start, end=end)
             self._slots = self._price_view(raw)
+            if self._co2 is not None and self._ports.intensity is not None:
+                known = await self._ports.intensity.get_intensity(
+                    self._co2.zone, start=start, end=end
+                )
+                # time without a forecast is estimated and provisional, like unpublished prices
+                self._slots = with_intensity(self._slots, known, estimate=mean_intensity(known))
             self._slots_loaded_at = now
         return self._slots
 
@@ -261,6 +273,8 @@ class Reconciler:
             await self._decide(car, slots, now=now, epoch=epoch, report=report, outbox=outbox)
         if outbox.schedules:
             await self._ports.schedules.save_schedules(outbox.schedules)
+        if outbox.presences:
+            await self._ports.plans.set_presences(outbox.presences)
         if outbox.verified or outbox.failed:
             await self._ports.intents.record_outcomes(outbox.verified, outbox.failed, at=now)
         if outbox.sends and epoch is not None:
@@ -281,25 +295,60 @@ class Reconciler:
         report: StepReport,
         outbox: Outbox,
     ) -> None:
+        view = car.reading
         if car.reading is not None and car.plan.status is PlanStatus.ACTIVE:
+            applies = self._locate(car, now=now, outbox=outbox)
+            view = decide.as_plan_sees_it(car.reading, applies=applies)
             deadline = self._deadline(car.plan, now=now)
             await self._record_outcome(car, now=now)
             if deadline is not None:
                 self._maybe_replan(
-                    car, slots, deadline=deadline, now=now, report=report, outbox=outbox
+                    car, view, slots, deadline=deadline, now=now, report=report, outbox=outbox
                 )
-            self._verify(car, now=now, report=report, outbox=outbox)
+            self._verify(car, now=now, report=report, outbox=outbox, applies=applies)
             # Past a one-off deadline every window is over: a car still charging is stopped
             # once, then the finished plan leaves it alone.
             finished = deadline is None
-            await self._act(
-                car, now=now, epoch=epoch, report=report, outbox=outbox, finished=finished
-            )
+            if applies:
+                await self._act(
+                    car, view, now=now, epoch=epoch, report=report, outbox=outbox,
+                    finished=finished,
+                )  # fmt: skip
             if finished:
                 await self._finish(car, now=now)
         elif car.reading is not None:
             self._verify(car, now=now, report=report, outbox=outbox)
-        car.previous, car.handled_at = car.reading, now
+        # The plan's view, so coming home plugged in counts as plugging in (a replan).
+        car.previous, car.handled_at = view, now
+
+    def _locate(self, car: Car, *, now: datetime, outbox: Outbox) -> bool:
+        """Note where the car is for its plan (stored when it changes, logged once per
+        plug-in away); returns whether the plan applies there."""
+        assert car.reading is not None
+        found, applies = where(car, self._settings)
+        vid = car.plan.vehicle_id
+        if found is not car.plan.presence:
+            outbox.presences[vid] = found
+            car.plan = dataclasses.replace(car.plan, presence=found)
+        plugged_elsewhere = bool(car.reading.is_plugged_in) and found is not Presence.AT_LOCATION
+        if plugged_elsewhere and not car.away_logged:
+            # A plugged-in car is where it is until it is unplugged: one line, not one per poll.
+            log.info(
+                f"vehicle_{found.value}", vehicle_id=vid, user_id=car.plan.user_id,
+                charging_location_id=car.reading.charging_location_id,
+                plan_location_id=car.plan.location_id, acting=applies,
+                charge_rate_kw=car.reading.charge_rate_kw, at=now.isoformat(),
+            )  # fmt: skip
+        car.away_logged = plugged_elsewhere
+        return applies
+
+    def status_counts(self) -> dict[str, int]:
+        """Planned cars per shown status (`active`, `away`, `location_unknown`, ...)."""
+        counts: dict[str, int] = {}
+        for car in self.cars.values():
+            status = car.plan.shown_status
+            counts[status] = counts.get(status, 0) + 1
+        return counts
 
     def _schedule_poll(self, car: Car, *, now: datetime) -> None:
         planned = car.next_poll_at
@@ -370,6 +419,7 @@ class Reconciler:
     def _maybe_replan(
         self,
         car: Car,
+        view: VehicleReading,
         slots: list[Slot],
         *,
         deadline: datetime,
@@ -377,11 +427,10 @@ class Reconciler:
         report: StepReport,
         outbox: Outbox,
     ) -> None:
-        assert car.reading is not None
         # An old reading says nothing about the SoC curve now (a read the vendor held back).
         fresh = car.read_at == now
         reason = decide.replan_reason(
-            reading=car.reading,
+            reading=view,
             previous=car.previous,
             plan_edited=car.plan_edited,
             schedule=car.record.schedule if car.record else None,
@@ -393,9 +442,9 @@ class Reconciler:
             soc_tolerance_percent=self._settings.soc_tolerance_percent,
             power_changed=fresh and _power_changed(car),
         )
-        if reason is None or car.reading.soc_percent is None:
+        if reason is None or view.soc_percent is None:
             return
-        schedule = self._plan(car, slots, deadline=deadline, now=now, report=report)
+        schedule = self._plan(car, view, slots, deadline=deadline, now=now, report=report)
         if schedule is None:
             return
         if reason not in decide.FRESH_START_REASONS and car.record is not None:
@@ -407,7 +456,7 @@ class Reconciler:
         outbox.schedules.append(record)
         car.plan_edited = False
         car.planned_power_kw = car.power_kw or self._settings.default_charge_kw
-        car.record, car.anchor_soc_percent = record, car.reading.soc_percent
+        car.record, car.anchor_soc_percent = record, view.soc_percent
         report.replanned += 1
         report.reasons[reason.value] += 1
         log.info(
@@ -423,10 +472,16 @@ class Reconciler:
         )
 
     def _plan(
-        self, car: Car, slots: list[Slot], *, deadline: datetime, now: datetime, report: StepReport
+        self,
+        car: Car,
+        reading: VehicleReading,
+        slots: list[Slot],
+        *,
+        deadline: datetime,
+        now: datetime,
+        report: StepReport,
     ) -> Schedule | None:
-        reading, plan, s = car.reading, car.plan, self._settings
-        assert reading is not None
+        plan, s = car.plan, self._settings
         assert reading.soc_percent is not None
         usable = [x for x in slots if x.end > now and x.start < deadline]
         if not usable:
@@ -448,9 +503,14 @@ class Reconciler:
             start_penalty=plan.start_penalty,
             deadline_margin_s=s.deadline_margin_s,
         )
-        tail = estimate_tail_price(usable)
+        tail, tail_g = estimate_tail_price(usable), 0.0
+        if self._co2 is not None:
+            goal = self._co2.weigh(goal, plan.co2_price_per_kg)
+            tail_g = estimate_tail_intensity(usable)
         try:
-            schedule = self._planner(state, goal, usable, now=now, tail_price_per_kwh=tail)
+            schedule = self._planner(
+                state, goal, usable, now=now, tail_price_per_kwh=tail, tail_g_co2_per_kwh=tail_g
+            )
         except InvalidInput as exc:
             log.warning("plan_rejected", vehicle_id=plan.vehicle_id, error=str(exc))
             return None
@@ -478,17 +538,31 @@ class Reconciler:
             rec.schedule, now, computed_at=rec.computed_at, anchor_soc_percent=anchor
         )
 
-    def _verify(self, car: Car, *, now: datetime, report: StepReport, outbox: Outbox) -> None:
+    def _verify(
+        self,
+        car: Car,
+        *,
+        now: datetime,
+        report: StepReport,
+        outbox: Outbox,
+        applies: bool = True,
+    ) -> None:
         intent = car.intent
         if intent is None:
             return
         if intent.status is IntentStatus.PENDING:
-            # Written but never sent (a crash between the two): drop it, reconcile decides afresh.
+            # Left unsent by a version that wrote intents before sending: drop it, decide afresh.
             outbox.failed[intent.key] = "abandoned_unsent"
             car.intent = None
             return
         verify_at = (intent.sent_at or now) + timedelta(seconds=self._settings.verify_delay_s)
         if car.asked_at is None or car.asked_at < verify_at or car.reading is None:
+            return
+        if not applies:
+            # The car left the plan's location before the command could be checked: what it
+            # does now is not the command's doing, and must not count towards failing the plan.
+            outbox.failed[intent.key] = "left_location"
+            car.intent = None
             return
         if car.reading.is_charging == (intent.action is ChargeAction.START):
             outbox.verified.append(intent.key)
@@ -506,6 +580,7 @@ class Reconciler:
     async def _act(
         self,
         car: Car,
+        reading: VehicleReading,
         *,
         now: datetime,
         epoch: int | None,
@@ -513,10 +588,11 @@ class Reconciler:
         outbox: Outbox,
         finished: bool = False,
     ) -> None:
-        reading, record = car.reading, car.record
+        """Send what the plan (or an override) wants; only called where the plan applies."""
+        record = car.record
         # Past a one-off deadline the plan is done: its override ends with it.
         forced = None if finished else self._override_decides(car, now=now)
-        if reading is None or (record is None and not finished and forced is None):
+        if record is None and not finished and forced is None:
             return
         desired = (
             forced
@@ -532,7 +608,20 @@ class Reconciler:
         action = decide.command_needed(
             desired=desired, observed=reading.is_charging, in_flight=car.intent is not None
         )
+        fast = decide.fast_charging(reading, max_controlled_kw=self._settings.max_controlled_kw)
+        if not fast:
+            car.fast_logged = False
         if action is None or epoch is None or self._smart_charging(car):
+            return
+        if not decide.may_send(
+            action, reading, applies=True, max_controlled_kw=self._settings.max_controlled_kw
+        ):
+            if not car.fast_logged:
+                car.fast_logged = True
+                log.info(
+                    "fast_charging_left_alone", vehicle_id=car.plan.vehicle_id,
+                    charge_rate_kw=reading.charge_rate_kw, at=now.isoformat(),
+                )  # fmt: skip
             return
         if car.failed_attempts >= self._settings.command_max_attempts:
             await self._fail_plan(car, reason=f"{action.value} not confirmed after retries")

@@ -18,12 +18,13 @@ from enode_scheduler.exceptions import (
     EnodeRateLimited,
     EnodeServerError,
     EnodeTransportError,
+    LostLeadership,
     StaleEpoch,
 )
 from enode_scheduler.ports import CommandIntentStore, EnodeApi
 from enode_scheduler.records import ChargeAction, CommandIntent
 from enode_scheduler.service import decide
-from enode_scheduler.service.model import Car, LostLeadership, StepReport
+from enode_scheduler.service.model import Car, StepReport
 
 log = structlog.get_logger()
 

@@ -8,7 +8,8 @@ JSON in and out; errors are {"error": ...} with 400 (bad input) or 404 (unknown 
     GET    /_sim/vehicles/{id}               one car
     PATCH  /_sim/vehicles/{id}               soc_percent, charge_limit_percent, plugged_in,
                                              reachable, smart_charging_enabled/_deadline,
-                                             latitude, longitude, charging_location_id (move)
+                                             charging_location_id (str|null), max_charge_kw,
+                                             latitude, longitude (move), reports_location
     POST   /_sim/vehicles/{id}/plug|unplug
     GET    /_sim/counters                    {vehicle_id: counters}
     GET    /_sim/faults  POST /_sim/faults   list / add (body: Fault fields)
@@ -64,6 +65,8 @@ def vehicle_view(state: SimState, vehicle: SimVehicle) -> dict[str, Any]:
         "reasons": vehicle.reasons,
         "reachable": vehicle.reachable,
         "smart_charging_enabled": vehicle.smart_enabled,
+        "charging_location_id": vehicle.charging_location_id,
+        "reports_location": vehicle.reports_location,
         "command_delay_s": state.command_delay(vehicle.vendor),
         "pending": [
             {"action": c.action, "effective_at": c.effective_at.isoformat()}
@@ -136,8 +139,16 @@ async def unplug(request: Request, state: SimState, body: dict[str, Any]) -> Any
 
 async def patch_vehicle(request: Request, state: SimState, body: dict[str, Any]) -> Any:
     """Set any of soc_percent, charge_limit_percent, plugged_in, reachable, smart_charging_*,
-    or move the car (latitude, longitude, charging_location_id)."""
+    charging_location_id, max_charge_kw, latitude and longitude (where the car is, and its
+    charger's power)."""
     vid = _vid(request)
+    # Moving first: a car plugged in by the same request is plugged in at its new place.
+    if _MOVE_KEYS & set(body):
+        place = body.pop("charging_location_id", state.vehicle(vid).charging_location_id)
+        if place is not None and not isinstance(place, str):
+            raise ValueError("charging_location_id must be a string or null")
+        numbers = {key: _number(body.pop(key, None), key) for key in _MOVE_NUMBERS}
+        state.move(vid, charging_location_id=place, **numbers)
     setters: dict[str, Callable[[Any], object]] = {
         "plugged_in": lambda v: state.plug(vid) if v else state.unplug(vid),
         "soc_percent": lambda v: state.set_soc(vid, float(v)),
@@ -145,16 +156,25 @@ async def patch_vehicle(request: Request, state: SimState, body: dict[str, Any])
         "reachable": lambda v: state.set_reachable(vid, bool(v)),
         "smart_charging_enabled": lambda v: state.set_smart_charging(vid, enabled=bool(v)),
         "smart_charging_deadline": lambda v: state.set_smart_charging(vid, deadline=str(v)),
-        "latitude": lambda v: state.move(vid, latitude=v),
-        "longitude": lambda v: state.move(vid, longitude=v),
-        "charging_location_id": lambda v: state.move(vid, charging_location_id=v),
+        "reports_location": lambda v: state.set_reports_location(vid, bool(v)),
     }
     unknown = set(body) - set(setters)
     if unknown:
-        raise ValueError(f"unknown keys {sorted(unknown)}; use {sorted(setters)}")
+        known = sorted([*setters, *_MOVE_KEYS])
+        raise ValueError(f"unknown keys {sorted(unknown)}; use {known}")
     for key, value in body.items():
         setters[key](value)
     return vehicle_view(state, state.vehicle(vid))
+
+
+_MOVE_NUMBERS = ("max_charge_kw", "latitude", "longitude")
+_MOVE_KEYS = {"charging_location_id", *_MOVE_NUMBERS}
+
+
+def _number(value: Any, key: str) -> float | None:
+    if value is not None and (isinstance(value, bool) or not isinstance(value, int | float)):
+        raise ValueError(f"{key} must be a number")
+    return None if value is None else float(value)
 
 
 async def counters(request: Request, state: SimState, body: dict[str, Any]) -> Any:

@@ -16,7 +16,7 @@ def vehicle_body(vehicle: SimVehicle, fields: list[str]) -> dict[str, Any]:
         "id": vehicle.id,
         "lastSeen": _stamp(vehicle),
         "isReachable": vehicle.reachable,
-        "chargingLocationId": vehicle.charging_location_id,
+        "chargingLocationId": vehicle.charging_location_id if vehicle.reports_location else None,
     }
     parts: dict[str, Callable[[], dict[str, Any]]] = {
         "chargeState": lambda: vehicle.charge_state(),
@@ -26,6 +26,8 @@ def vehicle_body(vehicle: SimVehicle, fields: list[str]) -> dict[str, Any]:
         "smartChargingPolicy": lambda: policy(vehicle),
     }
     for name in fields:
+        if name == "location" and not vehicle.reports_location:
+            continue  # such a vendor leaves the part out
         body[name] = parts[name]()
     return body
 

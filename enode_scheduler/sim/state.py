@@ -6,6 +6,7 @@ All methods run on the server's event loop (or, in tests, the same loop), so no 
 from __future__ import annotations
 
 import asyncio
+import random
 from collections import deque
 from datetime import datetime
 from typing import Any
@@ -14,7 +15,7 @@ from enode_scheduler.clock import Clock
 from enode_scheduler.sim.auth import AuthStore, IssuedTokens
 from enode_scheduler.sim.config import SPEC_VENDORS, SimConfig
 from enode_scheduler.sim.faults import Fault, FaultBook
-from enode_scheduler.sim.fleet import build_fleet, new_vehicle
+from enode_scheduler.sim.fleet import build_fleet, new_vehicle, seeded_uuid
 from enode_scheduler.sim.records import LinkDenial, LogEntry, UserRecord, VehicleCounters
 from enode_scheduler.sim.shapes import VEHICLE_FIELDS, vehicle_body
 from enode_scheduler.sim.vehicle import Action, SimVehicle
@@ -41,10 +42,14 @@ class SimState:
             rotate=config.rotate_refresh_tokens,
         )
         self.faults = FaultBook()
-        self.users: dict[str, UserRecord] = {u: UserRecord(u) for u in config.user_id_list()}
+        self.users: dict[str, UserRecord] = {}
+        for user_id in config.user_id_list():
+            self.add_user(user_id)
         self.vehicles: dict[str, SimVehicle] = {}
         for vehicle in build_fleet(config, now=clock.now()):
+            # Every car starts at its owner's home charging location.
             self._register(vehicle)
+            vehicle.charging_location_id = self.home_location_id(vehicle.user_id)
         self.counters: dict[str, VehicleCounters] = {v: VehicleCounters() for v in self.vehicles}
         self.log: deque[LogEntry] = deque(maxlen=config.request_log_size)
         self.vendor_status: dict[str, str] = dict.fromkeys(SPEC_VENDORS, "READY")
@@ -122,21 +127,6 @@ class SimState:
         self._notify(vehicle_id)
         return vehicle
 
-    def move(self, vehicle_id: str, **where: Any) -> SimVehicle:
-        """Drive the car somewhere: any of latitude, longitude, charging_location_id."""
-        vehicle = self.vehicle(vehicle_id)
-        unknown = set(where) - {"latitude", "longitude", "charging_location_id"}
-        if unknown:
-            raise ValueError(f"cannot move by {sorted(unknown)}")
-        for key, value in where.items():
-            if key != "charging_location_id":
-                value = float(value)
-            elif value is not None:
-                value = str(value)
-            setattr(vehicle, key, value)
-        self._notify(vehicle_id)
-        return vehicle
-
     def set_smart_charging(
         self, vehicle_id: str, *, enabled: bool | None = None, deadline: str | None = None
     ) -> SimVehicle:
@@ -172,9 +162,42 @@ class SimState:
             self.command_delays.clear()
         self.command_delays[vendor or "*"] = seconds
 
+    def move(
+        self,
+        vehicle_id: str,
+        *,
+        charging_location_id: str | None,
+        max_charge_kw: float | None = None,
+        latitude: float | None = None,
+        longitude: float | None = None,
+    ) -> SimVehicle:
+        """Put the car at a charging location (None: at none, e.g. a public fast charger), and
+        optionally at a charger of another power or at another position (what the vehicle's
+        `location` field reports)."""
+        vehicle = self.vehicle(vehicle_id)
+        vehicle.charging_location_id = charging_location_id
+        if max_charge_kw is not None:
+            if not max_charge_kw > 0:
+                raise ValueError("max_charge_kw must be above 0")
+            vehicle.max_charge_kw = max_charge_kw
+        if latitude is not None:
+            vehicle.latitude = latitude
+        if longitude is not None:
+            vehicle.longitude = longitude
+        self._notify(vehicle_id)
+        return vehicle
+
+    def set_reports_location(self, vehicle_id: str, reports: bool) -> SimVehicle:
+        vehicle = self.vehicle(vehicle_id)
+        vehicle.reports_location = reports
+        self._notify(vehicle_id)
+        return vehicle
+
     def add_vehicle(self, user_id: str, *, vendor: str = "TESLA", **fields: Any) -> SimVehicle:
-        """A new car for `user_id` (created if needed); `fields` override SimVehicle attributes."""
+        """A new car for `user_id` (created if needed), at the user's home charging location
+        unless `fields` say otherwise; `fields` override SimVehicle attributes."""
         self.add_user(user_id)
+        fields.setdefault("charging_location_id", self.home_location_id(user_id))
         seed = self.config.seed * 1_000_003 + len(self.vehicles)
         vehicle = new_vehicle(
             self.config, user_id, vendor=vendor, seed=seed, now=self.now(), **fields
@@ -194,7 +217,21 @@ class SimState:
 
     # ---- users and tokens -----------------------------------------------------------------
     def add_user(self, user_id: str) -> UserRecord:
-        return self.users.setdefault(user_id, UserRecord(user_id))
+        """The user, created with one charging location, "Home", if new."""
+        found = self.users.get(user_id)
+        if found is None:
+            found = self.users[user_id] = UserRecord(user_id)
+            rng = random.Random(f"{self.config.seed}-{user_id}-home")  # noqa: S311
+            home_id = seeded_uuid(rng)
+            found.locations[home_id] = {
+                "id": home_id, "name": "Home", "latitude": 59.91, "longitude": 10.75,
+            }  # fmt: skip
+        return found
+
+    def home_location_id(self, user_id: str) -> str | None:
+        """The id of the user's first charging location (their home), None when they have none."""
+        locations = self.add_user(user_id).locations
+        return next(iter(locations), None)
 
     def delete_user(self, user_id: str) -> None:
         """Enode's unlink: the user, their vehicles and tokens are gone."""

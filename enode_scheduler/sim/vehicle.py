@@ -46,6 +46,8 @@ class SimVehicle:
     longitude: float
     odometer_km: float
     charging_location_id: str | None = None
+    # False: the vendor reports neither a position nor a charging location (some makes do not).
+    reports_location: bool = True
     reachable: bool = True
     smart_enabled: bool = False
     smart_deadline: str | None = None

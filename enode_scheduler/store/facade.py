@@ -12,28 +12,36 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from enode_scheduler.clock import Clock, SystemClock
 from enode_scheduler.config import DatabaseSettings
+from enode_scheduler.ports import LEADER_LEASE
 from enode_scheduler.store.crypto import cipher_from_settings
 from enode_scheduler.store.engine import create_engine
-from enode_scheduler.store.intents import LEADER_LEASE, SqlCommandIntentStore
+from enode_scheduler.store.intents import SqlCommandIntentStore
 from enode_scheduler.store.leases import SqlLeaseStore
+from enode_scheduler.store.locations import SqlLocationStore
 from enode_scheduler.store.migrate import check_schema
+from enode_scheduler.store.outbox import SqlOutboxStore
 from enode_scheduler.store.outcomes import SqlOutcomeStore
 from enode_scheduler.store.overrides import SqlOverrideStore
 from enode_scheduler.store.plans import SqlPlanStore
-from enode_scheduler.store.prices import SqlPriceSlotStore
+from enode_scheduler.store.prices import SqlIntensitySlotStore, SqlPriceSlotStore
 from enode_scheduler.store.schedules import SqlScheduleStore
+from enode_scheduler.store.sites import SqlSiteStore
 from enode_scheduler.store.users import SqlUserStore
 from enode_scheduler.store.vehicles import SqlVehicleStore
 
 if TYPE_CHECKING:
     from enode_scheduler.ports import (
         CommandIntentStore,
+        IntensitySlotStore,
         LeaseStore,
+        LocationStore,
+        OutboxStore,
         OutcomeStore,
         OverrideStore,
         PlanStore,
         PriceSlotStore,
         ScheduleStore,
+        SiteStore,
         TokenStore,
         UserStore,
         VehicleStore,
@@ -54,6 +62,10 @@ class Store:
     intents: SqlCommandIntentStore
     leases: SqlLeaseStore
     overrides: SqlOverrideStore
+    intensity: SqlIntensitySlotStore
+    locations: SqlLocationStore
+    sites: SqlSiteStore
+    outbox: SqlOutboxStore
     outcomes: SqlOutcomeStore
 
     @property
@@ -112,6 +124,10 @@ def build_store(
         intents=SqlCommandIntentStore(engine, clock=clock, lease_name=lease_name),
         leases=SqlLeaseStore(engine, clock=clock),
         overrides=SqlOverrideStore(engine, clock=clock),
+        intensity=SqlIntensitySlotStore(engine, clock=clock),
+        locations=SqlLocationStore(engine, clock=clock),
+        sites=SqlSiteStore(engine, clock=clock),
+        outbox=SqlOutboxStore(engine, clock=clock),
         outcomes=SqlOutcomeStore(engine, clock=clock),
     )
 
@@ -128,4 +144,8 @@ if TYPE_CHECKING:
         _intents: CommandIntentStore = store.intents
         _leases: LeaseStore = store.leases
         _overrides: OverrideStore = store.overrides
+        _intensity: IntensitySlotStore = store.intensity
+        _locations: LocationStore = store.locations
+        _sites: SiteStore = store.sites
+        _outbox: OutboxStore = store.outbox
         _outcomes: OutcomeStore = store.outcomes

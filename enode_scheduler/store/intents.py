@@ -8,44 +8,32 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from enode_scheduler.clock import Clock
 from enode_scheduler.exceptions import StaleEpoch, StoreError
+from enode_scheduler.ports import LEADER_LEASE
 from enode_scheduler.records import ChargeAction, CommandIntent, IntentStatus
 from enode_scheduler.store.base import Repository, chunks
 from enode_scheduler.store.schema import command_intents_table, leases_table
 
 intents = command_intents_table
 leases = leases_table
-LEADER_LEASE = "leader"
 _IN_FLIGHT = (IntentStatus.PENDING.value, IntentStatus.SENT.value)
 _BATCH_ROWS = 500
 
 
 class SqlCommandIntentStore(Repository):
-    """`mark_sent` is fenced by the lease named `lease_name`: its epoch must equal the lease's
-    (or 0 while no lease row exists, i.e. no leader election has run), checked in the UPDATE."""
+    """`record_sends` is fenced by the lease named `lease_name`: its epoch must equal the lease's
+    (or 0 while no lease row exists, i.e. no leader election has run), checked in the same
+    transaction as the INSERT."""
 
     def __init__(
         self, engine: AsyncEngine, *, clock: Clock, lease_name: str = LEADER_LEASE
     ) -> None:
         super().__init__(engine, clock=clock)
         self._lease_name = lease_name
-
-    async def create_intent(self, intent: CommandIntent) -> CommandIntent | None:
-        values = _values(intent)
-        values["created_at"] = intent.created_at or self._clock.now()
-        stmt = (
-            self._insert(intents)
-            .values(values)
-            .on_conflict_do_nothing(index_elements=[intents.c.key])
-            .returning(*intents.c)
-        )
-        async with self._tx() as conn:
-            row = (await conn.execute(stmt)).one_or_none()
-        return None if row is None else _intent(row)
 
     async def in_flight(self, vehicle_ids: Sequence[str]) -> dict[str, CommandIntent]:
         query = (
@@ -56,28 +44,6 @@ class SqlCommandIntentStore(Repository):
         async with self._tx() as conn:
             rows = (await conn.execute(query)).all()
         return {row.vehicle_id: _intent(row) for row in rows}  # the newest wins
-
-    async def mark_sent(self, key: str, *, epoch: int, at: datetime) -> None:
-        current_epoch = func.coalesce(
-            select(leases.c.epoch).where(leases.c.name == self._lease_name).scalar_subquery(), 0
-        )
-        stmt = (
-            update(intents)
-            .where(intents.c.key == key, current_epoch == epoch)
-            .values(
-                status=IntentStatus.SENT.value,
-                epoch=epoch,
-                sent_at=at,
-                attempts=intents.c.attempts + 1,
-            )
-        )
-        async with self._tx() as conn:
-            if (await conn.execute(stmt)).rowcount:
-                return
-            known = (await conn.execute(select(intents.c.key).where(intents.c.key == key))).first()
-        if known is None:
-            raise StoreError(f"no command intent with key {key!r}")
-        raise StaleEpoch(f"epoch {epoch} is not the current leader's; intent {key!r} not sent")
 
     async def record_sends(
         self, sends: Sequence[CommandIntent], *, epoch: int, at: datetime
@@ -132,11 +98,16 @@ class SqlCommandIntentStore(Repository):
                         .values(status=status.value, verified_at=at, error=reason)
                     )
 
-    async def mark_verified(self, key: str, *, at: datetime) -> None:
-        await self._set(key, status=IntentStatus.VERIFIED.value, verified_at=at, error=None)
-
     async def mark_failed(self, key: str, *, error: str, at: datetime) -> None:
-        await self._set(key, status=IntentStatus.FAILED.value, verified_at=at, error=error)
+        stmt = (
+            update(intents)
+            .where(intents.c.key == key)
+            .values(status=IntentStatus.FAILED.value, verified_at=at, error=error)
+        )
+        async with self._tx() as conn:
+            result = await conn.execute(stmt)
+        if not result.rowcount:
+            raise StoreError(f"no command intent with key {key!r}")
 
     async def history(self, vehicle_id: str, *, since: datetime) -> list[CommandIntent]:
         query = (
@@ -146,12 +117,6 @@ class SqlCommandIntentStore(Repository):
         )
         async with self._tx() as conn:
             return [_intent(row) for row in (await conn.execute(query)).all()]
-
-    async def _set(self, key: str, **values: Any) -> None:
-        async with self._tx() as conn:
-            result = await conn.execute(update(intents).where(intents.c.key == key).values(values))
-        if not result.rowcount:
-            raise StoreError(f"no command intent with key {key!r}")
 
 
 def _values(intent: CommandIntent) -> dict[str, Any]:

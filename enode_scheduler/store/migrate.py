@@ -1,13 +1,16 @@
 """Schema migrations (alembic) run from code, and the schema check every opener does.
 
-The scripts live in the package (`enode_scheduler/migrations`), so an installed wheel migrates
-without the source tree; the top-level alembic.ini points at the same place for developers.
+The scripts live at the top of the repository (`migrations/`, beside alembic.ini) and are mapped
+into the wheel as the package `enode_scheduler.migrations`, so an installed daemon migrates
+without the source tree.
 """
 
 from __future__ import annotations
 
 import asyncio
+import importlib.util
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, TypeVar
 
 import structlog
@@ -22,16 +25,29 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from enode_scheduler.exceptions import SchemaOutdated, StoreError
 
-SCRIPT_LOCATION = "enode_scheduler:migrations"
 T = TypeVar("T")
 log = structlog.get_logger()
 MIGRATION_LOCK_KEY = 0x656E6F6465  # "enode"
 UPGRADE_HINT = "run `enode-scheduler db upgrade` (or set database.auto_migrate = true)"
 
 
+def script_location() -> Path:
+    """The migrations folder: a source checkout's own, else the copy installed in the package."""
+    # A checkout run through PYTHONPATH next to an installed (possibly editable, other-checkout)
+    # copy must migrate with its own scripts, not the installed ones.
+    checkout = Path(__file__).resolve().parents[2]
+    if (checkout / "alembic.ini").is_file() and (checkout / "migrations" / "env.py").is_file():
+        return checkout / "migrations"
+    spec = importlib.util.find_spec("enode_scheduler.migrations")
+    if spec is None or not spec.submodule_search_locations:
+        raise StoreError("migration scripts not found: enode_scheduler.migrations is not installed")
+    return Path(next(iter(spec.submodule_search_locations)))
+
+
 def alembic_config() -> Config:
     config = Config()
-    config.set_main_option("script_location", SCRIPT_LOCATION)
+    # The option goes through configparser interpolation: a "%" in the path must be doubled.
+    config.set_main_option("script_location", str(script_location()).replace("%", "%%"))
     return config
 
 

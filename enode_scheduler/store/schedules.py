@@ -18,9 +18,6 @@ _BATCH_ROWS = 500
 
 
 class SqlScheduleStore(Repository):
-    async def save_schedule(self, record: ScheduleRecord) -> None:
-        await self.save_schedules([record])
-
     async def save_schedules(self, records: Sequence[ScheduleRecord]) -> None:
         # One row per vehicle: ON CONFLICT may not touch a row twice in one statement.
         latest = {r.vehicle_id: schedule_values(r) for r in records}
@@ -54,6 +51,8 @@ def schedule_values(record: ScheduleRecord) -> dict[str, Any]:
         "grid_energy_kwh": s.grid_energy_kwh,
         "expected_cost": s.cost,
         "baseline_cost": s.baseline_cost,
+        "co2_kg": s.co2_kg,
+        "baseline_co2_kg": s.baseline_co2_kg,
         "starts": s.starts,
         "expected_soc_percent": s.soc_at_deadline_percent,
         "explanation": list(s.explanation),
@@ -72,6 +71,8 @@ def schedule_record(row: Any) -> ScheduleRecord:
         soc_at_deadline_percent=row.expected_soc_percent,
         baseline_cost=row.baseline_cost,
         explanation=tuple(row.explanation),
+        co2_kg=row.co2_kg or 0.0,
+        baseline_co2_kg=row.baseline_co2_kg or 0.0,
     )
     return ScheduleRecord(
         vehicle_id=row.vehicle_id,

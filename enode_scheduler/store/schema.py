@@ -71,6 +71,8 @@ class VehicleRow(Base):
     charging_reasons: Mapped[list[Any]] = mapped_column(JSON, default=list)
     charging_location_id: Mapped[str | None] = mapped_column(String(128))
     smart_charging_enabled: Mapped[bool | None] = mapped_column(Boolean)
+    # Whether the vendor reports a position (the position itself is not kept).
+    position_known: Mapped[bool | None] = mapped_column(Boolean)
     last_seen: Mapped[datetime | None]
 
 
@@ -90,11 +92,32 @@ class PlanRow(Base):
     local_time: Mapped[time | None] = mapped_column(Time)
     min_soc_percent: Mapped[float] = mapped_column(Float, default=0.0)
     start_penalty: Mapped[float] = mapped_column(Float, default=0.0)
+    # Money per kg CO2 for this plan; NULL: the [co2] setting decides.
+    co2_price_per_kg: Mapped[float | None] = mapped_column(Float)
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)
     status: Mapped[str] = mapped_column(String(16))
     status_reason: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime] = mapped_column(index=True)
+    # Enode's charging location where the plan applies; NULL: the car is not controlled.
+    location_id: Mapped[str | None] = mapped_column(String(128))
+    # The daemon's last verdict on where the car is (records.Presence); not an edit.
+    presence: Mapped[str | None] = mapped_column(String(24))
+
+
+class ChargingLocationRow(Base):
+    """A copy of a user's charging locations at Enode, refreshed whenever they are listed."""
+
+    __tablename__ = "charging_locations"
+
+    location_id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    user_id: Mapped[str] = mapped_column(
+        ForeignKey("users.user_id", ondelete="CASCADE"), index=True
+    )
+    name: Mapped[str | None] = mapped_column(String(255))
+    latitude: Mapped[float | None] = mapped_column(Float)
+    longitude: Mapped[float | None] = mapped_column(Float)
+    updated_at: Mapped[datetime]
 
 
 class ScheduleRow(Base):
@@ -107,6 +130,9 @@ class ScheduleRow(Base):
     grid_energy_kwh: Mapped[float] = mapped_column(Float)
     expected_cost: Mapped[float] = mapped_column(Float)
     baseline_cost: Mapped[float] = mapped_column(Float)
+    # NULL for schedules computed before CO2 was tracked.
+    co2_kg: Mapped[float | None] = mapped_column(Float)
+    baseline_co2_kg: Mapped[float | None] = mapped_column(Float)
     starts: Mapped[int] = mapped_column(Integer)
     expected_soc_percent: Mapped[float] = mapped_column(Float)
     explanation: Mapped[list[Any]] = mapped_column(JSON)
@@ -124,6 +150,19 @@ class PriceSlotRow(Base):
     end: Mapped[datetime]
     price_per_kwh: Mapped[float] = mapped_column(Float)
     provisional: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class Co2SlotRow(Base):
+    """Grid carbon intensity per region (`zone`: the CO2 source's region, e.g. DE or GB-13)."""
+
+    __tablename__ = "co2_slots"
+    __table_args__ = (UniqueConstraint("zone", "start", name="uq_co2_slots_zone_start"),)
+
+    slot_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    zone: Mapped[str] = mapped_column(String(32))
+    start: Mapped[datetime]
+    end: Mapped[datetime]
+    g_co2_per_kwh: Mapped[float] = mapped_column(Float)
 
 
 class CommandIntentRow(Base):
@@ -168,6 +207,55 @@ class OverrideRow(Base):
     created_at: Mapped[datetime]
 
 
+class SiteRow(Base):
+    """A group of charging locations behind one grid connection, capped at `max_kw`."""
+
+    __tablename__ = "sites"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    max_kw: Mapped[float] = mapped_column(Float)
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class SiteLocationRow(Base):
+    """A user's charging location in a site; the key makes a location belong to one site only."""
+
+    __tablename__ = "site_locations"
+
+    user_id: Mapped[str] = mapped_column(
+        ForeignKey("users.user_id", ondelete="CASCADE"), primary_key=True
+    )
+    location_id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    site_name: Mapped[str] = mapped_column(ForeignKey("sites.name", ondelete="CASCADE"), index=True)
+
+
+class NotifyOutboxRow(Base):
+    """One notification event for one target, delivered at least once from here."""
+
+    __tablename__ = "notify_outbox"
+    __table_args__ = (
+        UniqueConstraint("event_id", "target", name="uq_notify_outbox_event_id_target"),
+        Index("ix_notify_outbox_status_next_attempt_at", "status", "next_attempt_at"),
+    )
+
+    entry_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    event_id: Mapped[str] = mapped_column(String(255))
+    target: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(32))
+    event_at: Mapped[datetime]
+    title: Mapped[str] = mapped_column(Text)
+    message: Mapped[str] = mapped_column(Text)
+    vehicle_id: Mapped[str | None] = mapped_column(String(128))
+    user_id: Mapped[str | None] = mapped_column(String(128))
+    status: Mapped[str] = mapped_column(String(16))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime]
+    delivered_at: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime]
+
+
 class PlanOutcomeRow(Base):
     """The latest deadline's outcome of a vehicle's plan; removed with the plan."""
 
@@ -194,7 +282,12 @@ vehicles_table = _table(VehicleRow)
 plans_table = _table(PlanRow)
 schedules_table = _table(ScheduleRow)
 price_slots_table = _table(PriceSlotRow)
+co2_slots_table = _table(Co2SlotRow)
 command_intents_table = _table(CommandIntentRow)
 leases_table = _table(LeaseRow)
 overrides_table = _table(OverrideRow)
+charging_locations_table = _table(ChargingLocationRow)
+sites_table = _table(SiteRow)
+site_locations_table = _table(SiteLocationRow)
+notify_outbox_table = _table(NotifyOutboxRow)
 plan_outcomes_table = _table(PlanOutcomeRow)

@@ -27,8 +27,9 @@ _READING_FIELDS = (
     "charging_reasons",
     "charging_location_id",
     "smart_charging_enabled",
+    "position_known",
 )
-# 14 columns per row keeps a batch well under SQLite's 32766 bound parameters.
+# 15 columns per row keeps a batch well under SQLite's 32766 bound parameters.
 _BATCH_ROWS = 1000
 
 

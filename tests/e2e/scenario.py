@@ -89,10 +89,12 @@ class Night:
             tokens = UserTokens(issued["access_token"], issued["refresh_token"], expires)
             await store.tokens.save_tokens(USER, tokens)
             for car in self.cars:
+                # The sim puts every car at its owner's home charging location.
+                home = self.sim.car(car.vehicle_id)["charging_location_id"]
                 await store.plans.put_plan(
                     PlanRecord(vehicle_id=car.vehicle_id, user_id=USER,
                                target_soc_percent=car.target_percent, deadline=DEADLINE,
-                               min_soc_percent=car.min_soc_percent)
+                               min_soc_percent=car.min_soc_percent, location_id=home)
                 )  # fmt: skip
 
     def start_daemon(self, name: str = "daemon") -> Daemon:

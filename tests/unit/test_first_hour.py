@@ -25,6 +25,9 @@ PIP_PLOT = "pip install 'enode-scheduler[plot]'"
 
 def invoke(*args: str) -> tuple[int, str, str]:
     result = CliRunner().invoke(app, list(args), env={"COLUMNS": "200"})
+    # A command may point logging at the runner's stream, which is closed now.
+    structlog.reset_defaults()
+    logging.getLogger().handlers = []
     return result.exit_code, result.stdout, result.stderr
 
 

@@ -28,8 +28,9 @@ from enode_scheduler.api.models import (
 )
 from enode_scheduler.api.problems import responses
 from enode_scheduler.records import OverrideKind, OverrideRecord, VehicleReading
+from enode_scheduler.service.locations import PlanPlaces, resolve_location
 
-__all__ = ["api_deps", "vehicle_router"]
+__all__ = ["api_deps", "plan_places", "vehicle_router"]
 
 HISTORY_WINDOW = timedelta(days=1)
 MAX_AHEAD = timedelta(days=366)
@@ -39,6 +40,14 @@ MAX_OVERRIDE = timedelta(days=31)
 def api_deps(request: Request) -> ApiDeps:
     deps: ApiDeps = request.app.state.api_deps
     return deps
+
+
+def plan_places(deps: ApiDeps) -> PlanPlaces | None:
+    """The stores and Enode a plan's location is checked against; None without a location
+    store."""
+    if deps.locations is None:
+        return None
+    return PlanPlaces(deps.vehicles, deps.plans, deps.locations, deps.enode, deps.enode_locations)
 
 
 Deps = Annotated[ApiDeps, Depends(api_deps)]
@@ -94,7 +103,13 @@ async def put_plan(
         given = getattr(body, field)
         if given is not None and given != value:
             raise HTTPException(422, f"{field}: read-only, and {given!r} is not this plan's.")
-    record = plan_record(body, vehicle_id=vehicle_id, user_id=reading.user_id)
+    # A GET body names its place as location_id: sent back, the plan stays where it was.
+    wanted = body.location if body.location is not None else body.location_id
+    places = plan_places(deps)
+    where = await resolve_location(places, reading.user_id, wanted) if places is not None else None
+    if places is None and wanted is not None:
+        raise HTTPException(503, "Charging locations are not available on this server.")
+    record = plan_record(body, vehicle_id=vehicle_id, user_id=reading.user_id, location_id=where)
     saved = await deps.plans.put_plan(record)
     background.add_task(deps.request_replan, vehicle_id)
     return plan_out(saved)
@@ -139,9 +154,9 @@ async def get_schedule(vehicle_id: VehicleId, deps: Deps) -> VehicleScheduleOut:
     reading = await _reading(deps, vehicle_id)
     now = deps.clock.now()
     outcomes = await deps.outcomes.get_outcomes([vehicle_id]) if deps.outcomes else {}
-    plan = await deps.plans.get_plan(vehicle_id)
     return vehicle_schedule_out(
         vehicle_id,
+        plan=await deps.plans.get_plan(vehicle_id),
         reading=reading,
         record=await deps.schedules.get_schedule(vehicle_id),
         override=await deps.overrides.get_override(vehicle_id),
@@ -149,7 +164,6 @@ async def get_schedule(vehicle_id: VehicleId, deps: Deps) -> VehicleScheduleOut:
         outcome=outcomes.get(vehicle_id),
         now=now,
         currency=deps.currency,
-        timezone=plan.timezone if plan else "UTC",
     )
 
 

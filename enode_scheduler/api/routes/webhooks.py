@@ -31,6 +31,7 @@ from enode_scheduler.api.webhook_events import (
 )
 from enode_scheduler.exceptions import InvalidInput
 from enode_scheduler.records import VehicleReading
+from enode_scheduler.service.reading import sanitise
 
 __all__ = ["RecentDeliveries", "webhook_router"]
 
@@ -148,6 +149,7 @@ async def _apply_one(
     # Deliveries can arrive out of order; per field, the newest value wins.
     changes = times.fresh(current, patch_changes(patch), vehicle_id=patch.id, at=seen)
     merged = merge(current or blank_reading(patch.id, user_id), changes, seen=seen)
+    merged = sanitise(merged, now=deps.clock.now())
     times.seen(patch.id, merged.last_seen)
     if merged == current:
         return False

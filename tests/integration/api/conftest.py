@@ -136,10 +136,12 @@ async def _api(backend: str, request: Any, tmp_path: Path) -> AsyncIterator[Api]
             schedules=store.schedules,
             intents=store.intents,
             overrides=built["overrides"],
+            sites=store.sites,
             clock=clock,
             link=link,
             request_replan=triggers.replan,
             request_reconcile=triggers.reconcile,
+            locations=store.locations,
         )
         app = create_api(deps, api_settings(), webhook_secret=WEBHOOK_SECRET)
         transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)

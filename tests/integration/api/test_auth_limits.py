@@ -39,6 +39,12 @@ ENDPOINTS = [
     ("DELETE", "/v1/vehicles/veh-1/override", "write", None),
     ("POST", "/v1/users/user-1/link", "write", None),
     ("DELETE", "/v1/users/user-1", "write", None),
+    ("GET", "/v1/sites", "read", None),
+    ("GET", "/v1/sites/garage", "read", None),
+    ("PUT", "/v1/sites/garage", "write", {"max_kw": 22}),
+    ("DELETE", "/v1/sites/garage", "write", None),
+    ("PUT", "/v1/sites/garage/locations/user-1/bay-3", "write", None),
+    ("DELETE", "/v1/sites/garage/locations/user-1/bay-3", "write", None),
 ]  # fmt: skip
 
 

@@ -84,6 +84,7 @@ async def linked(sim: RunningSim, sim_clock: FakeClock, ticking: None) -> AsyncI
             schedules=store.schedules,
             intents=store.intents,
             overrides=store.overrides,
+            sites=store.sites,
             clock=sim_clock,
             link=client,
             enode=client,

@@ -11,7 +11,6 @@ from enode_scheduler.planner.models import Schedule, Window, WindowReason
 from enode_scheduler.records import (
     ChargeAction,
     CommandIntent,
-    IntentStatus,
     ScheduleRecord,
     UserRecord,
 )
@@ -205,20 +204,22 @@ async def test_schedule_explained_with_last_day_of_commands(seeded: Api) -> None
         explanation=("night prices are lowest",),
     )
     record = ScheduleRecord("veh-1", schedule, deadline=NOW + timedelta(hours=18), computed_at=NOW)
-    await seeded.deps.schedules.save_schedule(record)
-    for key, age_h in (("old", 30), ("new", 2)):
-        await seeded.deps.intents.create_intent(
-            CommandIntent(
-                key=key,
-                vehicle_id="veh-1",
-                user_id="user-1",
-                action=ChargeAction.START,
-                reason="window",
-                epoch=1,
-                status=IntentStatus.VERIFIED,
-                created_at=NOW - timedelta(hours=age_h),
-            )
+    await seeded.deps.schedules.save_schedules([record])
+    sent = [
+        CommandIntent(
+            key=key,
+            vehicle_id="veh-1",
+            user_id="user-1",
+            action=ChargeAction.START,
+            reason="window",
+            epoch=0,
+            created_at=NOW - timedelta(hours=age_h),
         )
+        for key, age_h in (("old", 30), ("new", 2))
+    ]
+    # No leader lease is taken here, so epoch 0 is the current one.
+    await seeded.deps.intents.record_sends(sent, epoch=0, at=NOW - timedelta(hours=30))
+    await seeded.deps.intents.record_outcomes(["old", "new"], {}, at=NOW)
     r = await seeded.client.get("/v1/vehicles/veh-1/schedule", headers=READ)
     assert r.status_code == 200, r.text
     body = r.json()

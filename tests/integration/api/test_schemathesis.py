@@ -22,8 +22,8 @@ from schemathesis.specs.openapi.checks import (
 from enode_scheduler.api.app import create_api
 from enode_scheduler.api.deps import ApiDeps
 from enode_scheduler.clock import FakeClock
-from enode_scheduler.records import UserRecord
-from enode_scheduler.testing import InMemoryStore
+from enode_scheduler.records import SiteLocation, UserRecord
+from enode_scheduler.testing import InMemoryEnodeLocations, InMemoryStore
 from tests.integration.api.support import (
     NOW,
     WEBHOOK_SECRET,
@@ -50,6 +50,8 @@ def _app() -> Any:
     async def seed() -> None:
         await store.users.upsert_user(UserRecord(user_id="user-1"))
         await store.vehicles.save_readings([reading("veh-1"), reading("veh-2")])
+        await store.sites.put_site("garage", max_kw=22.0)
+        await store.sites.attach_location("garage", SiteLocation("user-1", "bay-3"))
 
     asyncio.run(seed())
     deps = ApiDeps(
@@ -59,8 +61,11 @@ def _app() -> Any:
         schedules=store.schedules,
         intents=store.intents,
         overrides=store.overrides,
+        sites=store.sites,
         clock=clock,
         link=MemoryLinkFlow(clock, store.tokens),
+        locations=store.locations,
+        enode_locations=InMemoryEnodeLocations(),
     )
     return create_api(deps, api_settings(), webhook_secret=WEBHOOK_SECRET)
 

@@ -135,6 +135,21 @@ async def test_bad_values_unknown_users_and_events_are_skipped(seeded: Api) -> N
     assert (await _veh(seeded)).soc_percent == 40.0
 
 
+async def test_impossible_rate_and_future_last_seen_are_not_stored_as_truth(seeded: Api) -> None:
+    vehicle = {
+        "id": "veh-1",
+        "lastSeen": "2099-01-01T00:00:00Z",
+        "chargeState": {"batteryLevel": 45, "isCharging": True, "chargeRate": 9000},
+    }
+    body, sig = signed([_event(vehicle)])
+    assert (await _post(seeded, body, sig)).json()["applied"] == 1
+    veh = await _veh(seeded)
+    assert veh.soc_percent == 45  # the rest of the event is used
+    assert veh.charge_rate_kw is None
+    assert veh.last_seen is not None
+    assert veh.last_seen <= seeded.clock.now()
+
+
 async def test_discovered_vehicle_is_created(seeded: Api) -> None:
     vehicle = {"id": "veh-new", "lastSeen": "2026-11-29T11:57:00Z", "isReachable": True,
                "chargingLocationId": None, "information": {"brand": "Volkswagen"},

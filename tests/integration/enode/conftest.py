@@ -17,7 +17,7 @@ from enode_scheduler.config import EnodeSettings
 from enode_scheduler.enode import EnodeClient, open_enode_client
 from enode_scheduler.records import UserTokens
 from enode_scheduler.sim import RunningSim, SimConfig, run_sim
-from enode_scheduler.testing import InMemoryTokenStore
+from enode_scheduler.testing import InMemoryUserStore
 from tests.integration.enode.spec_check import CheckingTransport, SpecChecker
 
 START = datetime(2026, 3, 2, 18, 0, tzinfo=UTC)
@@ -97,9 +97,9 @@ def make_settings(sim: RunningSim) -> Callable[..., EnodeSettings]:
 
 
 @pytest.fixture
-def store(sim: RunningSim, clock: FakeClock) -> InMemoryTokenStore:
+def store(sim: RunningSim, clock: FakeClock) -> InMemoryUserStore:
     """Tokens for every seeded user, as if each had linked."""
-    token_store = InMemoryTokenStore()
+    token_store = InMemoryUserStore()
     for user_id in USERS:
         issued = sim.state.issue_user_token(user_id)
         expires_at = datetime.fromtimestamp(clock.now().timestamp() + issued.expires_in_s, UTC)
@@ -112,7 +112,7 @@ def store(sim: RunningSim, clock: FakeClock) -> InMemoryTokenStore:
 @pytest.fixture
 def make_client(
     make_settings: Callable[..., EnodeSettings],
-    store: InMemoryTokenStore,
+    store: InMemoryUserStore,
     clock: FakeClock,
     checker: SpecChecker,
 ) -> Callable[..., contextlib.AbstractAsyncContextManager[EnodeClient]]:

@@ -3,18 +3,24 @@
 from __future__ import annotations
 
 import contextlib
+import random
 from collections.abc import Callable
 
+import httpx
 import pytest
 
-from enode_scheduler.enode import EnodeClient
+from enode_scheduler.clock import FakeClock
+from enode_scheduler.config import EnodeSettings
+from enode_scheduler.enode import EnodeClient, open_enode_client
 from enode_scheduler.exceptions import (
     EnodeBadRequest,
     EnodeMalformedResponse,
     EnodeNotFound,
     EnodeTransportError,
 )
+from enode_scheduler.records import ChargeAction
 from enode_scheduler.sim import Fault, RunningSim
+from enode_scheduler.testing import InMemoryUserStore
 from tests.integration.enode.conftest import ClockDriver, vehicles_of
 from tests.integration.enode.spec_check import SpecChecker
 
@@ -91,3 +97,24 @@ async def test_not_found_and_bad_request(
     # The spec check flagged our own bad field[] too; drop it so teardown passes.
     assert [v for v in checker.violations if "field" in v or "GET /vehicles" in v]
     checker.violations.clear()
+
+
+async def test_a_retry_that_is_not_allowed_draws_no_jitter(
+    make_settings: Callable[..., EnodeSettings],
+    store: InMemoryUserStore,
+    clock: FakeClock,
+    driver: ClockDriver,
+) -> None:
+    # The jitter rng is shared with the 429 gates; a refused retry must leave it alone.
+    rng = random.Random(5)
+    settings = make_settings(api_url="http://127.0.0.1:9", get_retries=0)
+    async with (
+        httpx.AsyncClient() as http,
+        open_enode_client(settings, token_store=store, clock=clock, http=http, rng=rng) as client,
+    ):
+        with pytest.raises(EnodeTransportError):
+            await client.set_charging("alice", "v1", ChargeAction.START)  # a POST: never retried
+        with pytest.raises(EnodeTransportError):
+            await client.get_vehicle("alice", "v1")  # no GET retries configured
+    assert client.metrics.requests[("get_vehicle", "transport")] == 1
+    assert rng.getstate() == random.Random(5).getstate()

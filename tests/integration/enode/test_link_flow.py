@@ -10,7 +10,7 @@ import pytest
 from enode_scheduler.enode import EnodeClient
 from enode_scheduler.exceptions import LinkError
 from enode_scheduler.sim import RunningSim
-from enode_scheduler.testing import InMemoryTokenStore
+from enode_scheduler.testing import InMemoryUserStore
 from tests.integration.enode.conftest import ClockDriver
 
 
@@ -25,7 +25,7 @@ async def _authorize(url: str) -> dict[str, str]:
 
 
 async def test_right_state_links_the_user(
-    client: EnodeClient, sim: RunningSim, store: InMemoryTokenStore
+    client: EnodeClient, sim: RunningSim, store: InMemoryUserStore
 ) -> None:
     session = await client.start_link("carol")
     query = dict(parse_qsl(urlsplit(session.authorize_url).query))
@@ -40,7 +40,7 @@ async def test_right_state_links_the_user(
     assert [e.status for e in link_calls] == [200]
 
 
-async def test_wrong_state_is_refused(client: EnodeClient, store: InMemoryTokenStore) -> None:
+async def test_wrong_state_is_refused(client: EnodeClient, store: InMemoryUserStore) -> None:
     session = await client.start_link("carol")
     params = await _authorize(session.authorize_url)
     with pytest.raises(LinkError, match="unknown"):
@@ -49,7 +49,7 @@ async def test_wrong_state_is_refused(client: EnodeClient, store: InMemoryTokenS
 
 
 async def test_replayed_state_is_refused(
-    client: EnodeClient, store: InMemoryTokenStore, sim: RunningSim
+    client: EnodeClient, store: InMemoryUserStore, sim: RunningSim
 ) -> None:
     session = await client.start_link("carol")
     params = await _authorize(session.authorize_url)
@@ -63,7 +63,7 @@ async def test_replayed_state_is_refused(
 
 
 async def test_expired_state_is_refused(
-    client: EnodeClient, store: InMemoryTokenStore, driver: ClockDriver
+    client: EnodeClient, store: InMemoryUserStore, driver: ClockDriver
 ) -> None:
     session = await client.start_link("carol")
     params = await _authorize(session.authorize_url)
@@ -73,7 +73,7 @@ async def test_expired_state_is_refused(
     assert "carol" not in store.tokens
 
 
-async def test_state_bound_to_its_user(client: EnodeClient, store: InMemoryTokenStore) -> None:
+async def test_state_bound_to_its_user(client: EnodeClient, store: InMemoryUserStore) -> None:
     session = await client.start_link("carol")
     params = await _authorize(session.authorize_url)
     with pytest.raises(LinkError, match="another user"):
@@ -82,7 +82,7 @@ async def test_state_bound_to_its_user(client: EnodeClient, store: InMemoryToken
 
 
 async def test_access_denied_is_reported(
-    client: EnodeClient, sim: RunningSim, store: InMemoryTokenStore
+    client: EnodeClient, sim: RunningSim, store: InMemoryUserStore
 ) -> None:
     sim.state.deny_link("dave", error="access_denied", description="The user said no")
     session = await client.start_link("dave")
@@ -101,7 +101,7 @@ async def test_missing_state_is_refused(client: EnodeClient) -> None:
 
 
 async def test_deauthorize_and_delete_user(
-    client: EnodeClient, sim: RunningSim, store: InMemoryTokenStore
+    client: EnodeClient, sim: RunningSim, store: InMemoryUserStore
 ) -> None:
     await client.deauthorize_user("alice")
     assert [e.status for e in sim.state.requests(path_prefix="/users/alice")] == [204]

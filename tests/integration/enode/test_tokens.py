@@ -13,12 +13,12 @@ from enode_scheduler.enode import EnodeClient
 from enode_scheduler.exceptions import NeedsRelink
 from enode_scheduler.records import ChargeAction, UserTokens
 from enode_scheduler.sim import RunningSim
-from enode_scheduler.testing import InMemoryTokenStore
+from enode_scheduler.testing import InMemoryUserStore
 from tests.integration.enode.conftest import ClockDriver, vehicles_of
 
 
 async def test_expired_token_is_refreshed_before_use(
-    client: EnodeClient, sim: RunningSim, store: InMemoryTokenStore, driver: ClockDriver
+    client: EnodeClient, sim: RunningSim, store: InMemoryUserStore, driver: ClockDriver
 ) -> None:
     old = store.tokens["alice"]
     await driver.clock.advance(3600.0)
@@ -33,7 +33,7 @@ async def test_expired_token_is_refreshed_before_use(
 
 
 async def test_401_refreshes_once_and_retries(
-    client: EnodeClient, sim: RunningSim, store: InMemoryTokenStore
+    client: EnodeClient, sim: RunningSim, store: InMemoryUserStore
 ) -> None:
     sim.state.expire_tokens()  # the client still thinks its token is good
     await client.list_vehicles("bob")
@@ -55,7 +55,7 @@ async def test_401_on_a_command_refreshes_and_sends_once(
 
 
 async def test_concurrent_callers_share_one_refresh(
-    client: EnodeClient, sim: RunningSim, store: InMemoryTokenStore
+    client: EnodeClient, sim: RunningSim, store: InMemoryUserStore
 ) -> None:
     cars = vehicles_of(sim, "alice")
     sim.state.expire_tokens()
@@ -69,7 +69,7 @@ async def test_concurrent_callers_share_one_refresh(
 
 
 async def test_failed_refresh_marks_needs_relink(
-    client: EnodeClient, sim: RunningSim, store: InMemoryTokenStore
+    client: EnodeClient, sim: RunningSim, store: InMemoryUserStore
 ) -> None:
     sim.state.revoke_user_tokens("alice")
     with pytest.raises(NeedsRelink) as info:
@@ -81,7 +81,7 @@ async def test_failed_refresh_marks_needs_relink(
 
 
 async def test_forbidden_marks_needs_relink(
-    client: EnodeClient, sim: RunningSim, store: InMemoryTokenStore, driver: ClockDriver
+    client: EnodeClient, sim: RunningSim, store: InMemoryUserStore, driver: ClockDriver
 ) -> None:
     issued = sim.state.issue_user_token("alice", scopes=("vehicle:information",))
     expires_at = driver.clock.now() + timedelta(seconds=issued.expires_in_s)
@@ -93,14 +93,14 @@ async def test_forbidden_marks_needs_relink(
     assert sim.state.counters[vehicle_id].stops == 0
 
 
-async def test_no_tokens_means_needs_relink(client: EnodeClient, store: InMemoryTokenStore) -> None:
+async def test_no_tokens_means_needs_relink(client: EnodeClient, store: InMemoryUserStore) -> None:
     with pytest.raises(NeedsRelink):
         await client.list_vehicles("nobody")
     assert "nobody" in store.needs_relink
 
 
 async def test_tokens_never_reach_the_logs(
-    client: EnodeClient, sim: RunningSim, store: InMemoryTokenStore, driver: ClockDriver
+    client: EnodeClient, sim: RunningSim, store: InMemoryUserStore, driver: ClockDriver
 ) -> None:
     structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(0))
     secrets_seen: set[str] = {sim.client_secret}

@@ -17,15 +17,16 @@ Answer = tuple[int, bytes, str]
 Responder = Callable[[str, dict[str, str]], Answer]
 
 
-def fixture_answer(name: str, *, status: int = 200) -> Answer:
+def fixture_answer(name: str, *, status: int = 200, folder: Path = FIXTURES) -> Answer:
     kind = "application/json" if name.endswith(".json") else "text/xml"
-    return status, (FIXTURES / name).read_bytes(), kind
+    return status, (folder / name).read_bytes(), kind
 
 
 @dataclass
 class PriceServer:
     url: str
     requests: list[tuple[str, dict[str, str]]] = field(default_factory=list)
+    headers: list[dict[str, str]] = field(default_factory=list)
     responder: Responder = lambda path, query: (404, b"", "text/plain")
 
 
@@ -35,6 +36,7 @@ def _handler(server: PriceServer) -> type[BaseHTTPRequestHandler]:
             parts = urlsplit(self.path)
             query = dict(parse_qsl(parts.query))
             server.requests.append((parts.path, query))
+            server.headers.append({k.lower(): v for k, v in self.headers.items()})
             status, body, kind = server.responder(parts.path, query)
             self.send_response(status)
             self.send_header("Content-Type", kind)

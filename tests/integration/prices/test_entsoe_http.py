@@ -13,6 +13,8 @@ from enode_scheduler.prices.zones import get_zone
 from .conftest import PriceServer, fixture_answer
 
 TOKEN = "0000-test-token"
+_ENTITIES = "".join(f'<!ENTITY e{i} "{f"&e{i - 1};" * 10 if i else "x"}">' for i in range(10))
+BILLION_LAUGHS = f"<!DOCTYPE d [{_ENTITIES}]><d>&e9;</d>".encode()
 
 
 @pytest.fixture
@@ -77,8 +79,9 @@ async def test_acknowledgement_is_not_published(
         ((401, b"<html>Unauthorized</html>", "text/html"), PriceSourceUnavailable, "token"),
         ((503, b"busy", "text/plain"), PriceSourceUnavailable, "HTTP 503"),
         (fixture_answer("entsoe_malformed_truncated.xml"), PriceFormatError, "malformed XML"),
+        ((200, BILLION_LAUGHS, "text/xml"), PriceFormatError, "unsafe XML refused"),
     ],
-    ids=["401", "503", "malformed"],
+    ids=["401", "503", "malformed", "xml-bomb"],
 )
 async def test_error_answers_are_typed_and_never_show_the_token(
     http: httpx.AsyncClient,

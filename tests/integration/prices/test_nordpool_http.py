@@ -1,10 +1,12 @@
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
 from datetime import date, timedelta
 
 import httpx
 import pytest
+from structlog.testing import capture_logs
 
 from enode_scheduler.exceptions import PriceFormatError, PricesNotPublished, PriceSourceUnavailable
 from enode_scheduler.prices.nordpool import NordpoolSource
@@ -90,3 +92,30 @@ async def test_error_answers(
     start, end = get_zone("NO2").day_bounds(date(2024, 3, 5))
     with pytest.raises(error):
         await source.fetch("NO2", start=start, end=end)
+
+
+async def test_deep_nesting_is_a_format_error_not_a_crash(
+    source: NordpoolSource, price_server: PriceServer
+) -> None:
+    nested = b"[" * 100_000 + b"]" * 100_000
+    price_server.responder = lambda p, q: (200, nested, "application/json")
+    start, end = get_zone("NO2").day_bounds(date(2024, 3, 5))
+    with pytest.raises(PriceFormatError, match="not usable JSON"):
+        await source.fetch("NO2", start=start, end=end)
+
+
+async def test_a_nan_row_is_skipped_and_the_rest_of_the_day_is_used(
+    source: NordpoolSource, price_server: PriceServer
+) -> None:
+    day = json.loads(fixture_answer(DAYS["2024-03-05"])[1])
+    day["multiAreaEntries"][7]["entryPerArea"]["NO2"] = float("nan")
+    body = json.dumps(day).encode()  # json writes NaN, as a broken producer would
+    price_server.responder = lambda p, q: (
+        (200, body, "application/json") if q.get("date") == "2024-03-05" else (204, b"", "")
+    )
+    start, end = get_zone("NO2").day_bounds(date(2024, 3, 5))
+    with capture_logs() as logs:
+        slots = await source.fetch("NO2", start=start, end=end)
+    assert len(slots) == 23
+    assert start + timedelta(hours=7) not in {s.start for s in slots}
+    assert [e["event"] for e in logs].count("price_rejected") == 1

@@ -167,17 +167,48 @@ async def test_single_part_endpoints(sim: RunningSim, sim_http: httpx.AsyncClien
 
 
 async def test_charging_locations_crud(sim_http: httpx.AsyncClient) -> None:
+    # Every user starts with a home location, where their cars are.
+    (home,) = (await sim_http.get("/charging-locations")).json()
+    assert home["name"] == "Home"
+    cars = (await sim_http.get("/vehicles")).json()
+    assert cars
+    assert {c["chargingLocationId"] for c in cars} == {home["id"]}
     created = await sim_http.post(
-        "/charging-locations", json={"name": "Home", "latitude": 59.9, "longitude": 10.7}
+        "/charging-locations", json={"name": "Work", "latitude": 59.9, "longitude": 10.7}
     )
     assert created.status_code == 201
     location = created.json()
     path = f"/charging-locations/{location['id']}"
-    assert (await sim_http.get("/charging-locations")).json() == [location]
+    assert (await sim_http.get("/charging-locations")).json() == [home, location]
+    assert (await sim_http.get(path)).json() == location
     renamed = await sim_http.put(path, json={"name": "Cabin", "latitude": 61.0, "longitude": 9.0})
     assert renamed.json()["name"] == "Cabin"
     assert (await sim_http.delete(path)).status_code == 204
     assert (await sim_http.get(path)).status_code == 404
+
+
+async def test_control_api_moves_a_car_and_sets_its_charger_power(
+    sim: RunningSim, sim_http: httpx.AsyncClient
+) -> None:
+    car = (await sim_http.get("/vehicles")).json()[0]["id"]
+    async with httpx.AsyncClient(base_url=sim.api_url) as control:
+        moved = await control.patch(
+            f"/_sim/vehicles/{car}",
+            json={"charging_location_id": None, "max_charge_kw": 150, "plugged_in": True},
+        )
+        assert moved.status_code == 200, moved.text
+        assert moved.json()["charging_location_id"] is None
+        assert moved.json()["max_charge_kw"] == 150
+        body = (await sim_http.get(f"/vehicles/{car}", params={"field[]": "chargeState"})).json()
+        assert body["chargingLocationId"] is None
+        bad = await control.patch(f"/_sim/vehicles/{car}", json={"charging_location_id": 5})
+        assert bad.status_code == 400
+        assert "charging_location_id" in bad.json()["error"]
+        hidden = await control.patch(f"/_sim/vehicles/{car}", json={"reports_location": False})
+        assert hidden.json()["reports_location"] is False
+        body = (await sim_http.get(f"/vehicles/{car}", params={"field[]": "location"})).json()
+        assert "location" not in body
+        assert body["chargingLocationId"] is None
 
 
 async def test_health_follows_the_control_state(

@@ -47,18 +47,19 @@ async def test_one_off_plan_round_trips(store: Any) -> None:
     assert (await store.plans.get_plan("v2")) == stored
 
 
-async def test_list_status_delete_and_changes(store: Any, clock: FakeClock) -> None:
-    await store.plans.put_plan(repeating_plan("v1"))
-    await clock.advance(10)
-    mark = clock.now()
-    await clock.advance(10)
+async def test_list_status_and_delete(store: Any, clock: FakeClock) -> None:
+    put = await store.plans.put_plan(repeating_plan("v1"))
     await store.plans.put_plan(PlanRecord("v2", "u1", 70.0, deadline=START, enabled=False))
     assert [p.vehicle_id for p in await store.plans.list_plans()] == ["v1", "v2"]
     assert [p.vehicle_id for p in await store.plans.list_plans(enabled_only=True)] == ["v1"]
-    assert [p.vehicle_id for p in await store.plans.plans_changed_since(mark)] == ["v2"]
+    await clock.advance(10)
     await store.plans.set_plan_status("v1", PlanStatus.FAILED, reason="no response")
     failed = await store.plans.get_plan("v1")
     assert (failed.status, failed.status_reason) == (PlanStatus.FAILED, "no response")
+    # Not an edit: the reconciler replans (and resets attempts) only when updated_at moves.
+    assert failed.updated_at == put.updated_at
+    await store.plans.set_plan_status("v9", PlanStatus.DONE)  # no plan: nothing happens
+    assert await store.plans.get_plan("v9") is None
     assert await store.plans.delete_plan("v1") is True
     assert await store.plans.delete_plan("v1") is False
 
@@ -79,17 +80,17 @@ def schedule(cost: float) -> Schedule:
 
 async def test_schedule_round_trips_and_is_replaced(store: Any) -> None:
     record = ScheduleRecord("v1", schedule(2.0), START + timedelta(hours=8), START)
-    await store.schedules.save_schedule(record)
+    await store.schedules.save_schedules([record])
     assert await store.schedules.get_schedule("v1") == record
     newer = ScheduleRecord("v1", schedule(1.5), START + timedelta(hours=8), START + timedelta(1))
-    await store.schedules.save_schedule(newer)
+    await store.schedules.save_schedules([newer])
     assert await store.schedules.get_schedules(["v1", "v2"]) == {"v1": newer}
     assert await store.schedules.get_schedule("v2") is None
 
 
 async def test_schedules_saved_as_a_batch_replace_each_vehicles_own(store: Any) -> None:
     old = ScheduleRecord("v1", schedule(2.0), START + timedelta(hours=8), START)
-    await store.schedules.save_schedule(old)
+    await store.schedules.save_schedules([old])
     batch = [
         ScheduleRecord(f"v{i}", schedule(1.0 + i), START + timedelta(hours=8), START)
         for i in range(1, 4)

@@ -87,8 +87,9 @@ async def test_delete_user_removes_everything_of_theirs(store: Any) -> None:
     await store.plans.put_plan(PlanRecord("v1", "u1", 80, deadline=START))
     await store.plans.put_plan(PlanRecord("v3", "u1", 80, deadline=START))
     schedule = Schedule(True, (), 0.0, 0.0, 0, 50.0)
-    for vehicle_id in ("v1", "v2", "v3"):
-        await store.schedules.save_schedule(ScheduleRecord(vehicle_id, schedule, START, START))
+    await store.schedules.save_schedules(
+        [ScheduleRecord(vehicle_id, schedule, START, START) for vehicle_id in ("v1", "v2", "v3")]
+    )
     assert await store.users.delete_user("u1") is True
     assert await store.users.delete_user("u1") is False
     assert await store.tokens.get_tokens("u1") is None

@@ -14,6 +14,7 @@ from sqlalchemy.exc import IntegrityError
 
 from enode_scheduler.config import DatabaseSettings
 from enode_scheduler.exceptions import SchemaOutdated, StoreError, TokenDecryptError
+from enode_scheduler.ports import LEADER_LEASE
 from enode_scheduler.records import UserTokens
 from enode_scheduler.store import open_store
 from enode_scheduler.store.crypto import KEY_FILE_NAME, generate_key
@@ -119,7 +120,7 @@ async def test_concurrent_acquire_gives_one_leader(empty_db_url: str, tmp_path: 
     ):
         leases = await asyncio.gather(
             *(
-                s.leases.acquire("leader", holder=f"h{i}", ttl_s=30)
+                s.leases.acquire(LEADER_LEASE, holder=f"h{i}", ttl_s=30)
                 for i, s in enumerate([one, two] * 4)
             )
         )

@@ -56,13 +56,20 @@ async def link_user(store: Store, sim: RunningSim, user_id: str, *, now: datetim
 
 
 async def add_plan(
-    store: Store, vehicle_id: str, user_id: str, *, target: float, deadline: datetime
+    store: Store,
+    vehicle_id: str,
+    user_id: str,
+    *,
+    target: float,
+    deadline: datetime,
+    location_id: str | None,
 ) -> None:
     await store.plans.put_plan(
         PlanRecord(
-            vehicle_id=vehicle_id, user_id=user_id, target_soc_percent=target, deadline=deadline
+            vehicle_id=vehicle_id, user_id=user_id, target_soc_percent=target, deadline=deadline,
+            location_id=location_id,
         )
-    )
+    )  # fmt: skip
 
 
 class NotifyListener:

@@ -57,7 +57,10 @@ async def test_daemon_serves_health_notifies_systemd_and_stops_cleanly(
     settings = daemon_settings(tmp_path, sim, listen="127.0.0.1:0")
     async with build(settings, clock=clock) as deps:
         await link_user(deps.store, sim, "u1", now=clock.now())
-        await add_plan(deps.store, "car-1", "u1", target=60.0, deadline=DEADLINE)
+        await add_plan(
+            deps.store, "car-1", "u1", target=60.0, deadline=DEADLINE,
+            location_id=sim.state.home_location_id("u1"),
+        )  # fmt: skip
         notifier = Notifier(str(listener.path), watchdog_usec="200000")
         daemon = Daemon(deps, notifier=notifier, install_signals=False, holder="test")
         task = asyncio.create_task(daemon.run())
@@ -76,6 +79,9 @@ async def test_daemon_serves_health_notifies_systemd_and_stops_cleanly(
         assert closed.status_code == 401
         assert 'enode_scheduler_commands_sent_total{action="STOP"} 1' in metrics
         assert "enode_scheduler_enode_requests_total" in metrics
+        # car-1 is at its plan's (home) location: controlled, and nothing is away.
+        assert 'enode_scheduler_plan_vehicles{status="active"} 1' in metrics
+        assert 'enode_scheduler_plan_vehicles{status="away"} 0' in metrics
         await until(lambda: "WATCHDOG=1" in listener.drain())
         started = asyncio.get_running_loop().time()
         daemon.stop()
@@ -113,7 +119,10 @@ async def test_a_stalled_reconcile_loop_stops_the_watchdog_and_exits_3(
     settings = daemon_settings(tmp_path, sim, scheduler=scheduler)
     async with build(settings, clock=clock) as deps:
         await link_user(deps.store, sim, "u1", now=clock.now())
-        await add_plan(deps.store, "car-1", "u1", target=60.0, deadline=DEADLINE)
+        await add_plan(
+            deps.store, "car-1", "u1", target=60.0, deadline=DEADLINE,
+            location_id=sim.state.home_location_id("u1"),
+        )  # fmt: skip
         notifier = Notifier(str(listener.path), watchdog_usec="400000")
         daemon = Daemon(deps, notifier=notifier, install_signals=False, holder="test")
         task = asyncio.create_task(daemon.run())

@@ -2,24 +2,55 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+import logging
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
+import structlog
 from typer.testing import CliRunner
 
 from enode_scheduler.cli import app
+from enode_scheduler.config import load_settings
+from enode_scheduler.records import ChargingLocation, VehicleReading
+from enode_scheduler.store import open_store
+
+HOME = ChargingLocation("loc-home", "u1", name="Home")
+WORK = ChargingLocation("loc-work", "u1", name="Work")
+
+
+def seed(config: Path, locations: Sequence[ChargingLocation] = (HOME,)) -> None:
+    """Cars car-1 and car-2 of user u1 as the daemon would have stored them, and locations."""
+
+    async def go() -> None:
+        settings = load_settings(config)
+        async with open_store(settings.database, state_dir=settings.state_dir) as store:
+            await store.vehicles.save_readings(
+                [
+                    VehicleReading(v, "u1", "TESLA", None, True, 50.0, True, False, None, 60, 100)
+                    for v in ("car-1", "car-2")
+                ]
+            )
+            await store.locations.replace_locations("u1", list(locations))
+
+    asyncio.run(go())
 
 
 @pytest.fixture
 def config(tmp_path: Path) -> Path:
     path = tmp_path / "config.toml"
     path.write_text(f'state_dir = "{tmp_path}"\n\n[database]\nauto_migrate = true\n')
+    seed(path)
     return path
 
 
 def cli(config: Path, *args: str) -> tuple[int, str, str]:
     result = CliRunner().invoke(app, ["--config", str(config), *args])
+    # The command pointed logging at the runner's stream, which is closed now.
+    structlog.reset_defaults()
+    logging.getLogger().handlers = []
     return result.exit_code, result.stdout, result.stderr
 
 
@@ -39,6 +70,7 @@ def test_add_list_and_remove_plans(config: Path) -> None:
     assert plans["car-1"]["min_soc_percent"] == 20
     assert plans["car-2"]["deadline"] == "2099-01-02T06:30:00+00:00"
     assert plans["car-2"]["status"] == "active"
+    assert plans["car-2"]["location_id"] == "loc-home"
     assert cli(config, "plans", "remove", "car-1")[0] == 0
     code, out, _ = cli(config, "plans", "list", "--json")
     assert [p["vehicle_id"] for p in json.loads(out)] == ["car-2"]
@@ -63,3 +95,63 @@ def test_bad_plan_input_exits_2_with_one_line(config: Path, args: list[str], mes
     assert code == 2
     assert message in err
     assert len(err.strip().splitlines()) == 1
+
+
+def test_unknown_vehicle_or_another_users_vehicle_exits_2_and_stores_nothing(
+    config: Path,
+) -> None:
+    for vehicle, user, message in [
+        ("car-9", "u1", "unknown vehicle 'car-9'"),
+        ("car-1", "u2", "belongs to user 'u1', not 'u2'"),
+    ]:
+        code, _, err = cli(config, "plans", "add", vehicle, "--user", user, "--target", "80",
+                           "--at", "07:00")  # fmt: skip
+        assert code == 2
+        assert message in err
+        assert len(err.strip().splitlines()) == 1
+    assert json.loads(cli(config, "plans", "list", "--json")[1]) == []
+
+
+def test_plan_without_a_location_is_stored_and_says_so_in_one_line(config: Path) -> None:
+    seed(config, locations=())
+    code, out, err = cli(config, "plans", "add", "car-1", "--user", "u1", "--target", "80",
+                         "--at", "07:00")  # fmt: skip
+    assert code == 0, err
+    assert "plan set for car-1" in out
+    assert len(err.strip().splitlines()) == 1
+    assert "will not be controlled" in err
+    assert "locations add --user u1" in err
+    (plan,) = json.loads(cli(config, "plans", "list", "--json")[1])
+    assert (plan["location_id"], plan["status"]) == (None, "no_location")
+
+
+def test_location_is_named_by_name_or_id_and_must_be_chosen_among_several(config: Path) -> None:
+    seed(config, locations=(HOME, WORK))
+    base = ["plans", "add", "car-1", "--user", "u1", "--target", "80", "--at", "07:00"]
+    code, _, err = cli(config, *base)
+    assert code == 2
+    assert "has 2 charging locations" in err
+    code, _, err = cli(config, *base, "--location", "cabin")
+    assert code == 2
+    assert "no charging location 'cabin'" in err
+    assert cli(config, *base, "--location", "work")[0] == 0
+    (plan,) = json.loads(cli(config, "plans", "list", "--json")[1])
+    assert plan["location_id"] == "loc-work"
+    assert cli(config, *base, "--location", "loc-home")[0] == 0
+    (plan,) = json.loads(cli(config, "plans", "list", "--json")[1])
+    assert plan["location_id"] == "loc-home"
+    code, out, _ = cli(config, "plans", "list")
+    assert code == 0
+    assert "Home" in out
+    assert "active" in out
+
+
+def test_locations_offline_list_the_stored_copy_and_cannot_change(config: Path) -> None:
+    seed(config, locations=(HOME, WORK))
+    code, out, err = cli(config, "locations", "list", "--user", "u1", "--json")
+    assert code == 0, err
+    assert [loc["name"] for loc in json.loads(out)] == ["Home", "Work"]
+    code, _, err = cli(config, "locations", "add", "--user", "u1", "--name", "X",
+                       "--lat", "1", "--lon", "2")  # fmt: skip
+    assert code == 2
+    assert "needs Enode" in err

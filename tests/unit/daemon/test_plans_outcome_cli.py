@@ -4,20 +4,29 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+import structlog
 from typer.testing import CliRunner
 
 from enode_scheduler.cli import app
 from enode_scheduler.clock import FakeClock
 from enode_scheduler.config import load_settings
 from enode_scheduler.planner.models import Schedule, Window
-from enode_scheduler.records import OutcomeKind, PlanOutcome, ScheduleRecord, VehicleReading
+from enode_scheduler.records import (
+    ChargingLocation,
+    OutcomeKind,
+    PlanOutcome,
+    ScheduleRecord,
+    VehicleReading,
+)
 from enode_scheduler.store import open_store
 
 SIM_NOW = datetime(2026, 1, 5, 17, tzinfo=UTC)
+CAR = "car-1-0123456789abcdef"
 
 
 @pytest.fixture
@@ -29,12 +38,38 @@ def config(tmp_path: Path) -> Path:
         f'[clock]\nspeed = 1e-9\nstart = "{SIM_NOW.isoformat()}"\n\n'
         '[scheduler]\ntimezone = "Europe/Oslo"\n\n[prices]\ncurrency = "NOK"\n'
     )
+    seed_cars(path, [CAR])
     return path
 
 
 def cli(config: Path, *args: str) -> tuple[int, str, str]:
     result = CliRunner().invoke(app, ["--config", str(config), *args])
+    # The command pointed logging at the runner's stream, which is closed now.
+    structlog.reset_defaults()
+    logging.getLogger().handlers = []
     return result.exit_code, result.stdout, result.stderr
+
+
+def seed_cars(config: Path, vehicle_ids: list[str]) -> None:
+    """alice's cars as the daemon would have stored them, at her one location (Home)."""
+    settings = load_settings(config)
+
+    async def go() -> None:
+        async with open_store(
+            settings.database, state_dir=settings.state_dir, clock=FakeClock(SIM_NOW)
+        ) as store:
+            await store.vehicles.save_readings(
+                [
+                    VehicleReading(
+                        v, "alice", "TESLA", SIM_NOW, True, 71.0, True, False, None, 60.0, 100.0
+                    )
+                    for v in vehicle_ids
+                ]
+            )
+            home = ChargingLocation("loc-home", "alice", name="Home")
+            await store.locations.replace_locations("alice", [home])
+
+    asyncio.run(go())
 
 
 def seed(config: Path, *, outcome: PlanOutcome, record: ScheduleRecord | None) -> None:
@@ -44,14 +79,9 @@ def seed(config: Path, *, outcome: PlanOutcome, record: ScheduleRecord | None) -
         async with open_store(
             settings.database, state_dir=settings.state_dir, clock=FakeClock(SIM_NOW)
         ) as store:
-            reading = VehicleReading(
-                "car-1-0123456789abcdef", "alice", "TESLA", SIM_NOW, True, 71.0, True, False,
-                None, 60.0, 100.0,
-            )  # fmt: skip
-            await store.vehicles.save_readings([reading])
             await store.outcomes.record_outcome(outcome)
             if record is not None:
-                await store.schedules.save_schedule(record)
+                await store.schedules.save_schedules([record])
 
     asyncio.run(go())
 
@@ -59,7 +89,7 @@ def seed(config: Path, *, outcome: PlanOutcome, record: ScheduleRecord | None) -
 def test_plans_add_takes_a_deadline_on_the_clock_s_date_in_the_local_zone(config: Path) -> None:
     # On the wall clock (2026-12 on this machine, or later) this date is long past.
     code, out, err = cli(
-        config, "plans", "add", "car-1", "--user", "alice", "--target", "80",
+        config, "plans", "add", CAR, "--user", "alice", "--target", "80",
         "--by", "2026-01-06T07:00",
     )  # fmt: skip
     assert code == 0, err
@@ -67,7 +97,7 @@ def test_plans_add_takes_a_deadline_on_the_clock_s_date_in_the_local_zone(config
     code, out, _ = cli(config, "plans", "list", "--json")
     assert json.loads(out)[0]["deadline"] == "2026-01-06T06:00:00+00:00"
     code, _, err = cli(
-        config, "plans", "add", "car-1", "--user", "alice", "--target", "80",
+        config, "plans", "add", CAR, "--user", "alice", "--target", "80",
         "--by", "2026-01-05T17:59",
     )  # fmt: skip
     assert code == 2
@@ -75,7 +105,7 @@ def test_plans_add_takes_a_deadline_on_the_clock_s_date_in_the_local_zone(config
 
 
 def test_plans_list_and_show_carry_a_missed_outcome(config: Path) -> None:
-    vid = "car-1-0123456789abcdef"
+    vid = CAR
     assert cli(config, "plans", "add", vid, "--user", "alice", "--target", "80",
                "--by", "2026-01-06T07:00")[0] == 0  # fmt: skip
     deadline = datetime(2026, 1, 6, 6, tzinfo=UTC)
@@ -118,6 +148,7 @@ def test_plans_list_and_show_carry_a_missed_outcome(config: Path) -> None:
 
 
 def test_a_unique_prefix_names_a_plan_and_an_ambiguous_one_is_refused(config: Path) -> None:
+    seed_cars(config, ["abc-111", "abc-222", "xyz-333"])
     for vid in ("abc-111", "abc-222", "xyz-333"):
         assert cli(config, "plans", "add", vid, "--user", "alice", "--target", "80",
                    "--at", "07:00")[0] == 0  # fmt: skip

@@ -54,6 +54,11 @@ def test_runtime_is_non_root_exec_form_and_health_checked() -> None:
     assert json.loads(_last("VOLUME")) == ["/var/lib/enode-scheduler"]
 
 
+def test_the_image_installs_the_versions_the_lock_pins() -> None:
+    builder = DOCKERFILE.read_text(encoding="utf-8").rsplit("FROM ", 1)[0]
+    assert "--constraint constraints.txt" in builder
+
+
 def test_runtime_never_writes_bytecode_outside_the_image_build() -> None:
     final_stage = DOCKERFILE.read_text(encoding="utf-8").rsplit("FROM ", 1)[1]
     assert "PYTHONDONTWRITEBYTECODE=1" in final_stage
@@ -65,6 +70,7 @@ def test_build_context_has_what_the_wheel_needs_and_nothing_else(tmp_path: Path)
         [sys.executable, str(ROOT / ".ci" / "docker-context"), str(tmp_path)], check=True
     )
     files = {path.relative_to(tmp_path).as_posix() for path in tmp_path.rglob("*")}
-    assert {"pyproject.toml", "README.md", "enode_scheduler/cli.py"} <= files
+    assert {"pyproject.toml", "constraints.txt", "README.md", "enode_scheduler/cli.py"} <= files
+    assert {"migrations/env.py", "migrations/script.py.mako", "migrations/__init__.py"} <= files
     assert not [name for name in files if name.startswith(("tests", ".git", "docs", "deploy"))]
     assert not [name for name in files if "__pycache__" in name or name.endswith(".pyc")]

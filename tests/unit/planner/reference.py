@@ -5,10 +5,14 @@ Per price piece i: charge time l_i touching its left edge and r_i touching its r
 Binaries A_i / B_i say that charging touches the left / right edge, F_i that the piece is full.
 A start happens at the left edge when A_i and not B_{i-1}, inside the piece when B_i and not F_i.
 The min-SoC floor is forced by fixing the pieces before the floor's end as full.
+
+The objective per kWh is `price_of(slot)`: the price by default; the CO2 tests pass the blended
+price or the intensity, and `cap` adds a limit on another per-kWh sum (lexicographic checks).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 
 import highspy
@@ -16,8 +20,24 @@ import highspy
 from enode_scheduler.planner.models import Goal, Slot, VehicleState
 
 
-def reference_objective(state: VehicleState, goal: Goal, slots: list[Slot], now: datetime) -> float:
-    """Minimum of energy cost + start_penalty * starts, for a feasible contract case."""
+def _price(slot: Slot) -> float:
+    return slot.price_per_kwh
+
+
+def reference_objective(
+    state: VehicleState,
+    goal: Goal,
+    slots: list[Slot],
+    now: datetime,
+    *,
+    price_of: Callable[[Slot], float] = _price,
+    cap: tuple[Callable[[Slot], float], float] | None = None,
+) -> float:
+    """Minimum of energy cost + start_penalty * starts, for a feasible contract case.
+
+    With `cap = (value_of, limit)`, only plans whose sum of `value_of(slot)` per kWh stays within
+    `limit` count.
+    """
     kwh_per_percent = state.battery_capacity_kwh / 100 / state.charge_efficiency
     need_s = max(0.0, goal.target_soc_percent - state.soc_percent) * kwh_per_percent
     need_s = need_s / state.max_charge_kw * 3600
@@ -25,15 +45,17 @@ def reference_objective(state: VehicleState, goal: Goal, slots: list[Slot], now:
     floor_s = max(0.0, floor - state.soc_percent) * kwh_per_percent / state.max_charge_kw * 3600
     if need_s <= 0:
         return 0.0
-    pieces = _pieces(slots, now, goal.deadline, cut_s=floor_s)
+    pieces = _pieces(slots, now, goal.deadline, cut_s=floor_s, price_of=price_of)
+    capped = _pieces(slots, now, goal.deadline, cut_s=floor_s, price_of=cap[0]) if cap else []
     highs = highspy.Highs()
     highs.setOptionValue("output_flag", False)
     highs.setOptionValue("mip_rel_gap", 1e-9)
     highs.setOptionValue("mip_abs_gap", 1e-9)
     objective = 0.0 * highs.addVariable(lb=0, ub=0)
     total = None
+    capped_sum = 0.0 * highs.addVariable(lb=0, ub=0)
     previous_b = None
-    for start_s, end_s, price in pieces:
+    for index, (start_s, end_s, price) in enumerate(pieces):
         length = end_s - start_s
         left = highs.addVariable(lb=length if end_s <= floor_s + 1e-9 else 0, ub=length)
         right = highs.addVariable(lb=0, ub=length)
@@ -54,15 +76,24 @@ def reference_objective(state: VehicleState, goal: Goal, slots: list[Slot], now:
         energy_cost = price * state.max_charge_kw / 3600
         objective = objective + energy_cost * (left + right) + goal.start_penalty * (inner + edge)
         total = left + right if total is None else total + left + right
+        if cap:
+            capped_sum = capped_sum + capped[index][2] * state.max_charge_kw / 3600 * (left + right)
     assert total is not None
     highs.addConstr(total == need_s)
+    if cap:
+        highs.addConstr(capped_sum <= cap[1])
     highs.minimize(objective)
     assert highs.getModelStatus() == highspy.HighsModelStatus.kOptimal
     return float(highs.getInfo().objective_function_value)
 
 
 def _pieces(
-    slots: list[Slot], now: datetime, deadline: datetime, *, cut_s: float
+    slots: list[Slot],
+    now: datetime,
+    deadline: datetime,
+    *,
+    cut_s: float,
+    price_of: Callable[[Slot], float],
 ) -> list[tuple[float, float, float]]:
     horizon_s = (deadline - now).total_seconds()
     out = []
@@ -71,8 +102,9 @@ def _pieces(
         end = min(horizon_s, (slot.end - now).total_seconds())
         if end - start < 1e-6:
             continue
+        price = price_of(slot)
         if start < cut_s < end:
-            out += [(start, cut_s, slot.price_per_kwh), (cut_s, end, slot.price_per_kwh)]
+            out += [(start, cut_s, price), (cut_s, end, price)]
         else:
-            out.append((start, end, slot.price_per_kwh))
+            out.append((start, end, price))
     return [piece for piece in out if piece[1] - piece[0] >= 1e-6]

@@ -106,7 +106,7 @@ def test_other_acknowledgement_is_a_refusal(fixtures_dir: Path) -> None:
     [
         (None, "malformed XML"),
         (b"<html><body>Service unavailable</body></html>", "unexpected document 'html'"),
-        (b'<!DOCTYPE x [<!ENTITY a "b">]><x>&a;</x>', "DTD refused"),
+        (b'<!DOCTYPE x [<!ENTITY a "b">]><x>&a;</x>', "unsafe XML refused: DTDForbidden"),
     ],
 )
 def test_bad_documents_are_format_errors(
@@ -115,6 +115,25 @@ def test_bad_documents_are_format_errors(
     data = body or (fixtures_dir / "entsoe_malformed_truncated.xml").read_bytes()
     with pytest.raises(PriceFormatError, match=message):
         parse_entsoe_document(data)
+
+
+_LAUGHS = "".join(f'<!ENTITY lol{i} "{f"&lol{i - 1};" * 10 if i else "lol"}">' for i in range(10))
+HOSTILE = {
+    # 10^9 "lol"s once expanded: refused before any expansion.
+    "billion-laughs": f"<!DOCTYPE lolz [{_LAUGHS}]><lolz>&lol9;</lolz>",
+    "external-entity": '<!DOCTYPE x [<!ENTITY f SYSTEM "file:///etc/passwd">]><x>&f;</x>',
+    "external-dtd": '<!DOCTYPE x SYSTEM "http://127.0.0.1:9/evil.dtd"><x/>',
+    # Past the first few kilobytes, where a prefix check would no longer look.
+    "dtd-after-a-long-prolog": f"<?xml version='1.0'?><!--{'x' * 8192}-->"
+    f"<!DOCTYPE lolz [{_LAUGHS}]><lolz>&lol9;</lolz>",
+}
+
+
+@pytest.mark.parametrize("body", HOSTILE.values(), ids=HOSTILE.keys())
+def test_entity_tricks_are_refused_with_one_line(body: str) -> None:
+    with pytest.raises(PriceFormatError) as caught:
+        parse_entsoe_document(body.encode())
+    assert str(caught.value) == "ENTSO-E: unsafe XML refused: DTDForbidden"
 
 
 def _period_doc(resolution: str, points: str, *, curve: str = "A01") -> bytes:

@@ -1,11 +1,14 @@
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from enode_scheduler.exceptions import PriceFormatError
 from enode_scheduler.planner.models import Slot
@@ -66,11 +69,12 @@ def test_other_currency_than_asked_is_refused(fixtures_dir: Path) -> None:
     ("payload", "message"),
     [
         ([], "no multiAreaEntries"),
-        ({"multiAreaEntries": [{"deliveryStart": "2024-01-01T00:00:00Z",
-                                "deliveryEnd": "2024-01-01T01:00:00Z",
-                                "entryPerArea": {"NO2": None}}]}, "no price for NO2"),
         ({"multiAreaEntries": [{"deliveryStart": "soon", "deliveryEnd": "later",
                                 "entryPerArea": {"NO2": 1.0}}]}, "bad deliveryStart"),
+        ({"multiAreaEntries": [{"deliveryStart": 5, "deliveryEnd": [],
+                                "entryPerArea": {"NO2": 1.0}}]}, "deliveryStart is not a string"),
+        ({"multiAreaEntries": [3, "x"]}, "is not an object"),
+        ({"multiAreaEntries": [{"entryPerArea": ["NO2", 1.0]}]}, "entryPerArea .* not an object"),
     ],
 )  # fmt: skip
 def test_broken_answers_are_format_errors(payload: object, message: str) -> None:
@@ -89,3 +93,35 @@ def test_delivery_days_are_cet_days() -> None:
         date(2024, 3, 5),
         date(2024, 3, 6),
     ]
+
+
+def test_a_row_without_a_number_keeps_its_place_as_nan() -> None:
+    entry = {
+        "deliveryStart": "2024-01-01T00:00:00Z",
+        "deliveryEnd": "2024-01-01T01:00:00Z",
+        "entryPerArea": {"NO2": None},
+    }
+    (slot,) = parse_nordpool_json({"multiAreaEntries": [entry]}, area="NO2")
+    assert math.isnan(slot.price_per_kwh)
+
+
+_json = st.recursive(
+    st.none() | st.booleans() | st.floats() | st.text(max_size=30),
+    lambda children: st.lists(children, max_size=4)
+    | st.dictionaries(
+        st.sampled_from(["multiAreaEntries", "entryPerArea", "deliveryStart", "deliveryEnd",
+                         "NO2", "currency", "x"]),
+        children,
+        max_size=4,
+    ),
+    max_leaves=20,
+)  # fmt: skip
+
+
+@given(payload=_json)
+def test_any_json_is_slots_or_a_format_error(payload: object) -> None:
+    try:
+        slots = parse_nordpool_json(payload, area="NO2")
+    except PriceFormatError:
+        return
+    assert all(isinstance(s, Slot) for s in slots)

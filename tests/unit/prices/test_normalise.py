@@ -1,10 +1,12 @@
 from __future__ import annotations
 
+import math
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from structlog.testing import capture_logs
 
 from enode_scheduler.exceptions import PriceFormatError
 from enode_scheduler.planner.models import Slot
@@ -79,3 +81,40 @@ def test_hourly_series_under_a_full_quarter_series_is_replaced(prices: list[floa
     hours = run(T0, [H] * len(prices), prices)
     quarters = run(T0, [Q] * (4 * len(prices)))
     assert merge_series([hours, quarters]) == quarters
+
+
+@pytest.mark.parametrize(
+    ("bad", "reason"),
+    [
+        (float("nan"), "not finite"),
+        (float("inf"), "not finite"),
+        (-float("inf"), "not finite"),
+        (100.001, "outside"),  # 100,001 per MWh
+        (-10.5, "outside"),
+    ],
+)
+def test_an_impossible_price_drops_its_slot_with_one_line_and_keeps_the_rest(
+    bad: float, reason: str
+) -> None:
+    slots = run(T0, [H] * 24, prices=[0.1] * 24)
+    slots[5] = Slot(slots[5].start, slots[5].end, bad)
+    with capture_logs() as logs:
+        kept = validate_series(slots, source="Nord Pool")
+    assert kept == slots[:5] + slots[6:]
+    (line,) = [e for e in logs if e["event"] == "price_rejected"]
+    assert line["source"] == "Nord Pool"
+    assert line["slot_start"] == slots[5].start.isoformat()
+    assert reason in line["reason"]
+
+
+@given(price=st.floats(allow_nan=True, allow_infinity=True))
+def test_only_finite_prices_within_the_bounds_are_kept(price: float) -> None:
+    slots = [Slot(T0, T0 + H, price)]
+    kept = validate_series(slots, source="t")
+    assert kept == (slots if math.isfinite(price) and -10 <= price <= 100 else [])
+
+
+def test_extreme_real_prices_are_kept() -> None:
+    # The markets' own limits (e.g. -500 and 4,000 EUR/MWh) are real prices, not faults.
+    slots = run(T0, [H, H], prices=[-0.5, 4.0])
+    assert validate_series(slots, source="t") == slots

@@ -11,8 +11,10 @@ import pytest
 
 from enode_scheduler.clock import FakeClock
 from enode_scheduler.config import SchedulerSettings
+from enode_scheduler.exceptions import LostLeadership
 from enode_scheduler.planner import next_deadline, plan
 from enode_scheduler.planner.models import Slot
+from enode_scheduler.ports import LEADER_LEASE
 from enode_scheduler.records import (
     ChargeAction,
     CommandIntent,
@@ -20,7 +22,7 @@ from enode_scheduler.records import (
     PlanRecord,
     PlanStatus,
 )
-from enode_scheduler.service import LostLeadership, Ports, Reconciler
+from enode_scheduler.service import Ports, Reconciler
 from enode_scheduler.testing import InMemoryStore
 from tests.fakes import FakeCar, FakeEnode, RecordingSchedules
 
@@ -60,11 +62,22 @@ class World:
                 min(max(wake, self.clock.now() + timedelta(seconds=1)), until)
             )
 
-    async def add_plan(self, vehicle_id: str, *, target: float, deadline: datetime) -> None:
+    async def add_plan(
+        self,
+        vehicle_id: str,
+        *,
+        target: float,
+        deadline: datetime,
+        location_id: str | None = "home",
+    ) -> None:
         user = self.enode.cars[vehicle_id].user_id
         await self.stores.plans.put_plan(
             PlanRecord(
-                vehicle_id=vehicle_id, user_id=user, target_soc_percent=target, deadline=deadline
+                vehicle_id=vehicle_id,
+                user_id=user,
+                target_soc_percent=target,
+                deadline=deadline,
+                location_id=location_id,
             )
         )
 
@@ -75,7 +88,7 @@ async def make_world(cars: Sequence[FakeCar], settings: SchedulerSettings = SETT
     stores = InMemoryStore.create(clock=clock)
     await stores.prices.upsert_slots(ZONE, night_prices(START))
     # Epoch 1: this test process leads unless a test says otherwise.
-    await stores.leases.acquire("leader", holder="me", ttl_s=30 * 24 * 3600)
+    await stores.leases.acquire(LEADER_LEASE, holder="me", ttl_s=30 * 24 * 3600)
     schedules = RecordingSchedules(stores.schedules)
     ports = Ports(enode, stores.vehicles, stores.plans, schedules, stores.intents, stores.prices)
     rec = Reconciler(
@@ -158,10 +171,10 @@ async def test_stale_epoch_stops_the_step_before_anything_is_sent() -> None:
     await world.run(hours=12, epoch=1)
     assert world.enode.commands == []
     # Another process took over while this one was paused; its next send must be refused.
-    lease = await world.stores.leases.current("leader")
+    lease = await world.stores.leases.current(LEADER_LEASE)
     assert lease is not None
     await world.stores.leases.release(lease)
-    taken = await world.stores.leases.acquire("leader", holder="new", ttl_s=3600)
+    taken = await world.stores.leases.acquire(LEADER_LEASE, holder="new", ttl_s=3600)
     assert taken is not None
     assert taken.epoch == 2
     with pytest.raises(LostLeadership):
@@ -215,7 +228,8 @@ async def test_unconfirmed_commands_fail_the_plan_after_bounded_attempts() -> No
 async def test_restart_abandons_unsent_intents_and_verifies_sent_ones() -> None:
     world = await make_world([FakeCar("v1", "u1", charging=True, soc_percent=30.0)])
     await world.add_plan("v1", target=80.0, deadline=TOMORROW_7)
-    await world.stores.intents.create_intent(
+    # An intent written but never sent, as versions before `record_sends` could leave one.
+    world.stores.intents.plant(
         CommandIntent("old", "v1", "u1", ChargeAction.START, "window", epoch=1)
     )
     await world.rec.load(now=world.clock.now())
@@ -258,6 +272,7 @@ async def test_repeating_plan_charges_every_night() -> None:
             target_soc_percent=70.0,
             weekdays=frozenset(range(7)),
             local_time=time(7, 0),
+            location_id="home",
         )
     )
     await world.rec.load(now=world.clock.now())

@@ -1,7 +1,7 @@
 """Plan outcomes: how each vehicle's latest deadline went (met, missed, capped, infeasible).
 
-Revision ID: 0006_plan_outcomes
-Revises: 0002_vehicle_overrides
+Revision ID: 0008_plan_outcomes
+Revises: 0006_notify_outbox
 Create Date: 2026-12-03
 """
 
@@ -10,8 +10,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0006_plan_outcomes"
-down_revision: str | None = "0002_vehicle_overrides"
+revision: str = "0008_plan_outcomes"
+down_revision: str | None = "0006_notify_outbox"
 branch_labels: str | None = None
 depends_on: str | None = None
 

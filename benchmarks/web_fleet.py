@@ -50,6 +50,7 @@ async def _seed(store: object, cars: int) -> None:
             None,
             75.0,
             100.0,
+            charging_location_id=f"home-{i // 2:05d}",
         )
         for i in range(cars)
     ]
@@ -58,7 +59,11 @@ async def _seed(store: object, cars: int) -> None:
     window = Window(NOW + timedelta(hours=6), NOW + timedelta(hours=9))
     schedule = Schedule(True, (window,), 30.0, 3.0, 1, 80.0, 5.0, ("cheapest",))
     for r in readings:
-        await s.plans.put_plan(PlanRecord(r.vehicle_id, r.user_id, 80.0, deadline=deadline))  # type: ignore[attr-defined]
+        # At the plan's location, so the rows are controlled cars, not `no_location` problems.
+        plan = PlanRecord(
+            r.vehicle_id, r.user_id, 80.0, deadline=deadline, location_id=r.charging_location_id
+        )
+        await s.plans.put_plan(plan)  # type: ignore[attr-defined]
     await s.schedules.save_schedules(  # type: ignore[attr-defined]
         [ScheduleRecord(r.vehicle_id, schedule, deadline, NOW) for r in readings]
     )
@@ -88,7 +93,7 @@ async def main_async(cars: int) -> None:
             deps = ApiDeps(
                 users=store.users, vehicles=store.vehicles, plans=store.plans,
                 schedules=store.schedules, intents=store.intents, overrides=store.overrides,
-                clock=clock, web=web,
+                sites=store.sites, clock=clock, locations=store.locations, web=web,
             )  # fmt: skip
             token = ApiToken(name="bench", scope="read", sha256=hash_token(TOKEN))
             app = create_api(deps, ApiSettings(tokens=(token,)))

@@ -13,6 +13,7 @@ from enode_scheduler.ports import (
     CommandIntentStore,
     EnodeApi,
     EnodeLocations,
+    IntensitySlotStore,
     LocationStore,
     OutcomeStore,
     OverrideStore,
@@ -23,6 +24,7 @@ from enode_scheduler.ports import (
     UserStore,
     VehicleStore,
 )
+from enode_scheduler.service.decide import UnknownLocation
 
 __all__ = ["ApiDeps", "LinkFlow", "LinkStart", "PriceView", "Trigger", "WebSources", "no_trigger"]
 
@@ -65,7 +67,8 @@ def no_history(vehicle_id: str) -> Sequence[tuple[datetime, float]]:
 
 @dataclass(frozen=True, slots=True)
 class WebSources:
-    """What only the operator's web page reads: prices for the charts, and recent SoC readings.
+    """What only the operator's web page reads: prices (and carbon intensity) for the charts, and
+    recent SoC readings.
 
     `price_view` applies the tariff, as the reconciler does; `zone` is the configured bidding zone.
     """
@@ -80,6 +83,12 @@ class WebSources:
     # Used to draw the expected SoC curve when a reading does not say.
     default_capacity_kwh: float = 60.0
     default_efficiency: float = 0.9
+    # Stored carbon intensity and its region, when a `[co2]` source is configured; None: the
+    # page says nothing about CO2.
+    intensity: IntensitySlotStore | None = None
+    intensity_zone: str | None = None
+    # `[scheduler] unknown_location`: "act" controls a car whose position is unknown.
+    unknown_location: UnknownLocation = "skip"
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,6 +12,7 @@ from enode_scheduler.api.app import create_api
 from enode_scheduler.api.deps import ApiDeps, SocHistory, Trigger, WebSources, no_history
 from enode_scheduler.api.routes.health import MetricsFn, ReadyFn, health_routers
 from enode_scheduler.bootstrap import Deps
+from enode_scheduler.prices.co2.factory import intensity_zone
 from enode_scheduler.zones import get_zone
 
 __all__ = ["api_for"]
@@ -40,6 +41,11 @@ def api_for(
         paused_vendors=lambda: deps.enode.gates.paused_vendors,
         default_capacity_kwh=scheduler.default_capacity_kwh,
         default_efficiency=scheduler.default_efficiency,
+        unknown_location=scheduler.unknown_location,
+        intensity=store.intensity if deps.intensity is not None else None,
+        intensity_zone=intensity_zone(deps.settings.co2, price_zone=zone.name)
+        if deps.intensity is not None
+        else None,
     )
     api_deps = ApiDeps(
         users=store.users,

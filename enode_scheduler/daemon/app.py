@@ -267,6 +267,8 @@ class Daemon:
                 record=car.record,
                 soc_percent=car.reading.soc_percent if car.reading else None,
                 charge_limit_percent=car.reading.charge_limit_percent if car.reading else None,
+                plugged_in=car.reading.is_plugged_in if car.reading else None,
+                charging_location_id=car.reading.charging_location_id if car.reading else None,
             )
             for vid, car in self.reconciler.cars.items()
             if handled_at is None or car.handled_at == handled_at

@@ -18,6 +18,7 @@ from enode_scheduler.records import (
     OutcomeKind,
     PlanRecord,
     PlanStatus,
+    Presence,
     ScheduleRecord,
     UserRecord,
     outcome_kind,
@@ -40,6 +41,9 @@ class CarFacts:
     soc_percent: float | None
     # The car's own charge limit: a car it stopped below the target is capped, not missed.
     charge_limit_percent: float | None = None
+    plugged_in: bool | None = None
+    # Where Enode says the car is plugged in (one of the user's charging locations), if anywhere.
+    charging_location_id: str | None = None
 
 
 def _iso(when: datetime) -> str:
@@ -56,6 +60,8 @@ class Detector:
         self._goals: dict[str, tuple[datetime, float]] = {}
         self._relinking: set[str] = set()
         self._outages: dict[str, datetime] = {}
+        # vehicle -> id of its current plug-in away from the plan's location.
+        self._away: dict[str, str] = {}
 
     def _new(self, events: Iterable[NotifyEvent], *, now: datetime) -> list[NotifyEvent]:
         fresh = [e for e in events if e.event_id not in self._sent]
@@ -66,12 +72,13 @@ class Detector:
         return fresh
 
     def cars(self, facts: Iterable[CarFacts], *, now: datetime) -> list[NotifyEvent]:
-        """goal_at_risk, goal_missed and command_failed for the planned cars."""
+        """goal_at_risk, goal_missed, command_failed and car_away_with_plan for the planned cars."""
         found: list[NotifyEvent] = []
         for car in facts:
             found.extend(self._missed(car, now=now))
             found.extend(self._at_risk(car, now=now))
             found.extend(self._failed(car, now=now))
+            found.extend(self._plugged_in_away(car, now=now))
         return self._new(found, now=now)
 
     def _missed(self, car: CarFacts, *, now: datetime) -> list[NotifyEvent]:
@@ -151,6 +158,50 @@ class Detector:
                 at=now,
                 title=f"Commands to {vid} failed",
                 message=f"{vid} ({car.user_id}): {reason}; its plan is marked failed.",
+                vehicle_id=vid,
+                user_id=car.user_id,
+            )
+        ]
+
+    def _plugged_in_away(self, car: CarFacts, *, now: datetime) -> list[NotifyEvent]:
+        """Once per plug-in away from the plan's charging location, where the plan is not followed.
+
+        Enode gives no plug-in time, so the id names what the episode puts at stake: the plan's
+        next deadline and where the car is plugged in. Seen again after a restart it gets the same
+        id; a second plug-in at the same place before the same deadline is not news.
+        """
+        plan, vid = car.plan, car.vehicle_id
+        away = (
+            plan.enabled
+            and plan.status is PlanStatus.ACTIVE
+            and plan.location_id is not None
+            and plan.presence is Presence.AWAY
+            and bool(car.plugged_in)
+        )
+        if not away:
+            self._away.pop(vid, None)
+            return []
+        if vid in self._away:
+            return []
+        deadline = car.record.deadline if car.record else plan.deadline
+        where = car.charging_location_id
+        event_id = (
+            f"car_away_with_plan:{vid}:{_iso(deadline) if deadline else 'none'}:"
+            f"{where or 'elsewhere'}"
+        )
+        self._away[vid] = event_id
+        place = f"at charging location {where}" if where else "at no charging location of theirs"
+        goal = f"{plan.target_soc_percent:.0f} %" + (f" by {_iso(deadline)}" if deadline else "")
+        return [
+            NotifyEvent(
+                event_id=event_id,
+                kind=EventKind.CAR_AWAY_WITH_PLAN,
+                at=now,
+                title=f"{vid} plugged in away",
+                message=(
+                    f"{vid} ({car.user_id}) is plugged in {place}, not at its plan's charging "
+                    f"location {plan.location_id}: its plan ({goal}) is not followed there."
+                ),
                 vehicle_id=vid,
                 user_id=car.user_id,
             )

@@ -34,6 +34,7 @@ HAVE_CHROMIUM = Path(CHROMIUM).exists()
 TOKEN = "browser-read-token-0123456789"
 # 19:00 -> the cheap night hours take about 10 s of wall time at this speed: time to open a car.
 SPEED = 1800.0
+INTENSITY = Path(__file__).parents[1] / "fixtures" / "co2" / "demo_intensity_2025-10.csv"
 ARTIFACTS = Path(os.environ.get("WEB_SCREENSHOTS_DIR", Path(__file__).parents[1] / "artifacts"))
 # The flags the machine's Chromium needs on a closed network, as root.
 CHROMIUM_ARGS = [
@@ -52,6 +53,8 @@ async def night(tmp_path: Path) -> AsyncIterator[tuple[Night, str]]:
         f.write(
             f'[api]\nlisten = "127.0.0.1:{port}"\nweb_refresh_s = 2\n'
             f'[[api.tokens]]\nname = "browser"\nscope = "read"\nsha256 = "{hash_token(TOKEN)}"\n'
+            # The invented intensity covering the scenario's nights: the car chart's CO2 panel.
+            f'[co2]\nsource = "file"\n[co2.file]\npath = "{INTENSITY}"\n'
         )
     await night.seed()
     night.start_daemon()
@@ -111,6 +114,7 @@ async def test_log_in_see_fleet_open_car_watch_start(night: tuple[Night, str]) -
             assert sorted(order) == sorted(c.vehicle_id for c in (*CARS, BIG))
             assert order[0] == BIG.vehicle_id
             await page.locator("tr[data-vehicle='e2e-big'] .b-at_risk").wait_for()
+            assert await page.get_by_role("columnheader", name="Planned CO2").count() == 1
             assert not await _has_violations(page, "fleet")
             await page.screenshot(path=ARTIFACTS / "fleet.png", full_page=True)
             await page.get_by_label("User or vehicle id").fill("kona")
@@ -124,12 +128,18 @@ async def test_log_in_see_fleet_open_car_watch_start(night: tuple[Night, str]) -
             windows = page.locator('svg[data-chart="car"] rect.c-window')
             assert await windows.count() >= 1
             assert await page.locator('svg[data-chart="car"] rect.c-price').count() > 6
+            assert await page.locator('svg[data-chart="car"] polyline.c-co2').count() >= 1
+            assert await page.locator('svg[data-chart="car"] rect.c-co2-slot').count() > 6
             opened_at = n.timeline.clock().now()
             starts = page.locator('table.commands tr[data-action="START"]')
             if opened_at < first_start:
                 assert await starts.count() == 0
             # No reload: the live part refreshes itself until the START shows up.
             await starts.first.wait_for(timeout=90_000)
+            # Planned with the intensity: the car's kg CO2 is shown beside its cost.
+            co2_kg = await page.locator("dd[data-co2-kg]").get_attribute("data-co2-kg")
+            assert co2_kg is not None
+            assert float(co2_kg) > 0
             assert "/cars/" in page.url
             assert not await _has_violations(page, "car")
             await page.screenshot(path=ARTIFACTS / "car.png", full_page=True)

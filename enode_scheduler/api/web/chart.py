@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from html import escape
 from zoneinfo import ZoneInfo
 
-from enode_scheduler.planner.models import Slot, Window
+from enode_scheduler.planner.models import IntensitySlot, Slot, Window
 
 __all__ = ["SocPoint", "car_chart", "price_chart"]
 
@@ -96,6 +96,51 @@ def _price_panel(
     svg.add(f'<text class="c-label" x="{_LEFT}" y="{top - 6}">{escape(unit)}</text>')
 
 
+def _nice_ceiling(value: float) -> float:
+    """The axis top: the next multiple of 50 g (of 10 g below 100 g), so the labels stay round."""
+    step = 50.0 if value > 100 else 10.0
+    return max(step, -(-value // step) * step)
+
+
+def _co2_panel(
+    svg: _Svg, axis: _Axis, slots: Sequence[IntensitySlot], *, top: float, bottom: float
+) -> None:
+    """Carbon intensity as a step line (a gap where none is stored), each slot hoverable."""
+    svg.add(f'<text class="c-label" x="{_LEFT}" y="{top - 6}">g CO2/kWh</text>')
+    if not slots:
+        middle = (top + bottom) / 2 + 4
+        svg.add(
+            f'<text class="c-label" x="{_LEFT + _PLOT_W / 2}" y="{middle}" text-anchor="middle">'
+            "no carbon intensity stored for this period</text>"
+        )
+        return
+    high = _nice_ceiling(max(s.g_co2_per_kwh for s in slots))
+    for frac in (0.0, 0.5, 1.0):
+        value = high * frac
+        y = _y(value, 0.0, high, top, bottom)
+        svg.add(f'<line class="c-grid" x1="{_LEFT}" x2="{_W - _RIGHT}" y1="{y}" y2="{y}"/>')
+        svg.add(f'<text class="c-label" x="{_LEFT - 6}" y="{y + 4}" text-anchor="end">'
+                f"{value:.0f}</text>")  # fmt: skip
+    runs: list[list[str]] = []
+    previous_end: datetime | None = None
+    for s in slots:
+        x0, x1 = axis.x(s.start), axis.x(s.end)
+        if x1 <= x0:
+            continue
+        y = _y(s.g_co2_per_kwh, 0.0, high, top, bottom)
+        if previous_end != s.start:
+            runs.append([])
+        runs[-1] += [f"{x0},{y}", f"{x1},{y}"]
+        previous_end = s.end
+        svg.add(
+            f'<rect class="c-co2-slot" x="{x0}" y="{top}" width="{round(x1 - x0, 1)}" '
+            f'height="{bottom - top}"><title>{_hm(s.start, axis.tz)} '
+            f"{s.g_co2_per_kwh:.0f} g CO2/kWh</title></rect>"
+        )
+    for run in runs:
+        svg.add(f'<polyline class="c-co2" points="{" ".join(run)}"/>')
+
+
 def _time_axis(svg: _Svg, axis: _Axis, *, top: float, bottom: float) -> None:
     for t in axis.ticks():
         x = axis.x(t)
@@ -116,7 +161,9 @@ def _marker(svg: _Svg, axis: _Axis, when: datetime, cls: str, label: str, top: f
     svg.add(f'<line class="{cls}" x1="{x}" x2="{x}" y1="{top}" y2="{bottom}"/>')
     # "now" labels the foot of its line, "deadline" the head: the two never overlap.
     y = bottom - 4 if cls == "c-now" else top + 10
-    svg.add(f'<text class="c-label {cls}-label" x="{x + 3}" y="{y}">{escape(label)}</text>')
+    # Near the right edge the label goes left of its line, or it would be cut off.
+    anchor = f'x="{x - 3}" text-anchor="end"' if x > _W - _RIGHT - 60 else f'x="{x + 3}"'
+    svg.add(f'<text class="c-label {cls}-label" {anchor} y="{y}">{escape(label)}</text>')
 
 
 def car_chart(
@@ -132,15 +179,23 @@ def car_chart(
     deadline: datetime | None,
     target_percent: float | None,
     unit: str,
+    intensity: Sequence[IntensitySlot] | None = None,
 ) -> str:
-    """Prices with the planned windows shaded (top), expected and read SoC (bottom)."""
+    """Prices with the planned windows shaded (top), the carbon intensity when a CO2 source is
+    configured (`intensity` not None, middle), expected and read SoC (bottom)."""
     axis = _Axis(start, end, ZoneInfo(tz))
     desc = (
         f"{len(windows)} planned window(s) over {len(slots)} price slots from "
         f"{_hm(start, axis.tz)} to {_hm(end, axis.tz)}; {len(actual)} SoC reading(s)."
     )
-    svg = _Svg(height=420.0, title="Prices, planned windows and state of charge", desc=desc)
+    title = "Prices, planned windows and state of charge"
     price_top, price_bottom, soc_top, soc_bottom = 24.0, 180.0, 220.0, 380.0
+    if intensity is not None:
+        title = "Prices, carbon intensity, planned windows and state of charge"
+        desc += f" Carbon intensity for {len(intensity)} slot(s)."
+        co2_top, co2_bottom = soc_top, soc_top + 100.0
+        soc_top, soc_bottom = co2_bottom + 40.0, co2_bottom + 200.0
+    svg = _Svg(height=soc_bottom + 40.0, title=title, desc=desc)
     for w in windows:
         x0, x1 = axis.x(w.start), axis.x(w.end)
         svg.add(
@@ -150,6 +205,8 @@ def car_chart(
             f"{_hm(w.end, axis.tz)}: {escape(str(w.reason))}</title></rect>"
         )
     _price_panel(svg, axis, slots, top=price_top, bottom=price_bottom, unit=unit)
+    if intensity is not None:
+        _co2_panel(svg, axis, intensity, top=co2_top, bottom=co2_bottom)
     for value in (0, 50, 100):
         y = _y(value, 0, 100, soc_top, soc_bottom)
         svg.add(f'<line class="c-grid" x1="{_LEFT}" x2="{_W - _RIGHT}" y1="{y}" y2="{y}"/>')

@@ -21,11 +21,13 @@ from enode_scheduler.records import (
     PlanOutcome,
     PlanRecord,
     PlanStatus,
+    Presence,
     ScheduleRecord,
     UserRecord,
     VehicleReading,
     outcome_kind,
 )
+from enode_scheduler.service.decide import UnknownLocation, presence
 
 __all__ = [
     "FleetPage",
@@ -33,7 +35,9 @@ __all__ = [
     "FleetView",
     "Location",
     "Problem",
+    "left_alone",
     "location_status",
+    "plan_status_label",
     "problems_of",
 ]
 
@@ -42,9 +46,25 @@ STALE_AFTER = timedelta(hours=6)
 
 
 class Location(StrEnum):
-    HOME = "home"
+    """Where the car is, measured against its plan's charging location when the plan has one."""
+
+    AT_PLAN_LOCATION = "at_plan_location"
+    # No plan location to compare with: at one of the user's charging locations.
+    AT_CHARGING_LOCATION = "at_charging_location"
     AWAY = "away"
-    UNKNOWN = "unknown"
+    UNKNOWN = "location_unknown"
+
+    @property
+    def label(self) -> str:
+        return _LOCATION_LABELS[self]
+
+
+_LOCATION_LABELS = {
+    Location.AT_PLAN_LOCATION: "at the plan's location",
+    Location.AT_CHARGING_LOCATION: "at a charging location",
+    Location.AWAY: "away",
+    Location.UNKNOWN: "unknown",
+}
 
 
 class Problem(StrEnum):
@@ -53,9 +73,15 @@ class Problem(StrEnum):
     RELINK_REQUIRED = "relink_required"
     ERROR = "error"
     MISSED = "missed"
+    # An active plan naming no charging location: the daemon never acts on the car.
+    NO_LOCATION = "no_location"
     OUTAGE = "outage"
     AT_RISK = "at_risk"
     STALE = "stale"
+
+    @property
+    def label(self) -> str:
+        return "no location: not controlled" if self is Problem.NO_LOCATION else self.value
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +100,10 @@ class FleetRow:
     expected_soc_percent: float | None
     outcome: str
     problems: tuple[Problem, ...]
+    # `away` / `location_unknown`: the plan is not acting where the car is (see `left_alone`).
+    left_alone: str | None = None
+    # The schedule's kg CO2 when a CO2 source is configured.
+    co2_kg: float | None = None
 
     def matches(self, query: str) -> bool:
         q = query.casefold()
@@ -87,15 +117,55 @@ class FleetPage:
     pages: int
     total: int
     with_problems: int
+    # Whether a CO2 source is configured (the table gets a kg CO2 column).
+    co2: bool = False
 
 
-def location_status(reading: VehicleReading) -> Location:
-    """Home when the car stands at one of the user's charging locations.
+def location_status(reading: VehicleReading, plan: PlanRecord | None = None) -> Location:
+    """Where the car is, by the rule the daemon follows (`decide.presence`) for a plan with a
+    location; otherwise whether it stands at one of the user's charging locations."""
+    if plan is not None and plan.location_id is not None:
+        return _BY_PRESENCE[presence(reading, plan.location_id)]
+    if reading.charging_location_id is not None:
+        return Location.AT_CHARGING_LOCATION
+    return Location.AWAY if reading.position_known else Location.UNKNOWN
 
-    The location work (issue 14) will say away vs unknown from the vehicle's position; until
-    then a car that is not at a known charging location is unknown.
-    """
-    return Location.HOME if reading.charging_location_id else Location.UNKNOWN
+
+_BY_PRESENCE = {
+    Presence.AT_LOCATION: Location.AT_PLAN_LOCATION,
+    Presence.AWAY: Location.AWAY,
+    Presence.LOCATION_UNKNOWN: Location.UNKNOWN,
+    Presence.NO_LOCATION: Location.UNKNOWN,  # not reached: the plan has a location
+}
+
+
+_PLAN_STATUS_LABELS = {
+    Presence.AWAY.value: "away: not followed there",
+    Presence.LOCATION_UNKNOWN.value: "location unknown",
+    Presence.NO_LOCATION.value: "no location: not controlled",
+}
+
+
+def plan_status_label(plan: PlanRecord) -> str:
+    """The plan's shown status (`PlanRecord.shown_status`) in words."""
+    if not plan.enabled:
+        return "disabled"
+    shown = plan.shown_status
+    return _PLAN_STATUS_LABELS.get(shown, shown)
+
+
+def left_alone(
+    plan: PlanRecord | None, *, unknown_location: UnknownLocation = "skip"
+) -> str | None:
+    """`away` or `location_unknown` when an active plan is not acting where the car is (the
+    daemon's last verdict, as `plans list` and the API show it); not a problem, but not `ok`.
+    With `[scheduler] unknown_location = "act"` a car whose position is unknown is controlled."""
+    if plan is None or not plan.enabled:
+        return None
+    shown = plan.shown_status
+    if shown == Presence.LOCATION_UNKNOWN and unknown_location == "act":
+        return None
+    return shown if shown in (Presence.AWAY, Presence.LOCATION_UNKNOWN) else None
 
 
 def problems_of(
@@ -121,6 +191,8 @@ def problems_of(
         found.append(Problem.ERROR)
     if _missed(reading, plan, outcome):
         found.append(Problem.MISSED)
+    if plan is not None and plan.enabled and plan.shown_status == Presence.NO_LOCATION:
+        found.append(Problem.NO_LOCATION)
     if (
         plan is not None
         and plan.status is PlanStatus.ACTIVE
@@ -197,6 +269,7 @@ class FleetView:
         self._rows: list[FleetRow] = []
         self._built_at: float | None = None
         self._lock = asyncio.Lock()
+        self._co2 = deps.web is not None and deps.web.intensity is not None
 
     async def rows(self) -> list[FleetRow]:
         async with self._lock:
@@ -224,6 +297,7 @@ class FleetView:
             pages=pages,
             total=len(rows),
             with_problems=sum(1 for r in rows if r.problems),
+            co2=self._co2,
         )
 
     async def _build(self, now: datetime) -> list[FleetRow]:
@@ -234,6 +308,7 @@ class FleetView:
         users = {u.user_id: u for u in await d.users.list_users()}
         paused = d.web.paused_vendors() if d.web else frozenset()
         outcomes = await d.outcomes.get_outcomes(list(plans)) if d.outcomes else {}
+        unknown_location: UnknownLocation = d.web.unknown_location if d.web else "skip"
         rows = []
         for vid, reading in readings.items():
             plan, record, outcome = plans.get(vid), records.get(vid), outcomes.get(vid)
@@ -243,7 +318,7 @@ class FleetView:
                     vehicle_id=vid,
                     user_id=reading.user_id,
                     vendor=reading.vendor,
-                    location=location_status(reading),
+                    location=location_status(reading, plan),
                     plugged_in=reading.is_plugged_in,
                     charging=reading.is_charging,
                     soc_percent=reading.soc_percent,
@@ -264,6 +339,8 @@ class FleetView:
                         paused_vendors=paused,
                         outcome=outcome,
                     ),
+                    left_alone=left_alone(plan, unknown_location=unknown_location),
+                    co2_kg=record.schedule.co2_kg if record and self._co2 else None,
                 )
             )
         rows.sort(key=_sort_key)

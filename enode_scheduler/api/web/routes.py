@@ -23,8 +23,14 @@ from enode_scheduler.api.auth import Caller, TokenTable
 from enode_scheduler.api.convert import schedule_out
 from enode_scheduler.api.deps import ApiDeps, WebSources
 from enode_scheduler.api.web.chart import SocPoint, car_chart, price_chart
-from enode_scheduler.api.web.fleet import FleetView, location_status, problems_of
-from enode_scheduler.planner.models import Slot
+from enode_scheduler.api.web.fleet import (
+    FleetView,
+    left_alone,
+    location_status,
+    plan_status_label,
+    problems_of,
+)
+from enode_scheduler.planner.models import IntensitySlot, Slot
 from enode_scheduler.records import ScheduleRecord, VehicleReading
 from enode_scheduler.service.decide import expected_soc_at
 
@@ -67,7 +73,11 @@ def _env(tz: ZoneInfo) -> Environment:
         a, b = start.astimezone(tz), end.astimezone(tz)
         return f"{a:%a %H:%M}–{b:%H:%M}" if a.date() == b.date() else f"{a:%a %H:%M}–{b:%a %H:%M}"
 
-    env.filters.update(when=when, pct=pct, yesno=yesno, span=span)
+    def kg(value: float) -> str:
+        """Kilograms of CO2: a clean grid's night charge weighs well under one."""
+        return f"{value:.2f} kg" if abs(value) < 1 else f"{value:.1f} kg"
+
+    env.filters.update(when=when, pct=pct, yesno=yesno, span=span, kg=kg)
     return env
 
 
@@ -180,8 +190,13 @@ class _Pages:
             override_active=override is not None
             and not override.ended(now=now, soc_percent=reading.soc_percent),
             commands=list(reversed(commands)), chart=await self._car_chart(reading, record, plan),
-            problems=problems, location=location_status(reading).value,
-            live_s=self.refresh_s,
+            problems=problems, location=location_status(reading, plan),
+            left_alone=left_alone(
+                plan, unknown_location=self.web.unknown_location if self.web else "skip"
+            ),
+            place=await self._place(reading),
+            plan_status=plan_status_label(plan) if plan else None, live_s=self.refresh_s,
+            co2=self.web is not None and self.web.intensity is not None,
         )  # fmt: skip
         fragment = bool(request.headers.get("x-fragment"))
         return self.render("car_live.html" if fragment else "car.html", 200, **context)
@@ -213,6 +228,14 @@ class _Pages:
             chart=chart if priced else None, live_s=self.refresh_s * 6,
         )  # fmt: skip
 
+    async def _place(self, reading: VehicleReading) -> str | None:
+        """The name of the charging location the car stands at (its id if it has no name)."""
+        where = reading.charging_location_id
+        if where is None or self.deps.locations is None:
+            return where
+        known = await self.deps.locations.list_locations(reading.user_id)
+        return next((loc.name for loc in known if loc.location_id == where and loc.name), where)
+
     async def _car_chart(
         self, reading: VehicleReading, record: ScheduleRecord | None, plan: Any
     ) -> str:
@@ -224,10 +247,15 @@ class _Pages:
         end = min(max(end, now + timedelta(hours=6)), start + timedelta(days=4))
         slots: list[Slot] = []
         actual: list[SocPoint] = []
+        intensity: list[IntensitySlot] | None = None
         if self.web is not None:
             raw = await self.web.prices.get_slots(self.web.zone, start=start, end=end)
             slots = self.web.price_view(raw)
             actual = list(self.web.soc_history(reading.vehicle_id))
+            if self.web.intensity is not None and self.web.intensity_zone is not None:
+                intensity = await self.web.intensity.get_intensity(
+                    self.web.intensity_zone, start=start, end=end
+                )
         seen, value = reading.last_seen, reading.soc_percent
         if seen is not None and value is not None and (not actual or actual[-1][0] < seen):
             actual.append((seen, value))
@@ -237,6 +265,7 @@ class _Pages:
             expected=self._expected(record, reading), actual=actual, now=now,
             deadline=record.deadline if record else None,
             target_percent=plan.target_soc_percent if plan else None, unit="per kWh",
+            intensity=intensity,
         )  # fmt: skip
 
     def _expected(self, record: ScheduleRecord | None, reading: VehicleReading) -> list[SocPoint]:

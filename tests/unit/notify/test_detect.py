@@ -11,6 +11,7 @@ from enode_scheduler.records import (
     EventKind,
     PlanRecord,
     PlanStatus,
+    Presence,
     ScheduleRecord,
     UserRecord,
 )
@@ -105,6 +106,27 @@ def test_vendor_outage_start_and_end() -> None:
     assert end.event_id == "vendor_outage:TESLA:end:2026-12-01T18:00Z"
 
 
+def test_vendor_outage_follows_the_paused_vendor_set_as_it_changes() -> None:
+    # The set the daemon passes is the Enode client's (`gates.paused_vendors`), which each
+    # `/health/vendors` call replaces: here a fake one, changed between steps.
+    paused: set[str] = set()
+    d = Detector()
+    seen = []
+    for minute, vendors in enumerate(([], ["BMW"], ["BMW"], ["BMW"], [], [])):
+        paused.clear()
+        paused.update(vendors)
+        seen += d.vendors(frozenset(paused), now=NOW + timedelta(minutes=10 * minute))
+    assert [e.event_id for e in seen] == [
+        "vendor_outage:BMW:start:2026-12-01T18:10Z",
+        "vendor_outage:BMW:end:2026-12-01T18:10Z",
+    ]
+    assert [e.title for e in seen] == ["BMW outage", "BMW outage over"]
+    assert all(e.kind is EventKind.VENDOR_OUTAGE and e.vehicle_id is None for e in seen)
+    # A second outage is a new happening with ids of its own.
+    [again] = d.vendors({"BMW"}, now=NOW + timedelta(hours=2))
+    assert again.event_id == "vendor_outage:BMW:start:2026-12-01T20:00Z"
+
+
 def test_prices_missing_once_a_day_and_leader_once_per_epoch() -> None:
     d = Detector()
     assert d.prices_missing("NO1", [], now=NOW) == []
@@ -119,6 +141,66 @@ def test_prices_missing_once_a_day_and_leader_once_per_epoch() -> None:
 def test_a_disabled_or_done_plan_is_not_at_risk() -> None:
     done = _facts(60.0, status=PlanStatus.DONE)
     assert Detector().cars([dataclasses.replace(done)], now=NOW) == []
+
+
+def _away(
+    presence: Presence | None,
+    *,
+    plugged_in: bool = True,
+    where: str | None = "loc-work",
+    deadline: datetime = DEADLINE,
+    location_id: str | None = "loc-home",
+) -> CarFacts:
+    facts = _facts(80.0, deadline=deadline)
+    plan = dataclasses.replace(facts.plan, location_id=location_id, presence=presence)
+    return dataclasses.replace(facts, plan=plan, plugged_in=plugged_in, charging_location_id=where)
+
+
+def test_car_away_with_plan_once_per_plug_in_away() -> None:
+    d = Detector()
+    assert d.cars([_away(Presence.AWAY, plugged_in=False)], now=NOW) == []
+    assert d.cars([_away(Presence.AT_LOCATION, where="loc-home")], now=NOW) == []
+    [event] = d.cars([_away(Presence.AWAY)], now=NOW + timedelta(minutes=5))
+    assert event.kind is EventKind.CAR_AWAY_WITH_PLAN
+    assert event.event_id == "car_away_with_plan:v1:2026-12-02T06:00Z:loc-work"
+    assert (event.vehicle_id, event.user_id) == ("v1", "u1")
+    assert "loc-work" in event.message
+    assert "loc-home" in event.message
+    # Still plugged in there: the same episode, nothing new.
+    for minutes in (10, 60, 180):
+        assert d.cars([_away(Presence.AWAY)], now=NOW + timedelta(minutes=minutes)) == []
+    # A restart during the episode finds the same id: the outbox drops the duplicate.
+    assert [e.event_id for e in Detector().cars([_away(Presence.AWAY)], now=NOW)] == [
+        event.event_id
+    ]
+    # Unplugged, then plugged in at a place that is no charging location: a new episode.
+    assert d.cars([_away(Presence.AWAY, plugged_in=False)], now=NOW + timedelta(hours=4)) == []
+    [other] = d.cars([_away(Presence.AWAY, where=None)], now=NOW + timedelta(hours=5))
+    assert other.event_id == "car_away_with_plan:v1:2026-12-02T06:00Z:elsewhere"
+    assert "no charging location" in other.message
+    # Next day's deadline: the same place is news again.
+    d.cars([_away(Presence.AT_LOCATION, where="loc-home")], now=NOW + timedelta(hours=20))
+    [next_day] = d.cars(
+        [_away(Presence.AWAY, deadline=DEADLINE + timedelta(days=1))],
+        now=NOW + timedelta(hours=22),
+    )
+    assert next_day.event_id == "car_away_with_plan:v1:2026-12-03T06:00Z:loc-work"
+
+
+def test_car_away_only_for_an_active_plan_with_a_location() -> None:
+    d = Detector()
+    unknown = _away(Presence.LOCATION_UNKNOWN, where=None)
+    no_location = _away(Presence.NO_LOCATION, location_id=None)
+    failed = dataclasses.replace(
+        _away(Presence.AWAY),
+        plan=dataclasses.replace(_away(Presence.AWAY).plan, status=PlanStatus.FAILED),
+    )
+    disabled = dataclasses.replace(
+        _away(Presence.AWAY), plan=dataclasses.replace(_away(Presence.AWAY).plan, enabled=False)
+    )
+    found = d.cars([unknown, no_location, disabled], now=NOW)
+    assert found == []
+    assert [e.kind for e in d.cars([failed], now=NOW)] == [EventKind.COMMAND_FAILED]
 
 
 def test_a_car_stopped_by_its_own_limit_is_capped_not_missed() -> None:

@@ -87,6 +87,7 @@ def make_reconciler(deps: Deps) -> Reconciler:
         price_slots=store.prices,
         overrides=store.overrides,
         chargers=store.chargers,
+        outcomes=store.outcomes,
         intensity=store.intensity if deps.intensity is not None else None,
     )
     return Reconciler(

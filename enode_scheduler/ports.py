@@ -22,6 +22,7 @@ from enode_scheduler.records import (
     Lease,
     OutboxEntry,
     OverrideRecord,
+    PlanOutcome,
     PlanRecord,
     PlanStatus,
     Presence,
@@ -45,6 +46,7 @@ __all__ = [
     "LeaseStore",
     "LocationStore",
     "OutboxStore",
+    "OutcomeStore",
     "OverrideStore",
     "PlanStore",
     "PriceSlotStore",
@@ -350,6 +352,16 @@ class LeaseStore(Protocol):
     async def current(self, name: str) -> Lease | None:
         """The unexpired lease called `name`; None when free or expired."""
         ...
+
+
+class OutcomeStore(Protocol):
+    """The latest deadline's outcome per vehicle; removed with the vehicle's plan."""
+
+    async def record_outcome(self, outcome: PlanOutcome) -> None:
+        """Store the outcome, replacing the vehicle's previous one."""
+        ...
+
+    async def get_outcomes(self, vehicle_ids: Sequence[str]) -> dict[str, PlanOutcome]: ...
 
 
 class OverrideStore(Protocol):

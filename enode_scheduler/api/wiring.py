@@ -61,6 +61,8 @@ def api_for(
         request_replan=request_replan,
         request_reconcile=request_reconcile,
         chargers=store.chargers,
+        outcomes=store.outcomes,
+        currency=deps.settings.prices.currency,
         locations=store.locations,
         enode_locations=deps.enode,
         web=web,

@@ -15,6 +15,7 @@ from enode_scheduler.ports import (
     CommandIntentStore,
     EnodeApi,
     IntensitySlotStore,
+    OutcomeStore,
     OverrideStore,
     PlanStore,
     PriceSlotStore,
@@ -69,6 +70,8 @@ class Ports:
     overrides: OverrideStore | None = None
     # Chargers' readings and energy baselines; None: no charger plans are run.
     chargers: ChargerStore | None = None
+    # Where deadline outcomes go; None: not recorded (logged only).
+    outcomes: OutcomeStore | None = None
     # Carbon intensity per region; None: plans see prices only.
     intensity: IntensitySlotStore | None = None
 
@@ -117,6 +120,9 @@ class Car:
     # charger-only plan where its energy count starts.
     charger: ChargerReading | None = None
     baseline: EnergyBaseline | None = None
+    # The deadline whose outcome is recorded, and the outlook warning last logged (each once).
+    outcome_for: datetime | None = None
+    outlook_warned: str | None = None
     # Logged once per plug-in away from the plan's location / per fast-charging session.
     away_logged: bool = False
     fast_logged: bool = False

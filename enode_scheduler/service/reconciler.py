@@ -17,7 +17,7 @@ import structlog
 
 from enode_scheduler.clock import Clock
 from enode_scheduler.config import SchedulerSettings
-from enode_scheduler.exceptions import InvalidInput
+from enode_scheduler.exceptions import InvalidInput, StoreError
 from enode_scheduler.planner.intensity import mean_intensity, with_intensity
 from enode_scheduler.planner.models import Goal, Schedule, Slot, VehicleState
 from enode_scheduler.planner.timeline import estimate_tail_intensity, estimate_tail_price
@@ -25,13 +25,14 @@ from enode_scheduler.records import (
     ChargeAction,
     EnergyBaseline,
     IntentStatus,
+    OutcomeKind,
     PlanRecord,
     PlanStatus,
     Presence,
     ScheduleRecord,
     VehicleReading,
 )
-from enode_scheduler.service import decide
+from enode_scheduler.service import decide, outcome
 from enode_scheduler.service.model import (
     Car,
     Co2Objective,
@@ -88,6 +89,9 @@ class Reconciler:
         self._slots: list[Slot] = []
         self._slots_loaded_at: datetime | None = None
         self._prices_changed_at: datetime | None = None
+        # Until the daemon's first price fetch has finished, waiting for prices is expected.
+        self._prices_fetched = False
+        self._waiting_logged: set[str] = set()
         self._smart_charging_warned: set[str] = set()
         self._all_due = True
         self._wakes = WakeQueue()
@@ -105,6 +109,7 @@ class Reconciler:
         in_flight = await self._ports.intents.in_flight(ids)
         overrides = await self._ports.overrides.get_overrides(ids) if self._ports.overrides else {}
         await self._load_chargers()
+        outcomes = await self._ports.outcomes.get_outcomes(ids) if self._ports.outcomes else {}
         for vid, car in self.cars.items():
             car.reading = readings.get(vid)
             if car.charger is not None and (car.reading is not None or car.plan.energy_only):
@@ -112,6 +117,8 @@ class Reconciler:
             car.record = records.get(vid)
             car.intent = in_flight.get(vid)
             car.override = overrides.get(vid)
+            if vid in outcomes:
+                car.outcome_for = outcomes[vid].deadline
             edited = car.plan.updated_at
             car.plan_edited = bool(car.record and edited and edited > car.record.computed_at)
             # Reconcile before anything else after a restart: every car is due at once.
@@ -139,6 +146,7 @@ class Reconciler:
         for vid in [v for v in self.cars if v not in plans]:
             del self.cars[vid]
             self._wakes.discard(vid)
+            self._waiting_logged.discard(vid)
             changed += 1
         for vid, plan in plans.items():
             car = self.cars.get(vid)
@@ -173,6 +181,10 @@ class Reconciler:
         self._wakes.set(vehicle_id, now)
         return True
 
+    def prices_fetched(self) -> None:
+        """The first price fetch finished: from now on a car without prices is worth a line."""
+        self._prices_fetched = True
+
     def prices_changed(self, *, at: datetime) -> None:
         """New price (or carbon-intensity) slots were stored: replan every car at the next step."""
         self._prices_changed_at = at
@@ -198,9 +210,11 @@ class Reconciler:
             # Cars taken off the queue but not handled must not be forgotten.
             self._all_due = True
             raise
-        if report.waiting_for_prices:
-            # One line per step: on a first start the whole fleet waits for the first prices.
-            waiting = report.waiting_for_prices
+        waiting = [v for v in report.waiting_for_prices if v not in self._waiting_logged]
+        if waiting and self._prices_fetched:
+            self._waiting_logged.update(waiting)
+            # One line per car until it gets a schedule, not one per poll: the price job says
+            # once a day why prices are missing (`prices_missing`).
             log.warning(
                 "plan_waiting_for_prices", zone=self._zone, vehicles=len(waiting),
                 vehicle_ids=waiting[:10],
@@ -314,6 +328,7 @@ class Reconciler:
             deadline = self._deadline(car.plan, now=now)
             if deadline is not None and car.plan.energy_only:
                 await self._energy_cycle(car, deadline=deadline)
+            await self._record_outcome(car, now=now)
             if deadline is not None:
                 self._maybe_replan(
                     car, view, slots, deadline=deadline, now=now, report=report, outbox=outbox
@@ -401,6 +416,45 @@ class Reconciler:
             weekdays=plan.weekdays, local_time=plan.local_time, tz=plan.timezone, now=now
         )
 
+    async def _record_outcome(self, car: Car, *, now: datetime) -> None:
+        """Once per deadline, when it has passed: how the plan went (met, missed, capped,
+        infeasible), stored for `plans list` and the API, and a WARNING unless met."""
+        record, plan = car.record, car.plan
+        deadline = record.deadline if record is not None else plan.deadline
+        if deadline is None or deadline > now or car.outcome_for == deadline:
+            return
+        car.outcome_for = deadline
+        result = outcome.plan_outcome(
+            plan,
+            deadline=deadline,
+            reading=car.reading,
+            schedule=record.schedule if record is not None else None,
+            at=now,
+        )
+        if self._ports.outcomes is not None:
+            try:
+                await self._ports.outcomes.record_outcome(result)
+            except StoreError as exc:  # the plan was removed meanwhile
+                log.warning("outcome_not_recorded", vehicle_id=plan.vehicle_id, error=str(exc))
+        emit = log.info if result.kind is OutcomeKind.MET else log.warning
+        emit(
+            "plan_outcome", vehicle_id=plan.vehicle_id, outcome=result.kind.value,
+            detail=result.describe(), target_percent=plan.target_soc_percent,
+            soc_percent=result.soc_percent, deadline=deadline.isoformat(), at=now.isoformat(),
+        )  # fmt: skip
+
+    def _warn_outlook(self, car: Car, schedule: Schedule, *, now: datetime) -> None:
+        """One WARNING when a plan becomes infeasible or capped by the car's limit."""
+        view = outcome.outlook(car.plan, schedule=schedule, reading=car.reading, now=now)
+        warning = view.warning()
+        kind = warning.split(":")[0] if warning else None
+        if kind is not None and kind != car.outlook_warned:
+            log.warning(
+                "plan_at_risk", vehicle_id=car.plan.vehicle_id, detail=warning,
+                target_percent=car.plan.target_soc_percent, at=now.isoformat(),
+            )  # fmt: skip
+        car.outlook_warned = kind
+
     async def _finish(self, car: Car, *, now: datetime) -> None:
         await self._ports.plans.set_plan_status(car.plan.vehicle_id, PlanStatus.DONE)
         car.plan = dataclasses.replace(car.plan, status=PlanStatus.DONE, updated_at=now)
@@ -440,7 +494,9 @@ class Reconciler:
         if reason not in decide.FRESH_START_REASONS and car.record is not None:
             hold = decide.slot_end_at(slots, now)
             schedule = decide.stabilize(schedule, car.record.schedule, now=now, hold_until=hold)
+        self._warn_outlook(car, schedule, now=now)
         record = ScheduleRecord(car.plan.vehicle_id, schedule, deadline, computed_at=now)
+        self._waiting_logged.discard(car.plan.vehicle_id)
         outbox.schedules.append(record)
         car.plan_edited = False
         car.planned_power_kw = car.power_kw or self._assumed_kw(car)
@@ -482,8 +538,10 @@ class Reconciler:
             charge_efficiency=self._efficiency(car),
             charging_now=bool(reading.is_charging),
         )
+        # A car's own lower charge limit stops it there: plan for what it can reach.
+        target = outcome.effective_target(plan, reading)
         goal = Goal(
-            target_soc_percent=plan.target_soc_percent,
+            target_soc_percent=target,
             deadline=deadline,
             min_soc_percent=plan.min_soc_percent,
             start_penalty=plan.start_penalty,
@@ -494,12 +552,19 @@ class Reconciler:
             goal = self._co2.weigh(goal, plan.co2_price_per_kg)
             tail_g = estimate_tail_intensity(usable)
         try:
-            return self._planner(
+            schedule = self._planner(
                 state, goal, usable, now=now, tail_price_per_kwh=tail, tail_g_co2_per_kwh=tail_g
             )
         except InvalidInput as exc:
             log.warning("plan_rejected", vehicle_id=plan.vehicle_id, error=str(exc))
             return None
+        if target < plan.target_soc_percent:
+            line = (
+                f"target {plan.target_soc_percent:g} % capped by the car's own charge limit at "
+                f"{target:g} %: raise the limit in the car's app to charge further"
+            )
+            schedule = dataclasses.replace(schedule, explanation=(line, *schedule.explanation))
+        return schedule
 
     def _expected_soc(self, car: Car, *, now: datetime) -> float | None:
         rec = car.record

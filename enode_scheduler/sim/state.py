@@ -177,16 +177,27 @@ class SimState:
         self.command_delays[vendor or "*"] = seconds
 
     def move(
-        self, vehicle_id: str, *, charging_location_id: str | None, max_charge_kw: float | None
+        self,
+        vehicle_id: str,
+        *,
+        charging_location_id: str | None,
+        max_charge_kw: float | None = None,
+        latitude: float | None = None,
+        longitude: float | None = None,
     ) -> SimVehicle:
         """Put the car at a charging location (None: at none, e.g. a public fast charger), and
-        optionally at a charger of another power."""
+        optionally at a charger of another power or at another position (what the vehicle's
+        `location` field reports)."""
         vehicle = self.vehicle(vehicle_id)
         vehicle.charging_location_id = charging_location_id
         if max_charge_kw is not None:
             if not max_charge_kw > 0:
                 raise ValueError("max_charge_kw must be above 0")
             vehicle.max_charge_kw = max_charge_kw
+        if latitude is not None:
+            vehicle.latitude = latitude
+        if longitude is not None:
+            vehicle.longitude = longitude
         self._notify(vehicle_id)
         return vehicle
 

@@ -21,6 +21,7 @@ from enode_scheduler.store.leases import SqlLeaseStore
 from enode_scheduler.store.locations import SqlLocationStore
 from enode_scheduler.store.migrate import check_schema
 from enode_scheduler.store.outbox import SqlOutboxStore
+from enode_scheduler.store.outcomes import SqlOutcomeStore
 from enode_scheduler.store.overrides import SqlOverrideStore
 from enode_scheduler.store.plans import SqlPlanStore
 from enode_scheduler.store.prices import SqlIntensitySlotStore, SqlPriceSlotStore
@@ -37,6 +38,7 @@ if TYPE_CHECKING:
         LeaseStore,
         LocationStore,
         OutboxStore,
+        OutcomeStore,
         OverrideStore,
         PlanStore,
         PriceSlotStore,
@@ -67,6 +69,7 @@ class Store:
     locations: SqlLocationStore
     sites: SqlSiteStore
     outbox: SqlOutboxStore
+    outcomes: SqlOutcomeStore
 
     @property
     def dialect(self) -> str:
@@ -129,6 +132,7 @@ def build_store(
         locations=SqlLocationStore(engine, clock=clock),
         sites=SqlSiteStore(engine, clock=clock),
         outbox=SqlOutboxStore(engine, clock=clock),
+        outcomes=SqlOutcomeStore(engine, clock=clock),
     )
 
 
@@ -149,3 +153,4 @@ if TYPE_CHECKING:
         _locations: LocationStore = store.locations
         _sites: SiteStore = store.sites
         _outbox: OutboxStore = store.outbox
+        _outcomes: OutcomeStore = store.outcomes

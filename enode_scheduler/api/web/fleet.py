@@ -17,12 +17,15 @@ from enum import StrEnum
 from enode_scheduler.api.deps import ApiDeps
 from enode_scheduler.planner.models import Window
 from enode_scheduler.records import (
+    OutcomeKind,
+    PlanOutcome,
     PlanRecord,
     PlanStatus,
     Presence,
     ScheduleRecord,
     UserRecord,
     VehicleReading,
+    outcome_kind,
 )
 from enode_scheduler.service.decide import UnknownLocation, presence
 
@@ -173,8 +176,12 @@ def problems_of(
     *,
     now: datetime,
     paused_vendors: frozenset[str] = frozenset(),
+    outcome: PlanOutcome | None = None,
 ) -> tuple[Problem, ...]:
-    """Every problem of one car: the one place where the statuses of later work plug in."""
+    """Every problem of one car: the one place where the statuses of later work plug in.
+
+    `missed` is the recorded outcome of the last deadline when there is one (a repeating plan's
+    too); else a one-off plan that is done, judged as the outcome would be."""
     found: list[Problem] = []
     if user is not None and user.needs_relink:
         found.append(Problem.RELINK_REQUIRED)
@@ -182,12 +189,7 @@ def problems_of(
         found.append(Problem.OUTAGE)
     if plan is not None and plan.status is PlanStatus.FAILED:
         found.append(Problem.ERROR)
-    if (
-        plan is not None
-        and plan.status is PlanStatus.DONE
-        and reading.soc_percent is not None
-        and reading.soc_percent < plan.target_soc_percent
-    ):
+    if _missed(reading, plan, outcome):
         found.append(Problem.MISSED)
     if plan is not None and plan.enabled and plan.shown_status == Presence.NO_LOCATION:
         found.append(Problem.NO_LOCATION)
@@ -204,14 +206,36 @@ def problems_of(
     return tuple(found)
 
 
-def _outcome(plan: PlanRecord | None) -> str:
+_MISSED = (OutcomeKind.MISSED, OutcomeKind.INFEASIBLE)
+
+
+def _missed(reading: VehicleReading, plan: PlanRecord | None, outcome: PlanOutcome | None) -> bool:
+    if plan is None:
+        return False
+    if outcome is not None:
+        return outcome.kind in _MISSED
+    if plan.status is not PlanStatus.DONE or reading.soc_percent is None:
+        return False
+    kind = outcome_kind(
+        target_percent=plan.target_soc_percent,
+        soc_percent=reading.soc_percent,
+        limit_percent=reading.charge_limit_percent,
+        feasible=None,
+    )
+    return kind in _MISSED
+
+
+def _outcome(plan: PlanRecord | None, outcome: PlanOutcome | None = None) -> str:
+    """The plan's state, then how its last deadline went (`met`, `missed by 9 %`, ...)."""
     if plan is None:
         return "no plan"
     if not plan.enabled:
         return "disabled"
     if plan.status is PlanStatus.FAILED:
-        return f"failed: {plan.status_reason}" if plan.status_reason else "failed"
-    return plan.status.value
+        state = f"failed: {plan.status_reason}" if plan.status_reason else "failed"
+    else:
+        state = plan.status.value
+    return state if outcome is None else f"{state}; last: {outcome.describe()}"
 
 
 def _next_window(record: ScheduleRecord | None, now: datetime) -> Window | None:
@@ -283,10 +307,11 @@ class FleetView:
         records = await d.schedules.get_schedules(list(readings))
         users = {u.user_id: u for u in await d.users.list_users()}
         paused = d.web.paused_vendors() if d.web else frozenset()
+        outcomes = await d.outcomes.get_outcomes(list(plans)) if d.outcomes else {}
         unknown_location: UnknownLocation = d.web.unknown_location if d.web else "skip"
         rows = []
         for vid, reading in readings.items():
-            plan, record = plans.get(vid), records.get(vid)
+            plan, record, outcome = plans.get(vid), records.get(vid), outcomes.get(vid)
             user = users.get(reading.user_id)
             rows.append(
                 FleetRow(
@@ -304,9 +329,15 @@ class FleetView:
                     expected_soc_percent=record.schedule.soc_at_deadline_percent
                     if record
                     else None,
-                    outcome=_outcome(plan),
+                    outcome=_outcome(plan, outcome),
                     problems=problems_of(
-                        reading, user, plan, record, now=now, paused_vendors=paused
+                        reading,
+                        user,
+                        plan,
+                        record,
+                        now=now,
+                        paused_vendors=paused,
+                        outcome=outcome,
                     ),
                     left_alone=left_alone(plan, unknown_location=unknown_location),
                     co2_kg=record.schedule.co2_kg if record and self._co2 else None,

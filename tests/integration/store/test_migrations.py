@@ -29,6 +29,7 @@ TABLES = {
     "sites",
     "site_locations",
     "notify_outbox",
+    "plan_outcomes",
 }
 
 

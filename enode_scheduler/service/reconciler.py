@@ -576,12 +576,13 @@ class Reconciler:
             else False
             if finished or record is None
             else decide.desired_charging(
-                # Charging on past a window would take power another car of the site was given.
+                # At a site too: a car charging on past its last window (it started late, after
+                # a hand-over) holds back the next car's START under the cap, never adds to it.
                 record.schedule,
                 reading,
                 car.plan,
                 now=now,
-                deadline=record.deadline if car.site is None else None,
+                deadline=record.deadline,
             )
         )
         if forced is None and desired and record and not record.schedule.charging_at(now):
@@ -677,7 +678,9 @@ class Reconciler:
                 group, members, slots, deadlines=deadlines, now=now, settings=self._settings,
                 plan_site=self._site_planner,
             )  # fmt: skip
-        except InvalidInput as exc:
+        except (InvalidInput, RuntimeError) as exc:
+            # The solver giving up (RuntimeError) must not stop the loop: the cars keep their
+            # schedules and the cap check still guards every START.
             log.warning("site_plan_rejected", site=group.site, error=str(exc))
             return
         if schedules is None:
@@ -739,6 +742,20 @@ class Reconciler:
         batch = {car.plan.vehicle_id for car in cars}
         touched = {self._site_of(car) for car in cars if car.read_at == now}
         retry = now + timedelta(seconds=self._settings.verify_delay_s)
+        # The cars told to stop are read early and often while a START waits for them: every
+        # second of a hand-over is charging lost to the site.
+        soon = now + timedelta(seconds=min(_HANDOVER_POLL_S, self._settings.verify_delay_s))
+        for site in set(self._held.values()):
+            for vid in self._site_plugged.get(site, []):
+                car = self.cars.get(vid)
+                stopping = (
+                    car is not None
+                    and car.intent is not None
+                    and (car.intent.action is ChargeAction.STOP)
+                )
+                if car is not None and stopping and car.next_poll_at and car.next_poll_at > soon:
+                    car.next_poll_at = max(soon, car.poll_not_before or soon)
+                    self._wakes.set(vid, car.next_poll_at)
         for vid, site in list(self._held.items()):
             car = self.cars.get(vid)
             if car is None:
@@ -793,6 +810,7 @@ class Reconciler:
 
 _NEVER = datetime.max.replace(tzinfo=UTC)
 _REHANDLE_AFTER = timedelta(seconds=1)
+_HANDOVER_POLL_S = 10.0
 
 
 def _power_changed(car: Car) -> bool:

@@ -11,7 +11,13 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 
 from enode_scheduler.config import SchedulerSettings
-from enode_scheduler.planner.models import Goal, Schedule, Slot, VehicleState, Window
+from enode_scheduler.planner.models import (
+    Goal,
+    Schedule,
+    Slot,
+    VehicleState,
+    Window,
+)
 from enode_scheduler.planner.site_models import SiteCar, SitePlan
 from enode_scheduler.planner.timeline import estimate_tail_price
 from enode_scheduler.records import ChargeAction, IntentStatus, PlanStatus

@@ -219,6 +219,7 @@ def list_plans(
     )
     for p in plans:
         status = p.shown_status + (f" ({p.status_reason})" if p.status_reason else "")
+        status += _site_cell(schedules.get(p.vehicle_id))
         where = names.get(p.location_id, p.location_id) if p.location_id else "-"
         money, co2 = _schedule_cells(schedules.get(p.vehicle_id))
         table.add_row(
@@ -232,6 +233,18 @@ def list_plans(
             co2,
         )
     Console().print(table)
+
+
+def _site_note(record: ScheduleRecord | None) -> str | None:
+    """The schedule's site line: the car shares a capped connection with other cars."""
+    from enode_scheduler.service.sites import site_note
+
+    return site_note(record.schedule) if record is not None else None
+
+
+def _site_cell(record: ScheduleRecord | None) -> str:
+    note = _site_note(record)
+    return f"\n{note}" if note else ""
 
 
 def _schedule_cells(record: ScheduleRecord | None) -> tuple[str, str]:
@@ -297,4 +310,6 @@ def _schedule_json(record: ScheduleRecord | None) -> dict[str, Any] | None:
         "co2_kg": s.co2_kg,
         "co2_kg_if_charged_now": s.baseline_co2_kg,
         "co2_saving_kg": s.co2_saving_kg,
+        # Planned with the other cars at a capped site: which, and under what cap.
+        "site": _site_note(record),
     }

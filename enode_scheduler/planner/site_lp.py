@@ -33,6 +33,10 @@ _MAX_ROUNDS = 10_000
 _UNUSED_HOURS = 1e-10
 
 
+class _Infeasible(RuntimeError):
+    """The master LP has no solution (only a rounding-tight energy floor can cause it)."""
+
+
 @dataclass(frozen=True, slots=True)
 class Segment:
     """A stretch of constant price and constant set of cars that may charge."""
@@ -65,7 +69,13 @@ def solve_configurations(
     master = _Master(segments, power_kw, need_kwh)
     delivered = -master.optimise(lambda _segment: -1.0)
     master.fix_delivered(delivered)
-    cost = master.optimise(lambda segment: segment.price_per_kwh)
+    try:
+        cost = master.optimise(lambda segment: segment.price_per_kwh)
+    except _Infeasible:
+        # HiGHS' rounding can put a floor of exactly the first optimum out of reach (seen with
+        # thousands of kWh in a month of a workplace garage): a hair lower, once.
+        master.relax_delivered(delivered * (1.0 - 1e-7) - 1e-6)
+        cost = master.optimise(lambda segment: segment.price_per_kwh)
     return Allocation(runs=master.runs(), delivered_kwh=delivered, cost=cost)
 
 
@@ -155,6 +165,10 @@ class _Master:
         self.highs.addRow(floor, highspy.kHighsInf, len(indices), indices, values)
         self.delivered_row = row
 
+    def relax_delivered(self, floor: float) -> None:
+        assert self.delivered_row is not None
+        self.highs.changeRowBounds(self.delivered_row, floor, highspy.kHighsInf)
+
     def runs(self) -> tuple[tuple[tuple[tuple[int, ...], float], ...], ...]:
         hours = list(self.highs.getSolution().col_value)
         per_segment: list[list[tuple[tuple[int, ...], float]]] = [[] for _ in self.segments]
@@ -166,6 +180,8 @@ class _Master:
     def _run(self) -> None:
         self.highs.run()
         status = self.highs.getModelStatus()
+        if status == highspy.HighsModelStatus.kInfeasible:
+            raise _Infeasible("site LP: HiGHS ended with Infeasible")
         if status != highspy.HighsModelStatus.kOptimal:  # pragma: no cover - always feasible
             raise RuntimeError(
                 f"site LP: HiGHS ended with {self.highs.modelStatusToString(status)}"

@@ -706,8 +706,7 @@ class Reconciler:
         """STOPs go out before STARTs; a START at a site goes out only if it fits under the cap
         with every car there that draws power or may (an unconfirmed STOP counts)."""
         outbox.sends.sort(key=lambda send: send[1] is ChargeAction.START)
-        for car in cars:
-            self._held.pop(car.plan.vehicle_id, None)
+        was_held = {c.plan.vehicle_id for c in cars if self._held.pop(c.plan.vehicle_id, None)}
         starting: dict[str, list[Car]] = {}
         for car, action in outbox.sends:
             site = self._site_of(car)
@@ -718,14 +717,16 @@ class Reconciler:
         waiting: set[str] = set()
         for site, group in starting.items():
             plugged = [self.cars[v] for v in self._site_plugged.get(site, []) if v in self.cars]
+            cap = self._site_caps[site]
             _, held = sites.allowed_starts(
-                [(c.plan.vehicle_id, site_step.power_kw(c, self._settings)) for c in group],
-                drawing_kw=site_step.drawing_kw(plugged, self._settings),
-                max_kw=self._site_caps[site],
+                [(c.plan.vehicle_id, site_step.cap_kw(c, max_kw=cap)) for c in group],
+                drawing_kw=site_step.drawing_kw(plugged, max_kw=cap),
+                max_kw=cap,
             )
             for vid in held:
                 self._held[vid] = site
-                log.info("start_waits_for_cap", vehicle_id=vid, site=site, at=now.isoformat())
+                if vid not in was_held:  # once per wait, not once per retry
+                    log.info("start_waits_for_cap", vehicle_id=vid, site=site, at=now.isoformat())
             waiting.update(held)
         outbox.sends = [(c, a) for c, a in outbox.sends if c.plan.vehicle_id not in waiting]
 
@@ -738,13 +739,15 @@ class Reconciler:
 
     def _wake_held(self, cars: list[Car], *, now: datetime) -> None:
         """A START waiting for room is decided again as soon as a car of its site is read (the
-        STOP it waits for may be confirmed), else after a verification delay."""
+        STOP it waits for may be confirmed), and at least once per verification delay while a
+        STOP there is in flight."""
         batch = {car.plan.vehicle_id for car in cars}
         touched = {self._site_of(car) for car in cars if car.read_at == now}
         retry = now + timedelta(seconds=self._settings.verify_delay_s)
         # The cars told to stop are read early and often while a START waits for them: every
         # second of a hand-over is charging lost to the site.
         soon = now + timedelta(seconds=min(_HANDOVER_POLL_S, self._settings.verify_delay_s))
+        handing_over: set[str] = set()
         for site in set(self._held.values()):
             for vid in self._site_plugged.get(site, []):
                 car = self.cars.get(vid)
@@ -753,14 +756,17 @@ class Reconciler:
                     and car.intent is not None
                     and (car.intent.action is ChargeAction.STOP)
                 )
-                if car is not None and stopping and car.next_poll_at and car.next_poll_at > soon:
+                if car is None or not stopping:
+                    continue
+                handing_over.add(site)
+                if car.next_poll_at and car.next_poll_at > soon:
                     car.next_poll_at = max(soon, car.poll_not_before or soon)
                     self._wakes.set(vid, car.next_poll_at)
         for vid, site in list(self._held.items()):
             car = self.cars.get(vid)
             if car is None:
                 del self._held[vid]
-            elif vid in batch:
+            elif vid in batch and site in handing_over:
                 self._wakes.set(vid, min(max(self._wake_at(car), now + _REHANDLE_AFTER), retry))
             elif site in touched:
                 self._wakes.set(vid, now)

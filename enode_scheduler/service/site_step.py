@@ -28,7 +28,17 @@ SitePlanFn = Callable[..., SitePlan]  # planner.site.plan_site(cars, max_kw=, sl
 
 
 def power_kw(car: Car, settings: SchedulerSettings) -> float:
+    """The power the car is planned with: as last seen charging, else the default."""
     return car.power_kw or settings.default_charge_kw
+
+
+def cap_kw(car: Car, *, max_kw: float) -> float:
+    """The power the cap check counts for the car: as last seen charging, else the whole cap.
+
+    A charger's power is learnt from the car's first charging reading; until then the car is
+    started only alone at its site, so a charger above the default cannot take the site over.
+    """
+    return car.power_kw or max_kw
 
 
 def views(
@@ -58,7 +68,7 @@ def views(
     return found
 
 
-def drawing_kw(members: Sequence[Car], settings: SchedulerSettings) -> dict[str, float]:
+def drawing_kw(members: Sequence[Car], *, max_kw: float) -> dict[str, float]:
     """The site's cars that draw power or may any moment: seen charging (an unconfirmed STOP
     does not change that) or with a START in flight."""
     load: dict[str, float] = {}
@@ -70,7 +80,7 @@ def drawing_kw(members: Sequence[Car], settings: SchedulerSettings) -> dict[str,
             and intent.status in (IntentStatus.SENT, IntentStatus.PENDING)
         )
         if starting or bool(car.reading and car.reading.is_charging):
-            load[car.plan.vehicle_id] = power_kw(car, settings)
+            load[car.plan.vehicle_id] = cap_kw(car, max_kw=max_kw)
     return load
 
 

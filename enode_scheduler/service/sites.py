@@ -64,10 +64,11 @@ def site_groups(cars: Iterable[SiteCarView], sites: Sequence[SiteRecord]) -> lis
     """One group per site with at least one present car, sorted by site name."""
     members: dict[str, list[str]] = {}
     caps: dict[str, float] = {}
+    where = {(loc.user_id, loc.location_id): site for site in sites for loc in site.locations}
     for car in cars:
         if not car.present:
             continue
-        site = site_at(sites, car.user_id, car.location_id)
+        site = where.get((car.user_id, car.location_id or ""))
         if site is None:
             continue
         members.setdefault(site.name, []).append(car.vehicle_id)

@@ -3,9 +3,12 @@ only while the cap holds, also across a hand-over whose STOP is not yet confirme
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from enode_scheduler.planner import next_deadline, plan
 from enode_scheduler.planner.site import plan_site
@@ -104,3 +107,35 @@ async def test_a_car_above_the_cap_never_charges_and_says_why() -> None:
     assert "never charges there" in " ".join(last.schedule.explanation)
     assert big.soc_percent < 31.0
     assert world.enode.cars["small"].soc_percent == pytest.approx(60.0, abs=0.5)
+
+
+@settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    cap_kw=st.sampled_from([7.4, 11.0, 16.0]),
+    powers=st.lists(st.sampled_from([3.7, 7.4, 11.0]), min_size=2, max_size=3),
+    socs=st.lists(st.integers(10, 70), min_size=3, max_size=3),
+)
+def test_the_cap_holds_whatever_the_cars_and_the_cap(
+    cap_kw: float, powers: list[float], socs: list[int]
+) -> None:
+    # Chargers that fit under the cap (one above it is the test before): each car's power is
+    # learnt only from its first charging reading, planned with the 7.4 kW default until then.
+    powers = [min(kw, cap_kw) for kw in powers]
+
+    async def run() -> World:
+        cars = [
+            FakeCar(f"v{i}", f"u{i}", power_kw=kw, soc_percent=float(socs[i]))
+            for i, kw in enumerate(powers)
+        ]
+        world = await site_world(cars, cap_kw=cap_kw)
+        for car in cars:
+            await world.add_plan(car.vehicle_id, target=80.0, deadline=TOMORROW_7)
+        await world.rec.load(now=world.clock.now())
+        await world.run(hours=20)
+        return world
+
+    world = asyncio.run(run())
+    ids = [f"v{i}" for i in range(len(powers))]
+    assert peak_kw(world, ids) <= cap_kw + 1e-9
+    # Whatever fits is charged: a car alone at the site would have had 19 hours.
+    assert any(world.enode.cars[v].soc_percent > socs[i] for i, v in enumerate(ids))

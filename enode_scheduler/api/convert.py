@@ -28,6 +28,7 @@ from enode_scheduler.records import (
     SiteRecord,
     VehicleReading,
 )
+from enode_scheduler.service.sites import site_note
 
 _WINDOW_TEXT = {
     WindowReason.CHEAPEST: "Among the cheapest slots before the deadline.",
@@ -140,6 +141,7 @@ def schedule_out(record: ScheduleRecord) -> ScheduleOut:
         co2_saving_kg=s.co2_saving_kg,
         starts=s.starts,
         explanation=list(s.explanation),
+        site=site_note(s),
     )
 
 

@@ -72,9 +72,9 @@ def solve_configurations(
     try:
         cost = master.optimise(lambda segment: segment.price_per_kwh)
     except _Infeasible:
-        # HiGHS' rounding can put a floor of exactly the first optimum out of reach (seen with
-        # thousands of kWh in a month of a workplace garage): a hair lower, once.
-        master.relax_delivered(delivered * (1.0 - 1e-7) - 1e-6)
+        # HiGHS' rounding can put a floor of exactly the first optimum out of reach (seen in a
+        # month of a workplace garage): a hair lower, well below what a fed car may miss, once.
+        master.relax_delivered(delivered * (1.0 - 1e-8) - 1e-7)
         cost = master.optimise(lambda segment: segment.price_per_kwh)
     return Allocation(runs=master.runs(), delivered_kwh=delivered, cost=cost)
 

@@ -31,6 +31,8 @@ from highspy._core import _Highs
 _REDUCED_COST_EPS = 1e-9
 _MAX_ROUNDS = 10_000
 _UNUSED_HOURS = 1e-10
+# Relative slack of the energy floor when the cost phase finds it out of reach, tried in turn.
+_FLOOR_SLACKS = (1e-8, 1e-7, 1e-6)
 
 
 class _Infeasible(RuntimeError):
@@ -69,12 +71,15 @@ def solve_configurations(
     master = _Master(segments, power_kw, need_kwh)
     delivered = -master.optimise(lambda _segment: -1.0)
     master.fix_delivered(delivered)
-    try:
-        cost = master.optimise(lambda segment: segment.price_per_kwh)
-    except _Infeasible:
-        # HiGHS' rounding can put a floor of exactly the first optimum out of reach (seen in a
-        # month of a workplace garage): a hair lower, well below what a fed car may miss, once.
-        master.relax_delivered(delivered * (1.0 - 1e-8) - 1e-7)
+    for slack in _FLOOR_SLACKS:
+        try:
+            cost = master.optimise(lambda segment: segment.price_per_kwh)
+            break
+        except _Infeasible:
+            # HiGHS' rounding can put a floor of exactly the first optimum out of reach (seen
+            # in a month of a workplace garage): a hair lower, then a little more.
+            master.relax_delivered(delivered * (1.0 - slack) - 10 * slack)
+    else:
         cost = master.optimise(lambda segment: segment.price_per_kwh)
     return Allocation(runs=master.runs(), delivered_kwh=delivered, cost=cost)
 

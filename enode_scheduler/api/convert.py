@@ -36,6 +36,7 @@ from enode_scheduler.records import (
     SiteRecord,
     VehicleReading,
 )
+from enode_scheduler.service.sites import site_note
 
 _WINDOW_TEXT = {
     WindowReason.CHEAPEST: "Among the cheapest slots before the deadline.",
@@ -194,6 +195,7 @@ def schedule_out(
         co2_saving_kg=s.co2_saving_kg,
         starts=s.starts,
         explanation=list(explanation_for(s, tz=ZoneInfo(timezone), currency=currency)),
+        site=site_note(s),
     )
 
 

@@ -375,6 +375,11 @@ class ScheduleOut(BaseModel):
     co2_saving_kg: float = Field(description="co2_kg_if_charged_now - co2_kg.")
     starts: int
     explanation: list[str]
+    site: str | None = Field(
+        default=None,
+        description="Planned with the other cars at a capped site: which site, its cap and "
+        "how many cars share it (null for a car planned on its own).",
+    )
 
 
 class CommandOut(BaseModel):

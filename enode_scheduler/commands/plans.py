@@ -319,6 +319,7 @@ def list_plans(
         if look.warning():
             expected += f" ({look.warning()})"
         status = p.shown_status + (f" ({p.status_reason})" if p.status_reason else "")
+        status += _site_cell(v.record)
         where = v.place or "-"
         goal = describe(p) + (f", min {p.min_soc_percent:g}%" if p.min_soc_percent else "")
         money, co2 = _schedule_cells(v.record)
@@ -452,6 +453,18 @@ def _view_json(view: _PlanView, *, now: datetime) -> dict[str, Any]:
     }
 
 
+def _site_note(record: ScheduleRecord | None) -> str | None:
+    """The schedule's site line: the car shares a capped connection with other cars."""
+    from enode_scheduler.service.sites import site_note
+
+    return site_note(record.schedule) if record is not None else None
+
+
+def _site_cell(record: ScheduleRecord | None) -> str:
+    note = _site_note(record)
+    return f"\n{note}" if note else ""
+
+
 def _schedule_cells(record: ScheduleRecord | None) -> tuple[str, str]:
     if record is None:
         return "-", "-"
@@ -533,4 +546,6 @@ def _schedule_json(record: ScheduleRecord | None) -> dict[str, Any] | None:
         "co2_kg": s.co2_kg,
         "co2_kg_if_charged_now": s.baseline_co2_kg,
         "co2_saving_kg": s.co2_saving_kg,
+        # Planned with the other cars at a capped site: which, and under what cap.
+        "site": _site_note(record),
     }

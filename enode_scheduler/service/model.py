@@ -20,6 +20,7 @@ from enode_scheduler.ports import (
     PlanStore,
     PriceSlotStore,
     ScheduleStore,
+    SiteStore,
     VehicleStore,
 )
 from enode_scheduler.records import (
@@ -74,6 +75,8 @@ class Ports:
     outcomes: OutcomeStore | None = None
     # Carbon intensity per region; None: plans see prices only.
     intensity: IntensitySlotStore | None = None
+    # Sites (several cars under one cap); None: every car is planned on its own.
+    sites: SiteStore | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,6 +129,8 @@ class Car:
     # Logged once per plug-in away from the plan's location / per fast-charging session.
     away_logged: bool = False
     fast_logged: bool = False
+    # The site whose cars this one is planned with (plugged in there), or None: on its own.
+    site: str | None = None
 
 
 @dataclass(slots=True)

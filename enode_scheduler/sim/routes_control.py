@@ -32,6 +32,9 @@ JSON in and out; errors are {"error": ...} with 400 (bad input) or 404 (unknown 
     POST   /_sim/tokens/expire               every access token expires now
     GET    /_sim/webhooks                    firehose config and deliveries
     POST   /_sim/webhooks/deliver            {"vehicle_id", "event"?} -> one delivery now
+    GET    /_sim/locations/{id}/power?above_kw=X  {"peak_kw", "seconds_above"}: the cars' summed
+                                             charging power there, since start or reset
+    DELETE /_sim/power                       reset that history for every location
 """
 
 from __future__ import annotations
@@ -365,6 +368,20 @@ async def deliver_webhook(request: Request, state: SimState, body: dict[str, Any
     return _delivery(delivery)
 
 
+async def location_power(request: Request, state: SimState, body: dict[str, Any]) -> Any:
+    raw = request.query_params.get("above_kw", "0")
+    try:
+        above_kw = float(raw)
+    except ValueError:
+        raise ValueError(f"above_kw must be a number of kW, got {raw!r}") from None
+    return state.location_power(str(request.path_params["locationId"]), above_kw=above_kw)
+
+
+async def reset_power(request: Request, state: SimState, body: dict[str, Any]) -> Any:
+    state.reset_power()
+    return {"reset": True}
+
+
 def _delivery(delivery: Delivery) -> dict[str, Any]:
     data = asdict(delivery)
     data["sim_time"] = delivery.sim_time.isoformat()
@@ -403,5 +420,7 @@ def routes() -> list[Route]:
         ("/tokens/expire", expire_tokens, ["POST"]),
         ("/webhooks", webhooks, ["GET"]),
         ("/webhooks/deliver", deliver_webhook, ["POST"]),
+        ("/locations/{locationId}/power", location_power, ["GET"]),
+        ("/power", reset_power, ["DELETE"]),
     ]
     return [Route("/_sim" + path, control(fn), methods=methods) for path, fn, methods in table]

@@ -15,6 +15,7 @@ from enode_scheduler.exceptions import ConfigError
 from enode_scheduler.notify.dispatch import Notifications
 from enode_scheduler.notify.targets import Target, build_targets
 from enode_scheduler.planner import Slot, next_deadline, plan
+from enode_scheduler.planner.site import plan_site
 from enode_scheduler.ports import IntensitySource, PriceSource
 from enode_scheduler.prices.co2.factory import intensity_zone, open_intensity_source
 from enode_scheduler.prices.co2.refresh import IntensityRefreshJob
@@ -92,7 +93,9 @@ def make_reconciler(deps: Deps) -> Reconciler:
         price_slots=store.prices,
         overrides=store.overrides,
         chargers=store.chargers,
+        outcomes=store.outcomes,
         intensity=store.intensity if deps.intensity is not None else None,
+        sites=store.sites,
     )
     return Reconciler(
         ports,
@@ -102,6 +105,7 @@ def make_reconciler(deps: Deps) -> Reconciler:
         next_deadline=next_deadline,
         price_view=deps.tariff.apply,
         co2=_co2_objective(deps),
+        site_planner=plan_site,
         max_concurrent_reads=deps.settings.scheduler.max_concurrent_reads,
         max_concurrent_commands=deps.settings.scheduler.max_concurrent_commands,
         clock=deps.clock,

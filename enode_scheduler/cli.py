@@ -12,9 +12,10 @@ command that uses them, and `--help` or `plan-case` do not pay for the daemon's 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
+from typer.core import TyperOption
 
 from enode_scheduler import __version__
 from enode_scheduler.commands import api as api_commands
@@ -37,6 +38,17 @@ from enode_scheduler.commands.plan_case import plan_case
 from enode_scheduler.commands.plan_site import plan_site
 
 __all__ = ["app", "main", "settings_from_context"]
+
+
+_display_type = TyperOption.display_type_rich
+
+
+def _flag_without_type(self: TyperOption, ctx: Any) -> str | None:
+    # typer prints `<bool>` beside every flag (`--json <bool>`), as if it took a value.
+    return None if self.is_flag else _display_type(self, ctx)
+
+
+TyperOption.display_type_rich = _flag_without_type  # type: ignore[method-assign]
 
 
 app = typer.Typer(

@@ -46,6 +46,14 @@ def mask_processor(_logger: WrappedLogger, _method: str, event_dict: EventDict) 
     return masked
 
 
+def iso_times(_logger: WrappedLogger, _method: str, event_dict: EventDict) -> EventDict:
+    """structlog processor: datetimes as ISO 8601 on the console too, not as their repr."""
+    for key, value in event_dict.items():
+        if isinstance(value, datetime | date | time):
+            event_dict[key] = value.isoformat()
+    return event_dict
+
+
 def configure_logging(settings: LoggingSettings, *, stream: TextIO | None = None) -> None:
     """Send structlog (and stdlib logging) to `stream` (stderr by default) at the set level.
 
@@ -59,6 +67,7 @@ def configure_logging(settings: LoggingSettings, *, stream: TextIO | None = None
         structlog.processors.add_log_level,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
         mask_processor,
+        iso_times,
     ]
     structlog.configure(
         processors=[*shared, structlog.processors.format_exc_info, renderer],
@@ -97,7 +106,8 @@ def _route_stdlib(shared: list[Processor], renderer: Processor, out: TextIO, lev
     root.setLevel(level)
     # httpx logs every request URL at INFO, and some sources (ENTSO-E's securityToken) carry
     # their secret in the query string; our adapters log what matters without the URL.
-    for name in _URL_LOGGING_LIBRARIES:
+    # alembic narrates every migration step at INFO; `schema_upgraded` says what matters.
+    for name in (*_URL_LOGGING_LIBRARIES, "alembic"):
         logging.getLogger(name).setLevel(max(level, logging.WARNING))
 
 

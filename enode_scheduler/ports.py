@@ -22,6 +22,7 @@ from enode_scheduler.records import (
     Lease,
     OutboxEntry,
     OverrideRecord,
+    PlanOutcome,
     PlanRecord,
     PlanStatus,
     Presence,
@@ -48,6 +49,7 @@ __all__ = [
     "LinkStateStore",
     "LocationStore",
     "OutboxStore",
+    "OutcomeStore",
     "OverrideStore",
     "PlanStore",
     "PriceSlotStore",
@@ -381,6 +383,16 @@ class GateStore(Protocol):
     async def load_gates(self) -> list[RateGate]:
         """Every stored gate (closed or reopened but not yet reset)."""
         ...
+
+
+class OutcomeStore(Protocol):
+    """The latest deadline's outcome per vehicle; removed with the vehicle's plan."""
+
+    async def record_outcome(self, outcome: PlanOutcome) -> None:
+        """Store the outcome, replacing the vehicle's previous one."""
+        ...
+
+    async def get_outcomes(self, vehicle_ids: Sequence[str]) -> dict[str, PlanOutcome]: ...
 
 
 class OverrideStore(Protocol):

@@ -405,3 +405,74 @@ class OutboxEntry:
     delivered_at: datetime | None = None
     last_error: str | None = None
     entry_id: int | None = None
+
+
+class OutcomeKind(StrEnum):
+    """How a plan's deadline went."""
+
+    MET = "met"
+    MISSED = "missed"
+    CAPPED = "capped"  # the car's own charge limit stopped it below the target
+    INFEASIBLE = "infeasible"  # the schedule could not reach the target in time
+
+
+@dataclass(frozen=True, slots=True)
+class PlanOutcome:
+    """What a plan achieved at one deadline (the latest is kept per vehicle)."""
+
+    vehicle_id: str
+    deadline: datetime
+    kind: OutcomeKind
+    target_soc_percent: float
+    soc_percent: float | None  # the car's SoC at the deadline; None when it was never read
+    limit_percent: float | None = None  # the car's own charge limit, when it reported one
+    recorded_at: datetime | None = None
+
+    @property
+    def shortfall_percent(self) -> float | None:
+        if self.soc_percent is None:
+            return None
+        return max(0.0, self.target_soc_percent - self.soc_percent)
+
+    def describe(self) -> str:
+        """`met`, `missed by 9 %`, `capped by the car's limit at 80 %`, `infeasible: ...`."""
+        if self.kind is OutcomeKind.MET:
+            return "met"
+        if self.kind is OutcomeKind.CAPPED:
+            return f"capped by the car's limit at {self.limit_percent or 0:g} %"
+        if self.kind is OutcomeKind.INFEASIBLE:
+            return "infeasible: plugged in too late" + _reached(self.soc_percent)
+        short = self.shortfall_percent
+        return "missed (SoC unknown)" if short is None else f"missed by {short:.0f} %"
+
+
+def _reached(soc_percent: float | None) -> str:
+    return "" if soc_percent is None else f" (reached {soc_percent:.0f} %)"
+
+
+# A car this close below its target met it (SoC is reported in whole percent by many vendors).
+MET_TOLERANCE_PERCENT = 1.0
+
+
+def outcome_kind(
+    *,
+    target_percent: float,
+    soc_percent: float | None,
+    limit_percent: float | None,
+    feasible: bool | None,
+) -> OutcomeKind:
+    """How a deadline went: the one judgement the outcome records, the web page's `missed` and
+    the `goal_missed` notification share. A car stopped by its own lower charge limit is
+    `capped`, not missed; a schedule that could not reach the target is `infeasible`."""
+    if soc_percent is not None and soc_percent >= target_percent - MET_TOLERANCE_PERCENT:
+        return OutcomeKind.MET
+    if (
+        soc_percent is not None
+        and limit_percent is not None
+        and 0 < limit_percent < target_percent
+        and soc_percent >= limit_percent - MET_TOLERANCE_PERCENT
+    ):
+        return OutcomeKind.CAPPED
+    if feasible is False:
+        return OutcomeKind.INFEASIBLE
+    return OutcomeKind.MISSED

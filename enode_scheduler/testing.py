@@ -35,6 +35,7 @@ from enode_scheduler.records import (
     OutboxEntry,
     OutboxStatus,
     OverrideRecord,
+    PlanOutcome,
     PlanRecord,
     PlanStatus,
     Presence,
@@ -83,6 +84,7 @@ if TYPE_CHECKING:
         LinkStateStore,
         LocationStore,
         OutboxStore,
+        OutcomeStore,
         OverrideStore,
         PlanStore,
         PriceSlotStore,
@@ -106,6 +108,7 @@ class _Tables:
     plans: dict[str, PlanRecord] = field(default_factory=dict)
     schedules: dict[str, ScheduleRecord] = field(default_factory=dict)
     overrides: dict[str, OverrideRecord] = field(default_factory=dict)
+    outcomes: dict[str, PlanOutcome] = field(default_factory=dict)
     locations: dict[str, ChargingLocation] = field(default_factory=dict)
     sites: dict[str, SiteRecord] = field(default_factory=dict)
 
@@ -159,6 +162,7 @@ class InMemoryUserStore:
         for vehicle_id in owned:
             self._t.schedules.pop(vehicle_id, None)
             self._t.overrides.pop(vehicle_id, None)
+            self._t.outcomes.pop(vehicle_id, None)
             if (reading := self._t.vehicles.get(vehicle_id)) and reading.user_id == user_id:
                 del self._t.vehicles[vehicle_id]
             if (plan := self._t.plans.get(vehicle_id)) and plan.user_id == user_id:
@@ -280,6 +284,7 @@ class InMemoryPlanStore:
         return [p for p in plans if p.enabled or not enabled_only]
 
     async def delete_plan(self, vehicle_id: str) -> bool:
+        self._t.outcomes.pop(vehicle_id, None)
         return self._t.plans.pop(vehicle_id, None) is not None
 
     async def set_plan_status(
@@ -663,6 +668,22 @@ class InMemoryOutboxStore:
         return [e for _, e in sorted(self._rows.items(), reverse=True)][:limit]
 
 
+class InMemoryOutcomeStore:
+    """OutcomeStore over the shared tables; an outcome goes with its plan."""
+
+    def __init__(self, tables: _Tables | None = None) -> None:
+        self._t = tables or _Tables()
+
+    async def record_outcome(self, outcome: PlanOutcome) -> None:
+        if outcome.vehicle_id not in self._t.plans:
+            raise StoreError(f"no plan for vehicle {outcome.vehicle_id!r}")
+        self._t.outcomes[outcome.vehicle_id] = outcome
+
+    async def get_outcomes(self, vehicle_ids: Sequence[str]) -> dict[str, PlanOutcome]:
+        rows = self._t.outcomes
+        return {v: rows[v] for v in vehicle_ids if v in rows}
+
+
 @dataclass(frozen=True)
 class InMemoryStore:
     """The twin of `store.Store`: the same attribute names, over shared in-memory tables."""
@@ -679,6 +700,7 @@ class InMemoryStore:
     gates: InMemoryGateStore
     link_states: InMemoryLinkStateStore
     chargers: InMemoryChargerStore
+    outcomes: InMemoryOutcomeStore
     locations: InMemoryLocationStore
     sites: InMemorySiteStore
     intensity: InMemoryIntensitySlotStore = dataclasses.field(
@@ -704,6 +726,7 @@ class InMemoryStore:
             gates=InMemoryGateStore(),
             link_states=InMemoryLinkStateStore(clock=clock),
             chargers=InMemoryChargerStore(tables),
+            outcomes=InMemoryOutcomeStore(tables),
             locations=InMemoryLocationStore(tables),
             sites=InMemorySiteStore(tables, clock=clock),
         )
@@ -728,6 +751,7 @@ if TYPE_CHECKING:
         _locations: LocationStore = store.locations
         _sites: SiteStore = store.sites
         _outbox: OutboxStore = store.outbox
+        _outcomes: OutcomeStore = store.outcomes
 
 
 # Price source twin

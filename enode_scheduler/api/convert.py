@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
 
 from enode_scheduler.api.models import (
     WEEKDAYS,
@@ -10,6 +11,7 @@ from enode_scheduler.api.models import (
     ChargerPlanIn,
     CommandOut,
     LocationOut,
+    OutcomeOut,
     OverrideOut,
     PlanIn,
     PlanOut,
@@ -18,19 +20,23 @@ from enode_scheduler.api.models import (
     SiteLocationOut,
     SiteOut,
     VehicleOut,
+    VehicleScheduleOut,
     WindowOut,
 )
+from enode_scheduler.planner.explain import explanation_for
 from enode_scheduler.planner.models import Window, WindowReason
 from enode_scheduler.records import (
     ChargerReading,
     ChargingLocation,
     CommandIntent,
     OverrideRecord,
+    PlanOutcome,
     PlanRecord,
     ScheduleRecord,
     SiteRecord,
     VehicleReading,
 )
+from enode_scheduler.service.sites import site_note
 
 _WINDOW_TEXT = {
     WindowReason.CHEAPEST: "Among the cheapest slots before the deadline.",
@@ -169,7 +175,10 @@ def _window_out(window: Window) -> WindowOut:
     )
 
 
-def schedule_out(record: ScheduleRecord) -> ScheduleOut:
+def schedule_out(
+    record: ScheduleRecord, *, timezone: str = "UTC", currency: str = "EUR"
+) -> ScheduleOut:
+    """The schedule; its explanation in the plan's `timezone` and the configured `currency`."""
     s = record.schedule
     return ScheduleOut(
         computed_at=record.computed_at,
@@ -185,7 +194,8 @@ def schedule_out(record: ScheduleRecord) -> ScheduleOut:
         co2_kg_if_charged_now=s.baseline_co2_kg,
         co2_saving_kg=s.co2_saving_kg,
         starts=s.starts,
-        explanation=list(s.explanation),
+        explanation=list(explanation_for(s, tz=ZoneInfo(timezone), currency=currency)),
+        site=site_note(s),
     )
 
 
@@ -213,6 +223,46 @@ def command_out(intent: CommandIntent) -> CommandOut:
         sent_at=intent.sent_at,
         verified_at=intent.verified_at,
         error=intent.error,
+    )
+
+
+def outcome_out(outcome: PlanOutcome) -> OutcomeOut:
+    return OutcomeOut(
+        deadline=outcome.deadline,
+        outcome=outcome.kind.value,
+        detail=outcome.describe(),
+        target_soc_percent=outcome.target_soc_percent,
+        soc_percent=outcome.soc_percent,
+        limit_percent=outcome.limit_percent,
+    )
+
+
+def vehicle_schedule_out(
+    vehicle_id: str,
+    *,
+    plan: PlanRecord | None,
+    reading: VehicleReading | None,
+    record: ScheduleRecord | None,
+    override: OverrideRecord | None,
+    history: list[CommandIntent],
+    outcome: PlanOutcome | None,
+    now: datetime,
+    currency: str,
+) -> VehicleScheduleOut:
+    """The body of `GET /v1/vehicles/{id}/schedule`, also what `plans show` prints; times in
+    explanations are in the plan's zone."""
+    soc = reading.soc_percent if reading is not None else None
+    timezone = plan.timezone if plan is not None else "UTC"
+    return VehicleScheduleOut(
+        vehicle_id=vehicle_id,
+        status=plan.shown_status if plan else None,
+        location_id=plan.location_id if plan else None,
+        charging_location_id=reading.charging_location_id if reading else None,
+        schedule=schedule_out(record, timezone=timezone, currency=currency) if record else None,
+        override=override_out(override, now=now, soc_percent=soc) if override else None,
+        commands=[command_out(i) for i in history],
+        last_outcome=outcome_out(outcome) if outcome else None,
+        currency=currency,
     )
 
 

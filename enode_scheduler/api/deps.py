@@ -16,6 +16,7 @@ from enode_scheduler.ports import (
     EnodeLocations,
     IntensitySlotStore,
     LocationStore,
+    OutcomeStore,
     OverrideStore,
     PlanStore,
     PriceSlotStore,
@@ -117,6 +118,9 @@ class ApiDeps:
     health: Callable[[], list[CarHealth]] | None = None
     # Chargers (wallboxes) and charger-only plans; None: the API shows no chargers.
     chargers: ChargerStore | None = None
+    # How each plan's latest deadline went; None: not shown.
+    outcomes: OutcomeStore | None = None
+    currency: str = "EUR"
     # Users' charging locations (our copy); None: plans are stored without one.
     locations: LocationStore | None = None
     # Creates and deletes locations at Enode; None when Enode is not set up.

@@ -94,12 +94,21 @@ class RepeatIn(_In):
 
 
 class PlanIn(_In):
-    """A charge goal: reach `target_soc_percent` by `deadline`, or every `repeat` time."""
+    """A charge goal: reach `target_soc_percent` by `deadline`, or every `repeat` time.
+
+    The body `GET .../plan` answers may be sent back as it is: its read-only fields are ignored,
+    except that `vehicle_id`, `user_id` and `plan_id` must be this vehicle's.
+    """
 
     target_soc_percent: Percent
-    deadline: AwareDatetime | None = Field(None, description="One-off deadline, with offset.")
+    deadline: datetime | None = Field(
+        None,
+        description="One-off deadline: with an offset, or local to `timezone` without one.",
+    )
     repeat: RepeatIn | None = None
-    timezone: str = Field("UTC", max_length=64, description="IANA zone of `repeat.at`.")
+    timezone: str = Field(
+        "UTC", max_length=64, description="IANA zone of `repeat.at` and of a local `deadline`."
+    )
     min_soc_percent: Percent = 0.0
     start_penalty: float = Field(0.0, ge=0, le=1000, description="Cost added per charge start.")
     co2_price_per_kg: float | None = Field(
@@ -116,6 +125,23 @@ class PlanIn(_In):
         None,
         pattern=ID_PATTERN,
         description="Charge through this charger: SoC from the car, START/STOP to the charger.",
+    )
+    # Read-only fields of PlanOut, accepted so a GET body round-trips.
+    plan_id: int | None = Field(None, description="Read-only; must match when given.")
+    vehicle_id: str | None = Field(None, max_length=128, description="Read-only; must match.")
+    user_id: str | None = Field(None, max_length=128, description="Read-only; must match.")
+    status: str | None = Field(None, max_length=16, description="Read-only; ignored.")
+    status_reason: str | None = Field(None, max_length=1000, description="Read-only; ignored.")
+    created_at: datetime | None = Field(None, description="Read-only; ignored.")
+    updated_at: datetime | None = Field(None, description="Read-only; ignored.")
+    target: str | None = Field(None, max_length=16, description="Read-only; ignored.")
+    energy_kwh: float | None = Field(
+        None, description="Read-only here (a charger-only plan is set at /v1/chargers); ignored."
+    )
+    location_id: str | None = Field(
+        None,
+        max_length=255,
+        description="As GET answers it: the location when `location` is not given.",
     )
     location: str | None = Field(
         None,
@@ -135,6 +161,11 @@ class PlanIn(_In):
     def _one_goal(self) -> Self:
         if (self.deadline is None) == (self.repeat is None):
             raise ValueError("give exactly one of deadline and repeat")
+        if self.deadline is not None and self.deadline.tzinfo is None:
+            if "timezone" not in self.model_fields_set:
+                raise ValueError("deadline: give an offset, or the `timezone` it is local to")
+            local = self.deadline.replace(tzinfo=zoneinfo.ZoneInfo(self.timezone))
+            object.__setattr__(self, "deadline", local)  # frozen model, set while validating
         if self.min_soc_percent > self.target_soc_percent:
             raise ValueError("min_soc_percent must not exceed target_soc_percent")
         return self
@@ -365,6 +396,11 @@ class ScheduleOut(BaseModel):
     co2_saving_kg: float = Field(description="co2_kg_if_charged_now - co2_kg.")
     starts: int
     explanation: list[str]
+    site: str | None = Field(
+        default=None,
+        description="Planned with the other cars at a capped site: which site, its cap and "
+        "how many cars share it (null for a car planned on its own).",
+    )
 
 
 class CommandOut(BaseModel):
@@ -379,6 +415,15 @@ class CommandOut(BaseModel):
     error: str | None
 
 
+class OutcomeOut(BaseModel):
+    deadline: datetime
+    outcome: Literal["met", "missed", "capped", "infeasible"]
+    detail: str = Field(description="e.g. `missed by 9 %`, `capped by the car's limit at 80 %`.")
+    target_soc_percent: float
+    soc_percent: float | None = Field(description="The car's SoC at the deadline.")
+    limit_percent: float | None = Field(description="The car's own charge limit, if reported.")
+
+
 class VehicleScheduleOut(BaseModel):
     vehicle_id: str
     status: str | None = Field(
@@ -391,6 +436,10 @@ class VehicleScheduleOut(BaseModel):
     schedule: ScheduleOut | None = Field(description="None until the planner has run.")
     override: OverrideOut | None
     commands: list[CommandOut] = Field(description="Command intents of the last 24 hours.")
+    last_outcome: OutcomeOut | None = Field(
+        default=None, description="How the plan's latest deadline went; None before the first."
+    )
+    currency: str = Field(default="EUR", description="Currency of every cost and saving.")
 
 
 class ChargerScheduleOut(BaseModel):

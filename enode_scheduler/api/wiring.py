@@ -66,6 +66,8 @@ def api_for(
         request_reconcile=request_reconcile,
         health=health,
         chargers=store.chargers,
+        outcomes=store.outcomes,
+        currency=deps.settings.prices.currency,
         locations=store.locations,
         enode_locations=deps.enode,
         web=web,

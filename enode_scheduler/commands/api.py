@@ -39,7 +39,7 @@ def hash_token_command(
         Literal["read", "write"], typer.Option("--scope", help="read, or write (which may read).")
     ] = "read",
 ) -> None:
-    """Read an API token on stdin; print the `[[api.tokens]]` entry to paste into the config."""
+    r"""Read an API token on stdin; print the `\[\[api.tokens]]` entry to paste into the config."""
     from enode_scheduler.api.auth import hash_token
 
     if not _NAME.match(name):

@@ -7,13 +7,20 @@ for it, so that `--help` and the commands that need no config start fast.
 
 from __future__ import annotations
 
+import contextlib
+import os
 from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import typer
 
 from enode_scheduler.exceptions import ConfigError
 
 if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.table import Column
+
+    from enode_scheduler.clock import Clock
     from enode_scheduler.config import Settings
 
 
@@ -35,3 +42,58 @@ def settings_from_context(ctx: typer.Context) -> Settings:
             raise typer.Exit(2) from exc
     settings: Settings = obj["settings"]
     return settings
+
+
+def clock_for(settings: Settings) -> Clock:
+    """The clock `[clock]` describes: the wall clock, or the fake Enode's accelerated one, so
+    every command agrees with the daemon on what "now" is."""
+    import time
+    from datetime import UTC, datetime
+
+    from enode_scheduler.clock import ScaledClock, SystemClock
+
+    cfg = settings.clock
+    if cfg.real_time:
+        return SystemClock()
+    start = cfg.start or datetime.fromtimestamp(cfg.anchor_unix or time.time(), tz=UTC)
+    return ScaledClock(start=start, speed=cfg.speed, anchor_unix=cfg.anchor_unix)
+
+
+def local_zone_name(settings: Settings) -> str:
+    """`scheduler.timezone`, else the machine's own IANA zone (UTC when it cannot be told)."""
+    if settings.scheduler.timezone:
+        return settings.scheduler.timezone
+    return machine_zone()
+
+
+def machine_zone() -> str:
+    """The IANA name of this machine's local zone: $TZ, /etc/localtime's link, else UTC."""
+    candidates = [os.environ.get("TZ", "").lstrip(":")]
+    with contextlib.suppress(OSError):
+        target = os.path.realpath("/etc/localtime")
+        if "zoneinfo/" in target:
+            candidates.append(target.split("zoneinfo/", 1)[1])
+    for name in candidates:
+        if not name:
+            continue
+        try:
+            ZoneInfo(name)
+        except (ZoneInfoNotFoundError, ValueError):
+            continue
+        return name
+    return "UTC"
+
+
+def table_console() -> Console:
+    """A console for tables: the terminal's width, or wide when piped, so that `| grep` sees
+    each row on one line."""
+    from rich.console import Console
+
+    console = Console()
+    return console if console.is_terminal else Console(width=max(console.width, 200))
+
+
+def id_column(column: Column, ids: list[str]) -> None:
+    """Never cut an id in a table: other commands need it whole."""
+    column.no_wrap = True
+    column.min_width = max((len(i) for i in ids), default=0)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import importlib
+import importlib.util
 import os
 from datetime import UTC, datetime
 from pathlib import Path
@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from enode_scheduler.commands.context import settings_from_context
+from enode_scheduler.commands.context import clock_for, settings_from_context
 from enode_scheduler.exceptions import (
     AlreadyRunning,
     ConfigError,
@@ -26,21 +26,29 @@ if TYPE_CHECKING:
     from enode_scheduler.daemon.notify import Notifier
 
 
-def _clock(speed: float | None, start: str | None, anchor_unix: float | None) -> Clock:
+def _clock(
+    settings: Settings, speed: float | None, start: str | None, anchor_unix: float | None
+) -> Clock:
+    """The `[clock]` of the config, with any of the three flags put over it."""
     from enode_scheduler.clock import ScaledClock, SystemClock
 
-    if speed is None:
-        return SystemClock()
-    if speed <= 0:
+    if speed is None and start is None and anchor_unix is None:
+        return clock_for(settings)
+    if speed is not None and speed <= 0:
         raise typer.BadParameter(f"--speed must be positive, not {speed}")
-    begin = SystemClock().now()
+    begin = settings.clock.start
     if start is not None:
         try:
             begin = datetime.fromisoformat(start.replace("Z", "+00:00"))
         except ValueError as exc:
             raise typer.BadParameter(f"--start {start!r} is not an ISO-8601 date-time") from exc
         begin = begin if begin.tzinfo else begin.replace(tzinfo=UTC)
-    return ScaledClock(start=begin, speed=speed, anchor_unix=anchor_unix)
+    anchor = anchor_unix if anchor_unix is not None else settings.clock.anchor_unix
+    return ScaledClock(
+        start=begin or SystemClock().now(),
+        speed=speed if speed is not None else settings.clock.speed,
+        anchor_unix=anchor,
+    )
 
 
 async def _serve(settings: Settings, clock: Clock, notifier: Notifier) -> int:
@@ -55,27 +63,43 @@ def run(
     ctx: typer.Context,
     speed: Annotated[
         float | None,
-        typer.Option(hidden=True, help="Run on a clock this many times faster (tests, demo)."),
+        typer.Option(
+            help="Run on a clock this many times faster than real time (overrides clock.speed; "
+            "for the fake Enode only)."
+        ),
     ] = None,
     start: Annotated[
-        str | None, typer.Option(hidden=True, help="Clock time at --anchor-unix (ISO-8601).")
+        str | None,
+        typer.Option(help="Clock time at --anchor-unix, ISO-8601 (overrides clock.start)."),
     ] = None,
     anchor_unix: Annotated[
-        float | None, typer.Option(hidden=True, help="Unix time at which the clock reads --start.")
+        float | None,
+        typer.Option(
+            help="Unix time at which the clock reads --start (overrides clock.anchor_unix)."
+        ),
     ] = None,
 ) -> None:
-    """Run the scheduler daemon until SIGTERM or SIGINT."""
+    r"""Run the scheduler daemon until SIGTERM or SIGINT, on the clock `\[clock]` sets (real time
+    unless a trial config from `sim --write-config` says otherwise)."""
     import asyncio
 
     from enode_scheduler.daemon.notify import Notifier
     from enode_scheduler.logs import configure_logging
 
     settings = settings_from_context(ctx)
+    if settings.enode.client_id is None:
+        typer.echo(
+            "error: enode.client_id: required to run the daemon (set enode.client_id and "
+            "enode.client_secret; `enode-scheduler sim --write-config FILE` writes a config for "
+            "the fake Enode)",
+            err=True,
+        )
+        raise typer.Exit(2)
     # Loaded before logging is set up, as when the CLI imported everything at start: alembic
     # logs its plugin set-up at INFO on first import, which is noise in the daemon's log.
     importlib.import_module("enode_scheduler.bootstrap")
     configure_logging(settings.logging)
-    clock = _clock(speed, start, anchor_unix)
+    clock = _clock(settings, speed, start, anchor_unix)
     notifier = Notifier(
         os.environ.get("NOTIFY_SOCKET"), watchdog_usec=os.environ.get("WATCHDOG_USEC")
     )
@@ -86,7 +110,7 @@ def run(
             typer.echo(line, err=True)
         raise typer.Exit(2) from exc
     except SchemaOutdated as exc:
-        typer.echo(f"error: {exc} (run `enode-scheduler db upgrade`)", err=True)
+        typer.echo(f"error: {exc}", err=True)  # the message names the command that fixes it
         raise typer.Exit(2) from exc
     except AlreadyRunning as exc:
         typer.echo(f"error: {exc}", err=True)
@@ -129,6 +153,10 @@ def demo(
     ] = 0.0,
 ) -> None:
     """Run the real daemon against a fake Enode with a few cars through simulated nights."""
+    if plot is not None and importlib.util.find_spec("matplotlib") is None:
+        # Said before the run, not after a minute of it.
+        typer.echo("error: --plot needs matplotlib: pip install 'enode-scheduler[plot]'", err=True)
+        raise typer.Exit(2)
     from enode_scheduler.config import Co2FileSettings, Co2Settings
     from enode_scheduler.demo import run_demo  # the demo pulls in rich live views
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import importlib
 import json
+import socket
 import sys
 from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
 from contextlib import asynccontextmanager
@@ -13,11 +14,17 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal, TextIO, TypeVar
 
 import typer
 
-from enode_scheduler.commands.context import settings_from_context
+from enode_scheduler.commands.context import (
+    clock_for,
+    id_column,
+    settings_from_context,
+    table_console,
+)
 from enode_scheduler.exceptions import (
     ConfigError,
     EnodeError,
     InvalidInput,
+    SchemaOutdated,
     StoreError,
 )
 
@@ -68,7 +75,7 @@ def _run(work: Coroutine[Any, Any, T]) -> T:
 
     try:
         return asyncio.run(work)
-    except (ConfigError, InvalidInput) as exc:
+    except (ConfigError, InvalidInput, SchemaOutdated) as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from exc
     except (EnodeError, StoreError) as exc:
@@ -114,21 +121,46 @@ def link(
     ] = None,
 ) -> None:
     """Link a user's car account: open the printed URL, log in; exits 0 once linked."""
-    from enode_scheduler.clock import SystemClock
     from enode_scheduler.enode.callback import listen_address
 
     settings = _settings(ctx)
     try:
-        listen_address(str(settings.enode.redirect_uri))
+        host, port, _ = listen_address(str(settings.enode.redirect_uri))
     except InvalidInput as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from exc
+    busy = _port_in_use(host, port, user_id)
+    if busy is not None:
+        typer.echo(f"error: {busy}", err=True)
+        raise typer.Exit(2)
     wait_s = timeout_s or settings.enode.link_state_ttl_s
     typer.echo(f"open this URL to link {user_id}; waiting up to {wait_s:g} s:", err=True)
     linked = _run(
-        link_user(settings, user_id, clock=SystemClock(), out=sys.stdout, timeout_s=wait_s)
+        link_user(settings, user_id, clock=clock_for(settings), out=sys.stdout, timeout_s=wait_s)
     )
     typer.echo(f"linked {linked}; tokens stored", err=True)
+
+
+def _port_in_use(host: str, port: int, user_id: str) -> str | None:
+    """Why the callback port cannot be used (the daemon's API, or another program), or None."""
+    with socket.socket() as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError:
+            pass
+        else:
+            return None
+    from enode_scheduler.commands.ops import probe
+
+    where = f"{host}:{port} (enode.redirect_uri)"
+    if probe(f"http://{host}:{port}/healthz", timeout_s=2.0) is None:
+        return (
+            f"{where} is the running daemon's API: link through it with "
+            f"`curl -X POST -H 'Authorization: Bearer TOKEN' "
+            f"http://{host}:{port}/v1/users/{user_id}/link` (a write token), or stop the daemon"
+        )
+    return f"{where} is in use by another program; set enode.redirect_uri to a free port"
 
 
 # -- vehicles ----------------------------------------------------------------------------------
@@ -160,16 +192,12 @@ def vehicles(
     as_json: Annotated[bool, typer.Option("--json", help="Print a JSON array instead.")] = False,
 ) -> None:
     """Show the live state of every linked vehicle (or of one user's)."""
-    from rich.console import Console
-
-    from enode_scheduler.clock import SystemClock
-
     settings = _settings(ctx)
-    readings, failures = _run(read_vehicles(settings, user or [], clock=SystemClock()))
+    readings, failures = _run(read_vehicles(settings, user or [], clock=clock_for(settings)))
     if as_json:
         typer.echo(json.dumps([_jsonable(r) for r in readings], indent=2))
     else:
-        Console().print(_table(readings))
+        table_console().print(_table(readings))
     for line in failures:
         typer.echo(f"error: {line}", err=True)
     if failures:
@@ -201,6 +229,7 @@ def _table(readings: Sequence[VehicleReading]) -> Table:
         "smart",
         "last seen (UTC)",
     )
+    id_column(table.columns[1], [r.vehicle_id for r in readings])
     for r in readings:
         table.add_row(
             r.user_id,
@@ -304,14 +333,32 @@ async def send_charge(
     *,
     clock: Clock,
     charger_id: str | None = None,
-) -> None:
-    """Send one START or STOP to the vehicle or the charger (never retried; re-read to check)."""
-    async with _session(settings, clock) as (_, client):
+) -> str:
+    """Send one START or STOP to the vehicle or the charger (never retried; check with `vehicles`
+    or `chargers`); returns what it was sent to (a unique prefix of a vehicle the daemon has seen
+    is completed).
+
+    A START to an unplugged car is refused with InvalidInput: the vendor would accept it and
+    nothing would happen.
+    """
+    from enode_scheduler.records import ChargeAction
+
+    async with _session(settings, clock) as (store, client):
         if charger_id is not None:
             await client.set_charger_charging(user_id, charger_id, action)
-        else:
-            assert vehicle_id is not None
-            await client.set_charging(user_id, vehicle_id, action)
+            return f"charger {charger_id}"
+        assert vehicle_id is not None
+        known = await store.vehicles.list_vehicle_ids(user_id)
+        if vehicle_id not in known:
+            matches = [v for v in known if v.startswith(vehicle_id)]
+            if len(matches) == 1:  # a unique prefix, as `plans show` takes
+                vehicle_id = matches[0]
+        if action is ChargeAction.START:
+            reading = await client.get_vehicle(user_id, vehicle_id)
+            if reading.is_plugged_in is False:
+                raise InvalidInput(f"{vehicle_id} is not plugged in: plug it in, then start")
+        await client.set_charging(user_id, vehicle_id, action)
+    return vehicle_id
 
 
 def _charge_command(action: Literal["START", "STOP"]) -> Callable[..., None]:
@@ -321,7 +368,10 @@ def _charge_command(action: Literal["START", "STOP"]) -> Callable[..., None]:
         ctx: typer.Context,
         user: Annotated[str, typer.Option("--user", "-u", help="The vehicle's user.")],
         vehicle_id: Annotated[
-            str | None, typer.Argument(help="Enode vehicle id (or give --charger).")
+            str | None,
+            typer.Argument(
+                help="Enode vehicle id, or a unique prefix of a known one (or --charger)."
+            ),
         ] = None,
         charger: Annotated[
             str | None, typer.Option("--charger", help="Send it to this charger instead.")
@@ -330,22 +380,20 @@ def _charge_command(action: Literal["START", "STOP"]) -> Callable[..., None]:
         if (vehicle_id is None) == (charger is None):
             typer.echo("error: give exactly one of VEHICLE_ID or --charger ID", err=True)
             raise typer.Exit(2)
-        from enode_scheduler.clock import SystemClock
         from enode_scheduler.records import ChargeAction
 
         settings = _settings(ctx)
-        _run(
+        sent_to = _run(
             send_charge(
                 settings,
                 user,
                 vehicle_id,
                 ChargeAction(action),
-                clock=SystemClock(),
+                clock=clock_for(settings),
                 charger_id=charger,
             )
         )
-        target = f"charger {charger}" if charger else vehicle_id
-        typer.echo(f"{action} sent to {target}; it acts after its vendor's delay")
+        typer.echo(f"{action} sent to {sent_to}; it acts after its vendor's delay")
 
     command.__doc__ = (
         f"Send {action} to a vehicle or a charger once (not retried; re-read to verify)."

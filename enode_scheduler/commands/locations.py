@@ -50,7 +50,7 @@ async def plan_places(settings: Settings) -> AsyncIterator[PlanPlaces]:
 def run_with_places(ctx: typer.Context, work: Callable[[PlanPlaces], Coroutine[Any, Any, T]]) -> T:
     """Run `work` over the places; bad input exits 2, Enode or database trouble exits 1, each
     with one line."""
-    from enode_scheduler.exceptions import EnodeError, InvalidInput, StoreError
+    from enode_scheduler.exceptions import EnodeError, InvalidInput, SchemaOutdated, StoreError
     from enode_scheduler.logs import configure_logging
 
     settings = settings_from_context(ctx)
@@ -69,7 +69,7 @@ def run_with_places(ctx: typer.Context, work: Callable[[PlanPlaces], Coroutine[A
 
     try:
         return asyncio.run(go())
-    except InvalidInput as exc:
+    except (InvalidInput, SchemaOutdated) as exc:  # a database not set up is a setup error too
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from exc
     except (EnodeError, StoreError) as exc:

@@ -45,6 +45,7 @@ def healthcheck(
     if problem is not None:
         typer.echo(f"unhealthy: {problem}", err=True)
         raise typer.Exit(1)
+    typer.echo("ok")
 
 
 def probe(url: str, *, timeout_s: float) -> str | None:

@@ -5,19 +5,24 @@ from __future__ import annotations
 import dataclasses
 import json
 from collections.abc import Awaitable, Callable
-from datetime import datetime, time
+from datetime import datetime, time, timedelta
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import typer
 
-from enode_scheduler.clock import SystemClock
-from enode_scheduler.commands.context import settings_from_context
-from enode_scheduler.exceptions import InvalidInput, StoreError
+from enode_scheduler.commands.context import (
+    clock_for,
+    id_column,
+    local_zone_name,
+    settings_from_context,
+    table_console,
+)
+from enode_scheduler.exceptions import InvalidInput, SchemaOutdated, StoreError
 
 # The store (SQLAlchemy) and rich load inside the commands, so that `--help` does not pay for them.
 if TYPE_CHECKING:
-    from enode_scheduler.records import PlanRecord, ScheduleRecord
+    from enode_scheduler.records import PlanOutcome, PlanRecord, ScheduleRecord, VehicleReading
     from enode_scheduler.store import Store
 
 app = typer.Typer(help="Charge plans: one goal per vehicle.", no_args_is_help=True)
@@ -32,7 +37,7 @@ def _with_store(ctx: typer.Context, action: Callable[[Store], Awaitable[T]]) -> 
 
     async def go() -> T:
         async with open_store(
-            settings.database, state_dir=settings.state_dir, clock=SystemClock()
+            settings.database, state_dir=settings.state_dir, clock=clock_for(settings)
         ) as store:
             return await action(store)
 
@@ -40,6 +45,9 @@ def _with_store(ctx: typer.Context, action: Callable[[Store], Awaitable[T]]) -> 
 
     try:
         return asyncio.run(go())
+    except (InvalidInput, SchemaOutdated) as exc:  # a database not set up is a setup error too
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from exc
     except StoreError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(1) from exc
@@ -158,7 +166,12 @@ def add(
     days: Annotated[
         str, typer.Option(help="Weekdays of a repeating deadline, e.g. mon,tue,wed,thu,fri.")
     ] = ",".join(DAYS),
-    tz: Annotated[str, typer.Option(help="IANA time zone of --by/--at.")] = "UTC",
+    tz: Annotated[
+        str | None,
+        typer.Option(
+            help="IANA time zone of --by/--at (default: scheduler.timezone, else this machine's)."
+        ),
+    ] = None,
     min_soc: Annotated[
         float, typer.Option(min=0, max=100, help="Charge to this % at once, whatever it costs.")
     ] = 0.0,
@@ -197,11 +210,14 @@ def add(
         ),
     ] = None,
 ) -> None:
-    """Set the vehicle's (or charger's) plan, replacing any; the running daemon picks it up.
+    r"""Set the vehicle's (or charger's) plan, replacing any; the running daemon picks it up.
 
     The car must be one of --user's (a stored vehicle, else one read through Enode), and so must
     the charger of --via-charger or --energy-kwh. The plan acts only while the car is at its
-    charging location (a charger-only plan's charger is taken to be at the plan's location)."""
+    charging location (a charger-only plan's charger is taken to be at the plan's location).
+    --by is checked against the daemon's clock (`\[clock]`), so a trial against the fake Enode
+    takes deadlines on the simulated date.
+    """
     from enode_scheduler.commands.locations import run_with_places
     from enode_scheduler.service.locations import (
         PlanPlaces,
@@ -211,10 +227,12 @@ def add(
         resolve_location,
     )
 
+    settings = settings_from_context(ctx)
+    zone = tz or local_zone_name(settings)
     try:
         plan = build_plan(
-            vehicle_id, user=user, target=target, by=by, at=at, days=days, tz=tz,
-            min_soc=min_soc, start_penalty=start_penalty, now=SystemClock().now(),
+            vehicle_id, user=user, target=target, by=by, at=at, days=days, tz=zone,
+            min_soc=min_soc, start_penalty=start_penalty, now=clock_for(settings).now(),
             via_charger=via_charger, energy_kwh=energy_kwh,
             co2_weight=co2_weight,
         )  # fmt: skip
@@ -238,54 +256,213 @@ def add(
         typer.echo(no_location_note(user, vehicle_id), err=True)
 
 
+@dataclasses.dataclass(frozen=True, slots=True)
+class _PlanView:
+    plan: PlanRecord
+    record: ScheduleRecord | None
+    reading: VehicleReading | None
+    outcome: PlanOutcome | None
+    place: str | None  # the plan's location, by name when it has one
+
+
+async def _plan_views(store: Store) -> list[_PlanView]:
+    plans = await store.plans.list_plans()
+    ids = [p.vehicle_id for p in plans]
+    records = await store.schedules.get_schedules(ids)
+    readings = await store.vehicles.latest_readings(ids)
+    outcomes = await store.outcomes.get_outcomes(ids)
+    users = sorted({p.user_id for p in plans})
+    found = [loc for u in users for loc in await store.locations.list_locations(u)]
+    names = {loc.location_id: loc.name or loc.location_id for loc in found}
+    views = []
+    for p in plans:
+        v = p.vehicle_id
+        place = names.get(p.location_id, p.location_id) if p.location_id else None
+        views.append(_PlanView(p, records.get(v), readings.get(v), outcomes.get(v), place))
+    return views
+
+
 @app.command("list")
 def list_plans(
     ctx: typer.Context,
     as_json: Annotated[bool, typer.Option("--json", help="Print a JSON array.")] = False,
 ) -> None:
-    """Show every plan with its state, location, and its current schedule's cost and kg CO2."""
-    from rich.console import Console
+    """Show every plan: location, status, next window, expected SoC at the deadline, cost and
+    kg CO2 of its schedule, last outcome."""
     from rich.table import Table
 
-    async def read(
-        store: Store,
-    ) -> tuple[list[PlanRecord], dict[str, ScheduleRecord], dict[str, str]]:
-        plans = await store.plans.list_plans()
-        schedules = await store.schedules.get_schedules([p.vehicle_id for p in plans])
-        users = sorted({p.user_id for p in plans})
-        found = [loc for u in users for loc in await store.locations.list_locations(u)]
-        return plans, schedules, {loc.location_id: loc.name or loc.location_id for loc in found}
+    from enode_scheduler.service.outcome import outlook
 
-    plans, schedules, names = _with_store(ctx, read)
+    settings = settings_from_context(ctx)
+    now = clock_for(settings).now()
+    views = _with_store(ctx, _plan_views)
     if as_json:
-        out = [plan_json(p, schedules.get(p.vehicle_id)) for p in plans]
-        typer.echo(json.dumps(out, indent=2))
+        typer.echo(json.dumps([_view_json(v, now=now) for v in views], indent=2))
         return
     table = Table(
-        "vehicle",
-        "user",
-        "goal",
-        "min SoC",
-        "location",
-        "status",
-        "cost (saving)",
-        "kg CO2 (saved)",
-    )
-    for p in plans:
-        status = p.shown_status + (f" ({p.status_reason})" if p.status_reason else "")
-        where = names.get(p.location_id, p.location_id) if p.location_id else "-"
-        money, co2 = _schedule_cells(schedules.get(p.vehicle_id))
-        table.add_row(
-            p.vehicle_id,
-            p.user_id,
-            describe(p),
-            f"{p.min_soc_percent:g}%",
-            where,
-            status,
-            money,
-            co2,
+        "vehicle", "user", "goal", "location", "status", "next window", "expected",
+        "cost (saving)", "kg CO2 (saved)", "last outcome",
+    )  # fmt: skip
+    id_column(table.columns[0], [v.plan.vehicle_id for v in views])
+    for v in views:
+        p = v.plan
+        schedule = v.record.schedule if v.record else None
+        look = outlook(p, schedule=schedule, reading=v.reading, now=now)
+        tz = ZoneInfo(p.timezone)
+        window = (
+            f"{look.next_window_start.astimezone(tz):%a %H:%M}-"
+            f"{look.next_window_end.astimezone(tz):%H:%M}"
+            if look.next_window_start and look.next_window_end
+            else "-"
         )
-    Console().print(table)
+        expected = "-" if look.expected_soc_percent is None else f"{look.expected_soc_percent:.0f}%"
+        if look.warning():
+            expected += f" ({look.warning()})"
+        status = p.shown_status + (f" ({p.status_reason})" if p.status_reason else "")
+        status += _site_cell(v.record)
+        where = v.place or "-"
+        goal = describe(p) + (f", min {p.min_soc_percent:g}%" if p.min_soc_percent else "")
+        money, co2 = _schedule_cells(v.record)
+        last = v.outcome.describe() if v.outcome else "-"
+        table.add_row(
+            p.vehicle_id, p.user_id, goal, where, status, window, expected, money, co2, last
+        )  # fmt: skip
+    table_console().print(table)
+
+
+@app.command()
+def show(
+    ctx: typer.Context,
+    vehicle_id: Annotated[str, typer.Argument(help="The vehicle (its id, or a unique prefix).")],
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print GET /v1/vehicles/{id}/schedule's body.")
+    ] = False,
+) -> None:
+    """The vehicle's schedule: windows and why, expected SoC and cost, saving, last commands."""
+    from enode_scheduler.api.convert import vehicle_schedule_out
+
+    settings = settings_from_context(ctx)
+    now = clock_for(settings).now()
+
+    async def gather(store: Store) -> tuple[PlanRecord, Any]:
+        plan = await _plan_by_prefix(store, vehicle_id)
+        vid = plan.vehicle_id
+        return plan, vehicle_schedule_out(
+            vid,
+            plan=plan,
+            reading=(await store.vehicles.latest_readings([vid])).get(vid),
+            record=await store.schedules.get_schedule(vid),
+            override=await store.overrides.get_override(vid),
+            history=await store.intents.history(vid, since=now - timedelta(hours=24)),
+            outcome=(await store.outcomes.get_outcomes([vid])).get(vid),
+            now=now,
+            currency=settings.prices.currency,
+        )
+
+    plan, body = _with_store(ctx, gather)
+    if as_json:
+        typer.echo(body.model_dump_json(indent=2))
+        return
+    for line in show_lines(plan, body):
+        typer.echo(line)
+
+
+def show_lines(plan: PlanRecord, body: Any) -> list[str]:
+    """`plans show` for a person: times in the plan's zone, money in the configured currency."""
+    tz = ZoneInfo(plan.timezone)
+
+    def at(when: datetime | None) -> str:
+        return "-" if when is None else f"{when.astimezone(tz):%a %Y-%m-%d %H:%M %Z}"
+
+    cur = body.currency
+    lines = [f"{plan.vehicle_id}: {describe(plan)}; plan {plan.status.value}"]
+    schedule = body.schedule
+    if schedule is None:
+        lines.append("no schedule yet (the daemon plans once it has read the car and prices)")
+    else:
+        lines.append(
+            f"deadline {at(schedule.deadline)}: "
+            f"expect {schedule.expected_soc_at_deadline_percent:.0f} %"
+            + ("" if schedule.feasible else " (cannot reach the target in time)")
+        )
+        lines.append(
+            f"cost {schedule.expected_cost:.2f} {cur} for {schedule.energy_kwh:.1f} kWh; "
+            f"at once on plug-in {schedule.cost_if_charged_now:.2f} {cur}; "
+            f"saving {schedule.saving:.2f} {cur}"
+        )
+        for w in schedule.windows:
+            lines.append(f"  window {at(w.start)} - {at(w.end)}: {w.explanation}")
+        lines.extend(f"  {text}" for text in schedule.explanation if text.startswith("target "))
+        if not schedule.feasible:
+            lines.append(f"  {schedule.explanation[-1]}")
+    if body.override is not None and body.override.active:
+        lines.append(f"override: {body.override.action} until {at(body.override.until)}")
+    if body.last_outcome is not None:
+        lines.append(f"last deadline {at(body.last_outcome.deadline)}: {body.last_outcome.detail}")
+    for c in body.commands:
+        sent = at(c.sent_at or c.created_at)
+        lines.append(f"  command {c.action} at {sent}: {c.status} ({c.reason})")
+    return lines
+
+
+async def _plan_by_prefix(store: Store, vehicle_id: str) -> PlanRecord:
+    """The plan of `vehicle_id`, or of the one vehicle whose id starts with it (like git)."""
+    plans = await store.plans.list_plans()
+    return resolve_prefix({p.vehicle_id: p for p in plans}, vehicle_id, what="plan for vehicle")
+
+
+def resolve_prefix(items: dict[str, T], key: str, *, what: str) -> T:
+    """`items[key]`, or the one item whose key starts with `key`; InvalidInput otherwise."""
+    if key in items:
+        return items[key]
+    found = [k for k in items if k.startswith(key)]
+    if len(found) == 1:
+        return items[found[0]]
+    if not found:
+        raise InvalidInput(f"no {what} {key!r}")
+    raise InvalidInput(f"{key!r} is ambiguous: {', '.join(sorted(found)[:5])}")
+
+
+def _view_json(view: _PlanView, *, now: datetime) -> dict[str, Any]:
+    from enode_scheduler.service.outcome import outlook
+
+    look = outlook(
+        view.plan, schedule=view.record.schedule if view.record else None, reading=view.reading,
+        now=now,
+    )  # fmt: skip
+    outcome = view.outcome
+    return {
+        **plan_json(view.plan, view.record),
+        "next_window": (
+            {"start": look.next_window_start.isoformat(), "end": look.next_window_end.isoformat()}
+            if look.next_window_start and look.next_window_end
+            else None
+        ),
+        "expected_soc_at_deadline": look.expected_soc_percent,
+        "feasible": look.feasible,
+        "capped_at_percent": look.capped_at_percent,
+        "outcome": None
+        if outcome is None
+        else {
+            "kind": outcome.kind.value,
+            "detail": outcome.describe(),
+            "deadline": outcome.deadline.isoformat(),
+            "target_soc_percent": outcome.target_soc_percent,
+            "soc_percent": outcome.soc_percent,
+        },
+    }
+
+
+def _site_note(record: ScheduleRecord | None) -> str | None:
+    """The schedule's site line: the car shares a capped connection with other cars."""
+    from enode_scheduler.service.sites import site_note
+
+    return site_note(record.schedule) if record is not None else None
+
+
+def _site_cell(record: ScheduleRecord | None) -> str:
+    note = _site_note(record)
+    return f"\n{note}" if note else ""
 
 
 def _schedule_cells(record: ScheduleRecord | None) -> tuple[str, str]:
@@ -298,14 +475,24 @@ def _schedule_cells(record: ScheduleRecord | None) -> tuple[str, str]:
 @app.command()
 def remove(
     ctx: typer.Context,
-    vehicle_id: Annotated[str, typer.Argument(help="The vehicle whose plan to remove.")],
+    vehicle_id: Annotated[
+        str, typer.Argument(help="The vehicle whose plan to remove (its id, or a unique prefix).")
+    ],
 ) -> None:
     """Remove the vehicle's plan; the daemon stops managing it."""
-    removed = _with_store(ctx, lambda store: store.plans.delete_plan(vehicle_id))
-    if not removed:
+
+    async def remove_one(store: Store) -> str | None:
+        try:
+            plan = await _plan_by_prefix(store, vehicle_id)
+        except InvalidInput:
+            return None
+        return plan.vehicle_id if await store.plans.delete_plan(plan.vehicle_id) else None
+
+    removed = _with_store(ctx, remove_one)
+    if removed is None:
         typer.echo(f"error: no plan for vehicle {vehicle_id!r}", err=True)
         raise typer.Exit(1)
-    typer.echo(f"plan removed for {vehicle_id}")
+    typer.echo(f"plan removed for {removed}")
 
 
 def describe(plan: PlanRecord) -> str:
@@ -359,4 +546,6 @@ def _schedule_json(record: ScheduleRecord | None) -> dict[str, Any] | None:
         "co2_kg": s.co2_kg,
         "co2_kg_if_charged_now": s.baseline_co2_kg,
         "co2_saving_kg": s.co2_saving_kg,
+        # Planned with the other cars at a capped site: which, and under what cap.
+        "site": _site_note(record),
     }

@@ -5,15 +5,21 @@ from __future__ import annotations
 import json
 from collections.abc import Coroutine
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, NoReturn, TypeVar
 from zoneinfo import ZoneInfo
 
 import typer
 
-from enode_scheduler.commands.context import settings_from_context
-from enode_scheduler.exceptions import ConfigError, InvalidInput, PriceError, StoreError
+from enode_scheduler.commands.context import clock_for, settings_from_context
+from enode_scheduler.exceptions import (
+    ConfigError,
+    InvalidInput,
+    PriceError,
+    SchemaOutdated,
+    StoreError,
+)
 
 # The price sources (httpx), the store (SQLAlchemy) and rich load inside the commands, so that
 # `--help` and the other commands do not pay for them.
@@ -116,14 +122,12 @@ def _request(ctx: typer.Context, zone: str | None, day: str | None) -> _Request:
         chosen = get_zone(zone or settings.prices.zone)
     except InvalidInput as exc:
         _fail(f"--zone: {exc}", code=2)
-    return _Request(settings, chosen, _parse_day(day, chosen))
+    return _Request(settings, chosen, _parse_day(day, chosen, now=clock_for(settings).now()))
 
 
-def _parse_day(text: str | None, zone: Zone) -> date:
-    from enode_scheduler.clock import SystemClock
-
+def _parse_day(text: str | None, zone: Zone, *, now: datetime) -> date:
     if text is None:
-        return zone.local_day(SystemClock().now())
+        return zone.local_day(now)
     try:
         return date.fromisoformat(text)
     except ValueError:
@@ -153,7 +157,7 @@ def _run(work: Coroutine[Any, Any, T], *, what: str) -> T:
             return asyncio.run(work)
     except ConfigError as exc:
         _fail("; ".join(exc.problems), code=2)
-    except InvalidInput as exc:
+    except (InvalidInput, SchemaOutdated) as exc:
         _fail(str(exc), code=2)
     except (PriceError, StoreError) as exc:
         _fail(str(exc), code=1)
@@ -176,7 +180,8 @@ def _table(request: _Request, raw: list[Slot], priced: list[Slot]) -> Table:
 
     local = request.zone.timezone
     table = Table(title=f"{request.zone.name} {request.day.isoformat()} ({local})")
-    for column in ("start", "end", "spot /MWh", "price /kWh"):
+    cur = request.settings.prices.currency
+    for column in ("start", "end", f"spot {cur}/MWh", f"price {cur}/kWh"):
         table.add_column(column, justify="right")
     tz = ZoneInfo(local)
     for r, p in zip(raw, priced, strict=True):
@@ -188,7 +193,7 @@ def _table(request: _Request, raw: list[Slot], priced: list[Slot]) -> Table:
         )
     prices = [p.price_per_kwh for p in priced]
     table.caption = (
-        f"{len(priced)} slots; price /kWh min {min(prices):.4f}, "
+        f"{len(priced)} slots; price {cur}/kWh min {min(prices):.4f}, "
         f"mean {sum(prices) / len(prices):.4f}, max {max(prices):.4f}"
     )
     return table

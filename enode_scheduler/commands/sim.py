@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 import signal
+import socket
 import sys
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Annotated
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -43,7 +45,50 @@ def _clock(start: datetime | None, speed: float | None, anchor_unix: float | Non
     return ScaledClock(start=begin, speed=speed or 1.0, anchor_unix=anchor_unix)
 
 
-async def _serve(config: SimConfig, clock: Clock) -> None:
+def free_port(host: str) -> int:
+    with socket.socket() as sock:
+        sock.bind((host, 0))
+        return int(sock.getsockname()[1])
+
+
+def trial_config(info: dict[str, Any], path: Path, *, redirect_port: int) -> str:
+    """A config for `enode-scheduler --config PATH ...` against this sim: its client and URLs,
+    its clock, a database beside the file, and prices replayed onto the sim's dates."""
+    state_dir = path.resolve().parent / f"{path.stem}-state"
+    host = info["api_url"].split("://", 1)[1].rsplit(":", 1)[0]
+    lines = [
+        f"# Written by `enode-scheduler sim` for a trial against the fake Enode at "
+        f"{info['api_url']}",
+        f"# (control API: {info['control_url']}). Never point it at a real car.",
+        f"state_dir = {json.dumps(str(state_dir))}",
+        "",
+        "[enode]",
+        f"client_id = {json.dumps(info['client_id'])}",
+        f"client_secret = {json.dumps(info['client_secret'])}",
+        f"api_url = {json.dumps(info['api_url'])}",
+        f"token_url = {json.dumps(info['token_url'])}",
+        f"authorize_url = {json.dumps(info['authorize_url'])}",
+        f'redirect_uri = "http://{host}:{redirect_port}/oauth/callback"',
+        "",
+        "[database]",
+        "auto_migrate = true",
+        "",
+        "[prices]",
+        'source = "replay"  # the packaged real prices, laid onto the sim\'s dates',
+        'zone = "NO1"',
+    ]
+    if "clock_speed" in info:
+        lines += [
+            "",
+            "[clock]  # the sim's clock: the daemon and every command read the same time",
+            f"speed = {float(info['clock_speed'])!r}",
+            f"start = {json.dumps(info['clock_start'])}",
+            f"anchor_unix = {float(info['clock_anchor_unix'])!r}",
+        ]
+    return "\n".join(lines) + "\n"
+
+
+async def _serve(config: SimConfig, clock: Clock, write_config: Path | None) -> None:
     import asyncio
 
     from enode_scheduler.sim import run_sim
@@ -53,7 +98,14 @@ async def _serve(config: SimConfig, clock: Clock) -> None:
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
     async with run_sim(config, clock=clock) as sim:
-        sys.stdout.write(json.dumps(sim.ready_info()) + "\n")
+        info = sim.ready_info()
+        if write_config is not None:
+            text = trial_config(info, write_config, redirect_port=free_port(config.host))
+            # Written whole, then renamed: a script waiting for the file never reads half of it.
+            partial = write_config.with_name(write_config.name + ".partial")
+            partial.write_text(text, encoding="utf-8")
+            partial.replace(write_config)
+        sys.stdout.write(json.dumps(info) + "\n")
         sys.stdout.flush()
         await stop.wait()
 
@@ -98,6 +150,14 @@ def sim(
     client_secret: Annotated[
         str, typer.Option(help="OAuth client secret the sim accepts.")
     ] = "sim-secret",  # noqa: S107 (a fake server's well-known default)
+    write_config: Annotated[
+        Path | None,
+        typer.Option(
+            help="Once listening, write a config for the daemon and the other commands to this "
+            "file: the sim's client and URLs, its clock (a \\[clock] section), replayed prices.",
+            dir_okay=False,
+        ),
+    ] = None,
 ) -> None:
     """Serve a fake Enode API on loopback; print one JSON line with its URLs when ready."""
     import asyncio
@@ -120,6 +180,8 @@ def sim(
         log_response_bodies=log_bodies,
     )
     try:
-        asyncio.run(_serve(config, clock))
+        asyncio.run(_serve(config, clock, write_config))
     except OSError as exc:
+        if write_config is not None and exc.filename is not None:
+            raise _fail(f"--write-config: cannot write {exc.filename}: {exc.strerror}") from exc
         raise _fail(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from exc

@@ -25,7 +25,7 @@ import os
 from collections.abc import Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass
-from datetime import time
+from datetime import UTC, datetime, time
 from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -64,13 +64,17 @@ class _Section(BaseModel):
         # ("must be greater than 0" for a negative duration).
         name = info.field_name or ""
         secret = mentions_secret(cls.model_fields[name].annotation)
+        # `max_requests_per_s` is a rate, not a duration.
+        duration = name.endswith("_s") and not name.endswith("_per_s")
         if value == "" and (secret or name.endswith("_id")):
             raise ValueError("must not be empty")
         if secret and isinstance(value, list | tuple) and "" in value:
             raise ValueError("must not contain empty strings")
         is_number = isinstance(value, int | float) and not isinstance(value, bool)
-        if name.endswith("_s") and is_number and value < 0:
+        if duration and is_number and value < 0:
             raise ValueError("must not be negative (a duration in seconds)")
+        if name.endswith("_per_s") and is_number and value <= 0:
+            raise ValueError("must be positive (a rate per second)")
         return value
 
 
@@ -106,7 +110,7 @@ class EnodeSettings(_Section):
         description="OAuth authorization endpoint where users link their vehicles.",
     )
     redirect_uri: AnyHttpUrl = Field(
-        default=AnyHttpUrl("http://127.0.0.1:8765/oauth/callback"),
+        default=AnyHttpUrl("http://127.0.0.1:8766/oauth/callback"),
         description=(
             "Where Enode sends a user back after linking; must be registered with your Enode "
             "client."
@@ -250,8 +254,8 @@ class FilePricesSettings(_Section):
     path: Path | None = Field(
         default=None,
         description=(
-            "CSV or JSON price file; unset means the price data shipped with the "
-            "package (used by the demo)."
+            "CSV or JSON price file (for the file and replay sources); unset means the real "
+            "prices shipped with the package (NO1 and NO2, October 2024/2025)."
         ),
     )
 
@@ -327,8 +331,18 @@ class PricesSettings(_Section):
     `fixed` needs no spot source: the spot price is 0 and the tariff alone makes the price.
     """
 
-    source: Literal["entsoe", "nordpool", "file", "fixed"] = Field(
-        default="file", description="Where day-ahead prices come from."
+    source: Literal["entsoe", "nordpool", "file", "replay", "fixed"] = Field(
+        default="file",
+        description=(
+            "Where day-ahead prices come from. file: the days a price file holds; replay: a "
+            "price file's days laid onto any date (same weekday and local time), for trying "
+            "the daemon out."
+        ),
+    )
+    currency: str = Field(
+        default="EUR",
+        pattern=r"^[A-Z]{3}$",
+        description="Currency of prices, tariff and costs; named wherever money is shown.",
     )
     zone: str = Field(default="NO2", description="Bidding zone, e.g. NO2, SE3, DE-LU.")
     publication_time: time = Field(
@@ -461,6 +475,13 @@ class Co2Settings(_Section):
 
 
 class SchedulerSettings(_Section):
+    timezone: str | None = Field(
+        default=None,
+        description=(
+            "IANA time zone for plans added without --tz, and in which schedules are shown; "
+            "unset: the machine's local zone."
+        ),
+    )
     poll_plugged_s: float = Field(
         default=300.0,
         gt=0,
@@ -617,6 +638,8 @@ class SchedulerSettings(_Section):
         ),
     )
 
+    _timezone_known = field_validator("timezone")(_check_timezone)
+
 
 class ApiToken(_Section):
     name: str = Field(description="Name of the token, for logs.")
@@ -749,6 +772,49 @@ class LoggingSettings(_Section):
     )
 
 
+class ClockSettings(_Section):
+    """The clock the daemon and the commands read: real time, or a faster one for a trial run.
+
+    `enode-scheduler sim --write-config` fills it in with the fake Enode's own clock, so the
+    daemon, `plans add --by` and the sim agree on the time. `run --speed/--start/--anchor-unix`
+    override it.
+    """
+
+    speed: float = Field(
+        default=1.0,
+        gt=0,
+        description=(
+            "Clock seconds per real second; 1 is real time, 600 runs ten minutes per second "
+            "(for trying the daemon against the fake Enode, never with a real car)."
+        ),
+    )
+    start: datetime | None = Field(
+        default=None,
+        description=(
+            "Time the clock reads at anchor_unix (ISO 8601, UTC if no offset); unset: the wall "
+            "clock's time at anchor_unix."
+        ),
+    )
+    anchor_unix: float | None = Field(
+        default=None,
+        description=(
+            "Unix time (wall clock) at which the clock reads `start`; unset: when the command "
+            "starts."
+        ),
+    )
+
+    @field_validator("start")
+    @classmethod
+    def _aware(cls, value: datetime | None) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value
+
+    @property
+    def real_time(self) -> bool:
+        return self.speed == 1.0 and self.start is None
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(extra="forbid", frozen=True, case_sensitive=True)
 
@@ -775,6 +841,10 @@ class Settings(BaseSettings):
     )
     api: ApiSettings = Field(default=ApiSettings(), description="HTTP API, health and metrics.")
     logging: LoggingSettings = Field(default=LoggingSettings(), description="Log output.")
+    clock: ClockSettings = Field(
+        default=ClockSettings(),
+        description="Real time, or the fake Enode's accelerated clock for a trial run.",
+    )
     notify: tuple[NotifyTarget, ...] = Field(
         default=(), description="Notification targets (`[[notify]]`), each with its events."
     )
@@ -837,7 +907,11 @@ def load_settings(
     try:
         settings = Settings()
     except ValidationError as exc:
-        raise ConfigError(problem_lines(trace, errors=exc.errors(), default_label=label)) from None
+        raise ConfigError(
+            problem_lines(
+                trace, errors=exc.errors(), default_label=label, known_keys=_keys_of_section
+            )
+        ) from None
     except SettingsError as exc:  # a source failed in a way none of ours anticipated
         raise ConfigError([*trace.problem_lines(), f"{label}: {exc}"]) from None
     finally:
@@ -846,6 +920,18 @@ def load_settings(
     if problems:
         raise ConfigError(problems)
     return settings
+
+
+def _keys_of_section(dotted: str) -> list[str]:
+    """The keys the section at `dotted` ("" for the top level) accepts."""
+    model: Any = Settings
+    for part in [p for p in dotted.split(".") if p]:
+        field = model.model_fields.get(part)
+        annotation = field.annotation if field is not None else None
+        if not (isinstance(annotation, type) and issubclass(annotation, BaseModel)):
+            return []
+        model = annotation
+    return list(model.model_fields)
 
 
 def _cross_checks(settings: Settings) -> list[tuple[str, str]]:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import difflib
+from collections.abc import Callable, Iterable
 
 from pydantic_core import ErrorDetails
 
@@ -15,6 +16,7 @@ def problem_lines(
     errors: Iterable[ErrorDetails] = (),
     checks: Iterable[tuple[str, str]] = (),
     default_label: str,
+    known_keys: Callable[[str], list[str]] | None = None,
 ) -> list[str]:
     """The sources' own problems, then one line per key for validation errors and cross checks.
 
@@ -24,6 +26,11 @@ def problem_lines(
     lines = dict.fromkeys(trace.problem_lines())
     reported = set(trace.failed)
     found = [(".".join(str(part) for part in e["loc"]), _message(e)) for e in errors]
+    if known_keys is not None:
+        found = [
+            (dotted, _suggest(dotted, known_keys) if message == UNKNOWN_KEY else message)
+            for dotted, message in found
+        ]
     for dotted, message in [*found, *checks]:
         if dotted not in reported:
             reported.add(dotted)
@@ -31,10 +38,21 @@ def problem_lines(
     return list(lines)
 
 
+UNKNOWN_KEY = "unknown key"
+
+
+def _suggest(dotted: str, known_keys: Callable[[str], list[str]]) -> str:
+    """ "unknown key", with the nearest key of the same section when one is close (a typo)."""
+    section, _, name = dotted.rpartition(".")
+    close = difflib.get_close_matches(name, known_keys(section), n=1, cutoff=0.75)
+    prefix = f"{section}." if section else ""
+    return f"{UNKNOWN_KEY}; did you mean {prefix}{close[0]}?" if close else UNKNOWN_KEY
+
+
 def _message(error: ErrorDetails) -> str:
     kind = error["type"]
     if kind == "extra_forbidden":
-        return "unknown key"
+        return UNKNOWN_KEY
     if kind.startswith("url_"):
         return "not a valid URL"
     if kind == "missing":

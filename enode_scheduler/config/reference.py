@@ -10,7 +10,7 @@ from __future__ import annotations
 import inspect
 import types
 from collections.abc import Iterator
-from datetime import time
+from datetime import datetime, time
 from enum import Enum
 from pathlib import Path
 from typing import Any, Literal, Union, get_args, get_origin
@@ -138,6 +138,7 @@ _SCALARS: dict[Any, str] = {
     SecretStr: "string",
     AnyHttpUrl: "URL",
     time: "local time (HH:MM:SS)",
+    datetime: "date-time (ISO 8601)",
 }
 
 

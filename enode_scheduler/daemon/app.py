@@ -375,6 +375,7 @@ class Daemon:
                 plan=car.plan,
                 record=car.record,
                 soc_percent=car.reading.soc_percent if car.reading else None,
+                charge_limit_percent=car.reading.charge_limit_percent if car.reading else None,
                 plugged_in=car.reading.is_plugged_in if car.reading else None,
                 charging_location_id=car.reading.charging_location_id if car.reading else None,
             )
@@ -519,6 +520,7 @@ class Daemon:
             log.warning("prices_refresh_failed", error=str(exc))
             return
         self._prices_next_at = outcome.next_run_at
+        self.reconciler.prices_fetched()
         if outcome.changed_slots:
             self._wake.set()
 

@@ -15,11 +15,13 @@ from datetime import datetime, timedelta
 from enode_scheduler.records import (
     EventKind,
     NotifyEvent,
+    OutcomeKind,
     PlanRecord,
     PlanStatus,
     Presence,
     ScheduleRecord,
     UserRecord,
+    outcome_kind,
 )
 
 __all__ = ["CarFacts", "Detector"]
@@ -37,6 +39,8 @@ class CarFacts:
     plan: PlanRecord
     record: ScheduleRecord | None
     soc_percent: float | None
+    # The car's own charge limit: a car it stopped below the target is capped, not missed.
+    charge_limit_percent: float | None = None
     plugged_in: bool | None = None
     # Where Enode says the car is plugged in (one of the user's charging locations), if anywhere.
     charging_location_id: str | None = None
@@ -90,7 +94,15 @@ class Detector:
         if self._goals.get(vid) == remembered:
             del self._goals[vid]
         soc = car.soc_percent
-        if soc is None or soc >= target - self._tolerance:
+        # The same judgement as the recorded outcome (`plans list`, the web page): only a car
+        # whose SoC is known and that missed (or could not make it) is news.
+        kind = outcome_kind(
+            target_percent=target,
+            soc_percent=soc,
+            limit_percent=car.charge_limit_percent,
+            feasible=record.schedule.feasible if record is not None else None,
+        )
+        if soc is None or kind not in (OutcomeKind.MISSED, OutcomeKind.INFEASIBLE):
             return []
         return [
             NotifyEvent(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import tzinfo
 
 from enode_scheduler.planner.models import Goal, Schedule, Window, WindowReason
 
@@ -11,6 +12,15 @@ _WHY = {
     WindowReason.CHEAPEST: "among the cheapest time before the deadline",
     WindowReason.CANNOT_MAKE_IT: "the target cannot be reached in time: charge until the deadline",
 }
+_ESTIMATE = " (prices there are estimates)"
+# The lines `explain` writes, which `explanation_for` writes again for a person.
+_REWRITTEN = (
+    *(f"{reason.value} " for reason in WindowReason),
+    "nothing to charge",
+    "expected cost ",
+    "expected emissions ",
+    "the car reaches ",
+)
 
 
 def explain(schedule: Schedule, goal: Goal | None = None) -> Schedule:
@@ -26,14 +36,55 @@ def explain(schedule: Schedule, goal: Goal | None = None) -> Schedule:
         f"expected cost {schedule.cost:.4f}; charging at once on plug-in would cost "
         f"{schedule.baseline_cost:.4f}; saving {schedule.saving:.4f}"
     )
-    if schedule.co2_kg or schedule.baseline_co2_kg:
-        lines.append(
-            f"expected emissions {schedule.co2_kg:.3f} kg CO2; charging at once "
-            f"{schedule.baseline_co2_kg:.3f} kg; saving {schedule.co2_saving_kg:.3f} kg"
-        )
+    lines.extend(_co2_lines(schedule))
     if not schedule.feasible:
         lines.append(f"the car reaches {schedule.soc_at_deadline_percent:.1f} % by the deadline")
     return replace(schedule, explanation=tuple(lines))
+
+
+def _co2_lines(schedule: Schedule) -> list[str]:
+    if not (schedule.co2_kg or schedule.baseline_co2_kg):
+        return []
+    return [
+        f"expected emissions {schedule.co2_kg:.3f} kg CO2; charging at once "
+        f"{schedule.baseline_co2_kg:.3f} kg; saving {schedule.co2_saving_kg:.3f} kg"
+    ]
+
+
+def explanation_for(schedule: Schedule, *, tz: tzinfo, currency: str) -> tuple[str, ...]:
+    """The explanation for a person: times in `tz` (the plan's zone), money in `currency`.
+
+    Lines this does not write again (the daemon's own, such as a target capped by the car's
+    limit) come first, as they were.
+    """
+    lines = [line for line in schedule.explanation if not line.startswith(_REWRITTEN)]
+    weighing = _weighing_in(schedule.explanation)
+    for window in schedule.windows:
+        start, end = window.start.astimezone(tz), window.end.astimezone(tz)
+        estimate = _ESTIMATE if window.provisional else ""
+        why = _WHY[window.reason] + (weighing if window.reason is WindowReason.CHEAPEST else "")
+        lines.append(
+            f"{window.reason.value} {start:%a %Y-%m-%d %H:%M} to {end:%H:%M %Z}: {why}{estimate}"
+        )
+    if not schedule.windows:
+        lines.append("nothing to charge: the car is at or above its target")
+    lines.append(
+        f"expected cost {schedule.cost:.2f} {currency}; charging at once on plug-in would cost "
+        f"{schedule.baseline_cost:.2f} {currency}; saving {schedule.saving:.2f} {currency}"
+    )
+    lines.extend(_co2_lines(schedule))
+    if not schedule.feasible:
+        lines.append(f"the car reaches {schedule.soc_at_deadline_percent:.1f} % by the deadline")
+    return tuple(lines)
+
+
+def _weighing_in(explanation: tuple[str, ...]) -> str:
+    """What "cheapest" meant, as the planner wrote it (the goal is not stored with a schedule)."""
+    for line in explanation:
+        _, found, rest = line.partition(_WHY[WindowReason.CHEAPEST])
+        if found:
+            return rest.removesuffix(_ESTIMATE)
+    return ""
 
 
 def _weighing(goal: Goal) -> str:
@@ -51,6 +102,6 @@ def _window_line(window: Window, weighing: str = "") -> str:
         window.end.isoformat(" ", "seconds")[:19],
     )
     span = f"{start}Z to {end}Z"
-    estimate = " (prices there are estimates)" if window.provisional else ""
+    estimate = _ESTIMATE if window.provisional else ""
     why = _WHY[window.reason] + (weighing if window.reason is WindowReason.CHEAPEST else "")
     return f"{window.reason.value} {span}: {why}{estimate}"

@@ -33,6 +33,8 @@ __all__ = ["plan_site"]
 # Energies within this of each other are equal (kWh); spans shorter than this vanish (seconds).
 _KWH_EPS = 1e-6
 _SECOND_EPS = 1e-6
+# A car this close to its need (kWh) is fed.
+_FED_KWH_EPS = 1e-5
 
 
 @dataclass(slots=True)
@@ -226,7 +228,8 @@ def _result(
         cost = sum(
             car.power_kw * (b - a) / 3600 * _price_at(prices, (a + b) / 2) for a, b, _ in own
         )
-        feasible = energy >= car.need_kwh - max(_KWH_EPS, 1e-7 * car.need_kwh)
+        # HiGHS' answers carry ~1e-6 kWh of noise (its 1e-7 tolerance times kW): not a shortfall.
+        feasible = energy >= car.need_kwh - max(_FED_KWH_EPS, 1e-7 * car.need_kwh)
         windows = _merge(own, feasible=feasible)
         starts = sum(1 for w in windows if not (car.charging_now and w.start.timestamp() <= start))
         state = site_car.state

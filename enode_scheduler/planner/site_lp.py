@@ -31,6 +31,12 @@ from highspy._core import _Highs
 _REDUCED_COST_EPS = 1e-9
 _MAX_ROUNDS = 10_000
 _UNUSED_HOURS = 1e-10
+# Relative slack of the energy floor when the cost phase finds it out of reach, tried in turn.
+_FLOOR_SLACKS = (1e-8, 1e-7, 1e-6)
+
+
+class _Infeasible(RuntimeError):
+    """The master LP has no solution (only a rounding-tight energy floor can cause it)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,7 +71,16 @@ def solve_configurations(
     master = _Master(segments, power_kw, need_kwh)
     delivered = -master.optimise(lambda _segment: -1.0)
     master.fix_delivered(delivered)
-    cost = master.optimise(lambda segment: segment.price_per_kwh)
+    for slack in _FLOOR_SLACKS:
+        try:
+            cost = master.optimise(lambda segment: segment.price_per_kwh)
+            break
+        except _Infeasible:
+            # HiGHS' rounding can put a floor of exactly the first optimum out of reach (seen
+            # in a month of a workplace garage): a hair lower, then a little more.
+            master.relax_delivered(delivered * (1.0 - slack) - 10 * slack)
+    else:
+        cost = master.optimise(lambda segment: segment.price_per_kwh)
     return Allocation(runs=master.runs(), delivered_kwh=delivered, cost=cost)
 
 
@@ -157,6 +172,10 @@ class _Master:
         self.highs.addRow(floor, highspy.kHighsInf, len(indices), indices, values)
         self.delivered_row = row
 
+    def relax_delivered(self, floor: float) -> None:
+        assert self.delivered_row is not None
+        self.highs.changeRowBounds(self.delivered_row, floor, highspy.kHighsInf)
+
     def runs(self) -> tuple[tuple[tuple[tuple[int, ...], float], ...], ...]:
         hours = list(self.highs.getSolution().col_value)
         per_segment: list[list[tuple[tuple[int, ...], float]]] = [[] for _ in self.segments]
@@ -168,6 +187,8 @@ class _Master:
     def _run(self) -> None:
         self.highs.run()
         status = self.highs.getModelStatus()
+        if status == highspy.HighsModelStatus.kInfeasible:
+            raise _Infeasible("site LP: HiGHS ended with Infeasible")
         if status != highspy.HighsModelStatus.kOptimal:  # pragma: no cover - always feasible
             raise RuntimeError(
                 f"site LP: HiGHS ended with {self.highs.modelStatusToString(status)}"

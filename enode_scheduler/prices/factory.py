@@ -14,6 +14,7 @@ from enode_scheduler.prices.entsoe import EntsoeSource
 from enode_scheduler.prices.file import FilePriceSource
 from enode_scheduler.prices.fixed import FixedPriceSource
 from enode_scheduler.prices.nordpool import NordpoolSource
+from enode_scheduler.prices.replay import ReplayPriceSource
 from enode_scheduler.prices.zones import get_zone
 
 if TYPE_CHECKING:
@@ -30,6 +31,9 @@ async def open_price_source(
     """
     if settings.source == "file":
         yield FilePriceSource(settings.file.path)
+        return
+    if settings.source == "replay":
+        yield ReplayPriceSource(settings.file.path)
         return
     if settings.source == "fixed":
         yield FixedPriceSource()

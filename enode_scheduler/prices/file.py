@@ -14,7 +14,7 @@ import json
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from enode_scheduler.exceptions import PriceFormatError
+from enode_scheduler.exceptions import PriceFormatError, PricesNotPublished
 from enode_scheduler.planner.models import Slot
 from enode_scheduler.prices.normalise import (
     as_utc,
@@ -133,11 +133,23 @@ class FilePriceSource:
     async def fetch(self, zone: str, *, start: datetime, end: datetime) -> list[Slot]:
         start, end = as_utc(start), as_utc(end)
         key = get_zone(zone).name
+        series = await self.series(key)
+        slots = clip(series, start=start, end=end)
+        if not slots and series:
+            # A file never gains days: say which it holds, not that prices are still to come.
+            raise PricesNotPublished(
+                f"file {self.path}: no prices for {_span(start, end)} in {key}; the file covers "
+                f"{_span(series[0].start, series[-1].end)} only "
+                '(prices.source = "replay" lays its days onto any date)'
+            )
+        return require_some(slots, source=f"file {self.path}", start=start, end=end)
+
+    async def series(self, zone: str) -> list[Slot]:
+        """Every slot the file holds for the zone."""
+        key = get_zone(zone).name
         if key not in self._cache:
             self._cache[key] = await asyncio.to_thread(self._load, key)
-        source = f"file {self.path}"
-        slots = clip(self._cache[key], start=start, end=end)
-        return require_some(slots, source=source, start=start, end=end)
+        return self._cache[key]
 
     def _load(self, zone: str) -> list[Slot]:
         files = zone_files(self.path, zone) if self.path.is_dir() else [self.path]
@@ -145,6 +157,10 @@ class FilePriceSource:
             raise PriceFormatError(f"{self.path}: no price file for zone {zone}")
         merged = merge_series(read_price_file(f) for f in files)
         return validate_series(merged, source=str(self.path))
+
+
+def _span(start: datetime, end: datetime) -> str:
+    return f"{start:%Y-%m-%d %H:%M} .. {end:%Y-%m-%d %H:%M} UTC"
 
 
 def zone_files(folder: Path, zone: str) -> list[Path]:

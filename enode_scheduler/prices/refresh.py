@@ -28,6 +28,16 @@ log = structlog.get_logger()
 NewSlotsCallback = Callable[[str, list[Slot]], Awaitable[None]]
 
 
+_MISSING_HINTS = {
+    "file": (
+        "prices.file.path and prices.zone: a file holds only its own dates; "
+        'prices.source = "replay" lays them onto any date for a trial run'
+    ),
+    "entsoe": "prices.entsoe.security_token and prices.zone, and that ENTSO-E has published",
+    "nordpool": "prices.zone (a Nord Pool delivery area) and prices.nordpool.currency",
+}
+
+
 class RefreshStatus(StrEnum):
     COMPLETE = "complete"  # tomorrow is stored
     WAITING = "waiting"  # the source has not published tomorrow yet
@@ -62,8 +72,11 @@ class PriceRefreshJob:
         retry_interval_s: float = 600.0,
         retry_max_interval_s: float = 3600.0,
         on_new_slots: NewSlotsCallback | None = None,
+        source_name: str = "source",
     ) -> None:
         self.zone: Zone = get_zone(zone)
+        self._source_name = source_name
+        self._missing_warned_on: date | None = None
         self._source = source
         self._store = store
         self._clock = clock
@@ -96,6 +109,7 @@ class PriceRefreshJob:
             retry_interval_s=settings.retry_interval_s,
             retry_max_interval_s=settings.retry_max_interval_s,
             on_new_slots=on_new_slots,
+            source_name=settings.source,
         )
 
     async def run_once(self, now: datetime) -> RefreshOutcome:
@@ -103,16 +117,40 @@ class PriceRefreshJob:
         today = self.zone.local_day(now)
         start, _ = self.zone.day_bounds(today)
         _, end = self.zone.day_bounds(today + timedelta(days=1))
+        detail = None
         try:
             slots = await self._source.fetch(self.zone.name, start=start, end=end)
-        except PricesNotPublished:
-            slots = []
+        except PricesNotPublished as exc:
+            slots, detail = [], str(exc)
         except PriceError as exc:
             return self._failed(now, exc)
+        self._warn_if_now_missing(now, slots, end=end, detail=detail)
         changed = await self._store_slots(slots)
         if slots and slots[-1].end >= end:
             return self._complete(now, changed)
         return self._waiting(now, changed, until=end)
+
+    def _warn_if_now_missing(
+        self, now: datetime, slots: list[Slot], *, end: datetime, detail: str | None
+    ) -> None:
+        """Once per local day: the source has nothing for the coming hours, so nothing can be
+        planned until it has (a price file of other dates, a wrong zone or token)."""
+        if any(s.start <= now < s.end for s in slots):
+            return
+        today = self.zone.local_day(now)
+        if self._missing_warned_on == today:
+            return
+        self._missing_warned_on = today
+        until = next((s.start for s in slots if s.start > now), end)
+        log.warning(
+            "prices_missing",
+            zone=self.zone.name,
+            source=self._source_name,
+            missing_from=now.isoformat(),
+            missing_until=until.isoformat(),
+            detail=detail,
+            check=_MISSING_HINTS.get(self._source_name, "the price source's settings"),
+        )
 
     def next_run_after(self, now: datetime) -> datetime:
         """When to run next: the pending retry, else the next publication time after `now`."""

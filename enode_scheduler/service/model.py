@@ -15,10 +15,12 @@ from enode_scheduler.ports import (
     CommandIntentStore,
     EnodeApi,
     IntensitySlotStore,
+    OutcomeStore,
     OverrideStore,
     PlanStore,
     PriceSlotStore,
     ScheduleStore,
+    SiteStore,
     VehicleStore,
 )
 from enode_scheduler.records import (
@@ -70,8 +72,12 @@ class Ports:
     overrides: OverrideStore | None = None
     # Chargers' readings and energy baselines; None: no charger plans are run.
     chargers: ChargerStore | None = None
+    # Where deadline outcomes go; None: not recorded (logged only).
+    outcomes: OutcomeStore | None = None
     # Carbon intensity per region; None: plans see prices only.
     intensity: IntensitySlotStore | None = None
+    # Sites (several cars under one cap); None: every car is planned on its own.
+    sites: SiteStore | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,9 +131,14 @@ class Car:
     # charger-only plan where its energy count starts.
     charger: ChargerReading | None = None
     baseline: EnergyBaseline | None = None
+    # The deadline whose outcome is recorded, and the outlook warning last logged (each once).
+    outcome_for: datetime | None = None
+    outlook_warned: str | None = None
     # Logged once per plug-in away from the plan's location / per fast-charging session.
     away_logged: bool = False
     fast_logged: bool = False
+    # The site whose cars this one is planned with (plugged in there), or None: on its own.
+    site: str | None = None
 
 
 @dataclass(slots=True)

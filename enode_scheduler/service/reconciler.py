@@ -26,13 +26,15 @@ from enode_scheduler.records import (
     ChargeAction,
     EnergyBaseline,
     IntentStatus,
+    OutcomeKind,
     PlanRecord,
     PlanStatus,
     Presence,
     ScheduleRecord,
+    SiteRecord,
     VehicleReading,
 )
-from enode_scheduler.service import decide, trouble
+from enode_scheduler.service import decide, outcome, site_step, sites, trouble
 from enode_scheduler.service.model import (
     Car,
     Co2Objective,
@@ -67,6 +69,7 @@ class Reconciler:
         next_deadline: DeadlineFn,
         price_view: Callable[[list[Slot]], list[Slot]] = list,
         co2: Co2Objective | None = None,
+        site_planner: site_step.SitePlanFn | None = None,
         max_concurrent_reads: int = 32,
         max_concurrent_commands: int = 16,
         clock: Clock,
@@ -93,9 +96,19 @@ class Reconciler:
         self._slots: list[Slot] = []
         self._slots_loaded_at: datetime | None = None
         self._prices_changed_at: datetime | None = None
+        # Until the daemon's first price fetch has finished, waiting for prices is expected.
+        self._prices_fetched = False
+        self._waiting_logged: set[str] = set()
         self._smart_charging_warned: set[str] = set()
         self._all_due = True
         self._wakes = WakeQueue()
+        # Sites (with `ports.sites` and a site planner): see `_site_step`.
+        self._site_planner = site_planner if ports.sites is not None else None
+        self._sites: list[SiteRecord] = []
+        self._site_keys: dict[str, tuple[float, tuple[str, ...]]] = {}
+        self._site_caps: dict[str, float] = {}
+        self._site_plugged: dict[str, list[str]] = {}  # site -> cars plugged in at it
+        self._held: dict[str, str] = {}  # vehicle -> site: a START waiting for room under the cap
 
     # -- loading -----------------------------------------------------------------------------
 
@@ -110,6 +123,7 @@ class Reconciler:
         in_flight = await self._ports.intents.in_flight(ids)
         overrides = await self._ports.overrides.get_overrides(ids) if self._ports.overrides else {}
         await self._load_chargers()
+        outcomes = await self._ports.outcomes.get_outcomes(ids) if self._ports.outcomes else {}
         for vid, car in self.cars.items():
             car.reading = readings.get(vid)
             if car.charger is not None and (car.reading is not None or car.plan.energy_only):
@@ -117,6 +131,8 @@ class Reconciler:
             car.record = records.get(vid)
             car.intent = in_flight.get(vid)
             car.override = overrides.get(vid)
+            if vid in outcomes:
+                car.outcome_for = outcomes[vid].deadline
             edited = car.plan.updated_at
             car.plan_edited = bool(car.record and edited and edited > car.record.computed_at)
             # Reconcile before anything else after a restart: every car is due at once, and
@@ -142,10 +158,13 @@ class Reconciler:
     async def refresh_plans(self, *, now: datetime) -> int:
         """Pick up added, edited and removed plans; returns how many changed."""
         plans = {p.vehicle_id: p for p in await self._ports.plans.list_plans(enabled_only=True)}
+        if self._site_planner is not None and self._ports.sites is not None:
+            self._sites = await self._ports.sites.list_sites()
         changed = 0
         for vid in [v for v in self.cars if v not in plans]:
             del self.cars[vid]
             self._wakes.discard(vid)
+            self._waiting_logged.discard(vid)
             changed += 1
         for vid, plan in plans.items():
             car = self.cars.get(vid)
@@ -195,6 +214,10 @@ class Reconciler:
             car.next_poll_at = car.poll_not_before
         self._all_due = True
 
+    def prices_fetched(self) -> None:
+        """The first price fetch finished: from now on a car without prices is worth a line."""
+        self._prices_fetched = True
+
     def prices_changed(self, *, at: datetime) -> None:
         """New price (or carbon-intensity) slots were stored: replan every car at the next step."""
         self._prices_changed_at = at
@@ -220,9 +243,11 @@ class Reconciler:
             # Cars taken off the queue but not handled must not be forgotten.
             self._all_due = True
             raise
-        if report.waiting_for_prices:
-            # One line per step: on a first start the whole fleet waits for the first prices.
-            waiting = report.waiting_for_prices
+        waiting = [v for v in report.waiting_for_prices if v not in self._waiting_logged]
+        if waiting and self._prices_fetched:
+            self._waiting_logged.update(waiting)
+            # One line per car until it gets a schedule, not one per poll: the price job says
+            # once a day why prices are missing (`prices_missing`).
             log.warning(
                 "plan_waiting_for_prices", zone=self._zone, vehicles=len(waiting),
                 vehicle_ids=waiting[:10],
@@ -303,6 +328,7 @@ class Reconciler:
         one after another would make the last car's start wait for all the others.
         """
         outbox = Outbox()
+        self._site_step(cars, slots, now=now, report=report, outbox=outbox)
         for car in cars:
             try:
                 await self._decide(car, slots, now=now, epoch=epoch, report=report, outbox=outbox)
@@ -315,6 +341,7 @@ class Reconciler:
                 if car.read_at == now:
                     # Read and handled without a fault: whatever its trouble was, it is over.
                     self._trouble.clear(car, now=now)
+        self._hold_starts(cars, outbox, now=now)
         if outbox.schedules:
             await self._ports.schedules.save_schedules(outbox.schedules)
         if outbox.presences:
@@ -328,6 +355,8 @@ class Reconciler:
             # Handling a car again at the same instant changes nothing; a wish in the past (a
             # deadline gone by, a verification the gate holds back) must not spin the loop.
             self._wakes.set(car.plan.vehicle_id, max(self._wake_at(car), now + _REHANDLE_AFTER))
+        if self._held:
+            self._wake_held(cars, now=now)
 
     async def _decide(
         self,
@@ -346,7 +375,9 @@ class Reconciler:
             deadline = self._deadline(car.plan, now=now)
             if deadline is not None and car.plan.energy_only:
                 await self._energy_cycle(car, deadline=deadline)
-            if deadline is not None:
+            await self._record_outcome(car, now=now)
+            # A car at a site is planned with the others there, in `_site_step`.
+            if deadline is not None and car.site is None:
                 self._maybe_replan(
                     car, view, slots, deadline=deadline, now=now, report=report, outbox=outbox
                 )
@@ -433,6 +464,45 @@ class Reconciler:
             weekdays=plan.weekdays, local_time=plan.local_time, tz=plan.timezone, now=now
         )
 
+    async def _record_outcome(self, car: Car, *, now: datetime) -> None:
+        """Once per deadline, when it has passed: how the plan went (met, missed, capped,
+        infeasible), stored for `plans list` and the API, and a WARNING unless met."""
+        record, plan = car.record, car.plan
+        deadline = record.deadline if record is not None else plan.deadline
+        if deadline is None or deadline > now or car.outcome_for == deadline:
+            return
+        car.outcome_for = deadline
+        result = outcome.plan_outcome(
+            plan,
+            deadline=deadline,
+            reading=car.reading,
+            schedule=record.schedule if record is not None else None,
+            at=now,
+        )
+        if self._ports.outcomes is not None:
+            try:
+                await self._ports.outcomes.record_outcome(result)
+            except StoreError as exc:  # the plan was removed meanwhile
+                log.warning("outcome_not_recorded", vehicle_id=plan.vehicle_id, error=str(exc))
+        emit = log.info if result.kind is OutcomeKind.MET else log.warning
+        emit(
+            "plan_outcome", vehicle_id=plan.vehicle_id, outcome=result.kind.value,
+            detail=result.describe(), target_percent=plan.target_soc_percent,
+            soc_percent=result.soc_percent, deadline=deadline.isoformat(), at=now.isoformat(),
+        )  # fmt: skip
+
+    def _warn_outlook(self, car: Car, schedule: Schedule, *, now: datetime) -> None:
+        """One WARNING when a plan becomes infeasible or capped by the car's limit."""
+        view = outcome.outlook(car.plan, schedule=schedule, reading=car.reading, now=now)
+        warning = view.warning()
+        kind = warning.split(":")[0] if warning else None
+        if kind is not None and kind != car.outlook_warned:
+            log.warning(
+                "plan_at_risk", vehicle_id=car.plan.vehicle_id, detail=warning,
+                target_percent=car.plan.target_soc_percent, at=now.isoformat(),
+            )  # fmt: skip
+        car.outlook_warned = kind
+
     async def _finish(self, car: Car, *, now: datetime) -> None:
         await self._ports.plans.set_plan_status(car.plan.vehicle_id, PlanStatus.DONE)
         car.plan = dataclasses.replace(car.plan, status=PlanStatus.DONE, updated_at=now)
@@ -449,9 +519,26 @@ class Reconciler:
         report: StepReport,
         outbox: Outbox,
     ) -> None:
+        reason = self._replan_reason(car, view, deadline=deadline, now=now)
+        if reason is None or view.soc_percent is None:
+            return
+        schedule = self._plan(car, view, slots, deadline=deadline, now=now, report=report)
+        if schedule is None:
+            return
+        if reason not in decide.FRESH_START_REASONS and car.record is not None:
+            hold = decide.slot_end_at(slots, now)
+            schedule = decide.stabilize(schedule, car.record.schedule, now=now, hold_until=hold)
+        self._warn_outlook(car, schedule, now=now)
+        self._adopt(car, view, schedule, deadline=deadline, now=now, report=report, outbox=outbox)
+        report.reasons[reason.value] += 1
+        self._log_replanned(car, reason.value, now=now)
+
+    def _replan_reason(
+        self, car: Car, view: VehicleReading, *, deadline: datetime, now: datetime
+    ) -> decide.ReplanReason | None:
         # An old reading says nothing about the SoC curve now (a read the vendor held back).
         fresh = car.read_at == now
-        reason = decide.replan_reason(
+        return decide.replan_reason(
             reading=view,
             previous=car.previous,
             plan_edited=car.plan_edited,
@@ -465,25 +552,35 @@ class Reconciler:
             power_changed=fresh and _power_changed(car),
             catch_up=fresh and car.catch_up,
         )
-        if reason is None or view.soc_percent is None:
-            return
-        schedule = self._plan(car, view, slots, deadline=deadline, now=now, report=report)
-        if schedule is None:
-            return
-        if reason not in decide.FRESH_START_REASONS and car.record is not None:
-            hold = decide.slot_end_at(slots, now)
-            schedule = decide.stabilize(schedule, car.record.schedule, now=now, hold_until=hold)
+
+    def _adopt(
+        self,
+        car: Car,
+        view: VehicleReading,
+        schedule: Schedule,
+        *,
+        deadline: datetime,
+        now: datetime,
+        report: StepReport,
+        outbox: Outbox,
+    ) -> None:
+        """Make `schedule` the car's current one (written with the step's batch)."""
         record = ScheduleRecord(car.plan.vehicle_id, schedule, deadline, computed_at=now)
+        self._waiting_logged.discard(car.plan.vehicle_id)
         outbox.schedules.append(record)
         car.plan_edited = car.catch_up = False
         car.planned_power_kw = car.power_kw or self._assumed_kw(car)
         car.record, car.anchor_soc_percent = record, view.soc_percent
         report.replanned += 1
-        report.reasons[reason.value] += 1
+
+    def _log_replanned(self, car: Car, reason: str, *, now: datetime) -> None:
+        assert car.record is not None
+        schedule, deadline = car.record.schedule, car.record.deadline
         log.info(
             "plan_replanned",
             vehicle_id=car.plan.vehicle_id,
-            reason=reason.value,
+            reason=reason,
+            site=car.site,
             feasible=schedule.feasible,
             windows=len(schedule.windows),
             cost=round(schedule.cost, 4),
@@ -515,8 +612,10 @@ class Reconciler:
             charge_efficiency=self._efficiency(car),
             charging_now=bool(reading.is_charging),
         )
+        # A car's own lower charge limit stops it there: plan for what it can reach.
+        target = outcome.effective_target(plan, reading)
         goal = Goal(
-            target_soc_percent=plan.target_soc_percent,
+            target_soc_percent=target,
             deadline=deadline,
             min_soc_percent=plan.min_soc_percent,
             start_penalty=plan.start_penalty,
@@ -527,12 +626,19 @@ class Reconciler:
             goal = self._co2.weigh(goal, plan.co2_price_per_kg)
             tail_g = estimate_tail_intensity(usable)
         try:
-            return self._planner(
+            schedule = self._planner(
                 state, goal, usable, now=now, tail_price_per_kwh=tail, tail_g_co2_per_kwh=tail_g
             )
         except InvalidInput as exc:
             log.warning("plan_rejected", vehicle_id=plan.vehicle_id, error=str(exc))
             return None
+        if target < plan.target_soc_percent:
+            line = (
+                f"target {plan.target_soc_percent:g} % capped by the car's own charge limit at "
+                f"{target:g} %: raise the limit in the car's app to charge further"
+            )
+            schedule = dataclasses.replace(schedule, explanation=(line, *schedule.explanation))
+        return schedule
 
     def _expected_soc(self, car: Car, *, now: datetime) -> float | None:
         rec = car.record
@@ -621,7 +727,13 @@ class Reconciler:
             else False
             if finished or record is None
             else decide.desired_charging(
-                record.schedule, reading, car.plan, now=now, deadline=record.deadline
+                # At a site too: a car charging on past its last window (it started late, after
+                # a hand-over) holds back the next car's START under the cap, never adds to it.
+                record.schedule,
+                reading,
+                car.plan,
+                now=now,
+                deadline=record.deadline,
             )
         )
         if forced is None and desired and record and not record.schedule.charging_at(now):
@@ -649,6 +761,166 @@ class Reconciler:
             report.plans_failed += 1
             return
         outbox.sends.append((car, action))
+
+    # -- sites: several cars under one cap -----------------------------------------------------
+
+    def _site_step(
+        self, cars: list[Car], slots: list[Slot], *, now: datetime, report: StepReport,
+        outbox: Outbox,
+    ) -> None:  # fmt: skip
+        """Group the cars plugged in at each site, and plan a group jointly (`plan_site`) when
+        one of the batch's cars has a reason to be replanned or the group or its cap changed."""
+        if self._site_planner is None or not self._sites:
+            for car in cars:
+                car.site = None
+            return
+        pairs = {(loc.user_id, loc.location_id) for s in self._sites for loc in s.locations}
+        at_sites = {
+            vid: car
+            for vid, car in self.cars.items()
+            if (car.plan.user_id, car.plan.location_id) in pairs or car.site is not None
+        }
+        deadlines: dict[str, datetime] = {}
+        for vid, car in at_sites.items():
+            deadline = self._deadline(car.plan, now=now)
+            if car.plan.status is PlanStatus.ACTIVE and deadline is not None:
+                deadlines[vid] = deadline
+        views = site_step.views(at_sites, self._settings, deadlines=deadlines)
+        groups = sites.site_groups(views, self._sites)
+        in_group = {vid: g for g in groups for vid in g.vehicle_ids}
+        for car in [*at_sites.values(), *cars]:
+            group = in_group.get(car.plan.vehicle_id)
+            car.site = group.site if group is not None else None
+        self._site_caps = {s.name: s.max_kw for s in self._sites}
+        self._site_plugged = {}
+        for view in views:
+            car = at_sites[view.vehicle_id]
+            reading = car.reading
+            if reading is None or not (reading.is_plugged_in or reading.is_charging):
+                continue
+            site = sites.site_at(self._sites, view.user_id, reading.charging_location_id)
+            if site is not None:
+                self._site_plugged.setdefault(site.name, []).append(view.vehicle_id)
+        batch = {car.plan.vehicle_id for car in cars}
+        for group in groups:
+            if batch.intersection(group.vehicle_ids):
+                self._plan_group(group, slots, deadlines, now=now, report=report, outbox=outbox)
+
+    def _plan_group(
+        self, group: sites.SiteGroup, slots: list[Slot], deadlines: dict[str, datetime], *,
+        now: datetime, report: StepReport, outbox: Outbox,
+    ) -> None:  # fmt: skip
+        assert self._site_planner is not None
+        members = [self.cars[vid] for vid in group.vehicle_ids]
+        reason: str | None = None
+        if self._site_keys.get(group.site) != group.key:
+            reason = "site_changed"  # a car plugged in or out, or a new cap
+        for car in members:
+            if reason is not None:
+                break
+            assert car.reading is not None
+            view = decide.as_plan_sees_it(car.reading, applies=True)
+            found = self._replan_reason(car, view, deadline=deadlines[car.plan.vehicle_id], now=now)
+            reason = found.value if found is not None else None
+        if reason is None:
+            return
+        try:
+            schedules = site_step.joint_schedules(
+                group, members, slots, deadlines=deadlines, now=now, settings=self._settings,
+                plan_site=self._site_planner,
+            )  # fmt: skip
+        except (InvalidInput, RuntimeError) as exc:
+            # The solver giving up (RuntimeError) must not stop the loop: the cars keep their
+            # schedules and the cap check still guards every START.
+            log.warning("site_plan_rejected", site=group.site, error=str(exc))
+            return
+        if schedules is None:
+            report.waiting_for_prices.extend(group.vehicle_ids)
+            return
+        self._site_keys[group.site] = group.key
+        report.reasons[reason] += 1
+        for car in members:
+            assert car.reading is not None
+            vid = car.plan.vehicle_id
+            self._adopt(
+                car, car.reading, schedules[vid], deadline=deadlines[vid], now=now,
+                report=report, outbox=outbox,
+            )  # fmt: skip
+            self._log_replanned(car, reason, now=now)
+        log.info(
+            "site_replanned", site=group.site, max_kw=group.max_kw, reason=reason,
+            vehicle_ids=list(group.vehicle_ids), at=now.isoformat(),
+            cost=round(sum(s.cost for s in schedules.values()), 4),
+        )  # fmt: skip
+
+    def _hold_starts(self, cars: list[Car], outbox: Outbox, *, now: datetime) -> None:
+        """STOPs go out before STARTs; a START at a site goes out only if it fits under the cap
+        with every car there that draws power or may (an unconfirmed STOP counts)."""
+        outbox.sends.sort(key=lambda send: send[1] is ChargeAction.START)
+        was_held = {c.plan.vehicle_id for c in cars if self._held.pop(c.plan.vehicle_id, None)}
+        starting: dict[str, list[Car]] = {}
+        for car, action in outbox.sends:
+            site = self._site_of(car)
+            if action is ChargeAction.START and site is not None:
+                starting.setdefault(site, []).append(car)
+        if not starting:
+            return
+        waiting: set[str] = set()
+        for site, group in starting.items():
+            plugged = [self.cars[v] for v in self._site_plugged.get(site, []) if v in self.cars]
+            cap = self._site_caps[site]
+            _, held = sites.allowed_starts(
+                [(c.plan.vehicle_id, site_step.cap_kw(c, max_kw=cap)) for c in group],
+                drawing_kw=site_step.drawing_kw(plugged, max_kw=cap),
+                max_kw=cap,
+            )
+            for vid in held:
+                self._held[vid] = site
+                if vid not in was_held:  # once per wait, not once per retry
+                    log.info("start_waits_for_cap", vehicle_id=vid, site=site, at=now.isoformat())
+            waiting.update(held)
+        outbox.sends = [(c, a) for c, a in outbox.sends if c.plan.vehicle_id not in waiting]
+
+    def _site_of(self, car: Car) -> str | None:
+        """The site the car is plugged in at (planned there or not), or None."""
+        if car.site is not None:
+            return car.site
+        vid = car.plan.vehicle_id
+        return next((s for s, vids in self._site_plugged.items() if vid in vids), None)
+
+    def _wake_held(self, cars: list[Car], *, now: datetime) -> None:
+        """A START waiting for room is decided again as soon as a car of its site is read (the
+        STOP it waits for may be confirmed), and at least once per verification delay while a
+        STOP there is in flight."""
+        batch = {car.plan.vehicle_id for car in cars}
+        touched = {self._site_of(car) for car in cars if car.read_at == now}
+        retry = now + timedelta(seconds=self._settings.verify_delay_s)
+        # The cars told to stop are read early and often while a START waits for them: every
+        # second of a hand-over is charging lost to the site.
+        soon = now + timedelta(seconds=min(_HANDOVER_POLL_S, self._settings.verify_delay_s))
+        handing_over: set[str] = set()
+        for site in set(self._held.values()):
+            for vid in self._site_plugged.get(site, []):
+                car = self.cars.get(vid)
+                stopping = (
+                    car is not None
+                    and car.intent is not None
+                    and (car.intent.action is ChargeAction.STOP)
+                )
+                if car is None or not stopping:
+                    continue
+                handing_over.add(site)
+                if car.next_poll_at and car.next_poll_at > soon:
+                    car.next_poll_at = max(soon, car.poll_not_before or soon)
+                    self._wakes.set(vid, car.next_poll_at)
+        for vid, site in list(self._held.items()):
+            car = self.cars.get(vid)
+            if car is None:
+                del self._held[vid]
+            elif vid in batch and site in handing_over:
+                self._wakes.set(vid, min(max(self._wake_at(car), now + _REHANDLE_AFTER), retry))
+            elif site in touched:
+                self._wakes.set(vid, now)
 
     def _override_decides(self, car: Car, *, now: datetime) -> bool | None:
         """The override's wish while it lasts; an ended one is forgotten and the plan decides."""
@@ -695,6 +967,7 @@ class Reconciler:
 
 _NEVER = datetime.max.replace(tzinfo=UTC)
 _REHANDLE_AFTER = timedelta(seconds=1)
+_HANDOVER_POLL_S = 10.0
 
 
 def _power_changed(car: Car) -> bool:

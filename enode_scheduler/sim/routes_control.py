@@ -9,7 +9,7 @@ JSON in and out; errors are {"error": ...} with 400 (bad input) or 404 (unknown 
     PATCH  /_sim/vehicles/{id}               soc_percent, charge_limit_percent, plugged_in,
                                              reachable, smart_charging_enabled/_deadline,
                                              charging_location_id (str|null), max_charge_kw,
-                                             reports_location
+                                             latitude, longitude (move), reports_location
     POST   /_sim/vehicles/{id}/plug|unplug
     GET    /_sim/chargers                    every charger with its hidden state and counters
     POST   /_sim/chargers                    add a charger: {"user_id", "vendor", <fields>}
@@ -22,6 +22,7 @@ JSON in and out; errors are {"error": ...} with 400 (bad input) or 404 (unknown 
     GET    /_sim/faults  POST /_sim/faults   list / add (body: Fault fields)
     DELETE /_sim/faults  DELETE /_sim/faults/{id}
     GET    /_sim/log?since=SEQ&path_prefix=P DELETE /_sim/log
+    GET    /_sim/commands?vehicle_id=V       start/stop commands received: sim_time, action, status
     PUT    /_sim/vendors/{vendor}/status     {"status": READY|ELEVATED_ERROR_RATE|OUTAGE}
     PUT    /_sim/ready                       {"ready": bool}
     PUT    /_sim/command-delay               {"seconds", "vendor"?}
@@ -31,6 +32,9 @@ JSON in and out; errors are {"error": ...} with 400 (bad input) or 404 (unknown 
     POST   /_sim/tokens/expire               every access token expires now
     GET    /_sim/webhooks                    firehose config and deliveries
     POST   /_sim/webhooks/deliver            {"vehicle_id", "event"?} -> one delivery now
+    GET    /_sim/locations/{id}/power?above_kw=X  {"peak_kw", "seconds_above"}: the cars' summed
+                                             charging power there, since start or reset
+    DELETE /_sim/power                       reset that history for every location
 """
 
 from __future__ import annotations
@@ -172,17 +176,16 @@ async def unplug(request: Request, state: SimState, body: dict[str, Any]) -> Any
 
 async def patch_vehicle(request: Request, state: SimState, body: dict[str, Any]) -> Any:
     """Set any of soc_percent, charge_limit_percent, plugged_in, reachable, smart_charging_*,
-    charging_location_id and max_charge_kw (where the car is, and its charger's power)."""
+    charging_location_id, max_charge_kw, latitude and longitude (where the car is, and its
+    charger's power)."""
     vid = _vid(request)
     # Moving first: a car plugged in by the same request is plugged in at its new place.
-    if "charging_location_id" in body or "max_charge_kw" in body:
+    if _MOVE_KEYS & set(body):
         place = body.pop("charging_location_id", state.vehicle(vid).charging_location_id)
         if place is not None and not isinstance(place, str):
             raise ValueError("charging_location_id must be a string or null")
-        power = body.pop("max_charge_kw", None)
-        if power is not None and (isinstance(power, bool) or not isinstance(power, int | float)):
-            raise ValueError("max_charge_kw must be a number")
-        state.move(vid, charging_location_id=place, max_charge_kw=power)
+        numbers = {key: _number(body.pop(key, None), key) for key in _MOVE_NUMBERS}
+        state.move(vid, charging_location_id=place, **numbers)
     setters: dict[str, Callable[[Any], object]] = {
         "plugged_in": lambda v: state.plug(vid) if v else state.unplug(vid),
         "soc_percent": lambda v: state.set_soc(vid, float(v)),
@@ -194,7 +197,7 @@ async def patch_vehicle(request: Request, state: SimState, body: dict[str, Any])
     }
     unknown = set(body) - set(setters)
     if unknown:
-        known = sorted([*setters, "charging_location_id", "max_charge_kw"])
+        known = sorted([*setters, *_MOVE_KEYS])
         raise ValueError(f"unknown keys {sorted(unknown)}; use {known}")
     for key, value in body.items():
         setters[key](value)
@@ -238,6 +241,16 @@ async def patch_charger(request: Request, state: SimState, body: dict[str, Any])
     return charger_view(state, charger)
 
 
+_MOVE_NUMBERS = ("max_charge_kw", "latitude", "longitude")
+_MOVE_KEYS = {"charging_location_id", *_MOVE_NUMBERS}
+
+
+def _number(value: Any, key: str) -> float | None:
+    if value is not None and (isinstance(value, bool) or not isinstance(value, int | float)):
+        raise ValueError(f"{key} must be a number")
+    return None if value is None else float(value)
+
+
 async def counters(request: Request, state: SimState, body: dict[str, Any]) -> Any:
     return {vid: asdict(c) for vid, c in state.counters.items()}
 
@@ -266,6 +279,30 @@ async def read_log(request: Request, state: SimState, body: dict[str, Any]) -> A
     since = int(request.query_params.get("since", "0"))
     prefix = request.query_params.get("path_prefix", "")
     return [e.as_dict() for e in state.requests(path_prefix=prefix, since=since)]
+
+
+async def list_commands(request: Request, state: SimState, body: dict[str, Any]) -> Any:
+    """Start/stop commands the sim received (from the request log), one small object each."""
+    wanted = request.query_params.get("vehicle_id")
+    found = []
+    for entry in state.requests(path_prefix="/vehicles/"):
+        if entry.method != "POST" or not entry.path.endswith("/charging"):
+            continue
+        if wanted is not None and entry.vehicle_id != wanted:
+            continue
+        try:
+            action = json.loads(entry.request_body).get("action")
+        except (ValueError, AttributeError):
+            action = None
+        found.append(
+            {
+                "sim_time": entry.sim_time.isoformat(),
+                "vehicle_id": entry.vehicle_id,
+                "action": action,
+                "status": entry.status,
+            }
+        )
+    return found
 
 
 async def clear_log(request: Request, state: SimState, body: dict[str, Any]) -> Any:
@@ -331,6 +368,20 @@ async def deliver_webhook(request: Request, state: SimState, body: dict[str, Any
     return _delivery(delivery)
 
 
+async def location_power(request: Request, state: SimState, body: dict[str, Any]) -> Any:
+    raw = request.query_params.get("above_kw", "0")
+    try:
+        above_kw = float(raw)
+    except ValueError:
+        raise ValueError(f"above_kw must be a number of kW, got {raw!r}") from None
+    return state.location_power(str(request.path_params["locationId"]), above_kw=above_kw)
+
+
+async def reset_power(request: Request, state: SimState, body: dict[str, Any]) -> Any:
+    state.reset_power()
+    return {"reset": True}
+
+
 def _delivery(delivery: Delivery) -> dict[str, Any]:
     data = asdict(delivery)
     data["sim_time"] = delivery.sim_time.isoformat()
@@ -359,6 +410,7 @@ def routes() -> list[Route]:
         ("/faults/{faultId:int}", delete_fault, ["DELETE"]),
         ("/log", read_log, ["GET"]),
         ("/log", clear_log, ["DELETE"]),
+        ("/commands", list_commands, ["GET"]),
         ("/vendors/{vendor}/status", vendor_status, ["PUT"]),
         ("/ready", set_ready, ["PUT"]),
         ("/command-delay", command_delay, ["PUT"]),
@@ -368,5 +420,7 @@ def routes() -> list[Route]:
         ("/tokens/expire", expire_tokens, ["POST"]),
         ("/webhooks", webhooks, ["GET"]),
         ("/webhooks/deliver", deliver_webhook, ["POST"]),
+        ("/locations/{locationId}/power", location_power, ["GET"]),
+        ("/power", reset_power, ["DELETE"]),
     ]
     return [Route("/_sim" + path, control(fn), methods=methods) for path, fn, methods in table]

@@ -17,6 +17,7 @@ from enode_scheduler.sim.charger import SimCharger
 from enode_scheduler.sim.config import SPEC_VENDORS, SimConfig
 from enode_scheduler.sim.faults import Fault, FaultBook
 from enode_scheduler.sim.fleet import build_fleet, new_charger, new_vehicle, seeded_uuid
+from enode_scheduler.sim.power import ChargeSpan, location_load
 from enode_scheduler.sim.records import LinkDenial, LogEntry, UserRecord, VehicleCounters
 from enode_scheduler.sim.shapes import VEHICLE_FIELDS, vehicle_body
 from enode_scheduler.sim.vehicle import Action, SimVehicle
@@ -178,18 +179,43 @@ class SimState:
         self.command_delays[vendor or "*"] = seconds
 
     def move(
-        self, vehicle_id: str, *, charging_location_id: str | None, max_charge_kw: float | None
+        self,
+        vehicle_id: str,
+        *,
+        charging_location_id: str | None,
+        max_charge_kw: float | None = None,
+        latitude: float | None = None,
+        longitude: float | None = None,
     ) -> SimVehicle:
         """Put the car at a charging location (None: at none, e.g. a public fast charger), and
-        optionally at a charger of another power."""
+        optionally at a charger of another power or at another position (what the vehicle's
+        `location` field reports)."""
         vehicle = self.vehicle(vehicle_id)
         vehicle.charging_location_id = charging_location_id
         if max_charge_kw is not None:
             if not max_charge_kw > 0:
                 raise ValueError("max_charge_kw must be above 0")
             vehicle.max_charge_kw = max_charge_kw
+        if latitude is not None:
+            vehicle.latitude = latitude
+        if longitude is not None:
+            vehicle.longitude = longitude
         self._notify(vehicle_id)
         return vehicle
+
+    def location_power(self, location_id: str, *, above_kw: float) -> dict[str, float]:
+        """The summed charging power at the location since start or the last reset: its peak
+        and the sim seconds it was above `above_kw`."""
+        spans: list[ChargeSpan] = []
+        for vid in list(self.vehicles):
+            spans.extend(s for s in self.vehicle(vid).charged if s.location_id == location_id)
+        peak_kw, seconds_above = location_load(spans, above_kw=above_kw)
+        return {"peak_kw": peak_kw, "seconds_above": seconds_above}
+
+    def reset_power(self) -> None:
+        """Forget every car's charging history (the power answers count from now)."""
+        for vid in list(self.vehicles):
+            self.vehicle(vid).charged.clear()
 
     def set_reports_location(self, vehicle_id: str, reports: bool) -> SimVehicle:
         vehicle = self.vehicle(vehicle_id)

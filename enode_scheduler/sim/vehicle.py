@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
+from enode_scheduler.sim.power import ChargeSpan, extend
+
 Action = Literal["START", "STOP"]
 KM_PER_KWH = 6.0
 _FULL_TOLERANCE_PERCENT = 1e-6
@@ -55,6 +57,8 @@ class SimVehicle:
     watch_count: int = 0
     # When the car last reported; frozen while it is unreachable.
     last_seen: datetime | None = None
+    # Where and at what power it charged, over sim time (`/_sim/locations/{id}/power`).
+    charged: list[ChargeSpan] = field(default_factory=list)
 
     def advance(self, now: datetime) -> None:
         """Bring the state up to `now`: due commands in order, charging in between."""
@@ -179,6 +183,17 @@ class SimVehicle:
         if self.charging and self.plugged_in:
             hours = (until - self.updated_at).total_seconds() / 3600
             gained = self.max_charge_kw * self.efficiency * hours / self.capacity_kwh * 100
+            room = max(0.0, self.charge_limit_percent - self.soc_percent)
+            # Full before `until`: the load ends there, not at the next read.
+            full_at = (
+                until
+                if gained <= room
+                else self.updated_at + (until - self.updated_at) * (room / gained)
+            )
+            extend(
+                self.charged,
+                ChargeSpan(self.updated_at, full_at, self.max_charge_kw, self.charging_location_id),
+            )
             self.soc_percent = min(self.charge_limit_percent, self.soc_percent + gained)
             # Float and microsecond rounding must not leave a car a hair below its limit.
             if self.soc_percent >= self.charge_limit_percent - _FULL_TOLERANCE_PERCENT:

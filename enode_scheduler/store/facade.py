@@ -24,6 +24,7 @@ from enode_scheduler.store.link_states import SqlLinkStateStore
 from enode_scheduler.store.locations import SqlLocationStore
 from enode_scheduler.store.migrate import check_schema
 from enode_scheduler.store.outbox import SqlOutboxStore
+from enode_scheduler.store.outcomes import SqlOutcomeStore
 from enode_scheduler.store.overrides import SqlOverrideStore
 from enode_scheduler.store.plans import SqlPlanStore
 from enode_scheduler.store.prices import SqlIntensitySlotStore, SqlPriceSlotStore
@@ -42,6 +43,7 @@ if TYPE_CHECKING:
         LinkStateStore,
         LocationStore,
         OutboxStore,
+        OutcomeStore,
         OverrideStore,
         PlanStore,
         PriceSlotStore,
@@ -76,6 +78,7 @@ class Store:
     locations: SqlLocationStore
     sites: SqlSiteStore
     outbox: SqlOutboxStore
+    outcomes: SqlOutcomeStore
 
     @property
     def dialect(self) -> str:
@@ -142,6 +145,7 @@ def build_store(
         locations=SqlLocationStore(engine, clock=clock),
         sites=SqlSiteStore(engine, clock=clock),
         outbox=SqlOutboxStore(engine, clock=clock),
+        outcomes=SqlOutcomeStore(engine, clock=clock),
     )
 
 
@@ -164,3 +168,4 @@ if TYPE_CHECKING:
         _locations: LocationStore = store.locations
         _sites: SiteStore = store.sites
         _outbox: OutboxStore = store.outbox
+        _outcomes: OutcomeStore = store.outcomes

@@ -318,6 +318,22 @@ class NotifyOutboxRow(Base):
     created_at: Mapped[datetime]
 
 
+class PlanOutcomeRow(Base):
+    """The latest deadline's outcome of a vehicle's plan; removed with the plan."""
+
+    __tablename__ = "plan_outcomes"
+
+    vehicle_id: Mapped[str] = mapped_column(
+        ForeignKey("plans.vehicle_id", ondelete="CASCADE"), primary_key=True
+    )
+    deadline: Mapped[datetime]
+    kind: Mapped[str] = mapped_column(String(16))
+    target_soc_percent: Mapped[float] = mapped_column(Float)
+    soc_percent: Mapped[float | None] = mapped_column(Float)
+    limit_percent: Mapped[float | None] = mapped_column(Float)
+    recorded_at: Mapped[datetime]
+
+
 def _table(model: type[Base]) -> Table:
     return cast(Table, model.__table__)
 
@@ -340,3 +356,4 @@ charging_locations_table = _table(ChargingLocationRow)
 sites_table = _table(SiteRow)
 site_locations_table = _table(SiteLocationRow)
 notify_outbox_table = _table(NotifyOutboxRow)
+plan_outcomes_table = _table(PlanOutcomeRow)

@@ -1,7 +1,7 @@
 """429 cooldown gates kept across restarts; the token keys' check value; OAuth link states.
 
 Revision ID: 0009_rate_gates
-Revises: 0007_chargers
+Revises: 0008_plan_outcomes
 Create Date: 2026-12-03
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0009_rate_gates"
-down_revision: str | None = "0007_chargers"
+down_revision: str | None = "0008_plan_outcomes"
 branch_labels: str | None = None
 depends_on: str | None = None
 

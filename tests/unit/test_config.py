@@ -49,10 +49,22 @@ BAD_CONFIGS = [
         "config.toml: scheduler.verify_delay_s: must not be negative (a duration in seconds)",
     ),
     (
+        "typo-suggests-the-nearest-key",
+        "[scheduler]\nsafety_tick = 30",
+        {},
+        "config.toml: scheduler.safety_tick: unknown key; did you mean scheduler.safety_tick_s?",
+    ),
+    (
+        "negative-rate-is-a-rate",
+        "[enode]\nmax_requests_per_s = -1",
+        {},
+        "config.toml: enode.max_requests_per_s: must be positive (a rate per second)",
+    ),
+    (
         "zero-rate",
         "[enode]\nmax_requests_per_s = 0",
         {},
-        "config.toml: enode.max_requests_per_s: must be greater than 0",
+        "config.toml: enode.max_requests_per_s: must be positive (a rate per second)",
     ),
     (
         "fraction-for-integer",

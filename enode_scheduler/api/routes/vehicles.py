@@ -9,12 +9,11 @@ from fastapi import APIRouter, BackgroundTasks, Depends, HTTPException, Request,
 
 from enode_scheduler.api.auth import TokenTable
 from enode_scheduler.api.convert import (
-    command_out,
     override_out,
     plan_out,
     plan_record,
-    schedule_out,
     vehicle_out,
+    vehicle_schedule_out,
 )
 from enode_scheduler.api.deps import ApiDeps
 from enode_scheduler.api.models import (
@@ -115,13 +114,25 @@ async def put_plan(
     reading = await _reading(deps, vehicle_id)
     if body.deadline is not None:
         future(body.deadline, now=deps.clock.now(), field="deadline", limit=MAX_AHEAD)
+    current = await deps.plans.get_plan(vehicle_id)
+    expected = {
+        "vehicle_id": vehicle_id,
+        "user_id": reading.user_id,
+        "plan_id": current.plan_id if current else None,
+    }
+    for field, value in expected.items():
+        given = getattr(body, field)
+        if given is not None and given != value:
+            raise HTTPException(422, f"{field}: read-only, and {given!r} is not this plan's.")
     if body.charger_id is not None and deps.chargers is not None:
         found = await deps.chargers.latest_charger_readings([body.charger_id])
         if body.charger_id not in found or found[body.charger_id].user_id != reading.user_id:
             raise HTTPException(
                 422, f"charger_id: user {reading.user_id!r} has no charger {body.charger_id!r}."
             )
-    where = await plan_location(deps, reading.user_id, body.location)
+    # A GET body names its place as location_id: sent back, the plan stays where it was.
+    wanted = body.location if body.location is not None else body.location_id
+    where = await plan_location(deps, reading.user_id, wanted)
     record = plan_record(body, vehicle_id=vehicle_id, user_id=reading.user_id, location_id=where)
     saved = await deps.plans.put_plan(record)
     background.add_task(deps.request_replan, vehicle_id)
@@ -166,20 +177,17 @@ async def get_schedule(vehicle_id: VehicleId, deps: Deps) -> VehicleScheduleOut:
     """Windows, expected SoC and cost, saving, why each window; commands of the last day."""
     reading = await _reading(deps, vehicle_id)
     now = deps.clock.now()
-    record = await deps.schedules.get_schedule(vehicle_id)
-    override = await deps.overrides.get_override(vehicle_id)
-    history = await deps.intents.history(vehicle_id, since=now - HISTORY_WINDOW)
-    plan = await deps.plans.get_plan(vehicle_id)
-    return VehicleScheduleOut(
-        vehicle_id=vehicle_id,
-        status=plan.shown_status if plan else None,
-        location_id=plan.location_id if plan else None,
-        charging_location_id=reading.charging_location_id,
-        schedule=schedule_out(record) if record else None,
-        override=override_out(override, now=now, soc_percent=reading.soc_percent)
-        if override
-        else None,
-        commands=[command_out(i) for i in history],
+    outcomes = await deps.outcomes.get_outcomes([vehicle_id]) if deps.outcomes else {}
+    return vehicle_schedule_out(
+        vehicle_id,
+        plan=await deps.plans.get_plan(vehicle_id),
+        reading=reading,
+        record=await deps.schedules.get_schedule(vehicle_id),
+        override=await deps.overrides.get_override(vehicle_id),
+        history=await deps.intents.history(vehicle_id, since=now - HISTORY_WINDOW),
+        outcome=outcomes.get(vehicle_id),
+        now=now,
+        currency=deps.currency,
     )
 
 

@@ -19,12 +19,15 @@ from enode_scheduler.planner.models import Window
 from enode_scheduler.records import (
     CarHealth,
     CarStatus,
+    OutcomeKind,
+    PlanOutcome,
     PlanRecord,
     PlanStatus,
     Presence,
     ScheduleRecord,
     UserRecord,
     VehicleReading,
+    outcome_kind,
 )
 from enode_scheduler.service.decide import UnknownLocation, presence
 
@@ -176,12 +179,15 @@ def problems_of(
     now: datetime,
     paused_vendors: frozenset[str] = frozenset(),
     health: CarHealth | None = None,
+    outcome: PlanOutcome | None = None,
 ) -> tuple[Problem, ...]:
     """Every problem of one car: the one place where the statuses of later work plug in.
 
     `health` is the running daemon's view of the car (`Reconciler.health`): it knows a refused
     link or an outage before the store does, and alone knows a car's own `error` (a token that
-    does not decrypt, a malformed answer, an unexpected exception).
+    does not decrypt, a malformed answer, an unexpected exception). `missed` is the recorded
+    outcome of the last deadline when there is one (a repeating plan's too); else a one-off plan
+    that is done, judged as the outcome would be.
     """
     status = health.status if health is not None else CarStatus.OK
     found: list[Problem] = []
@@ -193,12 +199,7 @@ def problems_of(
         found.append(Problem.OUTAGE)
     if status is CarStatus.ERROR or (plan is not None and plan.status is PlanStatus.FAILED):
         found.append(Problem.ERROR)
-    if (
-        plan is not None
-        and plan.status is PlanStatus.DONE
-        and reading.soc_percent is not None
-        and reading.soc_percent < plan.target_soc_percent
-    ):
+    if _missed(reading, plan, outcome):
         found.append(Problem.MISSED)
     if plan is not None and plan.enabled and plan.shown_status == Presence.NO_LOCATION:
         found.append(Problem.NO_LOCATION)
@@ -215,14 +216,36 @@ def problems_of(
     return tuple(found)
 
 
-def _outcome(plan: PlanRecord | None) -> str:
+_MISSED = (OutcomeKind.MISSED, OutcomeKind.INFEASIBLE)
+
+
+def _missed(reading: VehicleReading, plan: PlanRecord | None, outcome: PlanOutcome | None) -> bool:
+    if plan is None:
+        return False
+    if outcome is not None:
+        return outcome.kind in _MISSED
+    if plan.status is not PlanStatus.DONE or reading.soc_percent is None:
+        return False
+    kind = outcome_kind(
+        target_percent=plan.target_soc_percent,
+        soc_percent=reading.soc_percent,
+        limit_percent=reading.charge_limit_percent,
+        feasible=None,
+    )
+    return kind in _MISSED
+
+
+def _outcome(plan: PlanRecord | None, outcome: PlanOutcome | None = None) -> str:
+    """The plan's state, then how its last deadline went (`met`, `missed by 9 %`, ...)."""
     if plan is None:
         return "no plan"
     if not plan.enabled:
         return "disabled"
     if plan.status is PlanStatus.FAILED:
-        return f"failed: {plan.status_reason}" if plan.status_reason else "failed"
-    return plan.status.value
+        state = f"failed: {plan.status_reason}" if plan.status_reason else "failed"
+    else:
+        state = plan.status.value
+    return state if outcome is None else f"{state}; last: {outcome.describe()}"
 
 
 def _next_window(record: ScheduleRecord | None, now: datetime) -> Window | None:
@@ -295,10 +318,11 @@ class FleetView:
         users = {u.user_id: u for u in await d.users.list_users()}
         paused = d.web.paused_vendors() if d.web else frozenset()
         health = {h.vehicle_id: h for h in d.health()} if d.health else {}
+        outcomes = await d.outcomes.get_outcomes(list(plans)) if d.outcomes else {}
         unknown_location: UnknownLocation = d.web.unknown_location if d.web else "skip"
         rows = []
         for vid, reading in readings.items():
-            plan, record = plans.get(vid), records.get(vid)
+            plan, record, outcome = plans.get(vid), records.get(vid), outcomes.get(vid)
             user = users.get(reading.user_id)
             rows.append(
                 FleetRow(
@@ -316,7 +340,7 @@ class FleetView:
                     expected_soc_percent=record.schedule.soc_at_deadline_percent
                     if record
                     else None,
-                    outcome=_outcome(plan),
+                    outcome=_outcome(plan, outcome),
                     problems=problems_of(
                         reading,
                         user,
@@ -325,6 +349,7 @@ class FleetView:
                         now=now,
                         paused_vendors=paused,
                         health=health.get(vid),
+                        outcome=outcome,
                     ),
                     left_alone=left_alone(plan, unknown_location=unknown_location),
                     co2_kg=record.schedule.co2_kg if record and self._co2 else None,

@@ -179,12 +179,16 @@ class _Pages:
         user = await d.users.get_user(reading.user_id)
         paused = self.web.paused_vendors() if self.web else frozenset()
         health = next((h for h in d.health() if h.vehicle_id == vid), None) if d.health else None
+        outcome = (await d.outcomes.get_outcomes([vid])).get(vid) if d.outcomes else None
         problems = problems_of(
-            reading, user, plan, record, now=now, paused_vendors=paused, health=health
-        )
+            reading, user, plan, record, now=now, paused_vendors=paused, health=health,
+            outcome=outcome,
+        )  # fmt: skip
+        tz = plan.timezone if plan else "UTC"
         context: dict[str, Any] = dict(
             caller=caller, reading=reading, plan=plan, record=record, user=user,
-            schedule=schedule_out(record) if record else None, override=override,
+            schedule=schedule_out(record, timezone=tz, currency=d.currency) if record else None,
+            override=override, outcome=outcome.describe() if outcome else None,
             override_active=override is not None
             and not override.ended(now=now, soc_percent=reading.soc_percent),
             commands=list(reversed(commands)), chart=await self._car_chart(reading, record, plan),

@@ -229,3 +229,57 @@ def test_chargers_then_charge_through_a_charger(config: Path, sim_info: dict[str
     )
     assert both.returncode == 2
     assert "exactly one of" in both.stderr
+
+
+def test_charge_start_on_an_unplugged_car_says_so_and_sends_nothing(
+    config: Path, sim_info: dict[str, Any]
+) -> None:
+    control = sim_info["control_url"]
+    httpx.post(control + "/vehicles", json={"user_id": "user-2", "id": "unplugged-1"})
+    done, _ = _link(config, "user-2")
+    assert done.returncode == 0, done.stderr
+    started = subprocess.run(
+        _cli("charge", "start", "unplugged-1", "--user", "user-2", config=config),
+        capture_output=True, text=True, env=_env(), check=False,
+    )  # fmt: skip
+    assert started.returncode == 2
+    assert started.stderr.strip() == "error: unplugged-1 is not plugged in: plug it in, then start"
+    log = httpx.get(control + "/log", params={"path_prefix": "/vehicles/unplugged-1"}).json()
+    assert not [e for e in log if e["method"] == "POST"]
+
+
+def test_link_next_to_a_running_daemon_api_points_at_the_api(tmp_path: Path) -> None:
+    """The port of enode.redirect_uri is taken by the daemon's API: no "address in use"."""
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+    from threading import Thread
+
+    class Healthz(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(200 if self.path == "/healthz" else 404)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Healthz)
+    Thread(target=server.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True).start()
+    port = server.server_address[1]
+    path = tmp_path / "config.toml"
+    path.write_text(
+        f'state_dir = "{tmp_path}"\n[enode]\nclient_id = "c"\nclient_secret = "s"\n'
+        f'redirect_uri = "http://127.0.0.1:{port}/oauth/callback"\n[api]\n'
+        f'listen = "127.0.0.1:{port}"\n'
+    )
+    try:
+        done = subprocess.run(
+            _cli("link", "alice", config=path), capture_output=True, text=True, env=_env(),
+            timeout=60, check=False,
+        )  # fmt: skip
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert done.returncode == 2
+    assert "already in use" not in done.stderr
+    assert f"http://127.0.0.1:{port}/v1/users/alice/link" in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1

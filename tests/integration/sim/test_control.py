@@ -162,3 +162,28 @@ async def test_chargers_over_the_control_api(
     assert patched.json()["reachable"] is False
     assert (await control.patch(f"/chargers/{box['id']}", json={"x": 1})).status_code == 400
     assert (await control.post("/chargers/nope/plug")).status_code == 404
+
+
+async def test_move_a_car_and_list_the_commands_it_received(
+    sim: RunningSim, control: httpx.AsyncClient, sim_http: httpx.AsyncClient
+) -> None:
+    car = vehicle_of(sim)
+    moved = await control.patch(
+        f"/vehicles/{car.id}",
+        json={"latitude": 60.39, "longitude": 5.32, "charging_location_id": None},
+    )
+    assert moved.status_code == 200
+    api = (await sim_http.get(f"/vehicles/{car.id}", params={"field[]": "location"})).json()
+    assert (api["location"]["latitude"], api["location"]["longitude"]) == (60.39, 5.32)
+    assert api["chargingLocationId"] is None
+    assert (
+        await control.patch(f"/vehicles/{car.id}", json={"latitude": "north"})
+    ).status_code == 400
+    await sim_http.post(f"/vehicles/{car.id}/charging", json={"action": "START"})
+    await sim_http.post(f"/vehicles/{car.id}/charging", json={"action": "STOP"})
+    commands = (await control.get("/commands", params={"vehicle_id": car.id})).json()
+    assert [(c["vehicle_id"], c["action"], c["status"]) for c in commands] == [
+        (car.id, "START", 204),
+        (car.id, "STOP", 204),
+    ]
+    assert (await control.get("/commands", params={"vehicle_id": "other"})).json() == []

@@ -29,6 +29,7 @@ TABLES = {
     "sites",
     "site_locations",
     "notify_outbox",
+    "plan_outcomes",
     "rate_gates",
     "token_key_check",
     "link_states",

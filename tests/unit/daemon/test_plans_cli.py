@@ -132,13 +132,13 @@ def test_users_list_shows_who_must_link_again(config: Path) -> None:
 def test_charger_plans_via_a_wallbox_and_charger_only(config: Path) -> None:
     code, out, _ = cli(
         config, "plans", "add", "car-1", "--user", "u1", "--target", "80",
-        "--by", "2099-01-02T07:30", "--via-charger", "box-1", "--min-soc", "30",
+        "--by", "2099-01-02T07:30", "--via-charger", "box-1", "--min-soc", "30", "--tz", "UTC",
     )  # fmt: skip
     assert code == 0, out
     assert "80% by 2099-01-02 07:30 UTC via charger box-1" in out
     code, out, _ = cli(
         config, "plans", "add", "box-2", "--user", "u1", "--energy-kwh", "20", "--at", "07:00",
-        "--days", "mon,fri",
+        "--days", "mon,fri", "--tz", "UTC",
     )  # fmt: skip
     assert code == 0, out
     assert "20 kWh through the charger at 07:00 UTC on mon,fri" in out

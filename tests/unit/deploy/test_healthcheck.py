@@ -67,6 +67,11 @@ def test_200_is_healthy(health: _Health) -> None:
     assert health.paths == ["/healthz"]
 
 
+def test_healthy_prints_ok(health: _Health) -> None:
+    result = CliRunner().invoke(app, ["healthcheck", "--url", health.url])
+    assert (result.exit_code, result.stdout) == (0, "ok\n")
+
+
 def test_503_is_unhealthy(health: _Health) -> None:
     health.status = 503
     result = CliRunner().invoke(app, ["healthcheck", "--url", health.url])

@@ -201,3 +201,14 @@ def test_car_away_only_for_an_active_plan_with_a_location() -> None:
     found = d.cars([unknown, no_location, disabled], now=NOW)
     assert found == []
     assert [e.kind for e in d.cars([failed], now=NOW)] == [EventKind.COMMAND_FAILED]
+
+
+def test_a_car_stopped_by_its_own_limit_is_capped_not_missed() -> None:
+    # The recorded outcome says `capped by the car's limit at 70 %`: no goal_missed either.
+    d = Detector()
+    d.cars([_facts(80.0)], now=NOW)
+    capped = dataclasses.replace(_facts(80.0, soc=69.5), charge_limit_percent=70.0)
+    assert d.cars([capped], now=DEADLINE + timedelta(minutes=1)) == []
+    below = dataclasses.replace(_facts(80.0, soc=50.0), charge_limit_percent=70.0)
+    late = Detector().cars([below], now=DEADLINE + timedelta(minutes=1))
+    assert [e.kind for e in late] == [EventKind.GOAL_MISSED]

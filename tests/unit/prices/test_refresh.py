@@ -115,13 +115,42 @@ async def test_failure_keeps_what_is_stored_and_logs_once_per_streak() -> None:
 
 async def test_waiting_is_logged_once_per_streak() -> None:
     h = Harness(PUBLISHED_AT + timedelta(minutes=1))
+    h.source.publish("NO2", day_slots(TODAY))
     with capture_logs() as logs:
         for _ in range(3):
             outcome = await h.job.run_once(h.clock.now())
             await h.clock.advance_to(outcome.next_run_at)
     assert outcome.status is RefreshStatus.WAITING
-    assert [e["event"] for e in logs] == ["prices_not_published_yet"]
+    assert [e["event"] for e in logs] == ["prices_stored", "prices_not_published_yet"]
     assert h.source.fetches == 3
+
+
+async def test_no_prices_for_the_coming_hours_is_a_warning_once_per_day() -> None:
+    h = Harness(PUBLISHED_AT + timedelta(minutes=1))
+    h.job = PriceRefreshJob(
+        zone="NO2", source=h.source, store=h.store, clock=h.clock, source_name="file"
+    )
+    with capture_logs() as logs:
+        for _ in range(4):  # retries within the day: 10, 20, 40 minutes apart
+            outcome = await h.job.run_once(h.clock.now())
+            await h.clock.advance_to(outcome.next_run_at)
+        await h.clock.advance_to(PUBLISHED_AT + timedelta(days=1, minutes=1))
+        await h.job.run_once(h.clock.now())
+    missing = [e for e in logs if e["event"] == "prices_missing"]
+    assert [e["log_level"] for e in missing] == ["warning", "warning"]
+    first = missing[0]
+    assert first["source"] == "file"
+    assert first["missing_from"] == (PUBLISHED_AT + timedelta(minutes=1)).isoformat()
+    assert first["missing_until"] == NO2.day_bounds(TOMORROW)[1].isoformat()
+    assert "replay" in first["check"]
+
+
+async def test_prices_for_now_are_no_warning() -> None:
+    h = Harness(PUBLISHED_AT + timedelta(minutes=1))
+    h.source.publish("NO2", day_slots(TODAY))
+    with capture_logs() as logs:
+        await h.job.run_once(h.clock.now())
+    assert "prices_missing" not in [e["event"] for e in logs]
 
 
 def test_publication_time_follows_brussels_across_dst() -> None:

@@ -564,3 +564,21 @@ async def test_a_planner_bug_for_one_car_leaves_the_others_planned() -> None:
     assert health["v1"].status is CarStatus.ERROR
     assert health["v1"].reason == "ZeroDivisionError: float division by zero"
     assert health["v0"].status is CarStatus.OK
+
+
+async def test_a_429_on_a_command_postpones_it_and_is_not_a_fault_of_the_car() -> None:
+    world = await make_world([FakeCar("v1", "u1", vendor="BMW", soc_percent=40.0)])
+    await world.add_plan("v1", target=70.0, deadline=TOMORROW_7)
+    await world.rec.load(now=world.clock.now())
+    first_start = datetime(2024, 1, 11, 2, 0, 5, tzinfo=UTC)
+    await world.run(hours=(first_start - START).total_seconds() / 3600 - 0.05)
+    assert world.enode.commands == []
+    # The vendor answers the START with a 429 for ten minutes.
+    world.enode.rate_limited_until["BMW"] = first_start + timedelta(minutes=10)
+    world.enode.retry_after_s = 300.0
+    await step_strictly(world, hours=1)
+    started = [i for i in await intents(world) if i.action is ChargeAction.START]
+    assert IntentStatus.FAILED in {i.status for i in started}
+    assert started[-1].status is IntentStatus.VERIFIED
+    # A rate limit is the vendor's state, not this car's error.
+    assert {h.status for h in world.rec.health()} == {CarStatus.OK}

@@ -28,13 +28,13 @@ from enode_scheduler.planner.planning import check_inputs
 from enode_scheduler.planner.site_lp import Segment, solve_configurations
 from enode_scheduler.planner.site_models import CarPlan, SiteCar, SitePlan
 
-__all__ = ["plan_site"]
+__all__ = ["FED_KWH_EPS", "is_fed", "plan_site"]
 
 # Energies within this of each other are equal (kWh); spans shorter than this vanish (seconds).
 _KWH_EPS = 1e-6
 _SECOND_EPS = 1e-6
 # A car this close to its need (kWh) is fed.
-_FED_KWH_EPS = 1e-5
+FED_KWH_EPS = 1e-5
 
 
 @dataclass(slots=True)
@@ -48,6 +48,11 @@ class _Car:
     charging_now: bool
     penalty: float
     delivered_kwh: float = 0.0
+
+
+def is_fed(delivered_kwh: float, needed_kwh: float) -> bool:
+    """Whether a car got its needed energy, up to the solver's noise."""
+    return delivered_kwh >= needed_kwh - max(FED_KWH_EPS, 1e-7 * needed_kwh)
 
 
 def plan_site(
@@ -229,7 +234,7 @@ def _result(
             car.power_kw * (b - a) / 3600 * _price_at(prices, (a + b) / 2) for a, b, _ in own
         )
         # HiGHS' answers carry ~1e-6 kWh of noise (its 1e-7 tolerance times kW): not a shortfall.
-        feasible = energy >= car.need_kwh - max(_FED_KWH_EPS, 1e-7 * car.need_kwh)
+        feasible = is_fed(energy, car.need_kwh)
         windows = _merge(own, feasible=feasible)
         starts = sum(1 for w in windows if not (car.charging_now and w.start.timestamp() <= start))
         state = site_car.state

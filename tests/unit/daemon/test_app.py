@@ -297,6 +297,7 @@ async def test_a_user_whose_vendor_link_is_no_longer_valid_must_link_again(
 ) -> None:
     sim.state.invalidate_link("u1", "TESLA")
     settings = daemon_settings(tmp_path, sim)
+    before = asyncio.all_tasks()
     async with build(settings, clock=clock) as deps:
         await link_user(deps.store, sim, "u1", now=clock.now())
         await add_plan(
@@ -319,3 +320,10 @@ async def test_a_user_whose_vendor_link_is_no_longer_valid_must_link_again(
         assert sum(1 for e in sim.state.log if e.path.startswith("/vehicles")) == reads
         daemon.stop()
         assert await asyncio.wait_for(task, timeout=15) == 0
+        # A job still running when the daemon returned (the slow link check) is cancelled while
+        # the store is open: cancelled after the store closed, it once hung the loop's teardown.
+        leftover = asyncio.all_tasks() - before - {asyncio.current_task()}
+        for job in leftover:
+            job.cancel()
+        if leftover:
+            await asyncio.wait(leftover, timeout=5)

@@ -26,7 +26,7 @@ from enode_scheduler.api.web.history import SocHistory
 from enode_scheduler.api.wiring import api_for
 from enode_scheduler.bootstrap import Deps, make_co2_job, make_price_job, make_reconciler
 from enode_scheduler.daemon.failures import FailureState
-from enode_scheduler.daemon.jobs import JobSet, build_scheduler
+from enode_scheduler.daemon.jobs import JobSet, build_scheduler, stop_scheduler
 from enode_scheduler.daemon.leader import Leadership, sqlite_lock
 from enode_scheduler.daemon.listener import throttle_accept_errors
 from enode_scheduler.daemon.metrics import DaemonMetrics, render
@@ -134,14 +134,16 @@ class Daemon:
             finally:
                 renewing.cancel()
             await self.refresh_prices()
+            running_jobs: set[asyncio.Task[None]] = set()
             scheduler = build_scheduler(
                 self._jobs(),
                 self.settings,
                 speed=self.speed,
                 watchdog_s=self._watchdog_interval_s(),
+                running=running_jobs,
             )
             scheduler.start()
-            stack.callback(scheduler.shutdown, wait=False)
+            stack.push_async_callback(stop_scheduler, scheduler, running_jobs)
             await self._start_health(stack)
             loop_task = asyncio.create_task(self._loop(), name="reconcile-loop")
             loop_task.add_done_callback(self._task_ended)

@@ -7,6 +7,7 @@ demo) accelerates the jobs too; the lease job runs on wall time because leases u
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -38,9 +39,18 @@ class JobSet:
 
 
 def build_scheduler(
-    jobs: JobSet, settings: SchedulerSettings, *, speed: float, watchdog_s: float
+    jobs: JobSet,
+    settings: SchedulerSettings,
+    *,
+    speed: float,
+    watchdog_s: float,
+    running: set[asyncio.Task[None]] | None = None,
 ) -> AsyncIOScheduler:
-    """An AsyncIOScheduler with the daemon's jobs added (not started)."""
+    """An AsyncIOScheduler with the daemon's jobs added (not started).
+
+    Each job run's task is kept in `running` while it runs: `shutdown(wait=False)` only cancels
+    them, and the daemon must see them end before it closes what they use (the store).
+    """
     scheduler = AsyncIOScheduler(
         job_defaults={
             "coalesce": True,
@@ -52,7 +62,7 @@ def build_scheduler(
 
     def every(job: Job, job_id: str, seconds: float) -> None:
         scheduler.add_job(
-            _guarded(job, job_id),
+            _guarded(job, job_id, running),
             "interval",
             seconds=max(MIN_INTERVAL_S, seconds),
             id=job_id,
@@ -73,15 +83,34 @@ def build_scheduler(
     return scheduler
 
 
-def _guarded(job: Job, job_id: str) -> Job:
+async def stop_scheduler(
+    scheduler: AsyncIOScheduler, running: set[asyncio.Task[None]], *, timeout_s: float = 5.0
+) -> None:
+    """Stop the scheduler and wait (up to `timeout_s`) for the job runs it cancels: a run
+    cancelled only after the store has closed hangs the event loop's teardown."""
+    scheduler.shutdown(wait=False)
+    pending = [task for task in running if not task.done()]
+    for task in pending:
+        task.cancel()
+    if pending:
+        await asyncio.wait(pending, timeout=timeout_s)
+
+
+def _guarded(job: Job, job_id: str, running: set[asyncio.Task[None]] | None) -> Job:
     """A job's exception is one line with the error (the traceback at DEBUG), never a crash."""
 
     async def run() -> None:
+        task = asyncio.current_task()
+        if running is not None and task is not None:
+            running.add(task)
         try:
             await job()
         except Exception as exc:
             log.error("job_failed", job=job_id, error=f"{type(exc).__name__}: {exc}")
             log.debug("job_failed_traceback", job=job_id, exc_info=exc)
+        finally:
+            if running is not None and task is not None:
+                running.discard(task)
 
     return run
 

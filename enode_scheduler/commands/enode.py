@@ -166,22 +166,49 @@ def _port_in_use(host: str, port: int, user_id: str) -> str | None:
 # -- vehicles ----------------------------------------------------------------------------------
 
 
-async def read_vehicles(
-    settings: Settings, user_ids: Sequence[str], *, clock: Clock
-) -> tuple[list[VehicleReading], list[str]]:
-    """Live readings for the users (all linked users when none are named), and one line per
-    user that failed."""
-    readings: list[VehicleReading] = []
+async def _read_each_user(
+    settings: Settings,
+    user_ids: Sequence[str],
+    read: Callable[[EnodeClient, str], Coroutine[Any, Any, list[T]]],
+    *,
+    clock: Clock,
+) -> tuple[list[T], list[str]]:
+    """`read` for each user (all linked users when none are named), and one line per user that
+    failed: one user's broken link must not hide everyone else's devices."""
+    readings: list[T] = []
     failures: list[str] = []
     async with _session(settings, clock) as (store, client):
         if not user_ids:
             user_ids = [u.user_id for u in await store.users.list_users() if u.linked]
         for user_id in user_ids:
             try:
-                readings.extend(await client.list_vehicles(user_id))
+                readings.extend(await read(client, user_id))
             except EnodeError as exc:
                 failures.append(f"{user_id}: {exc}")
     return readings, failures
+
+
+async def read_vehicles(
+    settings: Settings, user_ids: Sequence[str], *, clock: Clock
+) -> tuple[list[VehicleReading], list[str]]:
+    """Live readings of the users' vehicles, and one line per user that failed."""
+    return await _read_each_user(
+        settings, user_ids, lambda client, user: client.list_vehicles(user), clock=clock
+    )
+
+
+def _print_readings(
+    rows: Sequence[Any], failures: Sequence[str], *, as_json: bool, table: Callable[[], Table],
+    jsonable: Callable[[Any], dict[str, Any]],
+) -> None:  # fmt: skip
+    if as_json:
+        typer.echo(json.dumps([jsonable(r) for r in rows], indent=2))
+    else:
+        table_console().print(table())
+    for line in failures:
+        typer.echo(f"error: {line}", err=True)
+    if failures:
+        raise typer.Exit(1)
 
 
 def vehicles(
@@ -194,14 +221,9 @@ def vehicles(
     """Show the live state of every linked vehicle (or of one user's)."""
     settings = _settings(ctx)
     readings, failures = _run(read_vehicles(settings, user or [], clock=clock_for(settings)))
-    if as_json:
-        typer.echo(json.dumps([_jsonable(r) for r in readings], indent=2))
-    else:
-        table_console().print(_table(readings))
-    for line in failures:
-        typer.echo(f"error: {line}", err=True)
-    if failures:
-        raise typer.Exit(1)
+    _print_readings(
+        readings, failures, as_json=as_json, table=lambda: _table(readings), jsonable=_jsonable
+    )
 
 
 def _jsonable(reading: VehicleReading | ChargerReading) -> dict[str, Any]:
@@ -260,19 +282,10 @@ def _show(value: float | bool | None) -> str:
 async def read_chargers(
     settings: Settings, user_ids: Sequence[str], *, clock: Clock
 ) -> tuple[list[ChargerReading], list[str]]:
-    """Live readings of the users' chargers (all linked users when none are named), and one
-    line per user that failed."""
-    readings: list[ChargerReading] = []
-    failures: list[str] = []
-    async with _session(settings, clock) as (store, client):
-        if not user_ids:
-            user_ids = [u.user_id for u in await store.users.list_users() if u.linked]
-        for user_id in user_ids:
-            try:
-                readings.extend(await client.list_chargers(user_id))
-            except EnodeError as exc:
-                failures.append(f"{user_id}: {exc}")
-    return readings, failures
+    """Live readings of the users' chargers, and one line per user that failed."""
+    return await _read_each_user(
+        settings, user_ids, lambda client, user: client.list_chargers(user), clock=clock
+    )
 
 
 def chargers(
@@ -283,20 +296,12 @@ def chargers(
     as_json: Annotated[bool, typer.Option("--json", help="Print a JSON array instead.")] = False,
 ) -> None:
     """Show the live state of every linked charger (wallbox), or of one user's."""
-    from rich.console import Console
-
-    from enode_scheduler.clock import SystemClock
-
     settings = _settings(ctx)
-    readings, failures = _run(read_chargers(settings, user or [], clock=SystemClock()))
-    if as_json:
-        typer.echo(json.dumps([_charger_jsonable(r) for r in readings], indent=2))
-    else:
-        Console().print(_charger_table(readings))
-    for line in failures:
-        typer.echo(f"error: {line}", err=True)
-    if failures:
-        raise typer.Exit(1)
+    readings, failures = _run(read_chargers(settings, user or [], clock=clock_for(settings)))
+    _print_readings(
+        readings, failures, as_json=as_json, table=lambda: _charger_table(readings),
+        jsonable=_charger_jsonable,
+    )  # fmt: skip
 
 
 def _charger_jsonable(reading: ChargerReading) -> dict[str, Any]:

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
-from sqlalchemy import Table
+from sqlalchemy import Table, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -40,6 +40,24 @@ class Repository:
                 yield conn
         except DATABASE_ERRORS as exc:
             raise StoreError(f"database error: {exc.__class__.__name__}: {exc}") from exc
+
+    async def _put_row(self, table: Table, key: str, values: dict[str, Any]) -> None:
+        """Insert the row, or replace every given column of the row with the same `key`."""
+        stmt = self._insert(table).values(**values)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=[table.c[key]],
+            set_={name: stmt.excluded[name] for name in values if name != key},
+        )
+        async with self._tx() as conn:
+            await conn.execute(stmt)
+
+    async def _rows_by_key(self, table: Table, key: str, ids: Sequence[str]) -> list[Any]:
+        """The rows whose `key` is one of `ids`, read in batches (SQLite's parameter limit)."""
+        found: list[Any] = []
+        async with self._tx() as conn:
+            for batch in chunks(list(ids), 500):
+                found += (await conn.execute(select(table).where(table.c[key].in_(batch)))).all()
+        return found
 
     def _insert(self, table: Table) -> Any:
         """A dialect-specific INSERT with ON CONFLICT support (both backends have it)."""

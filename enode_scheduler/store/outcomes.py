@@ -5,10 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import select
-
 from enode_scheduler.records import OutcomeKind, PlanOutcome
-from enode_scheduler.store.base import Repository, chunks
+from enode_scheduler.store.base import Repository
 from enode_scheduler.store.schema import plan_outcomes_table
 
 _t = plan_outcomes_table
@@ -16,22 +14,11 @@ _t = plan_outcomes_table
 
 class SqlOutcomeStore(Repository):
     async def record_outcome(self, outcome: PlanOutcome) -> None:
-        values = _values(outcome)
-        stmt = self._insert(_t).values(**values)
-        stmt = stmt.on_conflict_do_update(
-            index_elements=[_t.c.vehicle_id],
-            set_={name: stmt.excluded[name] for name in values if name != "vehicle_id"},
-        )
-        async with self._tx() as conn:
-            await conn.execute(stmt)
+        await self._put_row(_t, "vehicle_id", _values(outcome))
 
     async def get_outcomes(self, vehicle_ids: Sequence[str]) -> dict[str, PlanOutcome]:
-        found: dict[str, PlanOutcome] = {}
-        async with self._tx() as conn:
-            for batch in chunks(list(vehicle_ids), 500):
-                rows = (await conn.execute(select(_t).where(_t.c.vehicle_id.in_(batch)))).all()
-                found.update((row.vehicle_id, _record(row)) for row in rows)
-        return found
+        rows = await self._rows_by_key(_t, "vehicle_id", vehicle_ids)
+        return {row.vehicle_id: _record(row) for row in rows}
 
 
 def _values(outcome: PlanOutcome) -> dict[str, Any]:

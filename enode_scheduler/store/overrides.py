@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete
 
 from enode_scheduler.records import OverrideKind, OverrideRecord
-from enode_scheduler.store.base import Repository, chunks
+from enode_scheduler.store.base import Repository
 from enode_scheduler.store.schema import OverrideRow, overrides_table
 
 __all__ = ["OverrideRow", "SqlOverrideStore", "overrides_table"]
@@ -19,14 +19,7 @@ _t = overrides_table
 
 class SqlOverrideStore(Repository):
     async def put_override(self, record: OverrideRecord) -> None:
-        values = _values(record)
-        stmt = self._insert(_t).values(**values)
-        stmt = stmt.on_conflict_do_update(
-            index_elements=[_t.c.vehicle_id],
-            set_={name: stmt.excluded[name] for name in values if name != "vehicle_id"},
-        )
-        async with self._tx() as conn:
-            await conn.execute(stmt)
+        await self._put_row(_t, "vehicle_id", _values(record))
 
     async def get_override(self, vehicle_id: str) -> OverrideRecord | None:
         return (await self.get_overrides([vehicle_id])).get(vehicle_id)
@@ -37,12 +30,8 @@ class SqlOverrideStore(Repository):
         return bool(result.rowcount)
 
     async def get_overrides(self, vehicle_ids: Sequence[str]) -> dict[str, OverrideRecord]:
-        found: dict[str, OverrideRecord] = {}
-        async with self._tx() as conn:
-            for batch in chunks(list(vehicle_ids), 500):
-                rows = (await conn.execute(select(_t).where(_t.c.vehicle_id.in_(batch)))).all()
-                found.update((row.vehicle_id, _record(row)) for row in rows)
-        return found
+        rows = await self._rows_by_key(_t, "vehicle_id", vehicle_ids)
+        return {row.vehicle_id: _record(row) for row in rows}
 
 
 def _values(record: OverrideRecord) -> dict[str, Any]:

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
 from enode_scheduler.exceptions import EnodeNotFound, InvalidInput, NeedsRelink
 from enode_scheduler.ports import (
@@ -23,6 +24,8 @@ from enode_scheduler.ports import (
     VehicleStore,
 )
 from enode_scheduler.records import ChargerReading, ChargingLocation, VehicleReading
+
+R = TypeVar("R", VehicleReading, ChargerReading)
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,58 +57,59 @@ class UnknownLocation(InvalidInput):
 async def check_vehicle(places: PlanPlaces, vehicle_id: str, user_id: str) -> VehicleReading:
     """The car's reading if it belongs to `user_id`: stored vehicles first, else one read
     through Enode (stored, so the daemon and the API know the car from then on)."""
-    stored = (await places.vehicles.latest_readings([vehicle_id])).get(vehicle_id)
-    if stored is not None:
-        if stored.user_id != user_id:
-            raise UnknownVehicle(
-                f"vehicle {vehicle_id!r} belongs to user {stored.user_id!r}, not {user_id!r}"
-            )
-        return stored
-    if places.enode is None:
-        raise UnknownVehicle(
-            f"unknown vehicle {vehicle_id!r}: not seen yet, and Enode is not configured to ask"
-        )
-    try:
-        reading = await places.enode.get_vehicle(user_id, vehicle_id)
-    except EnodeNotFound as exc:
-        raise UnknownVehicle(
-            f"unknown vehicle {vehicle_id!r}: Enode has no such vehicle for user {user_id!r}"
-        ) from exc
-    except NeedsRelink as exc:
-        raise UnknownVehicle(
-            f"unknown vehicle {vehicle_id!r}: user {user_id!r} is not linked to Enode"
-        ) from exc
-    await places.vehicles.save_readings([reading])
-    return reading
+    enode = places.enode
+    return await _check_device(
+        "vehicle", UnknownVehicle, vehicle_id, user_id,
+        stored=(await places.vehicles.latest_readings([vehicle_id])).get(vehicle_id),
+        fetch=None if enode is None else lambda: enode.get_vehicle(user_id, vehicle_id),
+        save=lambda reading: places.vehicles.save_readings([reading]),
+    )  # fmt: skip
 
 
 async def check_charger(places: PlanPlaces, charger_id: str, user_id: str) -> ChargerReading | None:
     """The charger's reading if it belongs to `user_id`, like `check_vehicle`; None when these
     places keep no chargers (nothing to check against)."""
-    if places.chargers is None:
+    chargers, enode = places.chargers, places.enode
+    if chargers is None:
         return None
-    stored = (await places.chargers.latest_charger_readings([charger_id])).get(charger_id)
+    return await _check_device(
+        "charger", UnknownCharger, charger_id, user_id,
+        stored=(await chargers.latest_charger_readings([charger_id])).get(charger_id),
+        fetch=None if enode is None else lambda: enode.get_charger(user_id, charger_id),
+        save=lambda reading: chargers.save_charger_readings([reading]),
+    )  # fmt: skip
+
+
+async def _check_device(
+    kind: str,
+    unknown: type[InvalidInput],
+    device_id: str,
+    user_id: str,
+    *,
+    stored: R | None,
+    fetch: Callable[[], Awaitable[R]] | None,
+    save: Callable[[R], Awaitable[None]],
+) -> R:
     if stored is not None:
         if stored.user_id != user_id:
-            raise UnknownCharger(
-                f"charger {charger_id!r} belongs to user {stored.user_id!r}, not {user_id!r}"
-            )
+            owner = stored.user_id
+            raise unknown(f"{kind} {device_id!r} belongs to user {owner!r}, not {user_id!r}")
         return stored
-    if places.enode is None:
-        raise UnknownCharger(
-            f"unknown charger {charger_id!r}: not seen yet, and Enode is not configured to ask"
+    if fetch is None:
+        raise unknown(
+            f"unknown {kind} {device_id!r}: not seen yet, and Enode is not configured to ask"
         )
     try:
-        reading = await places.enode.get_charger(user_id, charger_id)
+        reading = await fetch()
     except EnodeNotFound as exc:
-        raise UnknownCharger(
-            f"unknown charger {charger_id!r}: Enode has no such charger for user {user_id!r}"
+        raise unknown(
+            f"unknown {kind} {device_id!r}: Enode has no such {kind} for user {user_id!r}"
         ) from exc
     except NeedsRelink as exc:
-        raise UnknownCharger(
-            f"unknown charger {charger_id!r}: user {user_id!r} is not linked to Enode"
+        raise unknown(
+            f"unknown {kind} {device_id!r}: user {user_id!r} is not linked to Enode"
         ) from exc
-    await places.chargers.save_charger_readings([reading])
+    await save(reading)
     return reading
 
 

@@ -191,20 +191,22 @@ class InMemoryUserStore:
         self._t.users[user_id] = dataclasses.replace(user, needs_relink=True, relink_reason=reason)
 
 
+def _not_older(
+    reading: VehicleReading | ChargerReading, stored: VehicleReading | ChargerReading | None
+) -> bool:
+    """As the SQL stores decide: a reading older than the stored one never replaces it."""
+    if stored is None or stored.last_seen is None or reading.last_seen is None:
+        return True
+    return reading.last_seen >= stored.last_seen
+
+
 class InMemoryVehicleStore:
     def __init__(self, tables: _Tables | None = None) -> None:
         self._t = tables or _Tables()
 
     async def save_readings(self, readings: Sequence[VehicleReading]) -> None:
         for reading in readings:
-            old = self._t.vehicles.get(reading.vehicle_id)
-            older = (
-                old is not None
-                and old.last_seen is not None
-                and reading.last_seen is not None
-                and reading.last_seen < old.last_seen
-            )
-            if not older:
+            if _not_older(reading, self._t.vehicles.get(reading.vehicle_id)):
                 self._t.ensure_user(reading.user_id)
                 self._t.vehicles[reading.vehicle_id] = reading
 
@@ -226,14 +228,7 @@ class InMemoryChargerStore:
 
     async def save_charger_readings(self, readings: Sequence[ChargerReading]) -> None:
         for reading in readings:
-            old = self._t.chargers.get(reading.charger_id)
-            older = (
-                old is not None
-                and old.last_seen is not None
-                and reading.last_seen is not None
-                and reading.last_seen < old.last_seen
-            )
-            if not older:
+            if _not_older(reading, self._t.chargers.get(reading.charger_id)):
                 self._t.ensure_user(reading.user_id)
                 self._t.chargers[reading.charger_id] = reading
 

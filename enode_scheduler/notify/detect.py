@@ -46,6 +46,17 @@ class CarFacts:
     charging_location_id: str | None = None
 
 
+def _car_event(
+    kind: EventKind, car: CarFacts, episode: str, *, now: datetime, title: str, message: str
+) -> list[NotifyEvent]:
+    """One event about a car; its id (kind, car, episode) is what keeps it from repeating."""
+    event = NotifyEvent(
+        event_id=f"{kind.value}:{car.vehicle_id}:{episode}", kind=kind, at=now, title=title,
+        message=message, vehicle_id=car.vehicle_id, user_id=car.user_id,
+    )  # fmt: skip
+    return [event]
+
+
 def _iso(when: datetime) -> str:
     return when.strftime("%Y-%m-%dT%H:%MZ")
 
@@ -104,20 +115,14 @@ class Detector:
         )
         if soc is None or kind not in (OutcomeKind.MISSED, OutcomeKind.INFEASIBLE):
             return []
-        return [
-            NotifyEvent(
-                event_id=f"goal_missed:{vid}:{_iso(deadline)}",
-                kind=EventKind.GOAL_MISSED,
-                at=now,
-                title=f"{vid} missed its goal",
-                message=(
-                    f"{vid} ({car.user_id}) was at {soc:.0f} % at the deadline "
-                    f"{_iso(deadline)}, below its target of {target:.0f} %."
-                ),
-                vehicle_id=vid,
-                user_id=car.user_id,
-            )
-        ]
+        return _car_event(
+            EventKind.GOAL_MISSED, car, _iso(deadline), now=now,
+            title=f"{vid} missed its goal",
+            message=(
+                f"{vid} ({car.user_id}) was at {soc:.0f} % at the deadline "
+                f"{_iso(deadline)}, below its target of {target:.0f} %."
+            ),
+        )  # fmt: skip
 
     def _at_risk(self, car: CarFacts, *, now: datetime) -> list[NotifyEvent]:
         record, plan = car.record, car.plan
@@ -127,21 +132,14 @@ class Detector:
         if expected >= plan.target_soc_percent - self._tolerance:
             return []
         vid = car.vehicle_id
-        return [
-            NotifyEvent(
-                event_id=f"goal_at_risk:{vid}:{_iso(record.deadline)}",
-                kind=EventKind.GOAL_AT_RISK,
-                at=now,
-                title=f"{vid} will miss its goal",
-                message=(
-                    f"{vid} ({car.user_id}) is expected at {expected:.0f} % by "
-                    f"{_iso(record.deadline)}, below its target of "
-                    f"{plan.target_soc_percent:.0f} %."
-                ),
-                vehicle_id=vid,
-                user_id=car.user_id,
-            )
-        ]
+        return _car_event(
+            EventKind.GOAL_AT_RISK, car, _iso(record.deadline), now=now,
+            title=f"{vid} will miss its goal",
+            message=(
+                f"{vid} ({car.user_id}) is expected at {expected:.0f} % by "
+                f"{_iso(record.deadline)}, below its target of {plan.target_soc_percent:.0f} %."
+            ),
+        )  # fmt: skip
 
     def _failed(self, car: CarFacts, *, now: datetime) -> list[NotifyEvent]:
         if car.plan.status is not PlanStatus.FAILED:
@@ -151,17 +149,11 @@ class Detector:
         # replan after the plan is edited, so it gets an id of its own.
         planned = _iso(car.record.computed_at) if car.record else "none"
         reason = car.plan.status_reason or "commands not confirmed"
-        return [
-            NotifyEvent(
-                event_id=f"command_failed:{vid}:{planned}",
-                kind=EventKind.COMMAND_FAILED,
-                at=now,
-                title=f"Commands to {vid} failed",
-                message=f"{vid} ({car.user_id}): {reason}; its plan is marked failed.",
-                vehicle_id=vid,
-                user_id=car.user_id,
-            )
-        ]
+        return _car_event(
+            EventKind.COMMAND_FAILED, car, planned, now=now,
+            title=f"Commands to {vid} failed",
+            message=f"{vid} ({car.user_id}): {reason}; its plan is marked failed.",
+        )  # fmt: skip
 
     def _plugged_in_away(self, car: CarFacts, *, now: datetime) -> list[NotifyEvent]:
         """Once per plug-in away from the plan's charging location, where the plan is not followed.
@@ -185,27 +177,19 @@ class Detector:
             return []
         deadline = car.record.deadline if car.record else plan.deadline
         where = car.charging_location_id
-        event_id = (
-            f"car_away_with_plan:{vid}:{_iso(deadline) if deadline else 'none'}:"
-            f"{where or 'elsewhere'}"
-        )
-        self._away[vid] = event_id
         place = f"at charging location {where}" if where else "at no charging location of theirs"
         goal = f"{plan.target_soc_percent:.0f} %" + (f" by {_iso(deadline)}" if deadline else "")
-        return [
-            NotifyEvent(
-                event_id=event_id,
-                kind=EventKind.CAR_AWAY_WITH_PLAN,
-                at=now,
-                title=f"{vid} plugged in away",
-                message=(
-                    f"{vid} ({car.user_id}) is plugged in {place}, not at its plan's charging "
-                    f"location {plan.location_id}: its plan ({goal}) is not followed there."
-                ),
-                vehicle_id=vid,
-                user_id=car.user_id,
-            )
-        ]
+        events = _car_event(
+            EventKind.CAR_AWAY_WITH_PLAN, car,
+            f"{_iso(deadline) if deadline else 'none'}:{where or 'elsewhere'}", now=now,
+            title=f"{vid} plugged in away",
+            message=(
+                f"{vid} ({car.user_id}) is plugged in {place}, not at its plan's charging "
+                f"location {plan.location_id}: its plan ({goal}) is not followed there."
+            ),
+        )  # fmt: skip
+        self._away[vid] = events[0].event_id
+        return events
 
     def users(self, users: Iterable[UserRecord], *, now: datetime) -> list[NotifyEvent]:
         """relink_required when a user's Enode link broke (once per breakage)."""

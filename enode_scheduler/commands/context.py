@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import contextlib
 import os
-from typing import TYPE_CHECKING
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import typer
 
-from enode_scheduler.exceptions import ConfigError
+from enode_scheduler.exceptions import ConfigError, InvalidInput, SchemaOutdated, StoreError
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -22,6 +23,9 @@ if TYPE_CHECKING:
 
     from enode_scheduler.clock import Clock
     from enode_scheduler.config import Settings
+    from enode_scheduler.store import Store
+
+T = TypeVar("T")
 
 
 def settings_from_context(ctx: typer.Context) -> Settings:
@@ -42,6 +46,31 @@ def settings_from_context(ctx: typer.Context) -> Settings:
             raise typer.Exit(2) from exc
     settings: Settings = obj["settings"]
     return settings
+
+
+def run_on_store(ctx: typer.Context, action: Callable[[Store], Awaitable[T]]) -> T:
+    """Run `action` on the configured store, on the configured clock. Bad input and a database
+    not set up exit 2, any other database failure 1, each with one line."""
+    import asyncio
+
+    from enode_scheduler.store import open_store
+
+    settings = settings_from_context(ctx)
+
+    async def go() -> T:
+        async with open_store(
+            settings.database, state_dir=settings.state_dir, clock=clock_for(settings)
+        ) as store:
+            return await action(store)
+
+    try:
+        return asyncio.run(go())
+    except (InvalidInput, SchemaOutdated) as exc:  # a database not set up is a setup error too
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from exc
+    except StoreError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from exc
 
 
 def clock_for(settings: Settings) -> Clock:

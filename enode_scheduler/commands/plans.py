@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Awaitable, Callable
 from datetime import datetime, time, timedelta
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -15,10 +14,11 @@ from enode_scheduler.commands.context import (
     clock_for,
     id_column,
     local_zone_name,
+    run_on_store,
     settings_from_context,
     table_console,
 )
-from enode_scheduler.exceptions import InvalidInput, SchemaOutdated, StoreError
+from enode_scheduler.exceptions import InvalidInput
 
 # The store (SQLAlchemy) and rich load inside the commands, so that `--help` does not pay for them.
 if TYPE_CHECKING:
@@ -28,29 +28,6 @@ if TYPE_CHECKING:
 app = typer.Typer(help="Charge plans: one goal per vehicle.", no_args_is_help=True)
 T = TypeVar("T")
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-
-
-def _with_store(ctx: typer.Context, action: Callable[[Store], Awaitable[T]]) -> T:
-    from enode_scheduler.store import open_store
-
-    settings = settings_from_context(ctx)
-
-    async def go() -> T:
-        async with open_store(
-            settings.database, state_dir=settings.state_dir, clock=clock_for(settings)
-        ) as store:
-            return await action(store)
-
-    import asyncio
-
-    try:
-        return asyncio.run(go())
-    except (InvalidInput, SchemaOutdated) as exc:  # a database not set up is a setup error too
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(2) from exc
-    except StoreError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(1) from exc
 
 
 def parse_days(value: str) -> frozenset[int]:
@@ -295,7 +272,7 @@ def list_plans(
 
     settings = settings_from_context(ctx)
     now = clock_for(settings).now()
-    views = _with_store(ctx, _plan_views)
+    views = run_on_store(ctx, _plan_views)
     if as_json:
         typer.echo(json.dumps([_view_json(v, now=now) for v in views], indent=2))
         return
@@ -359,7 +336,7 @@ def show(
             currency=settings.prices.currency,
         )
 
-    plan, body = _with_store(ctx, gather)
+    plan, body = run_on_store(ctx, gather)
     if as_json:
         typer.echo(body.model_dump_json(indent=2))
         return
@@ -488,7 +465,7 @@ def remove(
             return None
         return plan.vehicle_id if await store.plans.delete_plan(plan.vehicle_id) else None
 
-    removed = _with_store(ctx, remove_one)
+    removed = run_on_store(ctx, remove_one)
     if removed is None:
         typer.echo(f"error: no plan for vehicle {vehicle_id!r}", err=True)
         raise typer.Exit(1)

@@ -7,13 +7,11 @@ users); `plan-site` computes the joint plan of such a group from a case file.
 from __future__ import annotations
 
 import json
-from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from enode_scheduler.commands.context import settings_from_context
-from enode_scheduler.exceptions import InvalidInput, StoreError
+from enode_scheduler.commands.context import run_on_store
 
 # The store (SQLAlchemy) and rich load inside the commands, so that `--help` does not pay for them.
 if TYPE_CHECKING:
@@ -24,38 +22,12 @@ app = typer.Typer(
     help="Sites: charging locations behind one grid connection with a power cap.",
     no_args_is_help=True,
 )
-T = TypeVar("T")
 
 NameArg = Annotated[str, typer.Argument(help="The site's name (letters, digits, . _ : @ -).")]
 UserOpt = Annotated[str, typer.Option("--user", help="The user whose charging location it is.")]
 LocationOpt = Annotated[
     str, typer.Option("--location", help="The charging location's id (e.g. Enode's).")
 ]
-
-
-def _with_store(ctx: typer.Context, action: Callable[[Store], Awaitable[T]]) -> T:
-    """Run `action` on the configured store; bad input exits 2, a database failure 1."""
-    import asyncio
-
-    from enode_scheduler.clock import SystemClock
-    from enode_scheduler.store import open_store
-
-    settings = settings_from_context(ctx)
-
-    async def go() -> T:
-        async with open_store(
-            settings.database, state_dir=settings.state_dir, clock=SystemClock()
-        ) as store:
-            return await action(store)
-
-    try:
-        return asyncio.run(go())
-    except InvalidInput as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(2) from exc
-    except StoreError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(1) from exc
 
 
 def _location(user: str, location: str) -> SiteLocation:
@@ -79,7 +51,7 @@ def add(
         site, _ = await store.sites.put_site(name, max_kw=max_kw)
         return old, site
 
-    old, site = _with_store(ctx, put)
+    old, site = run_on_store(ctx, put)
     if old is None:
         typer.echo(f"site {site.name} created with a cap of {site.max_kw:g} kW")
     else:
@@ -92,7 +64,7 @@ def add(
 def attach(ctx: typer.Context, name: NameArg, user: UserOpt, location: LocationOpt) -> None:
     """Put a user's charging location in the site (a location is in one site at most)."""
     where = _location(user, location)
-    site = _with_store(ctx, lambda store: store.sites.attach_location(name, where))
+    site = run_on_store(ctx, lambda store: store.sites.attach_location(name, where))
     typer.echo(
         f"location {location} of user {user} is in site {site.name} "
         f"({len(site.locations)} location(s), cap {site.max_kw:g} kW)"
@@ -103,7 +75,7 @@ def attach(ctx: typer.Context, name: NameArg, user: UserOpt, location: LocationO
 def detach(ctx: typer.Context, name: NameArg, user: UserOpt, location: LocationOpt) -> None:
     """Take a user's charging location out of the site."""
     where = _location(user, location)
-    if not _with_store(ctx, lambda store: store.sites.detach_location(name, where)):
+    if not run_on_store(ctx, lambda store: store.sites.detach_location(name, where)):
         typer.echo(
             f"error: location {location!r} of user {user!r} is not in site {name!r}", err=True
         )
@@ -117,7 +89,7 @@ def list_sites(
     as_json: Annotated[bool, typer.Option("--json", help="Print a JSON array.")] = False,
 ) -> None:
     """Show every site with its cap and charging locations."""
-    sites = _with_store(ctx, lambda store: store.sites.list_sites())
+    sites = run_on_store(ctx, lambda store: store.sites.list_sites())
     if as_json:
         typer.echo(json.dumps([site_json(s) for s in sites], indent=2))
         return
@@ -134,7 +106,7 @@ def list_sites(
 @app.command()
 def remove(ctx: typer.Context, name: NameArg) -> None:
     """Remove the site and detach its charging locations."""
-    if not _with_store(ctx, lambda store: store.sites.delete_site(name)):
+    if not run_on_store(ctx, lambda store: store.sites.delete_site(name)):
         typer.echo(f"error: site {name!r} does not exist", err=True)
         raise typer.Exit(2)
     typer.echo(f"site {name} removed")

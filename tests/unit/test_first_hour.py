@@ -59,6 +59,8 @@ def test_run_without_enode_credentials_exits_2_with_one_line(tmp_path: Path) -> 
             ["plans", "add", "c1", "--user", "u", "--target", "80", "--at", "07:00"], id="plans-add"
         ),
         pytest.param(["vehicles"], id="vehicles"),
+        pytest.param(["users", "list"], id="users-list"),
+        pytest.param(["sites", "list"], id="sites-list"),
         pytest.param(["prices", "fetch", "--day", "2024-10-25", "--zone", "NO2"], id="prices"),
         pytest.param(["run"], id="run"),
     ],

@@ -180,59 +180,83 @@ def car_chart(
     target_percent: float | None,
     unit: str,
     intensity: Sequence[IntensitySlot] | None = None,
+    soc: bool = True,
 ) -> str:
     """Prices with the planned windows shaded (top), the carbon intensity when a CO2 source is
-    configured (`intensity` not None, middle), expected and read SoC (bottom)."""
+    configured (`intensity` not None, middle), expected and read SoC (bottom; not drawn without
+    `soc`, for a plan that knows no SoC)."""
     axis = _Axis(start, end, ZoneInfo(tz))
     desc = (
         f"{len(windows)} planned window(s) over {len(slots)} price slots from "
-        f"{_hm(start, axis.tz)} to {_hm(end, axis.tz)}; {len(actual)} SoC reading(s)."
+        f"{_hm(start, axis.tz)} to {_hm(end, axis.tz)}"
     )
-    title = "Prices, planned windows and state of charge"
-    price_top, price_bottom, soc_top, soc_bottom = 24.0, 180.0, 220.0, 380.0
+    desc += f"; {len(actual)} SoC reading(s)." if soc else "."
+    parts = ["Prices", "planned windows"]
+    price_top, price_bottom = 24.0, 180.0
+    bottom = price_bottom
     if intensity is not None:
-        title = "Prices, carbon intensity, planned windows and state of charge"
+        parts.insert(1, "carbon intensity")
         desc += f" Carbon intensity for {len(intensity)} slot(s)."
-        co2_top, co2_bottom = soc_top, soc_top + 100.0
-        soc_top, soc_bottom = co2_bottom + 40.0, co2_bottom + 200.0
-    svg = _Svg(height=soc_bottom + 40.0, title=title, desc=desc)
+        co2_top, co2_bottom = bottom + 40.0, bottom + 140.0
+        bottom = co2_bottom
+    if soc:
+        parts.append("state of charge")
+        soc_top, soc_bottom = bottom + 40.0, bottom + 200.0
+        bottom = soc_bottom
+    title = ", ".join(parts[:-1]) + " and " + parts[-1]
+    svg = _Svg(height=bottom + 40.0, title=title, desc=desc)
     for w in windows:
         x0, x1 = axis.x(w.start), axis.x(w.end)
         svg.add(
             f'<rect class="c-window" data-window="{w.start.isoformat()}" x="{x0}" '
             f'y="{price_top}" width="{round(max(x1 - x0, 1.0), 1)}" '
-            f'height="{soc_bottom - price_top}"><title>Charge {_hm(w.start, axis.tz)}–'
+            f'height="{bottom - price_top}"><title>Charge {_hm(w.start, axis.tz)}–'
             f"{_hm(w.end, axis.tz)}: {escape(str(w.reason))}</title></rect>"
         )
     _price_panel(svg, axis, slots, top=price_top, bottom=price_bottom, unit=unit)
     if intensity is not None:
         _co2_panel(svg, axis, intensity, top=co2_top, bottom=co2_bottom)
+    if soc:
+        _soc_panel(svg, axis, expected, actual, target_percent, top=soc_top, bottom=soc_bottom)
+    _time_axis(svg, axis, top=price_top, bottom=bottom)
+    _marker(svg, axis, now, "c-now", "now", price_top, bottom)
+    if deadline is not None:
+        _marker(svg, axis, deadline, "c-deadline", "deadline", price_top, bottom)
+    if soc:
+        svg.add(f'<text class="c-label" x="{_LEFT}" y="{soc_top - 6}">SoC</text>')
+    return svg.render("car")
+
+
+def _soc_panel(
+    svg: _Svg,
+    axis: _Axis,
+    expected: Sequence[SocPoint],
+    actual: Sequence[SocPoint],
+    target_percent: float | None,
+    *,
+    top: float,
+    bottom: float,
+) -> None:
     for value in (0, 50, 100):
-        y = _y(value, 0, 100, soc_top, soc_bottom)
+        y = _y(value, 0, 100, top, bottom)
         svg.add(f'<line class="c-grid" x1="{_LEFT}" x2="{_W - _RIGHT}" y1="{y}" y2="{y}"/>')
         svg.add(f'<text class="c-label" x="{_LEFT - 6}" y="{y + 4}" text-anchor="end">'
                 f"{value} %</text>")  # fmt: skip
     if target_percent is not None:
-        y = _y(target_percent, 0, 100, soc_top, soc_bottom)
+        y = _y(target_percent, 0, 100, top, bottom)
         svg.add(f'<line class="c-target" x1="{_LEFT}" x2="{_W - _RIGHT}" y1="{y}" y2="{y}"/>')
         svg.add(f'<text class="c-label" x="{_W - _RIGHT}" y="{y - 4}" text-anchor="end">'
                 f"target {target_percent:.0f} %</text>")  # fmt: skip
     if expected:
-        points = " ".join(f"{axis.x(t)},{_y(v, 0, 100, soc_top, soc_bottom)}" for t, v in expected)
+        points = " ".join(f"{axis.x(t)},{_y(v, 0, 100, top, bottom)}" for t, v in expected)
         svg.add(f'<polyline class="c-expected" points="{points}"/>')
     for t, v in actual:
-        if start <= t <= end:
+        if axis.start <= t <= axis.end:
             svg.add(
                 f'<circle class="c-actual" cx="{axis.x(t)}" '
-                f'cy="{_y(v, 0, 100, soc_top, soc_bottom)}" r="3.5">'
+                f'cy="{_y(v, 0, 100, top, bottom)}" r="3.5">'
                 f"<title>{_hm(t, axis.tz)} read {v:.0f} %</title></circle>"
             )
-    _time_axis(svg, axis, top=price_top, bottom=soc_bottom)
-    _marker(svg, axis, now, "c-now", "now", price_top, soc_bottom)
-    if deadline is not None:
-        _marker(svg, axis, deadline, "c-deadline", "deadline", price_top, soc_bottom)
-    svg.add(f'<text class="c-label" x="{_LEFT}" y="{soc_top - 6}">SoC</text>')
-    return svg.render("car")
 
 
 def price_chart(

@@ -1,4 +1,5 @@
-"""The fleet table: one row per vehicle, built from four batched reads and kept in memory.
+"""The fleet table: one row per vehicle and per charger-only plan (from its charger's reading),
+built from a few batched reads and kept in memory.
 
 Many browsers polling the page cost one build per `ttl_s`, however many there are: the rows are
 built once, then filtered and paginated per request. The time to live grows with the build's own
@@ -8,6 +9,7 @@ cost (ten times it), so a big fleet is never rebuilt more than a tenth of the ti
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -15,6 +17,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 
 from enode_scheduler.api.deps import ApiDeps
+from enode_scheduler.api.web.chargers import energy_views
 from enode_scheduler.planner.models import Window
 from enode_scheduler.records import (
     CarHealth,
@@ -106,10 +109,28 @@ class FleetRow:
     left_alone: str | None = None
     # The schedule's kg CO2 when a CO2 source is configured.
     co2_kg: float | None = None
+    # The charger the plan acts through (a charger-only plan's is its own id).
+    charger_id: str | None = None
+    # A charger-only plan's goal and what its charger delivered this cycle (None: not known);
+    # its `soc_percent` is the share of the goal, not a battery level.
+    energy_goal_kwh: float | None = None
+    delivered_kwh: float | None = None
+
+    @property
+    def energy_only(self) -> bool:
+        return self.energy_goal_kwh is not None
+
+    @property
+    def expected_kwh(self) -> float | None:
+        """A charger-only plan's expected energy at the deadline."""
+        if self.energy_goal_kwh is None or self.expected_soc_percent is None:
+            return None
+        return self.energy_goal_kwh * self.expected_soc_percent / 100
 
     def matches(self, query: str) -> bool:
         q = query.casefold()
-        return q in self.vehicle_id.casefold() or q in self.user_id.casefold()
+        ids = (self.vehicle_id, self.user_id, self.charger_id or "")
+        return any(q in i.casefold() for i in ids)
 
 
 @dataclass(frozen=True, slots=True)
@@ -312,48 +333,84 @@ class FleetView:
 
     async def _build(self, now: datetime) -> list[FleetRow]:
         d = self._deps
-        readings = await d.vehicles.latest_readings()
-        plans = {p.vehicle_id: p for p in await d.plans.list_plans()}
-        records = await d.schedules.get_schedules(list(readings))
-        users = {u.user_id: u for u in await d.users.list_users()}
-        paused = d.web.paused_vendors() if d.web else frozenset()
-        health = {h.vehicle_id: h for h in d.health()} if d.health else {}
+        plan_list = await d.plans.list_plans()
+        plans = {p.vehicle_id: p for p in plan_list}
+        # A charger-only plan's row comes from its charger (an id is a car's or a charger's).
+        energy = await energy_views(d.chargers, plan_list)
+        readings = {
+            vid: r for vid, r in (await d.vehicles.latest_readings()).items() if vid not in energy
+        }
+        records = await d.schedules.get_schedules([*readings, *energy])
+        facts = _Facts(
+            now=now,
+            users={u.user_id: u for u in await d.users.list_users()},
+            paused=d.web.paused_vendors() if d.web else frozenset(),
+            health={h.vehicle_id: h for h in d.health()} if d.health else {},
+            unknown_location=d.web.unknown_location if d.web else "skip",
+            co2=self._co2,
+        )
         outcomes = await d.outcomes.get_outcomes(list(plans)) if d.outcomes else {}
-        unknown_location: UnknownLocation = d.web.unknown_location if d.web else "skip"
-        rows = []
-        for vid, reading in readings.items():
-            plan, record, outcome = plans.get(vid), records.get(vid), outcomes.get(vid)
-            user = users.get(reading.user_id)
-            rows.append(
-                FleetRow(
-                    vehicle_id=vid,
-                    user_id=reading.user_id,
-                    vendor=reading.vendor,
-                    location=location_status(reading, plan),
-                    plugged_in=reading.is_plugged_in,
-                    charging=reading.is_charging,
-                    soc_percent=reading.soc_percent,
-                    last_seen=reading.last_seen,
-                    plan=plan,
-                    deadline=record.deadline if record else (plan.deadline if plan else None),
-                    next_window=_next_window(record, now),
-                    expected_soc_percent=record.schedule.soc_at_deadline_percent
-                    if record
-                    else None,
-                    outcome=_outcome(plan, outcome),
-                    problems=problems_of(
-                        reading,
-                        user,
-                        plan,
-                        record,
-                        now=now,
-                        paused_vendors=paused,
-                        health=health.get(vid),
-                        outcome=outcome,
-                    ),
-                    left_alone=left_alone(plan, unknown_location=unknown_location),
-                    co2_kg=record.schedule.co2_kg if record and self._co2 else None,
-                )
+        rows = [
+            _row(reading, plans.get(vid), records.get(vid), outcomes.get(vid), facts)
+            for vid, reading in readings.items()
+        ]
+        rows += [
+            dataclasses.replace(
+                _row(view.reading, plans[vid], records.get(vid), outcomes.get(vid), facts),
+                energy_goal_kwh=view.goal_kwh,
+                delivered_kwh=view.delivered_kwh,
             )
+            for vid, view in energy.items()
+        ]
         rows.sort(key=_sort_key)
         return rows
+
+
+@dataclass(frozen=True, slots=True)
+class _Facts:
+    """What every row of one build is judged against."""
+
+    now: datetime
+    users: dict[str, UserRecord]
+    paused: frozenset[str]
+    health: dict[str, CarHealth]
+    unknown_location: UnknownLocation
+    co2: bool
+
+
+def _row(
+    reading: VehicleReading,
+    plan: PlanRecord | None,
+    record: ScheduleRecord | None,
+    outcome: PlanOutcome | None,
+    facts: _Facts,
+) -> FleetRow:
+    vid = reading.vehicle_id
+    return FleetRow(
+        vehicle_id=vid,
+        user_id=reading.user_id,
+        vendor=reading.vendor,
+        location=location_status(reading, plan),
+        plugged_in=reading.is_plugged_in,
+        charging=reading.is_charging,
+        soc_percent=reading.soc_percent,
+        last_seen=reading.last_seen,
+        plan=plan,
+        deadline=record.deadline if record else (plan.deadline if plan else None),
+        next_window=_next_window(record, facts.now),
+        expected_soc_percent=record.schedule.soc_at_deadline_percent if record else None,
+        outcome=_outcome(plan, outcome),
+        problems=problems_of(
+            reading,
+            facts.users.get(reading.user_id),
+            plan,
+            record,
+            now=facts.now,
+            paused_vendors=facts.paused,
+            health=facts.health.get(vid),
+            outcome=outcome,
+        ),
+        left_alone=left_alone(plan, unknown_location=facts.unknown_location),
+        co2_kg=record.schedule.co2_kg if record and facts.co2 else None,
+        charger_id=plan.charger_id if plan else None,
+    )

@@ -22,6 +22,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from enode_scheduler.api.auth import Caller, TokenTable
 from enode_scheduler.api.convert import schedule_out
 from enode_scheduler.api.deps import ApiDeps, WebSources
+from enode_scheduler.api.web.chargers import energy_views
 from enode_scheduler.api.web.chart import SocPoint, car_chart, price_chart
 from enode_scheduler.api.web.fleet import (
     FleetView,
@@ -31,7 +32,13 @@ from enode_scheduler.api.web.fleet import (
     problems_of,
 )
 from enode_scheduler.planner.models import IntensitySlot, Slot
-from enode_scheduler.records import CarStatus, ScheduleRecord, VehicleReading
+from enode_scheduler.records import (
+    CarStatus,
+    ChargerReading,
+    PlanRecord,
+    ScheduleRecord,
+    VehicleReading,
+)
 from enode_scheduler.service.decide import expected_soc_at
 
 __all__ = ["COOKIE", "install_web"]
@@ -77,7 +84,12 @@ def _env(tz: ZoneInfo) -> Environment:
         """Kilograms of CO2: a clean grid's night charge weighs well under one."""
         return f"{value:.2f} kg" if abs(value) < 1 else f"{value:.1f} kg"
 
-    env.filters.update(when=when, pct=pct, yesno=yesno, span=span, kg=kg)
+    def kwh(value: float | None, unit: bool = True) -> str:
+        """Energy of a charger-only plan: a tenth of a kWh is what an operator compares."""
+        shown = f"{value:.1f}" if value is not None else "–"
+        return f"{shown} kWh" if unit else shown
+
+    env.filters.update(when=when, pct=pct, yesno=yesno, span=span, kg=kg, kwh=kwh)
     return env
 
 
@@ -166,13 +178,14 @@ class _Pages:
             return self.to_login(request)
         vid = request.path_params["vehicle_id"]
         d = self.deps
-        reading = (await d.vehicles.latest_readings([vid])).get(vid)
-        if reading is None:
-            return self.render(
-                "not_found.html", status=404, caller=caller, what=f"No vehicle {vid!r} is known."
-            )
-        now = d.clock.now()
         plan = await d.plans.get_plan(vid)
+        # A charger-only plan has no car: its page is built from its charger's reading.
+        energy = (await energy_views(d.chargers, [plan])).get(vid) if plan else None
+        reading = energy.reading if energy else (await d.vehicles.latest_readings([vid])).get(vid)
+        if reading is None:
+            what = f"No vehicle or charger plan {vid!r} is known."
+            return self.render("not_found.html", status=404, caller=caller, what=what)
+        now = d.clock.now()
         record = await d.schedules.get_schedule(vid)
         override = await d.overrides.get_override(vid)
         commands = await d.intents.history(vid, since=now - HISTORY_WINDOW)
@@ -191,7 +204,9 @@ class _Pages:
             override=override, outcome=outcome.describe() if outcome else None,
             override_active=override is not None
             and not override.ended(now=now, soc_percent=reading.soc_percent),
-            commands=list(reversed(commands)), chart=await self._car_chart(reading, record, plan),
+            commands=list(reversed(commands)),
+            chart=await self._car_chart(reading, record, plan, energy=energy is not None),
+            energy=energy, charger=energy.charger if energy else await self._via(plan),
             problems=problems, location=location_status(reading, plan),
             trouble=health if health is not None and health.status is not CarStatus.OK else None,
             left_alone=left_alone(
@@ -231,6 +246,13 @@ class _Pages:
             chart=chart if priced else None, live_s=self.refresh_s * 6,
         )  # fmt: skip
 
+    async def _via(self, plan: PlanRecord | None) -> ChargerReading | None:
+        """The latest reading of the charger a car's plan acts through."""
+        cid = plan.charger_id if plan else None
+        if cid is None or self.deps.chargers is None:
+            return None
+        return (await self.deps.chargers.latest_charger_readings([cid])).get(cid)
+
     async def _place(self, reading: VehicleReading) -> str | None:
         """The name of the charging location the car stands at (its id if it has no name)."""
         where = reading.charging_location_id
@@ -240,8 +262,14 @@ class _Pages:
         return next((loc.name for loc in known if loc.location_id == where and loc.name), where)
 
     async def _car_chart(
-        self, reading: VehicleReading, record: ScheduleRecord | None, plan: Any
+        self,
+        reading: VehicleReading,
+        record: ScheduleRecord | None,
+        plan: PlanRecord | None,
+        *,
+        energy: bool = False,
     ) -> str:
+        """Prices and windows; the SoC panel too, unless the plan is charger-only (no SoC)."""
         now = self.deps.clock.now()
         start = now - timedelta(hours=6)
         if record is not None:
@@ -249,27 +277,33 @@ class _Pages:
         end = record.deadline + timedelta(hours=1) if record else now + timedelta(hours=24)
         end = min(max(end, now + timedelta(hours=6)), start + timedelta(days=4))
         slots: list[Slot] = []
-        actual: list[SocPoint] = []
         intensity: list[IntensitySlot] | None = None
         if self.web is not None:
             raw = await self.web.prices.get_slots(self.web.zone, start=start, end=end)
             slots = self.web.price_view(raw)
-            actual = list(self.web.soc_history(reading.vehicle_id))
             if self.web.intensity is not None and self.web.intensity_zone is not None:
                 intensity = await self.web.intensity.get_intensity(
                     self.web.intensity_zone, start=start, end=end
                 )
-        seen, value = reading.last_seen, reading.soc_percent
-        if seen is not None and value is not None and (not actual or actual[-1][0] < seen):
-            actual.append((seen, value))
+        expected, actual = ([], []) if energy else self._soc_lines(reading, record)
         return car_chart(
             start=start, end=end, tz=str(self.tz), slots=slots,
             windows=record.schedule.windows if record else (),
-            expected=self._expected(record, reading), actual=actual, now=now,
+            expected=expected, actual=actual, now=now,
             deadline=record.deadline if record else None,
-            target_percent=plan.target_soc_percent if plan else None, unit="per kWh",
-            intensity=intensity,
+            target_percent=plan.target_soc_percent if plan else None,
+            unit="per kWh", intensity=intensity, soc=not energy,
         )  # fmt: skip
+
+    def _soc_lines(
+        self, reading: VehicleReading, record: ScheduleRecord | None
+    ) -> tuple[list[SocPoint], list[SocPoint]]:
+        """The expected SoC curve and the SoC read (remembered readings, then the latest)."""
+        actual = list(self.web.soc_history(reading.vehicle_id)) if self.web else []
+        seen, value = reading.last_seen, reading.soc_percent
+        if seen is not None and value is not None and (not actual or actual[-1][0] < seen):
+            actual.append((seen, value))
+        return self._expected(record, reading), actual
 
     def _expected(self, record: ScheduleRecord | None, reading: VehicleReading) -> list[SocPoint]:
         """The SoC the schedule expects, from its start through each window to the deadline."""

@@ -32,6 +32,7 @@ from enode_scheduler.store.schedules import SqlScheduleStore
 from enode_scheduler.store.sites import SqlSiteStore
 from enode_scheduler.store.users import SqlUserStore
 from enode_scheduler.store.vehicles import SqlVehicleStore
+from enode_scheduler.store.wakes import SqlWakes
 
 if TYPE_CHECKING:
     from enode_scheduler.ports import (
@@ -79,6 +80,8 @@ class Store:
     sites: SqlSiteStore
     outbox: SqlOutboxStore
     outcomes: SqlOutcomeStore
+    # Wake-ups between replicas (PostgreSQL); does nothing on SQLite.
+    wakes: SqlWakes
 
     @property
     def dialect(self) -> str:
@@ -146,6 +149,7 @@ def build_store(
         sites=SqlSiteStore(engine, clock=clock),
         outbox=SqlOutboxStore(engine, clock=clock),
         outcomes=SqlOutcomeStore(engine, clock=clock),
+        wakes=SqlWakes(engine),
     )
 
 

@@ -29,6 +29,7 @@ from enode_scheduler.store.overrides import SqlOverrideStore
 from enode_scheduler.store.plans import SqlPlanStore
 from enode_scheduler.store.prices import SqlIntensitySlotStore, SqlPriceSlotStore
 from enode_scheduler.store.schedules import SqlScheduleStore
+from enode_scheduler.store.shards import SqlShardStore
 from enode_scheduler.store.sites import SqlSiteStore
 from enode_scheduler.store.users import SqlUserStore
 from enode_scheduler.store.vehicles import SqlVehicleStore
@@ -49,6 +50,7 @@ if TYPE_CHECKING:
         PlanStore,
         PriceSlotStore,
         ScheduleStore,
+        ShardStore,
         SiteStore,
         TokenStore,
         UserStore,
@@ -80,6 +82,7 @@ class Store:
     sites: SqlSiteStore
     outbox: SqlOutboxStore
     outcomes: SqlOutcomeStore
+    shards: SqlShardStore
     # Wake-ups between replicas (PostgreSQL); does nothing on SQLite.
     wakes: SqlWakes
 
@@ -149,6 +152,7 @@ def build_store(
         sites=SqlSiteStore(engine, clock=clock),
         outbox=SqlOutboxStore(engine, clock=clock),
         outcomes=SqlOutcomeStore(engine, clock=clock),
+        shards=SqlShardStore(engine, clock=clock),
         wakes=SqlWakes(engine),
     )
 
@@ -173,3 +177,4 @@ if TYPE_CHECKING:
         _sites: SiteStore = store.sites
         _outbox: OutboxStore = store.outbox
         _outcomes: OutcomeStore = store.outcomes
+        _shards: ShardStore = store.shards

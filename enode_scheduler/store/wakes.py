@@ -157,6 +157,9 @@ class WakeListener:
         self._queue: asyncio.Queue[Wake] = asyncio.Queue()
         self._connected = asyncio.Event()
         self._backend_pid: int | None = None
+        # Failures in a row (connects and dropped connections) since LISTEN last worked.
+        self._failures = 0
+        self._down_since = 0.0
 
     @property
     def connected(self) -> bool:
@@ -189,39 +192,42 @@ class WakeListener:
             await asyncio.gather(*tasks, return_exceptions=True)
 
     async def _listen(self) -> None:
-        failures, down_since = 0, 0.0
         while True:
             try:
                 conn = await self._connect()
             except Exception as exc:  # whatever the driver raises, the listener must go on
-                failures, down_since = self._down(failures, down_since, exc)
-                await asyncio.sleep(self._backoff_s(failures))
+                self._down(exc)
+                await asyncio.sleep(self._backoff_s())
                 continue
             try:
-                if failures:
-                    log.info(
-                        "wake_listener_recovered", failures=failures,
-                        outage_s=round(time.monotonic() - down_since, 1),
-                    )  # fmt: skip
-                    failures = 0
                 await self._hold(conn)
             except Exception as exc:
-                failures, down_since = self._down(failures, down_since, exc)
+                self._down(exc)
             finally:
                 self._connected.clear()
                 self._backend_pid = None
                 conn.terminate()
-            await asyncio.sleep(self._backoff_s(failures))
+            await asyncio.sleep(self._backoff_s())
 
-    def _down(self, failures: int, down_since: float, exc: BaseException) -> tuple[int, float]:
-        """Count a failure; the first of an episode is logged (and its recovery, once)."""
-        if failures == 0:
-            down_since = time.monotonic()
+    def _down(self, exc: BaseException) -> None:
+        """Count a failure; the first of an episode is logged (and its end, in `_listening`)."""
+        if self._failures == 0:
+            self._down_since = time.monotonic()
             log.warning("wake_listener_down", error=f"{type(exc).__name__}: {exc}")
-        return failures + 1, down_since
+        self._failures += 1
 
-    def _backoff_s(self, failures: int) -> float:
-        return float(min(self._cap_s, self._base_s * 2 ** max(0, failures - 1)))
+    def _listening(self, conn: asyncpg.Connection) -> None:
+        self._backend_pid = conn.get_server_pid()
+        self._connected.set()
+        if self._failures:
+            log.info(
+                "wake_listener_recovered", failures=self._failures,
+                outage_s=round(time.monotonic() - self._down_since, 1),
+            )  # fmt: skip
+            self._failures = 0
+
+    def _backoff_s(self) -> float:
+        return float(min(self._cap_s, self._base_s * 2 ** max(0, self._failures - 1)))
 
     async def _connect(self) -> asyncpg.Connection:
         import asyncpg
@@ -238,8 +244,7 @@ class WakeListener:
         lost = asyncio.Event()
         conn.add_termination_listener(lambda _conn: lost.set())
         await conn.add_listener(CHANNEL, self._received)
-        self._backend_pid = conn.get_server_pid()
-        self._connected.set()
+        self._listening(conn)
         while not lost.is_set():
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(lost.wait(), timeout=self._check_s)

@@ -16,6 +16,7 @@ from structlog.testing import capture_logs
 from enode_scheduler.config import DatabaseSettings
 from enode_scheduler.store.engine import create_engine
 from enode_scheduler.store.wakes import SqlWakes, Wake, WakeListener
+from tests.e2e.dbproxy import DbProxy
 
 # Guards against a hang only; nothing here is timed.
 WAIT_S = 20.0
@@ -110,6 +111,37 @@ async def test_the_listener_reconnects_after_its_connection_is_killed(
     names = [e["event"] for e in events if e["event"].startswith("wake_listener")]
     # One line for the episode and one for its end, however many attempts it took.
     assert names == ["wake_listener_down", "wake_listener_recovered"]
+
+
+async def test_an_outage_of_many_failed_connects_is_one_line_and_its_end_another(
+    pg_store_url: str, engines: list[AsyncEngine], tmp_path: Path
+) -> None:
+    proxy = DbProxy(pg_store_url)
+    await proxy.accept()
+    proxied = create_engine(DatabaseSettings(url=proxy.url), state_dir=tmp_path)
+    inbox = Inbox()
+    listener = WakeListener(proxied, inbox, reconnect_base_s=0.01, reconnect_cap_s=0.05)
+    try:
+        with capture_logs() as events:
+            async with AsyncExitStack() as stack:
+                await _listening(stack, listener)
+                await proxy.refuse()  # the connection is cut and new ones are refused
+                async with asyncio.timeout(WAIT_S):
+                    # Several refused connects in a row (the listener has no event for them).
+                    while listener._failures < 5:  # noqa: ASYNC110
+                        await asyncio.sleep(0.01)
+                await proxy.accept()
+                async with asyncio.timeout(WAIT_S):
+                    await listener.wait_connected()
+                await SqlWakes(engines[0]).publish(["veh-back"], replan=False)
+                await inbox.until(lambda wakes: bool(wakes))
+    finally:
+        await proxy.refuse()
+        await proxied.dispose()
+    assert inbox.ids == ["veh-back"]
+    lines = [e for e in events if e["event"].startswith("wake_listener")]
+    assert [e["event"] for e in lines] == ["wake_listener_down", "wake_listener_recovered"]
+    assert lines[1]["failures"] >= 5
 
 
 async def test_a_failing_callback_does_not_stop_later_wake_ups(

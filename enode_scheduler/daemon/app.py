@@ -84,10 +84,6 @@ class Daemon:
         self.leadership = Leadership(
             deps.store.leases, holder=holder or default_holder(), ttl_s=self.settings.lease_ttl_s
         )
-        # The API's triggers, relayed to the replica that runs the car (PostgreSQL).
-        self.wakeups = WakeRelay(
-            deps.store.wakes, replan=self.request_replan, reconcile=self.request_reconcile
-        )
         self.metrics = DaemonMetrics()
         self.soc_history = SocHistory()
         self.notifications = deps.notifications
@@ -108,6 +104,10 @@ class Daemon:
         self._co2_next_at: datetime | None = None
         self.exit_code = 0
         self.health_port: int | None = None
+        # The API's triggers, relayed to the replica that runs the car (PostgreSQL).
+        self.wakeups = WakeRelay(
+            deps.store.wakes, replan=self.request_replan, reconcile=self.request_reconcile
+        )
 
     # -- lifecycle ---------------------------------------------------------------------------
 

@@ -29,6 +29,7 @@ from enode_scheduler.commands import notify as notify_commands
 from enode_scheduler.commands import ops
 from enode_scheduler.commands import plans as plans_commands
 from enode_scheduler.commands import prices as prices_commands
+from enode_scheduler.commands import replicas as replicas_commands
 from enode_scheduler.commands import sim as sim_command
 from enode_scheduler.commands import sites as sites_commands
 from enode_scheduler.commands import users as users_commands
@@ -112,6 +113,7 @@ app.add_typer(api_commands.api_app, name="api")
 app.add_typer(api_commands.webhooks_app, name="webhooks")
 app.add_typer(notify_commands.app, name="notify")
 app.command("healthcheck")(ops.healthcheck)
+app.command("replicas")(replicas_commands.replicas)
 
 
 def main() -> None:

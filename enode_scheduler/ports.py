@@ -27,7 +27,9 @@ from enode_scheduler.records import (
     PlanStatus,
     Presence,
     RateGate,
+    ReplicaRecord,
     ScheduleRecord,
+    ShardLease,
     SiteLocation,
     SiteRecord,
     UserRecord,
@@ -55,6 +57,7 @@ __all__ = [
     "PriceSlotStore",
     "PriceSource",
     "ScheduleStore",
+    "ShardStore",
     "SiteStore",
     "TokenStore",
     "UserStore",
@@ -358,6 +361,37 @@ class LeaseStore(Protocol):
 
     async def current(self, name: str) -> Lease | None:
         """The unexpired lease called `name`; None when free or expired."""
+        ...
+
+
+class ShardStore(Protocol):
+    """Replica heartbeats and per-shard leases on database time; each new holder of a shard gets
+    a higher fencing epoch for it."""
+
+    async def heartbeat(self, holder: str, *, ttl_s: float, shards_owned: int, cars: int) -> None:
+        """Register `holder` (or refresh it) as live for `ttl_s`, with what it owns now."""
+        ...
+
+    async def replicas(self, *, live_only: bool = True) -> list[ReplicaRecord]:
+        """Registered replicas sorted by holder; by default only those whose heartbeat is live."""
+        ...
+
+    async def claim(
+        self, holder: str, *, wanted: int, total: int, ttl_s: float
+    ) -> list[ShardLease]:
+        """Atomically: renew `holder`'s unexpired leases among shards 0..total-1 up to `wanted`,
+        release the surplus, and take free or expired shards (epoch + 1) until it holds `wanted`;
+        never an unexpired shard of another holder. Returns the holder's leases after, by shard.
+        """
+        ...
+
+    async def release(self, holder: str, shards: Sequence[int] | None = None) -> None:
+        """Free the given shards (None: all, and the replica leaves the live list) if `holder`
+        holds them, keeping their epochs; idempotent."""
+        ...
+
+    async def leases(self) -> list[ShardLease]:
+        """Every shard row (held, free or expired), by shard."""
         ...
 
 

@@ -40,7 +40,9 @@ from enode_scheduler.records import (
     PlanStatus,
     Presence,
     RateGate,
+    ReplicaRecord,
     ScheduleRecord,
+    ShardLease,
     SiteLocation,
     SiteRecord,
     UserRecord,
@@ -89,6 +91,7 @@ if TYPE_CHECKING:
         PlanStore,
         PriceSlotStore,
         ScheduleStore,
+        ShardStore,
         SiteStore,
         TokenStore,
         UserStore,
@@ -451,6 +454,67 @@ class InMemoryLeaseStore:
         return 0 if lease is None else lease.epoch
 
 
+class InMemoryShardStore:
+    """Shard leases and heartbeats on the given clock (the SQL store uses database time)."""
+
+    def __init__(self, *, clock: Clock) -> None:
+        self._clock = clock
+        self._leases: dict[int, ShardLease] = {}
+        self._replicas: dict[str, ReplicaRecord] = {}
+
+    async def heartbeat(self, holder: str, *, ttl_s: float, shards_owned: int, cars: int) -> None:
+        now = self._clock.now()
+        old = self._replicas.get(holder)
+        started = old.started_at if old is not None and old.expires_at > now else now
+        self._replicas[holder] = ReplicaRecord(
+            holder, started, now, now + timedelta(seconds=ttl_s), shards_owned, cars
+        )
+
+    async def replicas(self, *, live_only: bool = True) -> list[ReplicaRecord]:
+        now = self._clock.now()
+        return [r for _, r in sorted(self._replicas.items()) if not live_only or r.expires_at > now]
+
+    async def claim(
+        self, holder: str, *, wanted: int, total: int, ttl_s: float
+    ) -> list[ShardLease]:
+        now = self._clock.now()
+        expires_at = now + timedelta(seconds=ttl_s)
+        for shard in range(total):
+            self._leases.setdefault(shard, ShardLease(shard, None, 0, now))
+        rows = [self._leases[shard] for shard in range(total)]
+        mine = [r.shard for r in rows if r.holder == holder and r.expires_at > now]
+        keep, surplus = mine[:wanted], mine[wanted:]
+        free = [
+            r for r in rows if r.shard not in mine and (r.holder is None or r.expires_at <= now)
+        ]
+        taken = [r.shard for r in free[: max(wanted - len(keep), 0)]]
+        for shard in keep:
+            self._leases[shard] = dataclasses.replace(self._leases[shard], expires_at=expires_at)
+        await self.release(holder, surplus)
+        for shard in taken:
+            epoch = self._leases[shard].epoch + 1
+            self._leases[shard] = ShardLease(shard, holder, epoch, expires_at)
+        return [self._leases[shard] for shard in sorted(keep + taken)]
+
+    async def release(self, holder: str, shards: Sequence[int] | None = None) -> None:
+        now = self._clock.now()
+        for shard in self._leases if shards is None else shards:
+            lease = self._leases.get(shard)
+            if lease is not None and lease.holder == holder:
+                self._leases[shard] = ShardLease(shard, None, lease.epoch, now)
+        replica = self._replicas.get(holder)
+        if shards is None and replica is not None and replica.expires_at > now:
+            self._replicas[holder] = dataclasses.replace(replica, expires_at=now, shards_owned=0)
+
+    async def leases(self) -> list[ShardLease]:
+        return [self._leases[shard] for shard in sorted(self._leases)]
+
+    def epoch(self, shard: int) -> int:
+        """The shard's epoch even when expired; 0 when it was never taken."""
+        lease = self._leases.get(shard)
+        return 0 if lease is None else lease.epoch
+
+
 class InMemoryCommandIntentStore:
     """Fenced by `leases` exactly like the SQL store (see store/intents.py)."""
 
@@ -698,6 +762,7 @@ class InMemoryStore:
     outcomes: InMemoryOutcomeStore
     locations: InMemoryLocationStore
     sites: InMemorySiteStore
+    shards: InMemoryShardStore
     intensity: InMemoryIntensitySlotStore = dataclasses.field(
         default_factory=InMemoryIntensitySlotStore
     )
@@ -724,6 +789,7 @@ class InMemoryStore:
             outcomes=InMemoryOutcomeStore(tables),
             locations=InMemoryLocationStore(tables),
             sites=InMemorySiteStore(tables, clock=clock),
+            shards=InMemoryShardStore(clock=clock),
         )
 
 
@@ -747,6 +813,7 @@ if TYPE_CHECKING:
         _sites: SiteStore = store.sites
         _outbox: OutboxStore = store.outbox
         _outcomes: OutcomeStore = store.outcomes
+        _shards: ShardStore = store.shards
 
 
 # Price source twin

@@ -1,7 +1,8 @@
 """The HTTP API over the daemon's built adapters, with health and metrics over the daemon's state.
 
 `Daemon._start_health` serves `api_for(...)`; its triggers (`Daemon.request_replan`,
-`Daemon.request_reconcile`) wake the reconcile loop.
+`Daemon.request_reconcile`, relayed by `daemon.wakeups` to every replica on PostgreSQL) wake the
+reconcile loop of the replica that runs the car.
 """
 
 from __future__ import annotations

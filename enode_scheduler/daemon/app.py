@@ -32,6 +32,7 @@ from enode_scheduler.daemon.listener import throttle_accept_errors
 from enode_scheduler.daemon.metrics import DaemonMetrics, render
 from enode_scheduler.daemon.notify import Notifier
 from enode_scheduler.daemon.server import bound_port, make_server
+from enode_scheduler.daemon.wakeups import WakeRelay
 from enode_scheduler.exceptions import EnodeError, LostLeadership, StoreError
 from enode_scheduler.notify.detect import CarFacts, Detector
 from enode_scheduler.records import NotifyEvent
@@ -103,6 +104,10 @@ class Daemon:
         self._co2_next_at: datetime | None = None
         self.exit_code = 0
         self.health_port: int | None = None
+        # The API's triggers, relayed to the replica that runs the car (PostgreSQL).
+        self.wakeups = WakeRelay(
+            deps.store.wakes, replan=self.request_replan, reconcile=self.request_reconcile
+        )
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -144,6 +149,7 @@ class Daemon:
             )
             scheduler.start()
             stack.push_async_callback(stop_scheduler, scheduler, running_jobs)
+            await stack.enter_async_context(self.wakeups.running())
             await self._start_health(stack)
             loop_task = asyncio.create_task(self._loop(), name="reconcile-loop")
             loop_task.add_done_callback(self._task_ended)
@@ -199,8 +205,8 @@ class Daemon:
             self.deps,
             ready=self._ready,
             metrics=self._render,
-            request_replan=self.request_replan,
-            request_reconcile=self.request_reconcile,
+            request_replan=self.wakeups.request_replan,
+            request_reconcile=self.wakeups.request_reconcile,
             soc_history=self.soc_history,
             health=self.reconciler.health,
         )

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Table, select
+from sqlalchemy import Table, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -58,6 +59,16 @@ class Repository:
             for batch in chunks(list(ids), 500):
                 found += (await conn.execute(select(table).where(table.c[key].in_(batch)))).all()
         return found
+
+    async def _db_now(self, conn: AsyncConnection) -> datetime:
+        """The database's clock: leases compare against it so replicas' clocks need not agree."""
+        if self.dialect == "postgresql":
+            value: Any = (await conn.execute(text("SELECT now()"))).scalar_one()
+            return value.astimezone(UTC)  # type: ignore[no-any-return]
+        value = (
+            await conn.execute(text("SELECT strftime('%Y-%m-%d %H:%M:%f', 'now')"))
+        ).scalar_one()
+        return datetime.fromisoformat(value).replace(tzinfo=UTC)
 
     def _insert(self, table: Table) -> Any:
         """A dialect-specific INSERT with ON CONFLICT support (both backends have it)."""

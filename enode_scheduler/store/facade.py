@@ -29,9 +29,11 @@ from enode_scheduler.store.overrides import SqlOverrideStore
 from enode_scheduler.store.plans import SqlPlanStore
 from enode_scheduler.store.prices import SqlIntensitySlotStore, SqlPriceSlotStore
 from enode_scheduler.store.schedules import SqlScheduleStore
+from enode_scheduler.store.shards import SqlShardStore
 from enode_scheduler.store.sites import SqlSiteStore
 from enode_scheduler.store.users import SqlUserStore
 from enode_scheduler.store.vehicles import SqlVehicleStore
+from enode_scheduler.store.wakes import SqlWakes
 
 if TYPE_CHECKING:
     from enode_scheduler.ports import (
@@ -48,6 +50,7 @@ if TYPE_CHECKING:
         PlanStore,
         PriceSlotStore,
         ScheduleStore,
+        ShardStore,
         SiteStore,
         TokenStore,
         UserStore,
@@ -79,6 +82,9 @@ class Store:
     sites: SqlSiteStore
     outbox: SqlOutboxStore
     outcomes: SqlOutcomeStore
+    shards: SqlShardStore
+    # Wake-ups between replicas (PostgreSQL); does nothing on SQLite.
+    wakes: SqlWakes
 
     @property
     def dialect(self) -> str:
@@ -146,6 +152,8 @@ def build_store(
         sites=SqlSiteStore(engine, clock=clock),
         outbox=SqlOutboxStore(engine, clock=clock),
         outcomes=SqlOutcomeStore(engine, clock=clock),
+        shards=SqlShardStore(engine, clock=clock),
+        wakes=SqlWakes(engine),
     )
 
 
@@ -169,3 +177,4 @@ if TYPE_CHECKING:
         _sites: SiteStore = store.sites
         _outbox: OutboxStore = store.outbox
         _outcomes: OutcomeStore = store.outcomes
+        _shards: ShardStore = store.shards

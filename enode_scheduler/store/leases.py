@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
-from typing import Any
+from datetime import datetime, timedelta
 
-from sqlalchemy import select, text, update
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from enode_scheduler.records import Lease
@@ -74,12 +73,3 @@ class SqlLeaseStore(Repository):
         if not (await conn.execute(stmt)).rowcount:
             return None  # another replica created it in the meantime
         return Lease(name=name, holder=holder, epoch=1, expires_at=expires_at)
-
-    async def _db_now(self, conn: AsyncConnection) -> datetime:
-        if self.dialect == "postgresql":
-            value: Any = (await conn.execute(text("SELECT now()"))).scalar_one()
-            return value.astimezone(UTC)  # type: ignore[no-any-return]
-        value = (
-            await conn.execute(text("SELECT strftime('%Y-%m-%d %H:%M:%f', 'now')"))
-        ).scalar_one()
-        return datetime.fromisoformat(value).replace(tzinfo=UTC)

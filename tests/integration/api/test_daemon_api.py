@@ -19,6 +19,7 @@ from enode_scheduler.clock import ScaledClock
 from enode_scheduler.config import ApiSettings, EnodeSettings, SchedulerSettings, Settings
 from enode_scheduler.daemon.app import Daemon
 from enode_scheduler.sim import RunningSim, SimConfig, run_sim
+from tests.integration.api.conftest import _empty_postgres
 from tests.integration.api.support import READ, WEBHOOK_SECRET, WRITE, api_settings
 from tests.unit.daemon.support import daemon_settings
 
@@ -60,14 +61,26 @@ class Running:
 
 
 @pytest.fixture
+async def database_url(request: pytest.FixtureRequest) -> str | None:
+    """SQLite in tmp_path (None); a test parametrizes it ("postgres", indirect) to run on the
+    session's PostgreSQL API database, emptied."""
+    if getattr(request, "param", "sqlite") != "postgres":
+        return None
+    url: str = request.getfixturevalue("api_postgres_url")
+    await _empty_postgres(url)
+    return url
+
+
+@pytest.fixture
 async def running(
-    tmp_path: Path, clock: ScaledClock, scheduler: SchedulerSettings
+    tmp_path: Path, clock: ScaledClock, scheduler: SchedulerSettings, database_url: str | None
 ) -> AsyncIterator[Running]:
     """The sim with one plugged-in car, and the daemon serving the API, with u1 not yet linked."""
     config = SimConfig(vehicles=0, users=1, user_ids=("u1",), smart_charging_every=0)
     async with run_sim(config, clock=clock) as sim:
         _car(sim)
-        async with build(_settings(tmp_path, sim, scheduler), clock=clock) as deps:
+        settings = _settings(tmp_path, sim, scheduler, database_url)
+        async with build(settings, clock=clock) as deps:
             daemon = Daemon(deps, install_signals=False, holder="api-test")
             task = asyncio.create_task(daemon.run())
             await asyncio.wait_for(daemon.ready_event.wait(), timeout=10)
@@ -163,6 +176,13 @@ async def test_overrides_through_the_api_drive_the_running_daemon(running: Runni
 
 
 @pytest.mark.parametrize("scheduler", [RARE_POLLS])
+@pytest.mark.parametrize(
+    "database_url",
+    # On PostgreSQL the webhook's wake-up goes out on the NOTIFY channel and comes back to the
+    # daemon's own listener (daemon/wakeups.py): the car is read at once all the same.
+    ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)],
+    indirect=True,
+)
 async def test_a_webhook_update_makes_the_daemon_read_the_car_now(running: Running) -> None:
     await _planned(running)
     car = running.daemon.reconciler.cars["car-1"]
@@ -193,8 +213,12 @@ def _car(sim: RunningSim) -> None:
     sim.state.plug("car-1")
 
 
-def _settings(tmp_path: Path, sim: RunningSim, scheduler: SchedulerSettings) -> Settings:
-    base = daemon_settings(tmp_path, sim, listen="127.0.0.1:0", scheduler=scheduler)
+def _settings(
+    tmp_path: Path, sim: RunningSim, scheduler: SchedulerSettings, database_url: str | None = None
+) -> Settings:
+    base = daemon_settings(
+        tmp_path, sim, database_url=database_url, listen="127.0.0.1:0", scheduler=scheduler
+    )
     enode = EnodeSettings.model_validate(
         base.enode.model_dump() | {"webhook_secret": SecretStr(WEBHOOK_SECRET)}
     )

@@ -33,6 +33,8 @@ TABLES = {
     "rate_gates",
     "token_key_check",
     "link_states",
+    "replicas",
+    "shard_leases",
 }
 
 

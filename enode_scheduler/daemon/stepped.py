@@ -56,6 +56,7 @@ class SteppedDaemon:
             now = self.clock.now()
             await self._steps(now)
             await daemon.refresh_prices()
+            await self._steps(now)  # as `run`'s loop does first, now with the prices
             self._job_at = {name: now + every for name, (_, every) in self._jobs.items()}
             daemon.ready_event.set()
             log.info("daemon_started", holder=daemon.leadership.holder, stepped=True,

@@ -101,5 +101,34 @@ class FakeClock:
         self._now = target
 
 
+class StepClock:
+    """Simulated time that moves only when its driver moves it, from one instant to the next.
+
+    For a driver that runs all the work due at an instant to completion before it moves on (the
+    demo): that work takes no simulated time, so a wait inside it (a pace slot, a short retry)
+    yields to the event loop and goes on at the same instant. What happens then depends only on
+    the instants, never on how fast the machine gets through them. Nothing may sleep on it to let
+    time pass: that would spin.
+    """
+
+    def __init__(self, start: datetime) -> None:
+        if start.tzinfo is None:
+            raise ValueError("StepClock needs an aware datetime")
+        self._now = start.astimezone(UTC)
+
+    def now(self) -> datetime:
+        return self._now
+
+    async def sleep(self, seconds: float) -> None:
+        await asyncio.sleep(0)
+
+    def advance_to(self, when: datetime) -> None:
+        """Make `when` the current instant (never earlier than the current one)."""
+        target = when.astimezone(UTC)
+        if target < self._now:
+            raise ValueError(f"StepClock cannot go back from {self._now} to {target}")
+        self._now = target
+
+
 # Enough event-loop turns for a woken coroutine to reach its next await in practice.
 _YIELDS_PER_WAKE = 5

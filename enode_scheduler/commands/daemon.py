@@ -131,7 +131,14 @@ def demo(
     ] = False,
     nights: Annotated[int, typer.Option(min=1, max=3, help="Simulated nights to run through.")] = 1,
     speed: Annotated[
-        float, typer.Option(min=60, help="Simulated seconds per real second.")
+        float,
+        typer.Option(
+            min=60,
+            help=(
+                "At most this many simulated seconds per real second: the live view's pace. "
+                "The numbers do not depend on it."
+            ),
+        ),
     ] = 3600.0,
     co2: Annotated[
         Path | None,

@@ -118,19 +118,7 @@ class Daemon:
         for noisy in ("apscheduler", "httpx", "apprise"):
             logging.getLogger(noisy).setLevel(logging.WARNING)
         async with AsyncExitStack() as stack:
-            if self.deps.store.dialect == "sqlite":
-                stack.enter_context(sqlite_lock(self._sqlite_path()))
-                # The file lock proves the last holder is gone: no need to wait out its lease.
-                await self.leadership.clear_stale()
-            # Keys that cannot read the stored tokens would fail every user one by one: refuse
-            # to start instead (ConfigError: `run` exits 2 with one line naming the key source).
-            await self.deps.store.key_check.verify(self.deps.store.cipher)
-            self._install_signals(stack)
-            # Posts of start/stop check the lease last thing before they leave (fencing at send
-            # time); the CLI's manual commands use a client without this guard.
-            self.deps.enode.guard_commands(self.leadership.check_may_send)
-            stack.callback(self.deps.enode.guard_commands, None)
-            await self.leadership.renew()
+            await self.open(stack)
             # The first pass over a big fleet can outlast the lease: keep it renewed meanwhile.
             renewing = asyncio.create_task(self._renew_until_jobs_start(), name="lease-renew")
             try:
@@ -172,6 +160,23 @@ class Daemon:
             await self.leadership.release()
         log.info("daemon_stopped", exit_code=self.exit_code)
         return self.exit_code
+
+    async def open(self, stack: AsyncExitStack) -> None:
+        """Take the lock and the lease and guard the sends, undone by `stack`: every start's first
+        part (`run`, and `daemon.stepped` for the demo)."""
+        if self.deps.store.dialect == "sqlite":
+            stack.enter_context(sqlite_lock(self._sqlite_path()))
+            # The file lock proves the last holder is gone: no need to wait out its lease.
+            await self.leadership.clear_stale()
+        # Keys that cannot read the stored tokens would fail every user one by one: refuse
+        # to start instead (ConfigError: `run` exits 2 with one line naming the key source).
+        await self.deps.store.key_check.verify(self.deps.store.cipher)
+        self._install_signals(stack)
+        # Posts of start/stop check the lease last thing before they leave (fencing at send
+        # time); the CLI's manual commands use a client without this guard.
+        self.deps.enode.guard_commands(self.leadership.check_may_send)
+        stack.callback(self.deps.enode.guard_commands, None)
+        await self.leadership.renew()
 
     def stop(self, exit_code: int = 0) -> None:
         """Ask the daemon to stop (idempotent; the first exit code wins)."""
@@ -261,12 +266,24 @@ class Daemon:
                 # Not at once and not on the next wake-up: a failed step waits its backoff.
                 await self._pause(self.failures.delay_s())
                 continue
-            now = self.clock.now()
-            if self._leading():
-                await self._sleep_until(self.reconciler.next_wake(now=now))
-            else:
-                # A standby waits for the lease job's wake-up, not for cars it does not run.
-                await self._sleep_until(now + timedelta(seconds=self.settings.safety_tick_s))
+            await self._sleep_until(self.next_step_at(self.clock.now()))
+
+    def next_step_at(self, now: datetime) -> datetime:
+        """When the next reconcile step is due, after one at `now`."""
+        if self._leading():
+            return self.reconciler.next_wake(now=now)
+        # A standby waits for the lease job's wake-up, not for cars it does not run.
+        return now + timedelta(seconds=self.settings.safety_tick_s)
+
+    @property
+    def wake_requested(self) -> bool:
+        """A job, the API or a recovery asked for a step before the next one is due."""
+        return self._wake.is_set()
+
+    async def step(self) -> None:
+        """One reconcile step now, outside the loop (`daemon.stepped`, the demo's driver)."""
+        self._wake.clear()
+        await self._step()
 
     async def _step(self) -> None:
         epoch = self.leadership.epoch

@@ -29,7 +29,7 @@ def run_demo(
     else:
         console.print(
             "Starting a fake Enode with 6 cars and the real daemon on a SQLite file; "
-            f"{nights} simulated night(s) at {speed:g}x real time on real NO1 prices.\n"
+            f"{nights} simulated night(s) at up to {speed:g}x real time on real NO1 prices.\n"
         )
         with Live(console=console, refresh_per_second=8, transient=False) as live:
             demo = asyncio.run(

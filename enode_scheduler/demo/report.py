@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -79,12 +80,14 @@ def car_result(demo: DemoRun, track: Track) -> dict[str, Any]:
         "energy_kwh": round(sum(n.energy_kwh for n in nights), 3),
         "cost": round(cost, 4),
         "baseline_cost": round(baseline, 4),
-        "saving": round(baseline - cost, 4),
+        "saving": round(baseline - cost, 4) + 0.0,  # + 0.0: never "-0.00"
         # null without `demo --co2`: no intensity, no emissions to report
         "co2_kg": _rounded(kg),
         "baseline_co2_kg": _rounded(baseline_kg),
         "co2_saving_kg": _rounded(None if kg is None or baseline_kg is None else baseline_kg - kg),
         "commands_sent": track.commands_sent,
+        # what reached the car (or its wallbox), when, in sim time
+        "commands": [{"at": at.isoformat(), "action": action} for at, action in track.commands],
         "rate_limited_responses": track.rate_limited,
         "away": _away(track),
     }
@@ -108,7 +111,8 @@ def report_json(demo: DemoRun) -> dict[str, Any]:
     cars = [car_result(demo, t) for t in demo.tracks.values()]
     return {
         "nights": demo.nights,
-        "speed": demo.speed,
+        # null for an unpaced run (`speed` infinite), which JSON cannot carry
+        "speed": demo.speed if math.isfinite(demo.speed) else None,
         "wall_s": round(demo.wall_s, 2),
         "currency": "EUR",
         "zone": scenario.ZONE,

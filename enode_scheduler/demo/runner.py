@@ -1,14 +1,18 @@
-"""Run the story: the fake Enode and the real daemon on one accelerated clock, and keep the books.
+"""Run the story: the fake Enode and the real daemon on one simulated clock, and keep the books.
 
-Both run in this process on loopback and share one `ScaledClock`; the daemon is the same
-`Daemon` that `enode-scheduler run` starts, over adapters from `bootstrap.build`, on a SQLite file
-in a temporary directory.
+Both run in this process on loopback and share one `StepClock`; the daemon is the same `Daemon`
+that `enode-scheduler run` starts, over adapters from `bootstrap.build`, on a SQLite file in a
+temporary directory, driven by `daemon.stepped`: the clock jumps to the next instant something is
+due (a reconcile step, a job, an event of the story, a sample) once all work at the current one
+is done. So every run prints the same numbers, however fast or busy the machine; the wall clock
+only paces the view (`speed`).
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
+import json
+import math
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -16,9 +20,10 @@ from datetime import datetime, time, timedelta
 from pathlib import Path
 
 from enode_scheduler.bootstrap import Deps, build
-from enode_scheduler.clock import ScaledClock
+from enode_scheduler.clock import ScaledClock, StepClock
 from enode_scheduler.config import Co2Settings
 from enode_scheduler.daemon.app import Daemon
+from enode_scheduler.daemon.stepped import SteppedDaemon
 from enode_scheduler.demo import scenario
 from enode_scheduler.demo.scenario import CARS, USER, DemoCar
 from enode_scheduler.logs import configure_logging
@@ -27,7 +32,9 @@ from enode_scheduler.planner.models import Slot
 from enode_scheduler.records import PlanRecord, Presence, UserTokens
 from enode_scheduler.sim import Fault, RunningSim, run_sim
 
-SAMPLE_S = 0.02  # wall seconds between samples of the cars
+# Sim time between samples of the cars (and frames of the live view); a whole minute, so each
+# sample's span lies in one price slot.
+SAMPLE_EVERY = timedelta(minutes=1)
 
 
 @dataclass
@@ -53,6 +60,8 @@ class Track:
     nights: list[Night] = field(default_factory=list)
     windows: list[tuple[datetime, datetime]] = field(default_factory=list)
     commands_sent: int = 0
+    # (sim time, START or STOP) of each command the fake Enode took, in order
+    commands: list[tuple[datetime, str]] = field(default_factory=list)
     rate_limited: int = 0
     last_soc: float | None = None
     # At a public fast charger now; what was sent to it there, and whether the daemon said so.
@@ -75,6 +84,8 @@ class DemoRun:
     wall_s: float = 0.0
     # True when the slots carry carbon intensity (`demo --co2 FILE`)
     co2: bool = False
+    # the last request of the fake Enode's log read into the books
+    log_seq: int = 0
 
 
 Tick = Callable[[DemoRun], None]
@@ -108,7 +119,7 @@ async def run(
     With `co2` (a CO2 source and its weight), the daemon plans with it and the books count kg CO2.
     """
     demo = DemoRun(nights, speed, {c.vehicle_id: Track(c) for c in CARS})
-    clock = ScaledClock(start=scenario.START, speed=speed)
+    clock = StepClock(scenario.START)
     with tempfile.TemporaryDirectory(prefix="enode-scheduler-demo-") as tmp:
         async with run_sim(scenario.sim_config(), clock=clock) as sim:
             _populate(sim, clock.now())
@@ -179,34 +190,53 @@ async def _link_and_plan(deps: Deps, sim: RunningSim, now: datetime) -> None:
 
 
 async def _play(
-    demo: DemoRun, deps: Deps, sim: RunningSim, clock: ScaledClock, on_tick: Tick | None
+    demo: DemoRun, deps: Deps, sim: RunningSim, clock: StepClock, on_tick: Tick | None
 ) -> None:
     daemon = Daemon(deps, install_signals=False, holder="demo")
     demo.daemon = daemon
-    task = asyncio.create_task(daemon.run())
     events = _events(demo.nights)
     end = scenario.end_at(demo.nights)
+    pace = _Pace(clock.now(), demo.speed)
+    next_sample = clock.now()
     loop = asyncio.get_running_loop()
     started = loop.time()
     try:
-        while clock.now() < end:
-            if task.done():
-                task.result()  # the daemon died: show why
-                raise RuntimeError("the daemon stopped early")
-            now = clock.now()
-            while events and events[0][0] <= now:
-                _, action = events.pop(0)
-                action(sim, demo)
-            _sample(demo, sim, now)
-            if on_tick is not None:
-                on_tick(demo)
-            await asyncio.sleep(SAMPLE_S)
+        async with SteppedDaemon(daemon, clock).started() as stepped:
+            while True:
+                now = clock.now()
+                while events and events[0][0] <= now:
+                    _, action = events.pop(0)
+                    action(sim, demo)
+                await stepped.run_due()
+                if now >= next_sample:
+                    _sample(demo, sim, now)
+                    if on_tick is not None:
+                        on_tick(demo)
+                    next_sample = now + SAMPLE_EVERY
+                if now >= end:
+                    break
+                upcoming = min(stepped.next_at(), next_sample, end)
+                if events:
+                    upcoming = min(upcoming, events[0][0])
+                await pace.wait_for(upcoming)
+                clock.advance_to(upcoming)
     finally:
-        daemon.stop()
-        with contextlib.suppress(Exception):
-            await asyncio.wait_for(task, timeout=15)
         demo.wall_s = loop.time() - started
     _close_books(demo, sim)
+
+
+class _Pace:
+    """Keeps the run from getting ahead of `speed` times real time, so a person can watch.
+
+    It only waits: what happens at each instant does not depend on it.
+    """
+
+    def __init__(self, start: datetime, speed: float) -> None:
+        self._wall = None if math.isinf(speed) else ScaledClock(start=start, speed=speed)
+
+    async def wait_for(self, when: datetime) -> None:
+        if self._wall is not None:
+            await self._wall.sleep((when - self._wall.now()).total_seconds())
 
 
 Event = tuple[datetime, Callable[[RunningSim, DemoRun], None]]
@@ -233,6 +263,9 @@ def _rate_limit(sim: RunningSim, demo: DemoRun) -> None:
         Fault(
             kind="rate_limit",
             vendor=scenario.RATE_LIMITED_VENDOR,
+            # The maker's cloud refuses its own car; the user's list of cars (Enode's) still
+            # answers. Unscoped, the list's 429 would close the gate for every car of the user.
+            path_prefix=f"/vehicles/{scenario.RATE_LIMITED_VEHICLE}",
             duration_s=scenario.RATE_LIMIT_S,
             retry_after_s=scenario.RETRY_AFTER_S,
         )
@@ -306,6 +339,8 @@ def _drive(car: DemoCar) -> Callable[[RunningSim, DemoRun], None]:
 
 
 def _sample(demo: DemoRun, sim: RunningSim, now: datetime) -> None:
+    _note_commands(demo, sim)
+    since = demo.now
     demo.now = now
     for vid, track in demo.tracks.items():
         v = sim.state.vehicle(vid)
@@ -316,12 +351,32 @@ def _sample(demo: DemoRun, sim: RunningSim, now: datetime) -> None:
             grid_kwh = (v.soc_percent - track.last_soc) / 100 * v.capacity_kwh / v.efficiency
             night = track.nights[-1]
             night.energy_kwh += grid_kwh
-            night.cost += grid_kwh * price_at(demo.slots, now)
-            night.co2_kg += grid_kwh * grams_at(demo.slots, now) / 1000
+            # charged since the last sample, within one slot (samples fall on whole minutes)
+            night.cost += grid_kwh * price_at(demo.slots, since)
+            night.co2_kg += grid_kwh * grams_at(demo.slots, since) / 1000
         track.last_soc = v.soc_percent
         track.samples.append((now, v.soc_percent, v.plugged_in, v.charging))
         if demo.daemon is not None:
             _note_schedule(demo.daemon, track)
+
+
+def _note_commands(demo: DemoRun, sim: RunningSim) -> None:
+    """The START and STOP commands the fake Enode took since the last look, with their time."""
+    for entry in sim.state.requests(since=demo.log_seq):
+        demo.log_seq = entry.seq
+        if entry.method != "POST" or not entry.path.endswith("/charging") or entry.status >= 300:
+            continue
+        track = _track_of(demo, entry.vehicle_id)
+        if track is not None:
+            track.commands.append((entry.sim_time, json.loads(entry.request_body)["action"]))
+
+
+def _track_of(demo: DemoRun, device_id: str | None) -> Track | None:
+    """The car a vehicle or its wallbox belongs to."""
+    for vid, track in demo.tracks.items():
+        if device_id in (vid, track.car.charger_id):
+            return track
+    return None
 
 
 def _note_schedule(daemon: Daemon, track: Track) -> None:
@@ -341,6 +396,7 @@ def _note_schedule(daemon: Daemon, track: Track) -> None:
 
 
 def _close_books(demo: DemoRun, sim: RunningSim) -> None:
+    _note_commands(demo, sim)
     for vid, track in demo.tracks.items():
         # A car charged through its wallbox gets its commands (and 429s) there.
         ids = [vid] if track.car.charger_id is None else [vid, track.car.charger_id]

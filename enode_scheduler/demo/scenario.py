@@ -76,6 +76,7 @@ AWAY_DRIVE_PERCENT = 10.0
 
 # The BMW cloud answers 429 (Retry-After 15 min) from 17:00 to 20:00 local time.
 RATE_LIMITED_VENDOR = "BMW"
+RATE_LIMITED_VEHICLE = "demo-bmw"
 RATE_LIMIT_FROM = START + timedelta(hours=1)
 RATE_LIMIT_S = 3 * 3600.0
 RETRY_AFTER_S = 900.0
@@ -146,10 +147,14 @@ def settings(state_dir: Path, *, api_url: str, token_url: str, authorize_url: st
             ),
         ),
         scheduler=SchedulerSettings(
+            # Half the default: the demo runs every poll of the night, each a request and a
+            # write, and its cars follow their plans (window boundaries have their own polls).
+            poll_plugged_s=600,
             poll_unplugged_s=900,
             verify_delay_s=90,
             deadline_margin_s=600,
-            plans_refresh_s=60,
+            # the plans are written once, before the daemon starts
+            plans_refresh_s=900,
         ),
         logging=LoggingSettings(level="info", format="json"),
     )

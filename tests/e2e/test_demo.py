@@ -33,8 +33,8 @@ def test_demo_runs_a_night_and_reports_every_car() -> None:
     assert wallbox["commands_sent"] > 0
     assert wallbox["target_met"] is True
     assert wallbox["cost"] < wallbox["baseline_cost"]
-    feasible = [c for c in cars.values() if c["feasible"]]
-    assert sum(c["target_met"] for c in feasible) >= len(feasible) - 1
+    # The run is the same every time (a step clock, not the wall): no slack for an unlucky one.
+    assert all(c["target_met"] for c in cars.values() if c["feasible"])
     assert report["total_cost"] < report["total_baseline_cost"]
     # Away at a fast charger for part of the evening: reported away, not touched there, and
     # charged to its target at home.

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from enode_scheduler.clock import FakeClock, ScaledClock
+from enode_scheduler.clock import FakeClock, ScaledClock, StepClock
 
 T0 = datetime(2024, 3, 5, 12, 0, tzinfo=UTC)
 
@@ -46,3 +46,16 @@ def test_scaled_clocks_with_one_anchor_agree_across_instances() -> None:
     assert gap_s < 1.0
     # ten wall seconds since the anchor are at least 6000 simulated seconds
     assert first.now() >= T0 + timedelta(seconds=6000)
+
+
+async def test_step_clock_moves_only_when_driven_and_a_wait_passes_no_time() -> None:
+    clock = StepClock(T0)
+    # a pace slot or a short retry inside one instant goes on at that instant
+    await clock.sleep(30.0)
+    assert clock.now() == T0
+    clock.advance_to(T0 + timedelta(minutes=5))
+    assert clock.now() == T0 + timedelta(minutes=5)
+    with pytest.raises(ValueError, match="cannot go back"):
+        clock.advance_to(T0)
+    with pytest.raises(ValueError, match="aware"):
+        StepClock(datetime(2024, 1, 1))

@@ -127,8 +127,7 @@ class Reconciler:
         self._wakes.clear()
         self._fresh = None
         await self.refresh_plans(now=now)
-        in_flight = sum(1 for car in self.cars.values() if car.intent is not None)
-        log.info("fleet_loaded", vehicles=len(self.cars), in_flight=in_flight, at=now.isoformat())
+        self._log_loaded(now=now)
 
     async def own(self, epochs: Mapping[int, int], *, now: datetime) -> int:
         """Act on the cars of exactly these shards (shard -> epoch) from now on.
@@ -147,7 +146,16 @@ class Reconciler:
             self._fresh |= fresh
         changed = await self.refresh_plans(now=now)
         self._epochs = dict(epochs)
+        if fresh:
+            self._log_loaded(now=now, shards=len(fresh))
         return changed + dropped
+
+    def _log_loaded(self, *, now: datetime, shards: int | None = None) -> None:
+        in_flight = sum(1 for car in self.cars.values() if car.intent is not None)
+        log.info(
+            "fleet_loaded", vehicles=len(self.cars), in_flight=in_flight, shards_loaded=shards,
+            at=now.isoformat(),
+        )  # fmt: skip
 
     def disown(self) -> None:
         """No shard is ours (any more): forget every car; `own` loads them again from the store."""

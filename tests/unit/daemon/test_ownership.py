@@ -122,6 +122,13 @@ async def test_leases_that_cannot_be_renewed_end_at_their_local_deadline(
     assert [e["reason"] for e in logs if e["event"] == "shards_lost"] == ["renewal"]
     # Only the database can expire them: the rows still name the old holder.
     assert {lease.holder for lease in await store.leases()} == {"a"}
+    # The database is back after its expiry (a failover): the shards are claimed again with
+    # higher epochs, so nothing recorded with the old ones can pass the fence.
+    one._store = store
+    await clock.advance(TTL_S)
+    assert (await one.renew()).gained == tuple(range(8))
+    assert one.reachable
+    assert set(one.epochs().values()) == {2}
 
 
 async def test_a_fenced_shard_is_dropped_alone(clock: FakeClock) -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import datetime
-from typing import Final, Protocol
+from typing import Protocol
 
 from enode_scheduler.clock import Clock
 from enode_scheduler.planner.models import IntensitySlot, Slot
@@ -19,7 +19,6 @@ from enode_scheduler.records import (
     ChargingLocation,
     CommandIntent,
     EnergyBaseline,
-    Lease,
     OutboxEntry,
     OverrideRecord,
     PlanOutcome,
@@ -38,7 +37,6 @@ from enode_scheduler.records import (
 )
 
 __all__ = [
-    "LEADER_LEASE",
     "ChargerStore",
     "Clock",
     "CommandIntentStore",
@@ -47,7 +45,6 @@ __all__ = [
     "GateStore",
     "IntensitySlotStore",
     "IntensitySource",
-    "LeaseStore",
     "LinkStateStore",
     "LocationStore",
     "OutboxStore",
@@ -63,9 +60,6 @@ __all__ = [
     "UserStore",
     "VehicleStore",
 ]
-
-# The lease the daemon's leader holds; `CommandIntentStore.record_sends` is fenced by its epoch.
-LEADER_LEASE: Final = "leader"
 
 
 class EnodeApi(Protocol):
@@ -323,13 +317,14 @@ class CommandIntentStore(Protocol):
         ...
 
     async def record_sends(
-        self, sends: Sequence[CommandIntent], *, epoch: int, at: datetime
+        self, sends: Sequence[CommandIntent], *, at: datetime
     ) -> list[CommandIntent]:
-        """Fenced, atomic: write intents as sent; skip known keys; StaleEpoch if not the leader's.
+        """Fenced, atomic: write intents as sent; skip known keys; StaleEpoch if any is stale.
 
-        Returns the intents written, the only ones that may be sent. `epoch` must be the current
-        epoch of the `LEADER_LEASE` lease, or 0 while that lease was never taken; otherwise
-        StaleEpoch is raised and nothing is written.
+        Returns the intents written, the only ones that may be sent. Each intent's `epoch` must
+        be the current epoch of its `shard`'s lease (held by someone), or 0 while that shard was
+        never claimed; otherwise StaleEpoch (naming the stale shards) is raised and nothing is
+        written.
         """
         ...
 
@@ -345,22 +340,6 @@ class CommandIntentStore(Protocol):
 
     async def history(self, vehicle_id: str, *, since: datetime) -> list[CommandIntent]:
         """The vehicle's intents created at or after `since`, oldest first."""
-        ...
-
-
-class LeaseStore(Protocol):
-    """Leader election on database time; each new holder gets a higher fencing epoch."""
-
-    async def acquire(self, name: str, *, holder: str, ttl_s: float) -> Lease | None:
-        """Take a free or expired lease (epoch + 1) or renew our own, atomically; else None."""
-        ...
-
-    async def release(self, lease: Lease) -> None:
-        """Expire the lease if `lease` still holds it, keeping its epoch; idempotent."""
-        ...
-
-    async def current(self, name: str) -> Lease | None:
-        """The unexpired lease called `name`; None when free or expired."""
         ...
 
 

@@ -238,14 +238,6 @@ class CommandIntent:
 
 
 @dataclass(frozen=True, slots=True)
-class Lease:
-    name: str
-    holder: str
-    epoch: int
-    expires_at: datetime
-
-
-@dataclass(frozen=True, slots=True)
 class ShardLease:
     """A shard's lease; `holder` is None for a shard released or never taken."""
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable
 
-__all__ = ["fair_share", "shard_of"]
+__all__ = ["fair_share", "shard_of", "site_keys"]
 
 
 def shard_of(key: str, shards: int) -> int:
@@ -33,3 +33,31 @@ def fair_share(total: int, holders: Iterable[str], me: str) -> int:
     live = sorted(set(holders) | {me})
     base, extra = divmod(total, len(live))
     return base + (1 if live.index(me) < extra else 0)
+
+
+def site_keys(site_users: Iterable[tuple[str, str]]) -> dict[str, str]:
+    """The shard key of each user with a charging location in a site: "site:<name>".
+
+    A site's cars are planned together under one cap, so all of them must belong to one replica:
+    every user of a site gets the site's key. A user in two sites joins them: the key is the
+    smallest site name among all sites linked through shared users. Other users keep their id.
+    `site_users` are (site name, user id) pairs.
+    """
+    parent: dict[str, str] = {}
+
+    def root(site: str) -> str:
+        while parent.setdefault(site, site) != site:
+            parent[site] = parent[parent[site]]
+            site = parent[site]
+        return site
+
+    sites_of: dict[str, list[str]] = {}
+    for site, user in site_users:
+        sites_of.setdefault(user, []).append(site)
+        root(site)
+    for sites in sites_of.values():
+        for other in sites[1:]:
+            a, b = root(sites[0]), root(other)
+            if a != b:
+                parent[max(a, b)] = min(a, b)  # the smaller name stays the root
+    return {user: f"site:{root(sites[0])}" for user, sites in sites_of.items()}

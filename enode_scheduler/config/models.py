@@ -617,9 +617,9 @@ class SchedulerSettings(_Section):
         default=60.0,
         gt=0,
         description=(
-            "Wall-clock seconds without a successful reconcile step (for a standby: a lease "
-            "check) after which WATCHDOG=1 is withheld, /readyz is not ready and a leader gives "
-            "up its lease; capped at half of stall_timeout_s."
+            "Wall-clock seconds without a successful reconcile step (for a replica without "
+            "shards: a lease check) after which WATCHDOG=1 is withheld, /readyz is not ready and "
+            "a replica gives up its shard leases; capped at half of stall_timeout_s."
         ),
     )
     shutdown_grace_s: float = Field(

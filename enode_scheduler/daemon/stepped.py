@@ -59,12 +59,12 @@ class SteppedDaemon:
             await self._steps(now)  # as `run`'s loop does first, now with the prices
             self._job_at = {name: now + every for name, (_, every) in self._jobs.items()}
             daemon.ready_event.set()
-            log.info("daemon_started", holder=daemon.leadership.holder, stepped=True,
+            log.info("daemon_started", holder=daemon.ownership.holder, stepped=True,
                      vehicles=len(daemon.reconciler.cars))  # fmt: skip
             try:
                 yield self
             finally:
-                await daemon.leadership.release()
+                await daemon.ownership.release()
                 log.info("daemon_stopped", exit_code=daemon.exit_code)
 
     def next_at(self) -> datetime:
@@ -98,6 +98,6 @@ class SteppedDaemon:
 
     async def _keep_lease(self) -> None:
         # The lease (and the local deadline a send is checked against) lives on wall time.
-        if time.monotonic() - self._renewed_mono >= self.daemon.leadership.ttl_s / 3:
-            await self.daemon.leadership.renew()
+        if time.monotonic() - self._renewed_mono >= self.daemon.ownership.ttl_s / 3:
+            await self.daemon.renew_lease()
             self._renewed_mono = time.monotonic()

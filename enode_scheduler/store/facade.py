@@ -12,14 +12,12 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from enode_scheduler.clock import Clock, SystemClock
 from enode_scheduler.config import DatabaseSettings
-from enode_scheduler.ports import LEADER_LEASE
 from enode_scheduler.store.chargers import SqlChargerStore
 from enode_scheduler.store.crypto import TokenCipher, cipher_from_settings
 from enode_scheduler.store.engine import create_engine
 from enode_scheduler.store.gates import SqlGateStore
 from enode_scheduler.store.intents import SqlCommandIntentStore
 from enode_scheduler.store.keycheck import SqlKeyCheck
-from enode_scheduler.store.leases import SqlLeaseStore
 from enode_scheduler.store.link_states import SqlLinkStateStore
 from enode_scheduler.store.locations import SqlLocationStore
 from enode_scheduler.store.migrate import check_schema
@@ -41,7 +39,6 @@ if TYPE_CHECKING:
         CommandIntentStore,
         GateStore,
         IntensitySlotStore,
-        LeaseStore,
         LinkStateStore,
         LocationStore,
         OutboxStore,
@@ -70,7 +67,6 @@ class Store:
     schedules: SqlScheduleStore
     prices: SqlPriceSlotStore
     intents: SqlCommandIntentStore
-    leases: SqlLeaseStore
     overrides: SqlOverrideStore
     gates: SqlGateStore
     key_check: SqlKeyCheck
@@ -98,7 +94,6 @@ async def open_store(
     *,
     state_dir: Path,
     clock: Clock | None = None,
-    lease_name: str = LEADER_LEASE,
 ) -> AsyncIterator[Store]:
     """Open the database, check (or with `auto_migrate`, upgrade) its schema, yield the store.
 
@@ -113,7 +108,6 @@ async def open_store(
             settings=settings,
             state_dir=state_dir,
             clock=clock or SystemClock(),
-            lease_name=lease_name,
         )
     finally:
         await engine.dispose()
@@ -125,7 +119,6 @@ def build_store(
     settings: DatabaseSettings,
     state_dir: Path,
     clock: Clock,
-    lease_name: str = LEADER_LEASE,
 ) -> Store:
     """The repositories over an engine whose schema is already checked."""
     keys = [key.get_secret_value() for key in settings.token_keys]
@@ -139,8 +132,7 @@ def build_store(
         plans=SqlPlanStore(engine, clock=clock),
         schedules=SqlScheduleStore(engine, clock=clock),
         prices=SqlPriceSlotStore(engine, clock=clock),
-        intents=SqlCommandIntentStore(engine, clock=clock, lease_name=lease_name),
-        leases=SqlLeaseStore(engine, clock=clock),
+        intents=SqlCommandIntentStore(engine, clock=clock),
         overrides=SqlOverrideStore(engine, clock=clock),
         gates=SqlGateStore(engine, clock=clock),
         key_check=SqlKeyCheck(engine, clock=clock),
@@ -167,7 +159,6 @@ if TYPE_CHECKING:
         _schedules: ScheduleStore = store.schedules
         _prices: PriceSlotStore = store.prices
         _intents: CommandIntentStore = store.intents
-        _leases: LeaseStore = store.leases
         _overrides: OverrideStore = store.overrides
         _gates: GateStore = store.gates
         _link_states: LinkStateStore = store.link_states

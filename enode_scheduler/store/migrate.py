@@ -72,7 +72,7 @@ async def downgrade(engine: AsyncEngine, revision: str) -> None:
 
 async def check_schema(engine: AsyncEngine, *, auto_migrate: bool) -> None:
     """Refuse a database that is not at the head revision, or upgrade it when allowed."""
-    current, heads = await current_revisions(engine), head_revisions()
+    current, heads = await _revisions_beside_peers(engine), head_revisions()
     if current == heads:
         return
     known = {rev.revision for rev in ScriptDirectory.from_config(alembic_config()).walk_revisions()}
@@ -89,6 +89,19 @@ async def check_schema(engine: AsyncEngine, *, auto_migrate: bool) -> None:
     raise SchemaOutdated(
         f"database schema is {at}, this version needs {', '.join(sorted(heads))}: {UPGRADE_HINT}"
     )
+
+
+async def _revisions_beside_peers(engine: AsyncEngine) -> set[str]:
+    """The current revisions; on SQLite a peer's migration longer than the busy timeout (a
+    busy machine) makes even this read fail, so it is tried as often as an upgrade is."""
+    for attempt in range(1, _SQLITE_UPGRADE_ATTEMPTS):
+        try:
+            return await current_revisions(engine)
+        except StoreError:
+            if engine.dialect.name != "sqlite":
+                raise
+        await asyncio.sleep(0.5 * attempt)
+    return await current_revisions(engine)
 
 
 async def _upgrade_beside_peers(engine: AsyncEngine, heads: set[str]) -> None:

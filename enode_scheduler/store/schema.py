@@ -211,15 +211,6 @@ class CommandIntentRow(Base):
     error: Mapped[str | None] = mapped_column(Text)
 
 
-class LeaseRow(Base):
-    __tablename__ = "leases"
-
-    name: Mapped[str] = mapped_column(String(64), primary_key=True)
-    holder: Mapped[str] = mapped_column(String(255))
-    epoch: Mapped[int] = mapped_column(Integer)
-    expires_at: Mapped[datetime]
-
-
 class ReplicaRow(Base):
     """A running replica's heartbeat (database time), so the others can split the shards."""
 
@@ -377,7 +368,6 @@ schedules_table = _table(ScheduleRow)
 price_slots_table = _table(PriceSlotRow)
 co2_slots_table = _table(Co2SlotRow)
 command_intents_table = _table(CommandIntentRow)
-leases_table = _table(LeaseRow)
 replicas_table = _table(ReplicaRow)
 shard_leases_table = _table(ShardLeaseRow)
 overrides_table = _table(OverrideRow)

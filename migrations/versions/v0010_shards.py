@@ -1,4 +1,4 @@
-"""Shard leases and replica heartbeats (several replicas share the fleet); the shard of an intent.
+"""Shard leases and replica heartbeats (replicas share the fleet) replace the leader lease.
 
 Revision ID: 0010_shards
 Revises: 0009_rate_gates
@@ -17,6 +17,9 @@ depends_on: str | None = None
 
 
 def upgrade() -> None:
+    # The single leader lease is replaced by the shard leases. Dropping it also fences a replica
+    # of an older version still running: it can no longer renew its lease, so it stops sending.
+    op.drop_table("leases")
     op.create_table(
         "replicas",
         sa.Column("holder", sa.String(length=255), nullable=False),
@@ -46,3 +49,11 @@ def downgrade() -> None:
         batch.drop_column("shard")
     op.drop_table("shard_leases")
     op.drop_table("replicas")
+    op.create_table(
+        "leases",
+        sa.Column("name", sa.String(length=64), nullable=False),
+        sa.Column("holder", sa.String(length=255), nullable=False),
+        sa.Column("epoch", sa.Integer(), nullable=False),
+        sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("name", name=op.f("pk_leases")),
+    )

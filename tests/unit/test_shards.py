@@ -6,7 +6,7 @@ from collections import Counter
 
 import pytest
 
-from enode_scheduler.shards import fair_share, shard_of
+from enode_scheduler.shards import fair_share, shard_of, site_keys
 
 
 def test_shard_of_is_stable_across_processes() -> None:
@@ -46,3 +46,15 @@ def test_fair_share_gives_the_extra_to_the_first_by_name() -> None:
 def test_fair_share_counts_me_when_the_list_missed_me() -> None:
     assert fair_share(256, [], "me") == 256
     assert fair_share(256, ["other"], "me") == 128
+
+
+def test_users_of_a_site_share_its_key_and_others_keep_theirs() -> None:
+    keys = site_keys([("yard", "u1"), ("yard", "u2"), ("depot", "u3")])
+    assert keys == {"u1": "site:yard", "u2": "site:yard", "u3": "site:depot"}
+
+
+def test_a_user_in_two_sites_joins_them_under_the_smallest_name() -> None:
+    # u2 links yard and depot, u3 links depot and annex: one replica must plan all three.
+    pairs = [("yard", "u1"), ("yard", "u2"), ("depot", "u2"), ("depot", "u3"), ("annex", "u3")]
+    assert set(site_keys(pairs).values()) == {"site:annex"}
+    assert site_keys([("b", "x"), ("a", "y")]) == {"x": "site:b", "y": "site:a"}

@@ -22,7 +22,6 @@ TABLES = {
     "schedules",
     "price_slots",
     "command_intents",
-    "leases",
     "vehicle_overrides",
     "co2_slots",
     "charging_locations",

@@ -5,7 +5,8 @@ from __future__ import annotations
 import logging
 import re
 import sys
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from datetime import date, datetime, time
 from typing import Any, TextIO
 
@@ -76,6 +77,21 @@ def configure_logging(settings: LoggingSettings, *, stream: TextIO | None = None
         cache_logger_on_first_use=False,
     )
     _route_stdlib(shared, renderer, out, level)
+
+
+@contextmanager
+def logging_to(settings: LoggingSettings, stream: TextIO) -> Iterator[None]:
+    """`configure_logging` to `stream` for a while, then the configuration before it again: a
+    stream that closes (the demo's log file) must not stay the destination of every later line."""
+    saved = structlog.get_config()
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    configure_logging(settings, stream=stream)
+    try:
+        yield
+    finally:
+        structlog.configure(**saved)
+        root.handlers, root.level = handlers, level
 
 
 def _renderer(fmt: str, out: TextIO) -> Processor:

@@ -26,7 +26,7 @@ from enode_scheduler.daemon.app import Daemon
 from enode_scheduler.daemon.stepped import SteppedDaemon
 from enode_scheduler.demo import scenario
 from enode_scheduler.demo.scenario import CARS, USER, DemoCar
-from enode_scheduler.logs import configure_logging
+from enode_scheduler.logs import logging_to
 from enode_scheduler.planner.intensity import with_intensity
 from enode_scheduler.planner.models import Slot
 from enode_scheduler.records import PlanRecord, Presence, UserTokens
@@ -131,8 +131,10 @@ async def run(
             )
             if co2 is not None:
                 settings = settings.model_copy(update={"co2": co2})
-            with (log_path or Path(tmp) / "daemon.log").open("w") as log_file:
-                configure_logging(settings.logging, stream=log_file)
+            with (
+                (log_path or Path(tmp) / "daemon.log").open("w") as log_file,
+                logging_to(settings.logging, log_file),
+            ):
                 async with build(settings, clock=clock) as deps:
                     await _link_and_plan(deps, sim, clock.now())
                     start = scenario.START - timedelta(hours=1)

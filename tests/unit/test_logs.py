@@ -12,7 +12,7 @@ import pytest
 import structlog
 
 from enode_scheduler.config import LoggingSettings
-from enode_scheduler.logs import MASK, configure_logging, is_secret_key, mask_secrets
+from enode_scheduler.logs import MASK, configure_logging, is_secret_key, logging_to, mask_secrets
 
 
 class FakeTerminal(io.StringIO):
@@ -117,3 +117,19 @@ def test_json_lines_carry_times_as_iso_8601() -> None:
     record = json.loads(stream.getvalue())
     assert record["until"] == "2025-10-24T22:00:00+00:00"
     assert record["other"] == "frozenset({1})"
+
+
+def test_logging_to_a_stream_for_a_while_leaves_the_earlier_destination_in_place() -> None:
+    before = io.StringIO()
+    configure_logging(LoggingSettings(format="json"), stream=before)
+    with io.StringIO() as while_open, logging_to(LoggingSettings(format="json"), while_open):
+        structlog.get_logger().info("inside")
+        logging.getLogger("alembic").warning("library line")
+        assert "inside" in while_open.getvalue()
+        assert "library line" in while_open.getvalue()
+    # The stream is closed now: later lines (structlog's and stdlib's) go where they went before.
+    structlog.get_logger().info("after")
+    logging.getLogger("alembic").warning("library after")
+    assert "after" in before.getvalue()
+    assert "library after" in before.getvalue()
+    assert "inside" not in before.getvalue()

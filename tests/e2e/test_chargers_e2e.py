@@ -116,9 +116,11 @@ class WallboxNight:
 @pytest.fixture
 async def night(tmp_path: Path) -> AsyncIterator[WallboxNight]:
     night = WallboxNight(tmp_path)
-    await night.seed()
-    yield night
-    night.close()
+    try:  # the sim runs from the constructor on: stopped even when seeding fails
+        await night.seed()
+        yield night
+    finally:
+        night.close()
 
 
 def assert_goals_met(night: WallboxNight) -> None:

@@ -67,9 +67,11 @@ def pg_url(postgres_url: str) -> Iterator[str]:
 async def night(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Night]:
     url = request.getfixturevalue("pg_url") if request.param == "postgres" else None
     night = Night(tmp_path, database_url=url)
-    await night.seed()
-    yield night
-    night.close()
+    try:  # the sim runs from the constructor on: stopped even when seeding fails
+        await night.seed()
+        yield night
+    finally:
+        night.close()
 
 
 # At 2400x each start lands tens of simulated seconds late (wall-clock latency times the speed),

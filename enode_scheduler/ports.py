@@ -347,8 +347,17 @@ class ShardStore(Protocol):
     """Replica heartbeats and per-shard leases on database time; each new holder of a shard gets
     a higher fencing epoch for it."""
 
-    async def heartbeat(self, holder: str, *, ttl_s: float, shards_owned: int, cars: int) -> None:
-        """Register `holder` (or refresh it) as live for `ttl_s`, with what it owns now."""
+    async def heartbeat(
+        self,
+        holder: str,
+        *,
+        ttl_s: float,
+        shards_owned: int,
+        cars: int,
+        shards_total: int | None = None,
+    ) -> None:
+        """Register `holder` (or refresh it) as live for `ttl_s`, with what it owns now and the
+        number of shards it splits the users into."""
         ...
 
     async def replicas(self, *, live_only: bool = True) -> list[ReplicaRecord]:

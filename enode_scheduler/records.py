@@ -257,6 +257,8 @@ class ReplicaRecord:
     expires_at: datetime
     shards_owned: int
     cars: int
+    # Its `scheduler.shards` (None: written by something other than a daemon).
+    shards_total: int | None = None
 
 
 class CarStatus(StrEnum):

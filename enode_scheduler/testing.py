@@ -420,12 +420,20 @@ class InMemoryShardStore:
         self._leases: dict[int, ShardLease] = {}
         self._replicas: dict[str, ReplicaRecord] = {}
 
-    async def heartbeat(self, holder: str, *, ttl_s: float, shards_owned: int, cars: int) -> None:
+    async def heartbeat(
+        self,
+        holder: str,
+        *,
+        ttl_s: float,
+        shards_owned: int,
+        cars: int,
+        shards_total: int | None = None,
+    ) -> None:
         now = self._clock.now()
         old = self._replicas.get(holder)
         started = old.started_at if old is not None and old.expires_at > now else now
         self._replicas[holder] = ReplicaRecord(
-            holder, started, now, now + timedelta(seconds=ttl_s), shards_owned, cars
+            holder, started, now, now + timedelta(seconds=ttl_s), shards_owned, cars, shards_total
         )
 
     async def replicas(self, *, live_only: bool = True) -> list[ReplicaRecord]:

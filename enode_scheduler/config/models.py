@@ -543,7 +543,8 @@ class SchedulerSettings(_Section):
         description=(
             "Shards the fleet is split into (by a stable hash of the user id); PostgreSQL "
             "replicas share them by leases, each holding about shards / replicas. Every replica "
-            "must use the same value."
+            "must use the same value: one that finds a live replica with another refuses to "
+            "start (exit 2); stop them all to change it."
         ),
     )
     misfire_grace_s: float = Field(

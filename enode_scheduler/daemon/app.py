@@ -190,6 +190,8 @@ class Daemon:
         # at send time); the CLI's manual commands use a client without this guard.
         self.deps.enode.guard_commands(self.ownership.guard_user)
         stack.callback(self.deps.enode.guard_commands, None)
+        if self.deps.store.dialect != "sqlite":  # SQLite: the file lock allows one process
+            await self.ownership.check_peers()
         await self.renew_lease()
 
     def stop(self, exit_code: int = 0) -> None:

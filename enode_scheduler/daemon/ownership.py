@@ -13,9 +13,9 @@ from pathlib import Path
 
 import structlog
 
-from enode_scheduler.exceptions import AlreadyRunning, LostLeadership, StoreError
+from enode_scheduler.exceptions import AlreadyRunning, ConfigError, LostLeadership, StoreError
 from enode_scheduler.ports import ShardStore
-from enode_scheduler.records import ShardLease
+from enode_scheduler.records import ReplicaRecord, ShardLease
 from enode_scheduler.shards import fair_share, shard_of
 
 log = structlog.get_logger()
@@ -85,6 +85,7 @@ class ShardOwnership:
         self.lost_total = 0
         # False while the database cannot be asked: a replica that cannot reach it is not healthy.
         self.reachable = True
+        self._disagreeing_logged = False
 
     @property
     def margin_s(self) -> float:
@@ -161,18 +162,44 @@ class ShardOwnership:
             self._expiry_logged = False
         return self._changed(reason="renewal")
 
+    async def check_peers(self) -> None:
+        """Refuse to start beside a live replica that splits the users into another number of
+        shards: both would run the cars whose shard numbers differ (ConfigError, one line)."""
+        for peer in await self._store.replicas():
+            if peer.holder == self.holder or peer.shards_total in (None, self.total):
+                continue
+            raise ConfigError(
+                [
+                    f"scheduler.shards = {self.total}, but the live replica {peer.holder} runs "
+                    f"with {peer.shards_total}: every replica must use the same value (stop all "
+                    "replicas to change it)"
+                ]
+            )
+
     async def _claim(self) -> list[ShardLease]:
         await self._store.heartbeat(
-            self.holder, ttl_s=self.ttl_s, shards_owned=len(self.owned), cars=self.cars
-        )
+            self.holder, ttl_s=self.ttl_s, shards_owned=len(self.owned), cars=self.cars,
+            shards_total=self.total,
+        )  # fmt: skip
         if self._claim_all:
             wanted = self.total
         else:
             live = await self._store.replicas()
+            self._warn_disagreeing(live)
             wanted = fair_share(self.total, [r.holder for r in live], self.holder)
         return await self._store.claim(
             self.holder, wanted=wanted, total=self.total, ttl_s=self.ttl_s
         )
+
+    def _warn_disagreeing(self, live: Sequence[ReplicaRecord]) -> None:
+        """Two replicas started at once with different `scheduler.shards` both pass
+        `check_peers`: say so, once per episode, for an operator to stop one."""
+        others = sorted(r.holder for r in live if r.shards_total not in (None, self.total))
+        if others and not self._disagreeing_logged:
+            log.error(
+                "shards_setting_differs", holder=self.holder, shards=self.total, replicas=others
+            )
+        self._disagreeing_logged = bool(others)
 
     async def clear_stale(self) -> None:
         """Free the shards a dead process left (only safe while holding the SQLite file lock)."""

@@ -222,6 +222,9 @@ class ReplicaRow(Base):
     expires_at: Mapped[datetime]
     shards_owned: Mapped[int] = mapped_column(Integer)
     cars: Mapped[int] = mapped_column(Integer)
+    # `scheduler.shards` of the replica: replicas that split the users differently would both
+    # run some cars, so a replica that disagrees with a live one refuses to start.
+    shards_total: Mapped[int | None] = mapped_column(Integer, nullable=True)
 
 
 class ShardLeaseRow(Base):

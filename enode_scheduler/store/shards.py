@@ -27,7 +27,15 @@ class SqlShardStore(Repository):
     next holder still gets a higher one.
     """
 
-    async def heartbeat(self, holder: str, *, ttl_s: float, shards_owned: int, cars: int) -> None:
+    async def heartbeat(
+        self,
+        holder: str,
+        *,
+        ttl_s: float,
+        shards_owned: int,
+        cars: int,
+        shards_total: int | None = None,
+    ) -> None:
         async with self._tx() as conn:
             now = await self._db_now(conn)
             values = {
@@ -37,6 +45,7 @@ class SqlShardStore(Repository):
                 "expires_at": now + timedelta(seconds=ttl_s),
                 "shards_owned": shards_owned,
                 "cars": cars,
+                "shards_total": shards_total,
             }
             # started_at stays the first heartbeat's, unless the holder had left (a restart).
             await conn.execute(
@@ -45,7 +54,7 @@ class SqlShardStore(Repository):
                 .values(started_at=now)
             )
             stmt = self._insert(_replicas).values(**values)
-            kept = ("heartbeat_at", "expires_at", "shards_owned", "cars")
+            kept = ("heartbeat_at", "expires_at", "shards_owned", "cars", "shards_total")
             set_: dict[str, Any] = {name: stmt.excluded[name] for name in kept}
             await conn.execute(
                 stmt.on_conflict_do_update(index_elements=[_replicas.c.holder], set_=set_)
@@ -66,6 +75,7 @@ class SqlShardStore(Repository):
                 expires_at=row.expires_at,
                 shards_owned=row.shards_owned,
                 cars=row.cars,
+                shards_total=row.shards_total,
             )
             for row in rows
         ]

@@ -28,6 +28,7 @@ def upgrade() -> None:
         sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("shards_owned", sa.Integer(), nullable=False),
         sa.Column("cars", sa.Integer(), nullable=False),
+        sa.Column("shards_total", sa.Integer(), nullable=True),
         sa.PrimaryKeyConstraint("holder", name=op.f("pk_replicas")),
     )
     op.create_table(

@@ -93,6 +93,16 @@ async def test_heartbeats_list_live_replicas_by_holder(store: Any) -> None:
     assert [r.holder for r in await store.shards.replicas(live_only=False)] == ["a", "b", "gone"]
 
 
+async def test_a_heartbeat_carries_the_replicas_shard_count(store: Any) -> None:
+    await store.shards.heartbeat("a", ttl_s=60, shards_owned=0, cars=0, shards_total=256)
+    await store.shards.heartbeat("tool", ttl_s=60, shards_owned=0, cars=0)
+    await store.shards.heartbeat("a", ttl_s=60, shards_owned=0, cars=0, shards_total=128)
+    assert [(r.holder, r.shards_total) for r in await store.shards.replicas()] == [
+        ("a", 128),
+        ("tool", None),
+    ]
+
+
 async def test_a_second_heartbeat_keeps_started_at(store: Any, clock: FakeClock) -> None:
     await store.shards.heartbeat("a", ttl_s=60, shards_owned=0, cars=0)
     (first,) = await store.shards.replicas()

@@ -9,7 +9,7 @@ from structlog.testing import capture_logs
 
 from enode_scheduler.clock import FakeClock
 from enode_scheduler.daemon.ownership import ShardOwnership
-from enode_scheduler.exceptions import LostLeadership, StoreError
+from enode_scheduler.exceptions import ConfigError, LostLeadership, StoreError
 from enode_scheduler.records import ShardLease
 from enode_scheduler.testing import InMemoryShardStore
 
@@ -157,3 +157,39 @@ async def test_release_gives_every_shard_back_and_leaves(clock: FakeClock) -> No
     assert [r.holder for r in await store.replicas()] == ["b"]
     # b's next renewal takes the whole fleet at once (a is not live: b's share is everything).
     assert (await b.renew()).gained == tuple(range(8))
+
+
+async def test_a_replica_refuses_to_start_beside_one_with_another_shard_count(
+    clock: FakeClock,
+) -> None:
+    store = InMemoryShardStore(clock=clock)
+    running = replica(store, "a", total=8)
+    await running.renew()
+    # The same value, and a row no daemon wrote (no count), are no reason to refuse.
+    await replica(store, "same", total=8).check_peers()
+    await store.heartbeat("tool", ttl_s=TTL_S, shards_owned=0, cars=0)
+    await replica(store, "tool-peer", total=8).check_peers()
+    newcomer = replica(store, "b", total=16)
+    with pytest.raises(ConfigError) as refused:
+        await newcomer.check_peers()
+    (line,) = refused.value.problems
+    assert line.startswith("scheduler.shards = 16, but the live replica a runs with 8")
+    assert all(lease.holder != "b" for lease in await store.leases())  # it claimed nothing
+    # Once the other has gone (its heartbeat expired), the new count may start.
+    await clock.advance(TTL_S + 1)
+    await newcomer.check_peers()
+
+
+async def test_replicas_started_together_with_different_counts_say_so_once(
+    clock: FakeClock,
+) -> None:
+    store = InMemoryShardStore(clock=clock)
+    a, b = replica(store, "a", total=8), replica(store, "b", total=16)
+    with capture_logs() as logs:
+        await a.check_peers()
+        await b.check_peers()  # neither had a heartbeat yet: both pass
+        for _ in range(3):
+            await a.renew()
+            await b.renew()
+    said = [(e["holder"], e["replicas"]) for e in logs if e["event"] == "shards_setting_differs"]
+    assert sorted(said) == [("a", ["b"]), ("b", ["a"])]  # each once, in three renewals

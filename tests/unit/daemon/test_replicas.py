@@ -14,6 +14,7 @@ from enode_scheduler.bootstrap import Deps, build
 from enode_scheduler.clock import ScaledClock
 from enode_scheduler.config import SchedulerSettings
 from enode_scheduler.daemon.app import Daemon
+from enode_scheduler.exceptions import ConfigError
 from enode_scheduler.shards import shard_of
 from enode_scheduler.sim import RunningSim, SimConfig, run_sim
 from tests.e2e.harness import create_pg_database, drop_pg_database
@@ -119,3 +120,27 @@ async def test_replicas_split_the_shards_and_one_takes_all_when_the_other_stops(
         a.stop()
         assert await asyncio.wait_for(run_a, timeout=15) == 0
         assert {lease.holder for lease in await deps_a.store.shards.leases()} == {None}
+
+
+async def test_a_replica_with_another_shard_count_refuses_to_start(
+    tmp_path: Path, sim: RunningSim, pg_url: str
+) -> None:
+    clock = ScaledClock(start=START, speed=600)
+    settings = daemon_settings(tmp_path, sim, database_url=pg_url, scheduler=SCHEDULER)
+    other = settings.model_copy(
+        update={"scheduler": SCHEDULER.model_copy(update={"shards": SHARDS * 2})}
+    )
+    async with AsyncExitStack() as stack:
+        deps_a: Deps = await stack.enter_async_context(build(settings, clock=clock))
+        deps_b: Deps = await stack.enter_async_context(build(other, clock=clock))
+        a = Daemon(deps_a, install_signals=False, holder="a")
+        run_a = asyncio.create_task(a.run())
+        await asyncio.wait_for(a.ready_event.wait(), timeout=15)
+        b = Daemon(deps_b, install_signals=False, holder="b")
+        with pytest.raises(ConfigError, match=r"^scheduler.shards = 8, but the live replica a"):
+            await asyncio.wait_for(b.run(), timeout=15)
+        # It claimed nothing and did not join: a keeps the whole fleet.
+        assert [r.holder for r in await deps_a.store.shards.replicas()] == ["a"]
+        assert {lease.holder for lease in await deps_a.store.shards.leases()} == {"a"}
+        a.stop()
+        assert await asyncio.wait_for(run_a, timeout=15) == 0

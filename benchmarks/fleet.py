@@ -233,6 +233,12 @@ def main() -> None:
         metavar="FRACTION",
         help="Kill -9 one replica at this fraction of the window; restarted a lease TTL later.",
     )
+    parser.add_argument(
+        "--setup-s",
+        type=float,
+        help="Wall seconds before the window opens, for setting up the fleet and starting the "
+        "daemons (default: 10 + 0.02 per car + 5 per extra replica; see stderr for the use).",
+    )
     parser.add_argument("--json", action="store_true", help="Print one JSON object.")
     parser.add_argument("--save", type=Path, help="Pickle the raw observations to this file.")
     parser.add_argument(
@@ -263,6 +269,7 @@ def main() -> None:
             charger_share=args.charger_share,
             replicas=args.replicas,
             fault=fault,
+            setup_s=args.setup_s,
         )
     )
     if args.save is not None:

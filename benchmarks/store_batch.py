@@ -28,7 +28,6 @@ from sqlalchemy.engine import make_url
 
 from enode_scheduler.config import DatabaseSettings
 from enode_scheduler.planner.models import Slot
-from enode_scheduler.ports import LEADER_LEASE
 from enode_scheduler.records import VehicleReading
 from enode_scheduler.store import Store, open_store
 
@@ -84,13 +83,13 @@ async def run(store: Store, vehicles: int) -> list[tuple[str, float]]:
     await timed(
         "upsert_slots x96 (unchanged)", lambda: store.prices.upsert_slots("NO2", slots), rows
     )
-    await timed("lease acquire x100", lambda: _leases(store), rows)
+    await timed("shard claim x100 (256 shards)", lambda: _claims(store), rows)
     return rows
 
 
-async def _leases(store: Store) -> None:
+async def _claims(store: Store) -> None:
     for _ in range(100):
-        await store.leases.acquire(LEADER_LEASE, holder="bench", ttl_s=30)
+        await store.shards.claim("bench", wanted=256, total=256, ttl_s=30)
 
 
 async def admin(server: str, sql: str) -> None:

@@ -13,9 +13,9 @@ Every adapter translates the errors of the library it wraps into one of these, k
     ├── StoreError                  the database
     │   ├── SchemaOutdated          the schema is behind the code; `db upgrade` fixes it
     │   ├── AlreadyRunning          another daemon holds the SQLite lock
-    │   ├── StaleEpoch              a fencing epoch that is no longer the leader's
+    │   ├── StaleEpoch              a fencing epoch that is no longer its shard's
     │   └── TokenDecryptError       no configured key decrypts a stored token
-    ├── LostLeadership              the store refused our epoch (StaleEpoch): stop sending now
+    ├── LostLeadership              a shard's epoch refused or lease expired: stop sending for it
     ├── EnodeError                  anything from talking to Enode
     │   ├── EnodeTransportError     connect/read failure or timeout; no HTTP answer
     │   ├── EnodeMalformedResponse  an answer that does not follow the spec
@@ -93,7 +93,11 @@ class AlreadyRunning(StoreError):
 
 
 class StaleEpoch(StoreError):
-    """A write carried a fencing epoch older than the current leader's."""
+    """A write carried a fencing epoch that is no longer its shard's; `shards` says which."""
+
+    def __init__(self, message: str, *, shards: tuple[int, ...] = ()) -> None:
+        super().__init__(message)
+        self.shards = shards
 
 
 class TokenDecryptError(StoreError):
@@ -101,11 +105,17 @@ class TokenDecryptError(StoreError):
 
 
 class LostLeadership(EnodeSchedulerError):
-    """The fencing epoch was refused: another process leads now; stop sending at once.
+    """A shard's fencing epoch was refused, or its lease may have expired: another process may
+    own it now; stop sending for it at once.
 
-    The reconcile step raises it (from the store's StaleEpoch) so that the daemon, not the step,
-    decides what follows: drop the lease and wait to win it again.
+    The reconcile step raises it (from the store's StaleEpoch, or the send-time guard) so that the
+    daemon, not the step, decides what follows: drop those shards (`shards`; empty: all of them)
+    and wait for the next renewal.
     """
+
+    def __init__(self, message: str, *, shards: tuple[int, ...] = ()) -> None:
+        super().__init__(message)
+        self.shards = shards
 
 
 class EnodeError(EnodeSchedulerError):

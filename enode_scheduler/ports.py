@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import datetime
-from typing import Final, Protocol
+from typing import Protocol
 
 from enode_scheduler.clock import Clock
 from enode_scheduler.planner.models import IntensitySlot, Slot
@@ -19,7 +19,6 @@ from enode_scheduler.records import (
     ChargingLocation,
     CommandIntent,
     EnergyBaseline,
-    Lease,
     OutboxEntry,
     OverrideRecord,
     PlanOutcome,
@@ -27,7 +26,9 @@ from enode_scheduler.records import (
     PlanStatus,
     Presence,
     RateGate,
+    ReplicaRecord,
     ScheduleRecord,
+    ShardLease,
     SiteLocation,
     SiteRecord,
     UserRecord,
@@ -36,7 +37,6 @@ from enode_scheduler.records import (
 )
 
 __all__ = [
-    "LEADER_LEASE",
     "ChargerStore",
     "Clock",
     "CommandIntentStore",
@@ -45,7 +45,6 @@ __all__ = [
     "GateStore",
     "IntensitySlotStore",
     "IntensitySource",
-    "LeaseStore",
     "LinkStateStore",
     "LocationStore",
     "OutboxStore",
@@ -55,14 +54,12 @@ __all__ = [
     "PriceSlotStore",
     "PriceSource",
     "ScheduleStore",
+    "ShardStore",
     "SiteStore",
     "TokenStore",
     "UserStore",
     "VehicleStore",
 ]
-
-# The lease the daemon's leader holds; `CommandIntentStore.record_sends` is fenced by its epoch.
-LEADER_LEASE: Final = "leader"
 
 
 class EnodeApi(Protocol):
@@ -320,13 +317,14 @@ class CommandIntentStore(Protocol):
         ...
 
     async def record_sends(
-        self, sends: Sequence[CommandIntent], *, epoch: int, at: datetime
+        self, sends: Sequence[CommandIntent], *, at: datetime
     ) -> list[CommandIntent]:
-        """Fenced, atomic: write intents as sent; skip known keys; StaleEpoch if not the leader's.
+        """Fenced, atomic: write intents as sent; skip known keys; StaleEpoch if any is stale.
 
-        Returns the intents written, the only ones that may be sent. `epoch` must be the current
-        epoch of the `LEADER_LEASE` lease, or 0 while that lease was never taken; otherwise
-        StaleEpoch is raised and nothing is written.
+        Returns the intents written, the only ones that may be sent. Each intent's `epoch` must
+        be the current epoch of its `shard`'s lease (held by someone), or 0 while that shard was
+        never claimed; otherwise StaleEpoch (naming the stale shards) is raised and nothing is
+        written.
         """
         ...
 
@@ -345,19 +343,34 @@ class CommandIntentStore(Protocol):
         ...
 
 
-class LeaseStore(Protocol):
-    """Leader election on database time; each new holder gets a higher fencing epoch."""
+class ShardStore(Protocol):
+    """Replica heartbeats and per-shard leases on database time; each new holder of a shard gets
+    a higher fencing epoch for it."""
 
-    async def acquire(self, name: str, *, holder: str, ttl_s: float) -> Lease | None:
-        """Take a free or expired lease (epoch + 1) or renew our own, atomically; else None."""
+    async def heartbeat(self, holder: str, *, ttl_s: float, shards_owned: int, cars: int) -> None:
+        """Register `holder` (or refresh it) as live for `ttl_s`, with what it owns now."""
         ...
 
-    async def release(self, lease: Lease) -> None:
-        """Expire the lease if `lease` still holds it, keeping its epoch; idempotent."""
+    async def replicas(self, *, live_only: bool = True) -> list[ReplicaRecord]:
+        """Registered replicas sorted by holder; by default only those whose heartbeat is live."""
         ...
 
-    async def current(self, name: str) -> Lease | None:
-        """The unexpired lease called `name`; None when free or expired."""
+    async def claim(
+        self, holder: str, *, wanted: int, total: int, ttl_s: float
+    ) -> list[ShardLease]:
+        """Atomically: renew `holder`'s unexpired leases among shards 0..total-1 up to `wanted`,
+        release the surplus, and take free or expired shards (epoch + 1) until it holds `wanted`;
+        never an unexpired shard of another holder. Returns the holder's leases after, by shard.
+        """
+        ...
+
+    async def release(self, holder: str, shards: Sequence[int] | None = None) -> None:
+        """Free the given shards (None: all, and the replica leaves the live list) if `holder`
+        holds them, keeping their epochs; idempotent."""
+        ...
+
+    async def leases(self) -> list[ShardLease]:
+        """Every shard row (held, free or expired), by shard."""
         ...
 
 

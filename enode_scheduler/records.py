@@ -233,14 +233,30 @@ class CommandIntent:
     verified_at: datetime | None = None
     error: str | None = None
     intent_id: int | None = None
+    # The shard of `user_id`; `epoch` is that shard's fencing epoch.
+    shard: int = 0
 
 
 @dataclass(frozen=True, slots=True)
-class Lease:
-    name: str
-    holder: str
+class ShardLease:
+    """A shard's lease; `holder` is None for a shard released or never taken."""
+
+    shard: int
+    holder: str | None
     epoch: int
     expires_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class ReplicaRecord:
+    """A replica's last heartbeat (database time) and what it reported owning then."""
+
+    holder: str
+    started_at: datetime
+    heartbeat_at: datetime
+    expires_at: datetime
+    shards_owned: int
+    cars: int
 
 
 class CarStatus(StrEnum):

@@ -24,14 +24,12 @@ from enode_scheduler.exceptions import (
     StoreError,
 )
 from enode_scheduler.planner.models import IntensitySlot, Slot
-from enode_scheduler.ports import LEADER_LEASE
 from enode_scheduler.records import (
     ChargerReading,
     ChargingLocation,
     CommandIntent,
     EnergyBaseline,
     IntentStatus,
-    Lease,
     OutboxEntry,
     OutboxStatus,
     OverrideRecord,
@@ -40,7 +38,9 @@ from enode_scheduler.records import (
     PlanStatus,
     Presence,
     RateGate,
+    ReplicaRecord,
     ScheduleRecord,
+    ShardLease,
     SiteLocation,
     SiteRecord,
     UserRecord,
@@ -57,7 +57,6 @@ __all__ = [
     "InMemoryEnodeLocations",
     "InMemoryGateStore",
     "InMemoryIntensitySlotStore",
-    "InMemoryLeaseStore",
     "InMemoryLinkStateStore",
     "InMemoryLocationStore",
     "InMemoryOverrideStore",
@@ -65,6 +64,7 @@ __all__ = [
     "InMemoryPriceSlotStore",
     "InMemoryPriceSource",
     "InMemoryScheduleStore",
+    "InMemoryShardStore",
     "InMemorySiteStore",
     "InMemoryStore",
     "InMemoryUserStore",
@@ -80,7 +80,6 @@ if TYPE_CHECKING:
         EnodeLocations,
         GateStore,
         IntensitySlotStore,
-        LeaseStore,
         LinkStateStore,
         LocationStore,
         OutboxStore,
@@ -89,6 +88,7 @@ if TYPE_CHECKING:
         PlanStore,
         PriceSlotStore,
         ScheduleStore,
+        ShardStore,
         SiteStore,
         TokenStore,
         UserStore,
@@ -417,54 +417,76 @@ class InMemoryIntensitySlotStore(_InMemorySlots[IntensitySlot]):
         return self._get(zone, start=start, end=end)
 
 
-class InMemoryLeaseStore:
-    """Leases on the given clock (the SQL store uses database time instead)."""
+class InMemoryShardStore:
+    """Shard leases and heartbeats on the given clock (the SQL store uses database time)."""
 
     def __init__(self, *, clock: Clock) -> None:
         self._clock = clock
-        self._leases: dict[str, Lease] = {}
+        self._leases: dict[int, ShardLease] = {}
+        self._replicas: dict[str, ReplicaRecord] = {}
 
-    async def acquire(self, name: str, *, holder: str, ttl_s: float) -> Lease | None:
+    async def heartbeat(self, holder: str, *, ttl_s: float, shards_owned: int, cars: int) -> None:
         now = self._clock.now()
-        old = self._leases.get(name)
-        if old is None:
-            epoch = 1
-        elif old.holder == holder and old.expires_at > now:
-            epoch = old.epoch
-        elif old.expires_at <= now:
-            epoch = old.epoch + 1
-        else:
-            return None
-        lease = Lease(name, holder, epoch, now + timedelta(seconds=ttl_s))
-        self._leases[name] = lease
-        return lease
+        old = self._replicas.get(holder)
+        started = old.started_at if old is not None and old.expires_at > now else now
+        self._replicas[holder] = ReplicaRecord(
+            holder, started, now, now + timedelta(seconds=ttl_s), shards_owned, cars
+        )
 
-    async def release(self, lease: Lease) -> None:
-        old = self._leases.get(lease.name)
-        if old is not None and (old.holder, old.epoch) == (lease.holder, lease.epoch):
-            self._leases[lease.name] = dataclasses.replace(old, expires_at=self._clock.now())
+    async def replicas(self, *, live_only: bool = True) -> list[ReplicaRecord]:
+        now = self._clock.now()
+        return [r for _, r in sorted(self._replicas.items()) if not live_only or r.expires_at > now]
 
-    async def current(self, name: str) -> Lease | None:
-        lease = self._leases.get(name)
-        if lease is None or lease.expires_at <= self._clock.now():
-            return None
-        return lease
+    async def claim(
+        self, holder: str, *, wanted: int, total: int, ttl_s: float
+    ) -> list[ShardLease]:
+        now = self._clock.now()
+        expires_at = now + timedelta(seconds=ttl_s)
+        for shard in range(total):
+            self._leases.setdefault(shard, ShardLease(shard, None, 0, now))
+        rows = [self._leases[shard] for shard in range(total)]
+        mine = [r.shard for r in rows if r.holder == holder and r.expires_at > now]
+        keep, surplus = mine[:wanted], mine[wanted:]
+        free = [
+            r for r in rows if r.shard not in mine and (r.holder is None or r.expires_at <= now)
+        ]
+        taken = [r.shard for r in free[: max(wanted - len(keep), 0)]]
+        for shard in keep:
+            self._leases[shard] = dataclasses.replace(self._leases[shard], expires_at=expires_at)
+        await self.release(holder, surplus)
+        for shard in taken:
+            epoch = self._leases[shard].epoch + 1
+            self._leases[shard] = ShardLease(shard, holder, epoch, expires_at)
+        return [self._leases[shard] for shard in sorted(keep + taken)]
 
-    def epoch(self, name: str) -> int:
-        """The lease's epoch even when expired; 0 when it was never taken."""
-        lease = self._leases.get(name)
-        return 0 if lease is None else lease.epoch
+    async def release(self, holder: str, shards: Sequence[int] | None = None) -> None:
+        now = self._clock.now()
+        for shard in self._leases if shards is None else shards:
+            lease = self._leases.get(shard)
+            if lease is not None and lease.holder == holder:
+                self._leases[shard] = ShardLease(shard, None, lease.epoch, now)
+        replica = self._replicas.get(holder)
+        if shards is None and replica is not None and replica.expires_at > now:
+            self._replicas[holder] = dataclasses.replace(replica, expires_at=now, shards_owned=0)
+
+    async def leases(self) -> list[ShardLease]:
+        return [self._leases[shard] for shard in sorted(self._leases)]
+
+    def fences(self, shard: int, epoch: int) -> bool:
+        """Whether a command for `shard` carrying `epoch` may be recorded (the SQL store's rule:
+        the shard's current epoch with a holder, or 0 for a shard never claimed)."""
+        lease = self._leases.get(shard)
+        if lease is None:
+            return epoch == 0
+        return lease.holder is not None and epoch == lease.epoch
 
 
 class InMemoryCommandIntentStore:
-    """Fenced by `leases` exactly like the SQL store (see store/intents.py)."""
+    """Fenced by `shards` exactly like the SQL store (see store/intents.py)."""
 
-    def __init__(
-        self, *, clock: Clock, leases: InMemoryLeaseStore, lease_name: str = LEADER_LEASE
-    ) -> None:
+    def __init__(self, *, clock: Clock, shards: InMemoryShardStore) -> None:
         self._clock = clock
-        self._leases = leases
-        self._lease_name = lease_name
+        self._shards = shards
         self._intents: dict[str, CommandIntent] = {}
         self._ids = itertools.count(1)
 
@@ -478,17 +500,21 @@ class InMemoryCommandIntentStore:
         }
 
     async def record_sends(
-        self, sends: Sequence[CommandIntent], *, epoch: int, at: datetime
+        self, sends: Sequence[CommandIntent], *, at: datetime
     ) -> list[CommandIntent]:
-        if sends and epoch != self._leases.epoch(self._lease_name):
-            raise StaleEpoch(f"epoch {epoch} is not the current leader's; nothing sent")
+        stale = sorted({i.shard for i in sends if not self._shards.fences(i.shard, i.epoch)})
+        if stale:
+            raise StaleEpoch(
+                f"the epochs of shards {stale} are no longer current; nothing sent",
+                shards=tuple(stale),
+            )
         written = []
         for intent in sends:
             if intent.key in self._intents:
                 continue
             stored = dataclasses.replace(
                 intent, intent_id=next(self._ids), created_at=intent.created_at or at,
-                status=IntentStatus.SENT, epoch=epoch, sent_at=at, attempts=1,
+                status=IntentStatus.SENT, sent_at=at, attempts=1,
             )  # fmt: skip
             self._intents[intent.key] = stored
             written.append(stored)
@@ -695,7 +721,6 @@ class InMemoryStore:
     schedules: InMemoryScheduleStore
     prices: InMemoryPriceSlotStore
     intents: InMemoryCommandIntentStore
-    leases: InMemoryLeaseStore
     overrides: InMemoryOverrideStore
     gates: InMemoryGateStore
     link_states: InMemoryLinkStateStore
@@ -703,16 +728,17 @@ class InMemoryStore:
     outcomes: InMemoryOutcomeStore
     locations: InMemoryLocationStore
     sites: InMemorySiteStore
+    shards: InMemoryShardStore
     intensity: InMemoryIntensitySlotStore = dataclasses.field(
         default_factory=InMemoryIntensitySlotStore
     )
     outbox: InMemoryOutboxStore = field(default_factory=InMemoryOutboxStore)
 
     @classmethod
-    def create(cls, *, clock: Clock, lease_name: str = LEADER_LEASE) -> InMemoryStore:
+    def create(cls, *, clock: Clock) -> InMemoryStore:
         tables = _Tables()
         users = InMemoryUserStore(tables)
-        leases = InMemoryLeaseStore(clock=clock)
+        shards = InMemoryShardStore(clock=clock)
         return cls(
             users=users,
             tokens=users,
@@ -720,8 +746,7 @@ class InMemoryStore:
             plans=InMemoryPlanStore(tables, clock=clock),
             schedules=InMemoryScheduleStore(tables),
             prices=InMemoryPriceSlotStore(),
-            intents=InMemoryCommandIntentStore(clock=clock, leases=leases, lease_name=lease_name),
-            leases=leases,
+            intents=InMemoryCommandIntentStore(clock=clock, shards=shards),
             overrides=InMemoryOverrideStore(tables),
             gates=InMemoryGateStore(),
             link_states=InMemoryLinkStateStore(clock=clock),
@@ -729,6 +754,7 @@ class InMemoryStore:
             outcomes=InMemoryOutcomeStore(tables),
             locations=InMemoryLocationStore(tables),
             sites=InMemorySiteStore(tables, clock=clock),
+            shards=shards,
         )
 
 
@@ -742,7 +768,6 @@ if TYPE_CHECKING:
         _schedules: ScheduleStore = store.schedules
         _prices: PriceSlotStore = store.prices
         _intents: CommandIntentStore = store.intents
-        _leases: LeaseStore = store.leases
         _intensity: IntensitySlotStore = store.intensity
         _overrides: OverrideStore = store.overrides
         _gates: GateStore = store.gates
@@ -752,6 +777,7 @@ if TYPE_CHECKING:
         _sites: SiteStore = store.sites
         _outbox: OutboxStore = store.outbox
         _outcomes: OutcomeStore = store.outcomes
+        _shards: ShardStore = store.shards
 
 
 # Price source twin

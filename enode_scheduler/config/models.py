@@ -532,8 +532,18 @@ class SchedulerSettings(_Section):
         default=30.0,
         gt=0,
         description=(
-            "Seconds a leader lease lasts on PostgreSQL. A leader stops sending 20 % of it before "
-            "it expires; a standby takes over within 4/3 of it."
+            "Seconds a shard lease lasts on PostgreSQL. A replica stops sending for a shard 20 % "
+            "of it before it expires; another replica takes the shard over within 4/3 of it."
+        ),
+    )
+    shards: int = Field(
+        default=256,
+        ge=1,
+        le=4096,
+        description=(
+            "Shards the fleet is split into (by a stable hash of the user id); PostgreSQL "
+            "replicas share them by leases, each holding about shards / replicas. Every replica "
+            "must use the same value."
         ),
     )
     misfire_grace_s: float = Field(
@@ -607,9 +617,9 @@ class SchedulerSettings(_Section):
         default=60.0,
         gt=0,
         description=(
-            "Wall-clock seconds without a successful reconcile step (for a standby: a lease "
-            "check) after which WATCHDOG=1 is withheld, /readyz is not ready and a leader gives "
-            "up its lease; capped at half of stall_timeout_s."
+            "Wall-clock seconds without a successful reconcile step (for a replica without "
+            "shards: a lease check) after which WATCHDOG=1 is withheld, /readyz is not ready and "
+            "a replica gives up its shard leases; capped at half of stall_timeout_s."
         ),
     )
     shutdown_grace_s: float = Field(

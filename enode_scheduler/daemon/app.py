@@ -1,9 +1,10 @@
 """The daemon's lifecycle: start, reconcile until told to stop, stop within the grace time.
 
-Start-up order: take the SQLite lock (or try for the PostgreSQL lease), load the fleet from the
-database, reconcile once before anything else, then start the jobs, the health endpoints and
-tell systemd we are ready. SIGTERM/SIGINT (when installed) stop taking new work, let the current
-step finish within `shutdown_grace_s`, release the lease and close everything.
+Start-up order: take the SQLite lock (on PostgreSQL: register as a replica), claim this process's
+share of the shards, load their cars from the database, reconcile once before anything else,
+then start the jobs, the health endpoints and tell systemd we are ready. SIGTERM/SIGINT (when
+installed) stop taking new work, let the current step finish within `shutdown_grace_s`, release
+every shard and close everything.
 """
 
 from __future__ import annotations
@@ -27,10 +28,10 @@ from enode_scheduler.api.wiring import api_for
 from enode_scheduler.bootstrap import Deps, make_co2_job, make_price_job, make_reconciler
 from enode_scheduler.daemon.failures import FailureState
 from enode_scheduler.daemon.jobs import JobSet, build_scheduler, stop_scheduler
-from enode_scheduler.daemon.leader import Leadership, sqlite_lock
 from enode_scheduler.daemon.listener import throttle_accept_errors
 from enode_scheduler.daemon.metrics import DaemonMetrics, render
 from enode_scheduler.daemon.notify import Notifier
+from enode_scheduler.daemon.ownership import ShardOwnership, sqlite_lock
 from enode_scheduler.daemon.server import bound_port, make_server
 from enode_scheduler.exceptions import EnodeError, LostLeadership, StoreError
 from enode_scheduler.notify.detect import CarFacts, Detector
@@ -80,10 +81,19 @@ class Daemon:
         self.reconciler = make_reconciler(deps)
         self.price_job = make_price_job(deps, self.reconciler)
         self.co2_job = make_co2_job(deps, self.reconciler)
-        self.leadership = Leadership(
-            deps.store.leases, holder=holder or default_holder(), ttl_s=self.settings.lease_ttl_s
+        self.ownership = ShardOwnership(
+            deps.store.shards,
+            holder=holder or default_holder(),
+            ttl_s=self.settings.lease_ttl_s,
+            total=self.settings.shards,
+            # The SQLite file lock makes this the only process: it takes every shard.
+            claim_all=deps.store.dialect == "sqlite",
         )
-        self.metrics = DaemonMetrics()
+        # Commands are fenced by the shard of their user, sites included (the reconciler's rule).
+        self.ownership.key_of = self.reconciler.shard_of_user
+        self.metrics = DaemonMetrics(
+            holder=self.ownership.holder, shards_total=self.settings.shards
+        )
         self.soc_history = SocHistory()
         self.notifications = deps.notifications
         self.detector = Detector()
@@ -93,7 +103,9 @@ class Daemon:
         self.ready_event = asyncio.Event()
         self._wake = asyncio.Event()
         self._retry_now = asyncio.Event()
-        self._loaded_epoch: int | None = None
+        # The shards (-> epoch) whose cars the reconciler holds; the coordinator's shard-0 epoch.
+        self._loaded: dict[int, int] | None = None
+        self._coordinator_epoch: int | None = None
         self._progress_mono = time.monotonic()
         self.failures = FailureState(
             base_s=RETRY_BASE_S, cap_s=min(RETRY_CAP_S, self.settings.safety_tick_s)
@@ -115,17 +127,17 @@ class Daemon:
         async with AsyncExitStack() as stack:
             if self.deps.store.dialect == "sqlite":
                 stack.enter_context(sqlite_lock(self._sqlite_path()))
-                # The file lock proves the last holder is gone: no need to wait out its lease.
-                await self.leadership.clear_stale()
+                # The file lock proves the last holder is gone: no need to wait out its leases.
+                await self.ownership.clear_stale()
             # Keys that cannot read the stored tokens would fail every user one by one: refuse
             # to start instead (ConfigError: `run` exits 2 with one line naming the key source).
             await self.deps.store.key_check.verify(self.deps.store.cipher)
             self._install_signals(stack)
-            # Posts of start/stop check the lease last thing before they leave (fencing at send
-            # time); the CLI's manual commands use a client without this guard.
-            self.deps.enode.guard_commands(self.leadership.check_may_send)
+            # Posts of start/stop check their shard's lease last thing before they leave (fencing
+            # at send time); the CLI's manual commands use a client without this guard.
+            self.deps.enode.guard_commands(self.ownership.guard_user)
             stack.callback(self.deps.enode.guard_commands, None)
-            await self.leadership.renew()
+            await self.renew_lease()
             # The first pass over a big fleet can outlast the lease: keep it renewed meanwhile.
             renewing = asyncio.create_task(self._renew_until_jobs_start(), name="lease-renew")
             try:
@@ -155,15 +167,17 @@ class Daemon:
             self.ready_event.set()
             log.info(
                 "daemon_started",
-                holder=self.leadership.holder,
-                leader=self._leading(),
+                holder=self.ownership.holder,
+                leader=self._coordinating(),
+                shards_owned=len(self.ownership.owned),
+                shards_total=self.ownership.total,
                 vehicles=len(self.reconciler.cars),
                 health_port=self.health_port,
             )
             await self.stop_event.wait()
             self.notifier.stopping()
             await self._drain(loop_task)
-            await self.leadership.release()
+            await self.ownership.release()
         log.info("daemon_stopped", exit_code=self.exit_code)
         return self.exit_code
 
@@ -256,42 +270,49 @@ class Daemon:
                 await self._pause(self.failures.delay_s())
                 continue
             now = self.clock.now()
-            if self._leading():
+            if self._owning():
                 await self._sleep_until(self.reconciler.next_wake(now=now))
             else:
                 # A standby waits for the lease job's wake-up, not for cars it does not run.
                 await self._sleep_until(now + timedelta(seconds=self.settings.safety_tick_s))
 
     async def _step(self) -> None:
-        epoch = self.leadership.epoch
-        self.metrics.leader = epoch is not None
-        if epoch is None:
-            if self.leadership.reachable:
+        epochs = self.ownership.epochs()
+        self._update_ownership_metrics()
+        if not epochs:
+            if self._loaded is not None:
+                self.reconciler.disown()  # cars of shards no longer ours: not ours to touch
+                self._loaded = None
+            if self.ownership.reachable:
                 self._succeeded()  # a standby that can ask is healthy
             else:
-                self._failed("lease", StoreError("the lease cannot be renewed"))
+                self._failed("lease", StoreError("the shard leases cannot be renewed"))
             return
         started = time.monotonic()
-        loaded = epoch != self._loaded_epoch
+        loaded = epochs != self._loaded
         events: list[NotifyEvent] = []
         try:
             if loaded:
-                # Gates a vendor closed before a restart or a takeover stay closed.
-                self.deps.enode.gates.restore(await self.deps.store.gates.load_gates())
-                # Loading marks every car for a catch-up replan (a restart or a takeover).
-                await self.reconciler.load(now=self.clock.now())
-                self._loaded_epoch = epoch
-                events += self._detect_on_load(epoch)
+                gained = self._loaded is None or any(
+                    self._loaded.get(s) != e for s, e in epochs.items()
+                )
+                if gained:
+                    # Gates a vendor closed before a restart or a takeover stay closed.
+                    self.deps.enode.gates.restore(await self.deps.store.gates.load_gates())
+                # Cars of lost shards leave; those of gained shards load with a catch-up replan.
+                await self.reconciler.own(epochs, now=self.clock.now())
+                self._loaded = epochs
+                events += self._detect_on_load()
             now = self.clock.now()
             try:
-                report = await self.reconciler.step(now=now, epoch=epoch)
+                report = await self.reconciler.step(now=now, epochs=self.ownership.epoch_for)
             finally:
                 await self._save_gates()
             events += self._detect_after_step(now, report.waiting_for_prices)
             await self._publish(events)
-        except LostLeadership:
-            self.leadership.lost()
-            self._loaded_epoch = None
+        except LostLeadership as exc:
+            self.ownership.lost(exc.shards)
+            self._update_ownership_metrics()
             return
         except Exception as exc:  # the one place a step's failure is handled
             self._failed("reconcile", exc)
@@ -385,24 +406,30 @@ class Daemon:
             if handled_at is None or car.handled_at == handled_at
         ]
 
-    def _detect_on_load(self, epoch: int) -> list[NotifyEvent]:
-        """On taking the lease: say so, and look at the loaded schedules before the first step
-        replans them (a deadline that passed while no one led is checked here)."""
+    def _detect_on_load(self) -> list[NotifyEvent]:
+        """On gaining shards: look at the loaded schedules before the first step replans them (a
+        deadline that passed while no one owned them is checked here); on becoming the
+        coordinator, say so."""
         if self.notifications is None:
             return []
         now = self.clock.now()
-        return [
-            *self.detector.leader(epoch, self.leadership.holder, now=now),
-            *self.detector.cars(self._facts(), now=now),
-        ]
+        events = self.detector.cars(self._facts(), now=now)
+        epoch = self.ownership.epoch_for(0)
+        if epoch is not None and epoch != self._coordinator_epoch:
+            self._coordinator_epoch = epoch
+            events += self.detector.leader(epoch, self.ownership.holder, now=now)
+        return events
 
     def _detect_after_step(self, now: datetime, waiting: list[str]) -> list[NotifyEvent]:
         if self.notifications is None:
             return []
+        # Only the cars this step handled changed.
+        events = self.detector.cars(self._facts(handled_at=now), now=now)
+        if not self._coordinating():
+            return events  # the fleet-wide events are the coordinator's, said once
         zone = get_zone(self.deps.settings.prices.zone).name
         return [
-            # Only the cars this step handled changed.
-            *self.detector.cars(self._facts(handled_at=now), now=now),
+            *events,
             # Before the first price refresh every car waits: that is no alarm.
             *self.detector.prices_missing(
                 zone, waiting if self._prices_next_at is not None else [], now=now
@@ -425,7 +452,7 @@ class Daemon:
         assert self.notifications is not None
         while not self.stop_event.is_set():
             self._notify_wake.clear()
-            if self._leading():
+            if self._coordinating():
                 try:
                     await self.notifications.deliver_due(now=self.clock.now())
                 except StoreError as exc:
@@ -436,7 +463,7 @@ class Daemon:
     async def _renew_until_jobs_start(self) -> None:
         while True:
             await asyncio.sleep(self.settings.lease_ttl_s / 3)
-            await self.leadership.renew()
+            await self.renew_lease()
 
     async def _sleep_until(self, when: datetime) -> None:
         delay_s = (when - self.clock.now()).total_seconds()
@@ -463,15 +490,31 @@ class Daemon:
         )
 
     async def renew_lease(self) -> None:
-        was, reachable = self.leadership.epoch, self.leadership.reachable
-        await self.leadership.renew()
-        if self.leadership.epoch != was:
+        """Heartbeat and claim this replica's fair share of the shards (every TTL/3)."""
+        reachable = self.ownership.reachable
+        self.ownership.cars = len(self.reconciler.cars)
+        changed = await self.ownership.renew()
+        self._update_ownership_metrics()
+        self._share_pace()
+        if changed:
             self._wake.set()
-        if self.leadership.epoch != was or self.leadership.reachable != reachable:
+        if changed or self.ownership.reachable != reachable:
             self._retry_now.set()  # the database answers again: do not sit out the backoff
 
+    def _share_pace(self) -> None:
+        """`enode.max_requests_per_s` is the fleet's: this replica's part follows its shards."""
+        total = self.deps.settings.enode.max_requests_per_s
+        owned = len(self.ownership.owned)
+        self.deps.enode.set_pace(total * max(owned, 1) / self.ownership.total)
+
+    def _update_ownership_metrics(self) -> None:
+        self.metrics.leader = self._coordinating()
+        self.metrics.shards_owned = len(self.ownership.owned)
+        self.metrics.shards_gained = self.ownership.gained_total
+        self.metrics.shards_lost = self.ownership.lost_total
+
     async def refresh_plans(self) -> None:
-        if not self._leading():
+        if not self._owning():
             return
         try:
             changed = await self.reconciler.refresh_plans(now=self.clock.now())
@@ -484,7 +527,7 @@ class Daemon:
         await self._detect_relinks()
 
     async def _detect_relinks(self) -> None:
-        if self.notifications is None or not self._leading():
+        if self.notifications is None or not self._coordinating():
             return
         try:
             users = await self.deps.store.users.list_users()
@@ -499,8 +542,9 @@ class Daemon:
         self._wake.set()
 
     async def request_reconcile(self, vehicle_id: str) -> None:
-        """Re-read the car's override and poll it at once (after an override or a webhook)."""
-        if not self._leading():
+        """Re-read the car's override and poll it at once (after an override or a webhook); a car
+        of another replica's shard is that replica's (the reconciler does not know it)."""
+        if not self._owning():
             return
         try:
             await self.reconciler.reconcile_soon(vehicle_id, now=self.clock.now())
@@ -510,11 +554,16 @@ class Daemon:
         self._wake.set()
 
     async def refresh_prices(self) -> None:
+        """The coordinator fetches prices (and intensity) once for the fleet; the other replicas
+        notice new slots in the database."""
         now = self.clock.now()
-        if self._leading():
-            # intensity forecasts ride on the price job's tick: no job of their own to schedule
-            await self._refresh_co2(now)
-        if not self._leading() or (self._prices_next_at is not None and now < self._prices_next_at):
+        if not self._coordinating():
+            if self._owning():
+                await self._follow_prices(now)
+            return
+        # intensity forecasts ride on the price job's tick: no job of their own to schedule
+        await self._refresh_co2(now)
+        if self._prices_next_at is not None and now < self._prices_next_at:
             return
         try:
             outcome = await self.price_job.run_once(now)
@@ -526,9 +575,21 @@ class Daemon:
         if outcome.changed_slots:
             self._wake.set()
 
+    async def _follow_prices(self, now: datetime) -> None:
+        try:
+            changed = await self.reconciler.follow_stored_slots(now=now)
+        except StoreError as exc:
+            log.warning("prices_follow_failed", error=str(exc))
+            return
+        if changed:
+            self._wake.set()
+
     async def check_vendors(self) -> None:
-        """Read /health/vendors: a vendor in OUTAGE gets no request until it is READY again."""
-        if not self._leading():
+        """Read /health/vendors: a vendor in OUTAGE gets no request until it is READY again.
+
+        Every replica that owns shards asks (one request per interval each): the pause is this
+        process's own state, not stored."""
+        if not self._owning():
             return
         self._vendors_checked_mono = time.monotonic()
         was = self.deps.enode.gates.paused_vendors
@@ -583,12 +644,17 @@ class Daemon:
             return
         # No step has worked for a while: systemd may restart us, and a standby should lead.
         if self.failures.withhold_watchdog():
-            log.error("watchdog_withheld", stalled_s=round(stalled_s, 1), leader=self._leading())
-        # A standby (PostgreSQL) may be able to work where this process cannot; with SQLite
-        # there is no other process, and an idle leader would only look like a healthy standby.
-        if self.leadership.lease is not None and self.deps.store.dialect != "sqlite":
-            log.warning("leadership_given_up", holder=self.leadership.holder)
-            await self.leadership.release()
+            log.error(
+                "watchdog_withheld", stalled_s=round(stalled_s, 1), leader=self._coordinating()
+            )
+        # Another replica (PostgreSQL) may be able to work where this process cannot; with
+        # SQLite there is no other process, and an idle owner would only look like a standby.
+        if self.ownership.leases and self.deps.store.dialect != "sqlite":
+            log.warning(
+                "leadership_given_up", holder=self.ownership.holder,
+                shards=len(self.ownership.leases),
+            )  # fmt: skip
+            await self.ownership.release()
 
     def _grace_s(self) -> float:
         """Seconds without a working step before the watchdog starves (well below the stall)."""
@@ -600,20 +666,32 @@ class Daemon:
 
     # -- health ------------------------------------------------------------------------------
 
-    def _leading(self) -> bool:
-        return self.leadership.epoch is not None
+    def _owning(self) -> bool:
+        """Whether this process runs any cars now (holds an unexpired shard lease)."""
+        return bool(self.ownership.owned)
+
+    def _coordinating(self) -> bool:
+        """Whether this process runs the fleet-wide jobs (it holds shard 0)."""
+        return self.ownership.coordinator
 
     def _ready(self) -> tuple[bool, dict[str, object]]:
         stalled_s = time.monotonic() - self._progress_mono
         ok = (
             self.ready_event.is_set()
             and not self.failures.failing
-            and self.leadership.reachable
+            and self.ownership.reachable
             and stalled_s <= self._grace_s()
         )
+        cars = len(self.reconciler.cars)
         detail: dict[str, object] = {
-            "leader": self._leading(),
-            "vehicles": len(self.reconciler.cars),
+            # "leader" is kept for existing probes: it now means "is the coordinator".
+            "leader": self._coordinating(),
+            "vehicles": cars,
+            "holder": self.ownership.holder,
+            "shards_owned": len(self.ownership.owned),
+            "shards_total": self.ownership.total,
+            "cars": cars,
+            "coordinator": self._coordinating(),
         }
         if self.failures.failing:
             detail["failing"] = self.failures.last_error

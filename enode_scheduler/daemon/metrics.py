@@ -35,7 +35,14 @@ class DaemonMetrics:
     vehicles: int = 0
     # Planned cars per shown status (active, away, location_unknown, no_location, ...).
     statuses: dict[str, int] = field(default_factory=dict)
+    # Holds shard 0 and so runs the fleet-wide jobs (the key keeps its old name).
     leader: bool = False
+    holder: str = ""
+    shards_owned: int = 0
+    shards_total: int = 0
+    # Shards this process gained and lost over its life (rebalancing, takeovers).
+    shards_gained: int = 0
+    shards_lost: int = 0
     last_step_duration_s: float = 0.0
     # sums over the current schedules: (cost, saving, kg CO2, kg CO2 saved)
     planned: tuple[float, float, float, float] = (0.0, 0.0, 0.0, 0.0)
@@ -121,7 +128,26 @@ def render(metrics: DaemonMetrics, enode: EnodeMetrics | None) -> str:
         "Vehicles with an enabled plan, by status (away: plugged in elsewhere, left alone).",
         [(f'{{status="{s}"}}', float(n)) for s, n in sorted(shown.items())],
     )
-    metric("leader", "gauge", "1 while this process holds the lease.", [("", float(m.leader))])
+    metric(
+        "leader",
+        "gauge",
+        "1 while this process is the coordinator (holds shard 0: prices, notifications).",
+        [("", float(m.leader))],
+    )
+    metric("coordinator", "gauge", "Same as leader.", [("", float(m.leader))])
+    holder = m.holder.replace("\\", "\\\\").replace('"', '\\"')
+    metric(
+        "replica_info",
+        "gauge",
+        "This replica's lease holder name.",
+        [(f'{{holder="{holder}"}}', 1)],
+    )
+    metric("shards_owned", "gauge", "Shards whose cars this process runs.", [("", m.shards_owned)])
+    metric("shards_total", "gauge", "Shards the fleet is split into.", [("", m.shards_total)])
+    metric(
+        "shards_gained_total", "counter", "Shards this process took over.", [("", m.shards_gained)]
+    )
+    metric("shards_lost_total", "counter", "Shards this process gave up.", [("", m.shards_lost)])
     metric("step_seconds", "gauge", "Duration of the last step.", [("", m.last_step_duration_s)])
     cost, saving, kg, kg_saved = m.planned
     metric("planned_cost", "gauge", "Expected energy cost of the current schedules.", [("", cost)])

@@ -193,6 +193,15 @@ class Pacer:
         self._next_slot: datetime | None = None
         self.waited_seconds_total = 0.0
 
+    @property
+    def max_requests_per_s(self) -> float:
+        return 1.0 / self._interval.total_seconds()
+
+    def set_rate(self, max_requests_per_s: float) -> None:
+        """A new rate for the requests reserved from now on (those already given a slot keep
+        it)."""
+        self._interval = timedelta(seconds=1.0 / max_requests_per_s)
+
     def reserve_s(self) -> float:
         """Take the next free send slot; return how long to wait for it."""
         now = self._clock.now()

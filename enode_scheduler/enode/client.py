@@ -88,8 +88,12 @@ class EnodeClient:
     def gates(self) -> GateBook:
         return self._transport.gates
 
-    def guard_commands(self, guard: Callable[[], None] | None) -> None:
-        """Call `guard` just before each start/stop goes out; it raises to drop the command."""
+    def set_pace(self, max_requests_per_s: float) -> None:
+        """This process's share of the fleet's request rate (it changes with its shards)."""
+        self._transport.pacer.set_rate(max_requests_per_s)
+
+    def guard_commands(self, guard: Callable[[str | None], None] | None) -> None:
+        """Call `guard(user_id)` just before each start/stop goes out; it raises to drop it."""
         self._transport.send_guard = guard
 
     # -- ports.EnodeApi -------------------------------------------------------------------------

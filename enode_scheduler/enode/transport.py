@@ -76,8 +76,9 @@ class Transport:
             rng=rng,
         )
         self.pacer = Pacer(clock, max_requests_per_s=settings.max_requests_per_s)
-        # Raises when this process may no longer send fenced calls (the daemon's lease check).
-        self.send_guard: Callable[[], None] | None = None
+        # Raises when this process may no longer send fenced calls for the call's user (the
+        # daemon's check of that user's shard lease).
+        self.send_guard: Callable[[str | None], None] | None = None
 
     async def send(self, call: Call) -> httpx.Response:
         """Send once (or retry a GET on transient failures); raise the error tree otherwise."""
@@ -88,7 +89,7 @@ class Transport:
             if call.fenced and self.send_guard is not None:
                 # After the gates, the pace and the token, the last await before the request:
                 # a process paused anywhere before here finds its lease gone and sends nothing.
-                self.send_guard()
+                self.send_guard(call.user_id)
             try:
                 response = await self._send_once(call, token)
             except EnodeTransportError:

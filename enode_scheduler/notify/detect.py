@@ -280,12 +280,16 @@ class Detector:
         return self._new([event], now=now)
 
     def leader(self, epoch: int, holder: str, *, now: datetime) -> list[NotifyEvent]:
-        """leader_changed: this process took the lease (a start, or a failover)."""
+        """leader_changed: this process became the coordinator (took shard 0: a start, or a
+        failover); `epoch` is shard 0's, so each change of coordinator is told once."""
         event = NotifyEvent(
             event_id=f"leader_changed:{epoch}",
             kind=EventKind.LEADER_CHANGED,
             at=now,
-            title="New leader",
-            message=f"{holder} leads now (epoch {epoch}) and sends the commands.",
+            title="New coordinator",
+            message=(
+                f"{holder} coordinates now (shard 0, epoch {epoch}): it fetches prices and "
+                "delivers notifications."
+            ),
         )
         return self._new([event], now=now)

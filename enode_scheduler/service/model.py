@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, time
 from typing import Protocol
@@ -95,6 +95,10 @@ class Co2Objective:
         return replace(goal, co2_price_per_kg=self.price_per_kg, minimise_co2=self.minimise)
 
 
+# The fencing epoch this process holds for a shard, or None while it must not send for it.
+EpochOf = Callable[[int], int | None]
+
+
 @dataclass(slots=True)
 class Car:
     """What the daemon remembers about one planned car between steps."""
@@ -139,6 +143,8 @@ class Car:
     fast_logged: bool = False
     # The site whose cars this one is planned with (plugged in there), or None: on its own.
     site: str | None = None
+    # The shard of the plan's user (`Reconciler.shard_of_user`): its commands carry its epoch.
+    shard: int = 0
 
 
 @dataclass(slots=True)

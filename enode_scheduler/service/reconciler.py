@@ -10,7 +10,7 @@ reading is `reading.Reader`'s job and sending `sending.Sender`'s.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 
 import structlog
@@ -39,6 +39,7 @@ from enode_scheduler.service.model import (
     Car,
     Co2Objective,
     DeadlineFn,
+    EpochOf,
     Outbox,
     PlanFn,
     Ports,
@@ -52,6 +53,7 @@ from enode_scheduler.service.reading import Reader, plan_reading
 from enode_scheduler.service.sending import Sender
 from enode_scheduler.service.trouble import Trouble
 from enode_scheduler.service.wake_queue import WakeQueue
+from enode_scheduler.shards import shard_of, site_keys
 
 log = structlog.get_logger()
 
@@ -109,22 +111,83 @@ class Reconciler:
         self._site_caps: dict[str, float] = {}
         self._site_plugged: dict[str, list[str]] = {}  # site -> cars plugged in at it
         self._held: dict[str, str] = {}  # vehicle -> site: a START waiting for room under the cap
+        # Shards (see `own`): None acts on every car (one process, the tools and tests).
+        self._owned: frozenset[int] | None = None
+        self._epochs: dict[int, int] = {}
+        # Shards whose cars are loaded with their stored state when next added (None: all).
+        self._fresh: set[int] | None = None
+        self._user_keys: dict[str, str] = {}  # user -> shard key, for users at sites
+        self._slots_seen: tuple[object, ...] | None = None  # see `follow_stored_slots`
 
     # -- loading -----------------------------------------------------------------------------
 
     async def load(self, *, now: datetime) -> None:
-        """Rebuild the in-memory view from the database (at start and on gaining leadership)."""
+        """Rebuild the in-memory view from the database (at start and on gaining shards)."""
         self.cars = {}
         self._wakes.clear()
+        self._fresh = None
         await self.refresh_plans(now=now)
-        ids = list(self.cars)
+        self._log_loaded(now=now)
+
+    async def own(self, epochs: Mapping[int, int], *, now: datetime) -> int:
+        """Act on the cars of exactly these shards (shard -> epoch) from now on.
+
+        Cars of shards no longer owned are dropped; cars of shards newly owned, or taken again
+        with a new epoch (someone else may have acted meanwhile), are loaded from the database
+        with a catch-up replan and their commands in flight. Returns how many cars changed.
+        """
+        fresh = {s for s, e in epochs.items() if self._epochs.get(s) != e}
+        self._owned = frozenset(epochs)
+        dropped = 0
+        for vid in [v for v, car in self.cars.items() if car.shard in fresh]:
+            self._drop(vid)  # loaded again below, with what the database knows now
+            dropped += 1
+        if self._fresh is not None:
+            self._fresh |= fresh
+        changed = await self.refresh_plans(now=now)
+        self._epochs = dict(epochs)
+        if fresh:
+            self._log_loaded(now=now, shards=len(fresh))
+        return changed + dropped
+
+    def _log_loaded(self, *, now: datetime, shards: int | None = None) -> None:
+        in_flight = sum(1 for car in self.cars.values() if car.intent is not None)
+        log.info(
+            "fleet_loaded", vehicles=len(self.cars), in_flight=in_flight, shards_loaded=shards,
+            at=now.isoformat(),
+        )  # fmt: skip
+
+    def disown(self) -> None:
+        """No shard is ours (any more): forget every car; `own` loads them again from the store."""
+        for vid in list(self.cars):
+            self._drop(vid)
+        self._owned = frozenset()
+        self._epochs = {}
+
+    def shard_of_user(self, user_id: str) -> int:
+        """The shard a user's cars belong to: by its site's key when it has a site location, so
+        that every car of a site is planned by one replica (`shards.site_keys`)."""
+        return shard_of(self._user_keys.get(user_id, user_id), self._settings.shards)
+
+    def _owns(self, shard: int) -> bool:
+        return self._owned is None or shard in self._owned
+
+    def _drop(self, vehicle_id: str) -> None:
+        del self.cars[vehicle_id]
+        self._wakes.discard(vehicle_id)
+        self._waiting_logged.discard(vehicle_id)
+        self._held.pop(vehicle_id, None)
+
+    async def _load_state(self, ids: Sequence[str], *, now: datetime) -> None:
+        """The stored state of newly owned cars: readings, schedules, commands in flight."""
         readings = await self._ports.vehicles.latest_readings(ids)
         records = await self._ports.schedules.get_schedules(ids)
         in_flight = await self._ports.intents.in_flight(ids)
         overrides = await self._ports.overrides.get_overrides(ids) if self._ports.overrides else {}
-        await self._load_chargers()
+        await self._load_chargers(ids)
         outcomes = await self._ports.outcomes.get_outcomes(ids) if self._ports.outcomes else {}
-        for vid, car in self.cars.items():
+        for vid in ids:
+            car = self.cars[vid]
             car.reading = readings.get(vid)
             if car.charger is not None and (car.reading is not None or car.plan.energy_only):
                 car.reading = plan_reading(car, car.reading)
@@ -135,17 +198,17 @@ class Reconciler:
                 car.outcome_for = outcomes[vid].deadline
             edited = car.plan.updated_at
             car.plan_edited = bool(car.record and edited and edited > car.record.computed_at)
-            # Reconcile before anything else after a restart: every car is due at once, and
-            # replanned from what it reads now (windows may have passed while nobody acted).
+            # Reconcile before anything else after a restart or a takeover: every car is due at
+            # once, and replanned from what it reads now (windows may have passed unused).
             car.next_poll_at = now
             car.catch_up = True
         self._all_due = True
-        log.info("fleet_loaded", vehicles=len(ids), in_flight=len(in_flight), at=now.isoformat())
 
-    async def _load_chargers(self) -> None:
+    async def _load_chargers(self, ids: Sequence[str]) -> None:
         """The chargers of the plans that act through one: latest readings and baselines."""
         chargers = self._ports.chargers
-        by_charger = {c.plan.charger_id: c for c in self.cars.values() if c.plan.charger_id}
+        cars = [self.cars[vid] for vid in ids]
+        by_charger = {c.plan.charger_id: c for c in cars if c.plan.charger_id}
         if chargers is None or not by_charger:
             return
         ids = list(by_charger)
@@ -156,21 +219,33 @@ class Reconciler:
             car.baseline = baselines.get(charger_id) if car.plan.energy_only else None
 
     async def refresh_plans(self, *, now: datetime) -> int:
-        """Pick up added, edited and removed plans; returns how many changed."""
-        plans = {p.vehicle_id: p for p in await self._ports.plans.list_plans(enabled_only=True)}
-        if self._site_planner is not None and self._ports.sites is not None:
-            self._sites = await self._ports.sites.list_sites()
+        """Pick up added, edited and removed plans of the owned shards; returns how many changed."""
+        every = await self._ports.plans.list_plans(enabled_only=True)
+        if self._ports.sites is not None:
+            listed = await self._ports.sites.list_sites()
+            self._user_keys = site_keys(
+                (s.name, loc.user_id) for s in listed for loc in s.locations
+            )
+            if self._site_planner is not None:
+                self._sites = listed
+        plans = {p.vehicle_id: p for p in every if self._owns(self.shard_of_user(p.user_id))}
         changed = 0
         for vid in [v for v in self.cars if v not in plans]:
-            del self.cars[vid]
-            self._wakes.discard(vid)
-            self._waiting_logged.discard(vid)
+            self._drop(vid)
             changed += 1
+        loading: list[str] = []
         for vid, plan in plans.items():
             car = self.cars.get(vid)
+            shard = self.shard_of_user(plan.user_id)
             if car is None:
-                self.cars[vid] = Car(plan=plan, next_poll_at=now)
-            elif car.plan != plan:
+                self.cars[vid] = Car(plan=plan, next_poll_at=now, shard=shard)
+                if self._fresh is None or shard in self._fresh:
+                    loading.append(vid)
+                self._wakes.set(vid, now)
+                changed += 1
+                continue
+            car.shard = shard  # a user added to a site moves to the site's shard
+            if car.plan != plan:
                 if plan.updated_at != car.plan.updated_at:
                     car.failed_attempts, car.plan_edited = 0, True
                     # An edited charger-only plan counts its energy afresh.
@@ -186,6 +261,9 @@ class Reconciler:
                 continue
             self._wakes.set(vid, now)
             changed += 1
+        if loading:
+            await self._load_state(loading, now=now)
+        self._fresh = set()
         return changed
 
     async def reconcile_soon(self, vehicle_id: str, *, now: datetime) -> bool:
@@ -224,10 +302,29 @@ class Reconciler:
         self._slots_loaded_at = None
         self._all_due = True
 
+    async def follow_stored_slots(self, *, now: datetime) -> bool:
+        """On a replica that does not fetch prices: a cheap look at the slots stored ahead (how
+        many, until when, their sum); when another replica stored new ones, replan as it would.
+        The first look only learns what is there. Returns whether they changed."""
+        start, end = now, now + timedelta(days=8)
+        prices = await self._ports.price_slots.get_slots(self._zone, start=start, end=end)
+        seen = _fingerprint([s.price_per_kwh for s in prices], prices[-1].end if prices else None)
+        if self._co2 is not None and self._ports.intensity is not None:
+            known = await self._ports.intensity.get_intensity(self._co2.zone, start=start, end=end)
+            seen += _fingerprint([s.g_co2_per_kwh for s in known], known[-1].end if known else None)
+        changed = self._slots_seen is not None and seen != self._slots_seen
+        self._slots_seen = seen
+        if changed:
+            self.prices_changed(at=now)
+        if prices:
+            self.prices_fetched()
+        return changed
+
     # -- one step ----------------------------------------------------------------------------
 
-    async def step(self, *, now: datetime, epoch: int | None) -> StepReport:
-        """Read due cars, replan where needed, persist, and send commands (only with an epoch)."""
+    async def step(self, *, now: datetime, epochs: EpochOf | None) -> StepReport:
+        """Read due cars, replan where needed, persist, and send commands (only for the cars
+        whose shard has an epoch in `epochs`; None: send nothing)."""
         report = StepReport()
         slots = await self._load_slots(now)
         if self._all_due:
@@ -238,7 +335,7 @@ class Reconciler:
         limit = self._settings.max_cars_per_step
         due = [self.cars[vid] for vid in self._wakes.pop_due(now, limit=limit) if vid in self.cars]
         try:
-            await self._step_cars(due, slots, now=now, epoch=epoch, report=report)
+            await self._step_cars(due, slots, now=now, epochs=epochs, report=report)
         except BaseException:
             # Cars taken off the queue but not handled must not be forgotten.
             self._all_due = True
@@ -260,7 +357,7 @@ class Reconciler:
         slots: list[Slot],
         *,
         now: datetime,
-        epoch: int | None,
+        epochs: EpochOf | None,
         report: StepReport,
     ) -> None:
         to_read = [c for c in due if c.next_poll_at is None or c.next_poll_at <= now]
@@ -268,13 +365,13 @@ class Reconciler:
         # Cars at a window boundary act on their latest reading first, so their commands do not
         # wait behind the polls of the rest of the fleet.
         at_boundary = [c for c in due if id(c) not in reading]
-        await self._handle(at_boundary, slots, now=now, epoch=epoch, report=report)
+        await self._handle(at_boundary, slots, now=now, epochs=epochs, report=report)
         fresh = await self._reader.read(to_read, self.cars, now=now, report=report)
         if fresh.vehicles:
             await self._ports.vehicles.save_readings(fresh.vehicles)
         if fresh.chargers and self._ports.chargers is not None:
             await self._ports.chargers.save_charger_readings(fresh.chargers)
-        await self._handle(to_read, slots, now=now, epoch=epoch, report=report)
+        await self._handle(to_read, slots, now=now, epochs=epochs, report=report)
 
     def next_wake(self, *, now: datetime) -> datetime:
         """The earliest instant a car becomes due (capped by the safety tick)."""
@@ -319,7 +416,7 @@ class Reconciler:
         slots: list[Slot],
         *,
         now: datetime,
-        epoch: int | None,
+        epochs: EpochOf | None,
         report: StepReport,
     ) -> None:
         """Decide for each car, then write the schedules in one go and send the commands.
@@ -331,7 +428,7 @@ class Reconciler:
         self._site_step(cars, slots, now=now, report=report, outbox=outbox)
         for car in cars:
             try:
-                await self._decide(car, slots, now=now, epoch=epoch, report=report, outbox=outbox)
+                await self._decide(car, slots, now=now, epochs=epochs, report=report, outbox=outbox)
             except (StoreError, LostLeadership):
                 raise  # the database or the lease: every car's problem, the daemon's to handle
             except Exception as exc:  # this car's problem only: the others' step goes on
@@ -348,8 +445,8 @@ class Reconciler:
             await self._ports.plans.set_presences(outbox.presences)
         if outbox.verified or outbox.failed:
             await self._ports.intents.record_outcomes(outbox.verified, outbox.failed, at=now)
-        if outbox.sends and epoch is not None:
-            await self._sender.send(outbox.sends, now=now, epoch=epoch, report=report)
+        if outbox.sends and epochs is not None:
+            await self._sender.send(outbox.sends, now=now, epochs=epochs, report=report)
         for car in cars:
             self._schedule_poll(car, now=now)
             # Handling a car again at the same instant changes nothing; a wish in the past (a
@@ -364,7 +461,7 @@ class Reconciler:
         slots: list[Slot],
         *,
         now: datetime,
-        epoch: int | None,
+        epochs: EpochOf | None,
         report: StepReport,
         outbox: Outbox,
     ) -> None:
@@ -387,7 +484,7 @@ class Reconciler:
             finished = deadline is None
             if applies:
                 await self._act(
-                    car, view, now=now, epoch=epoch, report=report, outbox=outbox,
+                    car, view, now=now, epochs=epochs, report=report, outbox=outbox,
                     finished=finished,
                 )  # fmt: skip
             if finished:
@@ -710,7 +807,7 @@ class Reconciler:
         reading: VehicleReading,
         *,
         now: datetime,
-        epoch: int | None,
+        epochs: EpochOf | None,
         report: StepReport,
         outbox: Outbox,
         finished: bool = False,
@@ -744,7 +841,8 @@ class Reconciler:
         fast = decide.fast_charging(reading, max_controlled_kw=self._settings.max_controlled_kw)
         if not fast:
             car.fast_logged = False
-        if action is None or epoch is None or self._smart_charging(car):
+        may_send = epochs is not None and epochs(car.shard) is not None
+        if action is None or not may_send or self._smart_charging(car):
             return
         if not decide.may_send(
             action, reading, applies=True, max_controlled_kw=self._settings.max_controlled_kw
@@ -974,3 +1072,7 @@ def _power_changed(car: Car) -> bool:
     """The power seen while charging is over 10 % off the power the schedule assumed."""
     seen, planned = car.power_kw, car.planned_power_kw
     return seen is not None and planned is not None and abs(seen - planned) > 0.1 * planned
+
+
+def _fingerprint(values: list[float], last_end: datetime | None) -> tuple[object, ...]:
+    return (len(values), last_end, round(sum(values), 9))

@@ -27,7 +27,7 @@ from enode_scheduler.exceptions import (
 from enode_scheduler.ports import CommandIntentStore, EnodeApi
 from enode_scheduler.records import ChargeAction, CommandIntent
 from enode_scheduler.service import decide
-from enode_scheduler.service.model import Car, StepReport
+from enode_scheduler.service.model import Car, EpochOf, StepReport
 
 log = structlog.get_logger()
 
@@ -75,10 +75,12 @@ class Sender:
         sends: list[tuple[Car, ChargeAction]],
         *,
         now: datetime,
-        epoch: int,
+        epochs: EpochOf,
         report: StepReport,
     ) -> None:
-        """Record every intent as sent (one fenced write), then post the commands concurrently."""
+        """Record every intent as sent (one write, fenced by each car's shard epoch), then post
+        the commands concurrently. A car whose shard has no epoch (any more) sends nothing."""
+        sends = [(car, action) for car, action in sends if epochs(car.shard) is not None]
         wanted = [
             CommandIntent(
                 key=decide.intent_key(
@@ -88,14 +90,17 @@ class Sender:
                 user_id=car.plan.user_id,
                 action=action,
                 reason="window" if action is ChargeAction.START else "outside_window",
-                epoch=epoch,
+                epoch=epochs(car.shard) or 0,
+                shard=car.shard,
             )
             for car, action in sends
         ]
+        if not wanted:
+            return
         try:
-            written = await self._intents.record_sends(wanted, epoch=epoch, at=now)
+            written = await self._intents.record_sends(wanted, at=now)
         except StaleEpoch as exc:
-            raise LostLeadership(str(exc)) from exc
+            raise LostLeadership(str(exc), shards=exc.shards) from exc
         by_key = {intent.key: intent for intent in written}
         posts = []
         for (car, action), intent in zip(sends, wanted, strict=True):
@@ -108,8 +113,12 @@ class Sender:
                 car.next_poll_at = verify_at
             posts.append(self._post(car, action, stored, now=now, report=report))
         failures = [r for r in await asyncio.gather(*posts, return_exceptions=True) if r]
-        # Losing the lease outranks any other failure: the daemon must stop sending first.
-        failures.sort(key=lambda exc: not isinstance(exc, LostLeadership))
+        # Losing a lease outranks any other failure: the daemon must stop sending first.
+        lost = [exc for exc in failures if isinstance(exc, LostLeadership)]
+        if lost:
+            every = any(not exc.shards for exc in lost)
+            shards = () if every else tuple(sorted({s for exc in lost for s in exc.shards}))
+            raise LostLeadership(str(lost[0]), shards=shards) from lost[0]
         if failures:
             raise failures[0]
 
@@ -171,9 +180,10 @@ class Sender:
         )  # fmt: skip
 
     async def _dropped(self, car: Car, intent: CommandIntent, *, now: datetime) -> None:
-        """The lease may have expired before the post: nothing went out; whoever leads decides.
+        """The shard's lease may have expired before the post: nothing went out; whoever owns
+        the shard decides.
 
-        Marking the intent failed lets the next leader decide at once instead of waiting to
+        Marking the intent failed lets the next owner decide at once instead of waiting to
         verify a command that never left; if the database refuses, it verifies and finds it
         unconfirmed, which also ends in a fresh decision.
         """

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Table
+from sqlalchemy import Table, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -40,6 +41,16 @@ class Repository:
                 yield conn
         except DATABASE_ERRORS as exc:
             raise StoreError(f"database error: {exc.__class__.__name__}: {exc}") from exc
+
+    async def _db_now(self, conn: AsyncConnection) -> datetime:
+        """The database's clock: leases compare against it so replicas' clocks need not agree."""
+        if self.dialect == "postgresql":
+            value: Any = (await conn.execute(text("SELECT now()"))).scalar_one()
+            return value.astimezone(UTC)  # type: ignore[no-any-return]
+        value = (
+            await conn.execute(text("SELECT strftime('%Y-%m-%d %H:%M:%f', 'now')"))
+        ).scalar_one()
+        return datetime.fromisoformat(value).replace(tzinfo=UTC)
 
     def _insert(self, table: Table) -> Any:
         """A dialect-specific INSERT with ON CONFLICT support (both backends have it)."""

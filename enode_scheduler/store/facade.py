@@ -12,14 +12,12 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from enode_scheduler.clock import Clock, SystemClock
 from enode_scheduler.config import DatabaseSettings
-from enode_scheduler.ports import LEADER_LEASE
 from enode_scheduler.store.chargers import SqlChargerStore
 from enode_scheduler.store.crypto import TokenCipher, cipher_from_settings
 from enode_scheduler.store.engine import create_engine
 from enode_scheduler.store.gates import SqlGateStore
 from enode_scheduler.store.intents import SqlCommandIntentStore
 from enode_scheduler.store.keycheck import SqlKeyCheck
-from enode_scheduler.store.leases import SqlLeaseStore
 from enode_scheduler.store.link_states import SqlLinkStateStore
 from enode_scheduler.store.locations import SqlLocationStore
 from enode_scheduler.store.migrate import check_schema
@@ -29,6 +27,7 @@ from enode_scheduler.store.overrides import SqlOverrideStore
 from enode_scheduler.store.plans import SqlPlanStore
 from enode_scheduler.store.prices import SqlIntensitySlotStore, SqlPriceSlotStore
 from enode_scheduler.store.schedules import SqlScheduleStore
+from enode_scheduler.store.shards import SqlShardStore
 from enode_scheduler.store.sites import SqlSiteStore
 from enode_scheduler.store.users import SqlUserStore
 from enode_scheduler.store.vehicles import SqlVehicleStore
@@ -39,7 +38,6 @@ if TYPE_CHECKING:
         CommandIntentStore,
         GateStore,
         IntensitySlotStore,
-        LeaseStore,
         LinkStateStore,
         LocationStore,
         OutboxStore,
@@ -48,6 +46,7 @@ if TYPE_CHECKING:
         PlanStore,
         PriceSlotStore,
         ScheduleStore,
+        ShardStore,
         SiteStore,
         TokenStore,
         UserStore,
@@ -67,7 +66,6 @@ class Store:
     schedules: SqlScheduleStore
     prices: SqlPriceSlotStore
     intents: SqlCommandIntentStore
-    leases: SqlLeaseStore
     overrides: SqlOverrideStore
     gates: SqlGateStore
     key_check: SqlKeyCheck
@@ -79,6 +77,7 @@ class Store:
     sites: SqlSiteStore
     outbox: SqlOutboxStore
     outcomes: SqlOutcomeStore
+    shards: SqlShardStore
 
     @property
     def dialect(self) -> str:
@@ -92,7 +91,6 @@ async def open_store(
     *,
     state_dir: Path,
     clock: Clock | None = None,
-    lease_name: str = LEADER_LEASE,
 ) -> AsyncIterator[Store]:
     """Open the database, check (or with `auto_migrate`, upgrade) its schema, yield the store.
 
@@ -107,7 +105,6 @@ async def open_store(
             settings=settings,
             state_dir=state_dir,
             clock=clock or SystemClock(),
-            lease_name=lease_name,
         )
     finally:
         await engine.dispose()
@@ -119,7 +116,6 @@ def build_store(
     settings: DatabaseSettings,
     state_dir: Path,
     clock: Clock,
-    lease_name: str = LEADER_LEASE,
 ) -> Store:
     """The repositories over an engine whose schema is already checked."""
     keys = [key.get_secret_value() for key in settings.token_keys]
@@ -133,8 +129,7 @@ def build_store(
         plans=SqlPlanStore(engine, clock=clock),
         schedules=SqlScheduleStore(engine, clock=clock),
         prices=SqlPriceSlotStore(engine, clock=clock),
-        intents=SqlCommandIntentStore(engine, clock=clock, lease_name=lease_name),
-        leases=SqlLeaseStore(engine, clock=clock),
+        intents=SqlCommandIntentStore(engine, clock=clock),
         overrides=SqlOverrideStore(engine, clock=clock),
         gates=SqlGateStore(engine, clock=clock),
         key_check=SqlKeyCheck(engine, clock=clock),
@@ -146,6 +141,7 @@ def build_store(
         sites=SqlSiteStore(engine, clock=clock),
         outbox=SqlOutboxStore(engine, clock=clock),
         outcomes=SqlOutcomeStore(engine, clock=clock),
+        shards=SqlShardStore(engine, clock=clock),
     )
 
 
@@ -159,7 +155,6 @@ if TYPE_CHECKING:
         _schedules: ScheduleStore = store.schedules
         _prices: PriceSlotStore = store.prices
         _intents: CommandIntentStore = store.intents
-        _leases: LeaseStore = store.leases
         _overrides: OverrideStore = store.overrides
         _gates: GateStore = store.gates
         _link_states: LinkStateStore = store.link_states
@@ -169,3 +164,4 @@ if TYPE_CHECKING:
         _sites: SiteStore = store.sites
         _outbox: OutboxStore = store.outbox
         _outcomes: OutcomeStore = store.outcomes
+        _shards: ShardStore = store.shards

@@ -1,4 +1,4 @@
-"""Command intents, with fencing against the leader lease."""
+"""Command intents, fenced by the epochs of their shards' leases."""
 
 from __future__ import annotations
 
@@ -9,31 +9,23 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select, update
-from sqlalchemy.ext.asyncio import AsyncEngine
 
-from enode_scheduler.clock import Clock
 from enode_scheduler.exceptions import StaleEpoch, StoreError
-from enode_scheduler.ports import LEADER_LEASE
 from enode_scheduler.records import ChargeAction, CommandIntent, IntentStatus
 from enode_scheduler.store.base import Repository, chunks
-from enode_scheduler.store.schema import command_intents_table, leases_table
+from enode_scheduler.store.schema import command_intents_table, shard_leases_table
 
 intents = command_intents_table
-leases = leases_table
+shard_leases = shard_leases_table
 _IN_FLIGHT = (IntentStatus.PENDING.value, IntentStatus.SENT.value)
 _BATCH_ROWS = 500
 
 
 class SqlCommandIntentStore(Repository):
-    """`record_sends` is fenced by the lease named `lease_name`: its epoch must equal the lease's
-    (or 0 while no lease row exists, i.e. no leader election has run), checked in the same
-    transaction as the INSERT."""
-
-    def __init__(
-        self, engine: AsyncEngine, *, clock: Clock, lease_name: str = LEADER_LEASE
-    ) -> None:
-        super().__init__(engine, clock=clock)
-        self._lease_name = lease_name
+    """`record_sends` is fenced per shard: every intent's epoch must equal its shard's current
+    epoch with a holder (or be 0 while the shard has no row, i.e. no claim ever ran), checked in
+    the same transaction as the INSERT. One stale intent refuses the whole batch: nothing is
+    written, and StaleEpoch names the stale shards so the caller drops just those."""
 
     async def in_flight(self, vehicle_ids: Sequence[str]) -> dict[str, CommandIntent]:
         query = (
@@ -46,13 +38,12 @@ class SqlCommandIntentStore(Repository):
         return {row.vehicle_id: _intent(row) for row in rows}  # the newest wins
 
     async def record_sends(
-        self, sends: Sequence[CommandIntent], *, epoch: int, at: datetime
+        self, sends: Sequence[CommandIntent], *, at: datetime
     ) -> list[CommandIntent]:
         rows = [
             {
                 **_values(intent),
                 "status": IntentStatus.SENT.value,
-                "epoch": epoch,
                 "sent_at": at,
                 "attempts": 1,
                 "created_at": intent.created_at or at,
@@ -61,15 +52,24 @@ class SqlCommandIntentStore(Repository):
         ]
         if not rows:
             return []
-        lease_epoch = select(leases.c.epoch).where(leases.c.name == self._lease_name)
+        shards = sorted({intent.shard for intent in sends})
+        fence = (
+            select(shard_leases.c.shard, shard_leases.c.holder, shard_leases.c.epoch)
+            .where(shard_leases.c.shard.in_(shards))
+            .order_by(shard_leases.c.shard)
+        )
         if self.dialect == "postgresql":
-            # A takeover updates this row: it waits for these intents, then sees them in flight.
-            lease_epoch = lease_epoch.with_for_update(read=True)
+            # A takeover updates these rows: it waits for these intents, then sees them in flight.
+            fence = fence.with_for_update(read=True)
         written: list[CommandIntent] = []
         async with self._tx() as conn:
-            current = (await conn.execute(lease_epoch)).scalar_one_or_none() or 0
-            if current != epoch:
-                raise StaleEpoch(f"epoch {epoch} is not the current leader's; nothing sent")
+            current = {row.shard: row for row in (await conn.execute(fence)).all()}
+            stale = sorted({i.shard for i in sends if not _fenced(i, current.get(i.shard))})
+            if stale:
+                raise StaleEpoch(
+                    f"the epochs of shards {stale} are no longer current; nothing sent",
+                    shards=tuple(stale),
+                )
             for batch in chunks(rows, _BATCH_ROWS):
                 stmt = (
                     self._insert(intents)
@@ -117,6 +117,12 @@ class SqlCommandIntentStore(Repository):
         )
         async with self._tx() as conn:
             return [_intent(row) for row in (await conn.execute(query)).all()]
+
+
+def _fenced(intent: CommandIntent, lease: Any) -> bool:
+    if lease is None:
+        return intent.epoch == 0
+    return lease.holder is not None and intent.epoch == lease.epoch
 
 
 def _values(intent: CommandIntent) -> dict[str, Any]:

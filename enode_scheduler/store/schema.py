@@ -201,6 +201,8 @@ class CommandIntentRow(Base):
     action: Mapped[str] = mapped_column(String(8))
     reason: Mapped[str] = mapped_column(Text)
     epoch: Mapped[int] = mapped_column(Integer)
+    # The shard of `user_id` when written: `epoch` is that shard's fencing epoch.
+    shard: Mapped[int] = mapped_column(Integer, server_default="0")
     status: Mapped[str] = mapped_column(String(16))
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime]
@@ -209,11 +211,30 @@ class CommandIntentRow(Base):
     error: Mapped[str | None] = mapped_column(Text)
 
 
-class LeaseRow(Base):
-    __tablename__ = "leases"
+class ReplicaRow(Base):
+    """A running replica's heartbeat (database time), so the others can split the shards."""
 
-    name: Mapped[str] = mapped_column(String(64), primary_key=True)
-    holder: Mapped[str] = mapped_column(String(255))
+    __tablename__ = "replicas"
+
+    holder: Mapped[str] = mapped_column(String(255), primary_key=True)
+    started_at: Mapped[datetime]
+    heartbeat_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    shards_owned: Mapped[int] = mapped_column(Integer)
+    cars: Mapped[int] = mapped_column(Integer)
+
+
+class ShardLeaseRow(Base):
+    """Who may send commands for a shard's users until when; `epoch` fences the commands.
+
+    One row per shard, created by the first claim; a free shard has no holder. The epoch grows
+    with every change of holder and is never reset.
+    """
+
+    __tablename__ = "shard_leases"
+
+    shard: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    holder: Mapped[str | None] = mapped_column(String(255))
     epoch: Mapped[int] = mapped_column(Integer)
     expires_at: Mapped[datetime]
 
@@ -347,7 +368,8 @@ schedules_table = _table(ScheduleRow)
 price_slots_table = _table(PriceSlotRow)
 co2_slots_table = _table(Co2SlotRow)
 command_intents_table = _table(CommandIntentRow)
-leases_table = _table(LeaseRow)
+replicas_table = _table(ReplicaRow)
+shard_leases_table = _table(ShardLeaseRow)
 overrides_table = _table(OverrideRow)
 rate_gates_table = _table(RateGateRow)
 token_key_check_table = _table(TokenKeyCheckRow)

@@ -11,6 +11,7 @@ from enode_scheduler.config import DatabaseSettings
 from enode_scheduler.planner.models import Slot
 from enode_scheduler.prices.file import FilePriceSource
 from enode_scheduler.records import PlanRecord, UserTokens
+from enode_scheduler.shards import shard_of
 from enode_scheduler.store import open_store
 from tests.e2e.harness import Daemon, Sim, Timeline, write_config
 
@@ -49,6 +50,17 @@ CARS = (
     Car("e2e-bmw", "BMW", 42.2, 60.0, 80.0),
 )
 USER = "e2e-user"
+# Two shards for the replica tests: every car is the user's, in shard 0, which the first replica to
+# claim keeps when a second one joins (a replica keeps its lowest shards), so the cars stay with
+# one replica until it fails and the other replica holds a shard without cars.
+HA_SHARDS = 2
+USER_SHARD = shard_of(USER, HA_SHARDS)
+assert USER_SHARD == 0, "the replica tests expect the cars in shard 0"
+
+
+def gained_user_shard(daemon: Daemon) -> bool:
+    """The daemon took the shard of the user's cars (logged `shards_gained`)."""
+    return any(USER_SHARD in e["shards"] for e in daemon.events("shards_gained"))
 
 
 class Night:
@@ -61,6 +73,7 @@ class Night:
         database_url: str | None,
         cars: tuple[Car, ...] = CARS,
         speed: float = SPEED,
+        shards: int | None = None,
     ) -> None:
         self.tmp = tmp
         self.database_url = database_url
@@ -75,7 +88,7 @@ class Night:
             )  # fmt: skip
         self.config = write_config(
             tmp / "config.toml", self.sim, state_dir=tmp, database_url=database_url,
-            scheduler=SCHEDULER,
+            scheduler=SCHEDULER if shards is None else {**SCHEDULER, "shards": shards},
         )  # fmt: skip
         self.daemons: list[Daemon] = []
 

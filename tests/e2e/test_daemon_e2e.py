@@ -28,10 +28,13 @@ from tests.e2e.scenario import (
     CARS,
     COMMAND_DELAY_S,
     DEADLINE,
+    HA_SHARDS,
     POWER_KW,
     SCHEDULER,
+    USER_SHARD,
     Car,
     Night,
+    gained_user_shard,
 )
 
 pytestmark = pytest.mark.e2e
@@ -216,44 +219,47 @@ async def test_429_storm_and_bad_data_are_absorbed(sqlite_night: Night) -> None:
 
 
 @pytest.mark.postgres
-async def test_two_daemons_one_leader_takeover_within_ttl_and_fencing(
+async def test_two_daemons_share_the_shards_takeover_within_ttl_and_fencing(
     tmp_path: Path, pg_url: str
 ) -> None:
-    night = Night(tmp_path, database_url=pg_url)
+    night = Night(tmp_path, database_url=pg_url, shards=HA_SHARDS)
     try:
         await night.seed()
         one, two = night.start_daemon("one"), night.start_daemon("two")
         await until(
-            lambda: bool(one.events("leadership_gained") or two.events("leadership_gained")),
-            timeout_s=20, what="a leader",
+            lambda: gained_user_shard(one) or gained_user_shard(two),
+            timeout_s=20, what="an owner of the cars' shard",
         )  # fmt: skip
-        leader, standby = (one, two) if one.events("leadership_gained") else (two, one)
-        await until(lambda: bool(leader.events("command_sent")), timeout_s=30, what="a command")
-        assert standby.events("command_sent") == []
+        owner, other = (one, two) if gained_user_shard(one) else (two, one)
+        await until(lambda: bool(owner.events("command_sent")), timeout_s=30, what="a command")
+        # The other replica holds the other shard, without cars: it sends nothing.
+        await until(lambda: bool(other.events("shards_gained")), timeout_s=15, what="its share")
+        assert not gained_user_shard(other)
+        assert other.events("command_sent") == []
         loop = asyncio.get_running_loop()
-        leader.kill()
+        owner.kill()
         killed_at = loop.time()
-        await until(
-            lambda: bool(standby.events("leadership_gained")), timeout_s=15, what="takeover"
-        )
+        await until(lambda: gained_user_shard(other), timeout_s=15, what="takeover")
         ttl_s = float(SCHEDULER["lease_ttl_s"])
         assert loop.time() - killed_at <= ttl_s + ttl_s / 3 + 2.0
         third = night.start_daemon("three")
         await until(lambda: bool(third.events("daemon_started")), timeout_s=20, what="third")
-        os.kill(standby.proc.pid, signal.SIGSTOP)  # a leader paused mid-flight (GC, VM freeze)
+        os.kill(other.proc.pid, signal.SIGSTOP)  # paused mid-flight (GC, VM freeze)
+        await until(lambda: gained_user_shard(third), timeout_s=15, what="takeover 2")
+        sent_before = len(other.events("command_sent"))
+        lost_before = len(other.events("shards_lost"))
+        os.kill(other.proc.pid, signal.SIGCONT)
         await until(
-            lambda: bool(third.events("leadership_gained")), timeout_s=15, what="takeover 2"
-        )
-        sent_before = len(standby.events("command_sent"))
-        os.kill(standby.proc.pid, signal.SIGCONT)
-        await until(
-            lambda: bool(standby.events("leadership_lost") or standby.events("leadership_fenced")),
-            timeout_s=10, what="the old leader noticing",
+            lambda: len(other.events("shards_lost")) > lost_before,
+            timeout_s=10, what="the paused replica noticing",
         )  # fmt: skip
         await asyncio.sleep(1.0)
-        assert len(standby.events("command_sent")) == sent_before
-        epochs = {e["epoch"] for e in third.events("leadership_gained")}
-        assert epochs == {3}
+        assert len(other.events("command_sent")) == sent_before
+        # Each takeover raised the shard's fencing epoch: first owner 1, then 2, then 3.
+        async with open_store(DatabaseSettings(url=pg_url), state_dir=tmp_path) as store:
+            leases = {lease.shard: lease for lease in await store.shards.leases()}
+        assert leases[USER_SHARD].epoch == 3
+        assert {e["holder"] for e in third.events("shards_gained")} == {leases[USER_SHARD].holder}
         sent = await sent_intents(night)
         assert len(sent) == sum(len(night.sim.commands(c.vehicle_id)) for c in CARS)
     finally:

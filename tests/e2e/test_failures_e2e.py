@@ -27,7 +27,7 @@ from tests.e2e.harness import (
     sim_time,
     until,
 )
-from tests.e2e.scenario import DEADLINE, SCHEDULER, Car, Night
+from tests.e2e.scenario import DEADLINE, HA_SHARDS, SCHEDULER, Car, Night, gained_user_shard
 from tests.e2e.test_daemon_e2e import END, assert_targets_met, sent_intents
 
 pytestmark = [pytest.mark.e2e, pytest.mark.postgres]
@@ -118,24 +118,22 @@ async def test_postgres_refusing_connections_on_a_single_replica(
 async def test_a_standby_takes_over_when_the_leaders_database_refuses(
     tmp_path: Path, proxy: DbProxy, pg_url: str
 ) -> None:
-    night = Night(tmp_path, database_url=proxy.url, speed=SPEED)
+    night = Night(tmp_path, database_url=proxy.url, speed=SPEED, shards=HA_SHARDS)
     try:
         await night.seed()
         leader = night.start_daemon("leader")
-        await until(lambda: bool(leader.events("leadership_gained")), timeout_s=30, what="lead")
+        await until(lambda: gained_user_shard(leader), timeout_s=30, what="lead")
         direct = tmp_path / "direct.toml"
         direct.write_text(night.config.read_text().replace(proxy.url, pg_url))
         night.config, proxied = direct, night.config
         standby = night.start_daemon("standby")
         night.config = proxied
         await until(lambda: bool(standby.events("daemon_started")), timeout_s=30, what="standby")
-        assert standby.events("leadership_gained") == []
+        assert not gained_user_shard(standby)  # it holds at most the shard without cars
 
         await proxy.refuse()
         cut_at = time.monotonic()
-        await until(
-            lambda: bool(standby.events("leadership_gained")), timeout_s=15, what="takeover"
-        )
+        await until(lambda: gained_user_shard(standby), timeout_s=15, what="takeover")
         # The bound docs/operations.md states: TTL + a renewal interval (TTL/3), plus the
         # processes' own latency on a busy machine.
         assert time.monotonic() - cut_at <= TTL_S + TTL_S / 3 + 2.0
@@ -168,7 +166,7 @@ SLOW_POST_S = 5.0
 async def test_a_leader_paused_past_its_lease_while_commands_wait_sends_nothing(
     tmp_path: Path, pg_url: str
 ) -> None:
-    night = Night(tmp_path, database_url=pg_url, cars=URGENT, speed=PAUSE_SPEED)
+    night = Night(tmp_path, database_url=pg_url, cars=URGENT, speed=PAUSE_SPEED, shards=HA_SHARDS)
     try:
         await night.seed()
         # Prices known before the start: the first step plans all three cars together, so their
@@ -188,14 +186,14 @@ async def test_a_leader_paused_past_its_lease_while_commands_wait_sends_nothing(
              "delay_s": SLOW_POST_S},
         )  # fmt: skip
         old = night.start_daemon("old")
-        await until(lambda: bool(old.events("leadership_gained")), timeout_s=30, what="lead")
+        await until(lambda: gained_user_shard(old), timeout_s=30, what="lead")
         new = night.start_daemon("new")
         await until(lambda: bool(new.events("daemon_started")), timeout_s=30, what="standby")
         await until(lambda: bool(night.sim.log("/vehicles/e2e")), timeout_s=10, what="reads")
         # Paused while its first command is with the vendor and two more wait behind it.
         await asyncio.sleep(1.0)
         os.kill(old.proc.pid, signal.SIGSTOP)
-        await until(lambda: bool(new.events("leadership_gained")), timeout_s=15, what="takeover")
+        await until(lambda: gained_user_shard(new), timeout_s=15, what="takeover")
         await asyncio.sleep(TTL_S)
         os.kill(old.proc.pid, signal.SIGCONT)
         await until(

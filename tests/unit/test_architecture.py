@@ -43,3 +43,10 @@ def test_the_check_sees_a_third_party_import(
     assert _third_party_imports("probe_pkg", "probe_pkg.planner") == {
         "probe_pkg.planner.solve imports httpx"
     }
+
+
+def test_shards_is_a_leaf_of_the_standard_library_only() -> None:
+    # Every process (daemon, CLI, benchmarks) must agree on a user's shard without other imports.
+    graph = grimp.build_graph("enode_scheduler", include_external_packages=True, cache_dir=None)
+    imported = graph.find_modules_directly_imported_by("enode_scheduler.shards")
+    assert {name.split(".")[0] for name in imported} <= sys.stdlib_module_names

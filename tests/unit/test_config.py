@@ -67,6 +67,18 @@ BAD_CONFIGS = [
         "config.toml: enode.max_requests_per_s: must be positive (a rate per second)",
     ),
     (
+        "too-many-shards",
+        "[scheduler]\nshards = 5000",
+        {},
+        "config.toml: scheduler.shards: must be less than or equal to 4096",
+    ),
+    (
+        "no-shards",
+        "[scheduler]\nshards = 0",
+        {},
+        "config.toml: scheduler.shards: must be greater than or equal to 1",
+    ),
+    (
         "fraction-for-integer",
         "[database]\npool_size = 1.5",
         {},

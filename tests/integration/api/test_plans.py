@@ -217,8 +217,8 @@ async def test_schedule_explained_with_last_day_of_commands(seeded: Api) -> None
         )
         for key, age_h in (("old", 30), ("new", 2))
     ]
-    # No leader lease is taken here, so epoch 0 is the current one.
-    await seeded.deps.intents.record_sends(sent, epoch=0, at=NOW - timedelta(hours=30))
+    # No shard is claimed here, so epoch 0 is the current one.
+    await seeded.deps.intents.record_sends(sent, at=NOW - timedelta(hours=30))
     await seeded.deps.intents.record_outcomes(["old", "new"], {}, at=NOW)
     r = await seeded.client.get("/v1/vehicles/veh-1/schedule", headers=READ)
     assert r.status_code == 200, r.text

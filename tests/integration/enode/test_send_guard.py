@@ -22,13 +22,17 @@ async def test_a_refused_guard_drops_the_command_before_it_leaves(
     await client.set_charging("alice", vehicle, ChargeAction.START)
     assert _posts(sim) == 1
 
-    def expired() -> None:
+    asked: list[str | None] = []
+
+    def expired(user_id: str | None) -> None:
+        asked.append(user_id)
         raise LostLeadership("lease may have expired")
 
     client.guard_commands(expired)
     with pytest.raises(LostLeadership):
         await client.set_charging("alice", vehicle, ChargeAction.STOP)
     assert _posts(sim) == 1
+    assert asked == ["alice"]  # the guard checks the shard of the command's own user
     # Reads (and link or unlink calls) stay open to a standby.
     assert (await client.get_vehicle("alice", vehicle)).vehicle_id == vehicle
     client.guard_commands(None)

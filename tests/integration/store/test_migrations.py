@@ -22,7 +22,6 @@ TABLES = {
     "schedules",
     "price_slots",
     "command_intents",
-    "leases",
     "vehicle_overrides",
     "co2_slots",
     "charging_locations",
@@ -33,6 +32,8 @@ TABLES = {
     "rate_gates",
     "token_key_check",
     "link_states",
+    "replicas",
+    "shard_leases",
 }
 
 

@@ -14,7 +14,6 @@ from sqlalchemy.exc import IntegrityError
 
 from enode_scheduler.config import DatabaseSettings
 from enode_scheduler.exceptions import SchemaOutdated, StoreError, TokenDecryptError
-from enode_scheduler.ports import LEADER_LEASE
 from enode_scheduler.records import UserTokens
 from enode_scheduler.store import open_store
 from enode_scheduler.store.crypto import KEY_FILE_NAME, generate_key
@@ -110,23 +109,6 @@ async def test_datetimes_come_back_aware_utc(empty_db_url: str, tmp_path: Path) 
         assert tokens.expires_at.utcoffset() == timedelta(0)
         with pytest.raises(StoreError, match="naive datetime"):
             await store.tokens.save_tokens("u2", UserTokens("a", None, datetime(2026, 1, 1)))
-
-
-async def test_concurrent_acquire_gives_one_leader(empty_db_url: str, tmp_path: Path) -> None:
-
-    async with (
-        open_store(settings(empty_db_url), state_dir=tmp_path) as one,
-        open_store(settings(empty_db_url), state_dir=tmp_path) as two,
-    ):
-        leases = await asyncio.gather(
-            *(
-                s.leases.acquire(LEADER_LEASE, holder=f"h{i}", ttl_s=30)
-                for i, s in enumerate([one, two] * 4)
-            )
-        )
-    winners = {lease.holder for lease in leases if lease is not None}
-    assert len(winners) == 1
-    assert all(lease.epoch == 1 for lease in leases if lease is not None)
 
 
 async def test_replicas_auto_migrating_together_both_start(

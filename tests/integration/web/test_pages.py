@@ -95,10 +95,9 @@ async def _seed(store: InMemoryStore) -> None:
         await store.schedules.save_schedules([ScheduleRecord(vid, schedule, DEADLINE, NOW)])
     await store.prices.upsert_slots("NO1", _slots())
     await store.intensity.upsert_intensity("NO", _intensity())
-    # No lease is taken here, so epoch 0 is the leader's.
+    # No shard is claimed here, so epoch 0 is the current one.
     await store.intents.record_sends(
         [CommandIntent("k1", "car-ok", "alice", ChargeAction.START, "window_start", epoch=0)],
-        epoch=0,
         at=NOW,
     )
 

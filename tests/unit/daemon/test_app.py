@@ -77,7 +77,13 @@ async def test_daemon_serves_health_notifies_systemd_and_stops_cleanly(
             # No `[[api.tokens]]` configured: the API is served but closed.
             closed = await http.get("/v1/vehicles/car-1/plan")
         assert ready.status_code == 200
-        assert ready.json()["leader"] is True
+        # SQLite: the one process holds every shard through the same leases as on PostgreSQL.
+        assert ready.json() == {
+            "ready": True, "leader": True, "coordinator": True, "holder": "test",
+            "shards_owned": 256, "shards_total": 256, "vehicles": 1, "cars": 1,
+        }  # fmt: skip
+        assert "enode_scheduler_shards_owned 256" in metrics
+        assert 'enode_scheduler_replica_info{holder="test"} 1' in metrics
         assert closed.status_code == 401
         assert 'enode_scheduler_commands_sent_total{action="STOP"} 1' in metrics
         assert "enode_scheduler_enode_requests_total" in metrics

@@ -122,6 +122,16 @@ async def test_pacer_does_not_bank_idle_time() -> None:
     assert pacer.reserve_s() == pytest.approx(0.5)
 
 
+def test_pacer_takes_a_new_rate_for_the_next_reservations() -> None:
+    # A replica's share of the fleet's rate changes with the shards it owns.
+    clock = FakeClock(START)
+    pacer = Pacer(clock, max_requests_per_s=4.0)
+    assert pacer.reserve_s() == 0.0
+    pacer.set_rate(1.0)
+    assert pacer.max_requests_per_s == pytest.approx(1.0)
+    assert [pacer.reserve_s() for _ in range(2)] == pytest.approx([0.25, 1.25])
+
+
 async def test_late_success_does_not_reopen_a_closed_gate() -> None:
     clock = FakeClock(START)
     book = _book(clock)

@@ -11,7 +11,6 @@ import pytest
 from enode_scheduler.clock import FakeClock
 from enode_scheduler.config import SchedulerSettings
 from enode_scheduler.planner import next_deadline, plan
-from enode_scheduler.ports import LEADER_LEASE
 from enode_scheduler.records import (
     ChargeAction,
     IntentStatus,
@@ -33,6 +32,7 @@ from tests.unit.service.test_reconciler import (
     intents,
     night_prices,
     outside_windows_s,
+    own_every_shard,
 )
 
 CHARGER_SETTINGS = SETTINGS.model_copy(update={"charger_assumed_kw": 11.0})
@@ -55,7 +55,7 @@ async def make_world(
     if stores is None:
         stores = InMemoryStore.create(clock=clock)
         await stores.prices.upsert_slots(ZONE, night_prices(START, hours=24 * 5))
-        await stores.leases.acquire(LEADER_LEASE, holder="me", ttl_s=30 * 24 * 3600)
+        await own_every_shard(stores, settings)
     schedules = RecordingSchedules(stores.schedules)
     ports = Ports(
         enode, stores.vehicles, stores.plans, schedules, stores.intents, stores.prices,

@@ -14,7 +14,14 @@ from enode_scheduler.service import Ports, Reconciler
 from enode_scheduler.service.outcome import effective_target, outlook, plan_outcome
 from enode_scheduler.testing import InMemoryPriceSlotStore
 from tests.fakes import FakeCar
-from tests.unit.service.test_reconciler import SETTINGS, TOMORROW_7, ZONE, World, make_world
+from tests.unit.service.test_reconciler import (
+    SETTINGS,
+    TOMORROW_7,
+    ZONE,
+    World,
+    every_shard,
+    make_world,
+)
 
 DEADLINE = datetime(2026, 1, 6, 6, tzinfo=UTC)
 PLAN = PlanRecord("v1", "u1", 80.0, deadline=DEADLINE)
@@ -146,7 +153,7 @@ async def test_waiting_for_prices_is_quiet_until_the_first_fetch_finished() -> N
     await world.add_plan("v1", target=70.0, deadline=TOMORROW_7)
     await world.rec.load(now=world.clock.now())
     with capture_logs() as logs:
-        await world.rec.step(now=world.clock.now(), epoch=1)
+        await world.rec.step(now=world.clock.now(), epochs=every_shard(1))
     assert "plan_waiting_for_prices" not in [e["event"] for e in logs]
     world.rec.prices_fetched()
     await world.clock.advance(3600)

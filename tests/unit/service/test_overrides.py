@@ -10,7 +10,15 @@ from enode_scheduler.planner import next_deadline, plan
 from enode_scheduler.records import OverrideKind, OverrideRecord
 from enode_scheduler.service import Ports, Reconciler
 from tests.fakes import FakeCar
-from tests.unit.service.test_reconciler import SETTINGS, START, TOMORROW_7, ZONE, World, make_world
+from tests.unit.service.test_reconciler import (
+    SETTINGS,
+    START,
+    TOMORROW_7,
+    ZONE,
+    World,
+    every_shard,
+    make_world,
+)
 
 
 async def override_world(car: FakeCar) -> World:
@@ -69,7 +77,7 @@ async def test_reconcile_soon_ignores_an_unplanned_car_and_polls_a_planned_one()
     world = await override_world(FakeCar("v1", "u1", soc_percent=40.0))
     await world.add_plan("v1", target=70.0, deadline=TOMORROW_7)
     await world.rec.load(now=START)
-    await world.rec.step(now=START, epoch=1)
+    await world.rec.step(now=START, epochs=every_shard(1))
     later = START + timedelta(minutes=1)
     assert world.rec.next_wake(now=later) > later
     assert await world.rec.reconcile_soon("nope", now=later) is False

@@ -20,7 +20,6 @@ from enode_scheduler.exceptions import (
 )
 from enode_scheduler.planner import next_deadline, plan
 from enode_scheduler.planner.models import Goal, Schedule, Slot, VehicleState
-from enode_scheduler.ports import LEADER_LEASE
 from enode_scheduler.records import (
     CarStatus,
     ChargeAction,
@@ -30,12 +29,27 @@ from enode_scheduler.records import (
     PlanStatus,
 )
 from enode_scheduler.service import Ports, Reconciler
+from enode_scheduler.service.model import EpochOf
+from enode_scheduler.shards import shard_of
 from enode_scheduler.testing import InMemoryStore
 from tests.fakes import FakeCar, FakeEnode, RecordingSchedules
 
 START = datetime(2024, 1, 10, 12, 0, tzinfo=UTC)
 ZONE = "NO2"
 SETTINGS = SchedulerSettings(deadline_margin_s=0, verify_delay_s=60, poll_near_boundary_s=60)
+
+
+def every_shard(epoch: int | None) -> EpochOf | None:
+    """The same epoch for every shard (one process owns the fleet); None: send nothing."""
+    if epoch is None:
+        return None
+    return lambda shard: epoch
+
+
+async def own_every_shard(stores: InMemoryStore, settings: SchedulerSettings = SETTINGS) -> None:
+    """Claim every shard for "me" (epoch 1 on a fresh store), for a month of fake time."""
+    total = settings.shards
+    await stores.shards.claim("me", wanted=total, total=total, ttl_s=30 * 24 * 3600)
 
 
 def night_prices(start: datetime, hours: int = 72) -> list[Slot]:
@@ -63,7 +77,7 @@ class World:
     async def run(self, *, hours: float, epoch: int | None = 1) -> None:
         until = self.clock.now() + timedelta(hours=hours)
         while self.clock.now() < until:
-            await self.rec.step(now=self.clock.now(), epoch=epoch)
+            await self.rec.step(now=self.clock.now(), epochs=every_shard(epoch))
             wake = self.rec.next_wake(now=self.clock.now())
             await self.clock.advance_to(
                 min(max(wake, self.clock.now() + timedelta(seconds=1)), until)
@@ -94,8 +108,8 @@ async def make_world(cars: Sequence[FakeCar], settings: SchedulerSettings = SETT
     enode = FakeEnode(clock, cars)
     stores = InMemoryStore.create(clock=clock)
     await stores.prices.upsert_slots(ZONE, night_prices(START))
-    # Epoch 1: this test process leads unless a test says otherwise.
-    await stores.leases.acquire(LEADER_LEASE, holder="me", ttl_s=30 * 24 * 3600)
+    # Epoch 1 on every shard: this test process owns the fleet unless a test says otherwise.
+    await own_every_shard(stores, settings)
     schedules = RecordingSchedules(stores.schedules)
     ports = Ports(enode, stores.vehicles, stores.plans, schedules, stores.intents, stores.prices)
     rec = Reconciler(
@@ -178,16 +192,15 @@ async def test_stale_epoch_stops_the_step_before_anything_is_sent() -> None:
     await world.run(hours=12, epoch=1)
     assert world.enode.commands == []
     # Another process took over while this one was paused; its next send must be refused.
-    lease = await world.stores.leases.current(LEADER_LEASE)
-    assert lease is not None
-    await world.stores.leases.release(lease)
-    taken = await world.stores.leases.acquire(LEADER_LEASE, holder="new", ttl_s=3600)
-    assert taken is not None
-    assert taken.epoch == 2
-    with pytest.raises(LostLeadership):
+    await world.stores.shards.release("me")
+    total = SETTINGS.shards
+    taken = await world.stores.shards.claim("new", wanted=total, total=total, ttl_s=3600)
+    assert {lease.epoch for lease in taken} == {2}
+    with pytest.raises(LostLeadership) as lost:
         await world.run(hours=6, epoch=1)
+    assert lost.value.shards == (shard_of("u1", total),)  # only the car's own shard
     assert world.enode.commands == []
-    # The fenced write refused the whole batch: no intent of the old leader is left behind.
+    # The fenced write refused the whole batch: no intent of the old owner is left behind.
     assert await intents(world) == []
 
 
@@ -319,7 +332,7 @@ async def step_strictly(world: World, *, hours: float) -> int:
     """Step like the daemon does, failing if the reconciler ever asks to wake in the past."""
     until, steps = world.clock.now() + timedelta(hours=hours), 0
     while world.clock.now() < until:
-        await world.rec.step(now=world.clock.now(), epoch=1)
+        await world.rec.step(now=world.clock.now(), epochs=every_shard(1))
         steps += 1
         wake = world.rec.next_wake(now=world.clock.now())
         assert wake > world.clock.now(), f"the loop would spin at {world.clock.now()}"
@@ -467,7 +480,7 @@ async def test_a_fleet_wide_pass_goes_in_bounded_steps_at_once() -> None:
     await world.rec.load(now=START)
     polled = []
     for _ in range(3):
-        polled.append((await world.rec.step(now=START, epoch=1)).polled)
+        polled.append((await world.rec.step(now=START, epochs=every_shard(1))).polled)
         if sum(polled) < 5:
             # The rest are still due: the loop goes on without waiting.
             assert world.rec.next_wake(now=START) == START

@@ -41,7 +41,6 @@ from rich.table import Table
 from benchmarks import fleet_measure as measure
 from benchmarks.fleet_replicas import ReplicaFault
 from benchmarks.fleet_run import (
-    MARGIN_S,
     OUTAGE_AFTER_S,
     OUTAGE_S,
     POLL_UNPLUGGED_S,
@@ -54,6 +53,7 @@ from benchmarks.fleet_run import (
 )
 from benchmarks.fleet_scenario import CHARGER_SHARE, SESSIONS, START, FleetCar
 from enode_scheduler.config import SchedulerSettings
+from enode_scheduler.shards import shard_of
 
 DEFAULT_POSTGRES = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
 KEYS = (
@@ -105,7 +105,7 @@ def goals(observed: Observed) -> tuple[int, int]:
     outages += [_unowned(observed, strike) for strike in observed.strikes]
     return measure.goals(
         observed.cars, observed.soc_at_plug_out, observed.run,
-        notice_s=POLL_UNPLUGGED_S, margin_s=MARGIN_S, outages=outages,
+        notice_s=POLL_UNPLUGGED_S, margin_s=observed.margin_s, outages=outages,
     )  # fmt: skip
 
 
@@ -114,17 +114,10 @@ def _unowned(observed: Observed, strike: Strike) -> measure.Outage:
     taken = strike.taken.at if strike.taken else observed.run.end
 
     def owned(car: FleetCar) -> bool:
-        return shard_of_user(car.user_id, shards) in strike.shards
+        # The fleet has no sites: a user's shard key is its id.
+        return shard_of(car.user_id, shards) in strike.shards
 
     return owned, measure.Span(strike.at, taken)
-
-
-def shard_of_user(user_id: str, shards: int) -> int:
-    if shards == 1:
-        return 0  # one leader lease: the leader owns every car
-    from enode_scheduler.shards import shard_of  # only there with shard leases
-
-    return shard_of(user_id, shards)
 
 
 def _shards_moved(observed: Observed) -> int | None:

@@ -2,8 +2,7 @@
 
 The database is polled rather than the daemons' `shards_gained` logs because it times an owner
 change on the clock the fencing uses: a shard has a live owner while its row's expiry is after the
-database's `now()`, the test a claim makes. Before shard leases existed, the one leader lease
-stands for a single shard that owns every car.
+database's `now()`, the test a claim makes.
 """
 
 from __future__ import annotations
@@ -22,7 +21,6 @@ from enode_scheduler.clock import Clock
 
 POLL_S = 0.1
 SHARDS_SQL = "SELECT shard, holder, expires_at > now() AS live FROM shard_leases"
-LEADER_SQL = "SELECT 0 AS shard, holder, expires_at > now() AS live FROM leases WHERE name = $1"
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,27 +126,20 @@ class LeaseHistory:
 class LeaseWatcher:
     """Polls the lease rows until cancelled, recording into `history`."""
 
-    def __init__(self, database_url: str, clock: Clock, *, shards: int, leader_lease: str) -> None:
+    def __init__(self, database_url: str, clock: Clock, *, shards: int) -> None:
         url = make_url(database_url)
         self._dsn = url.set(drivername="postgresql").render_as_string(hide_password=False)
         self._clock = clock
-        self._total = shards
-        self._leader_lease = leader_lease
-        self.history = LeaseHistory()
+        self.history = LeaseHistory(shards=shards)
 
     async def run(self) -> None:
         conn = await asyncpg.connect(self._dsn)
         try:
-            sharded = await conn.fetchval("SELECT to_regclass('shard_leases') IS NOT NULL")
-            self.history.shards = self._total if sharded else 1
             previous = Poll(time.monotonic(), self._clock.now())
             while True:
                 poll = Poll(time.monotonic(), self._clock.now())
                 try:
-                    if sharded:
-                        rows = await conn.fetch(SHARDS_SQL)
-                    else:
-                        rows = await conn.fetch(LEADER_SQL, self._leader_lease)
+                    rows = await conn.fetch(SHARDS_SQL)
                 except (asyncpg.PostgresError, OSError):
                     self.history.failed_polls += 1
                 else:

@@ -38,7 +38,6 @@ from benchmarks.fleet_scenario import (
     read_sessions,
 )
 from enode_scheduler.config import DatabaseSettings, SchedulerSettings
-from enode_scheduler.ports import LEADER_LEASE
 from enode_scheduler.records import PlanRecord, UserTokens
 from enode_scheduler.store import open_store
 from tests.e2e.dbproxy import TcpProxy
@@ -50,9 +49,9 @@ from tests.e2e.harness import (
     write_config,
 )
 
-SCHEDULER: dict[str, Any] = {"plans_refresh_s": 60, "deadline_margin_s": 900}
-POLL_UNPLUGGED_S = 3600.0  # the daemon's default, used to judge which goals were feasible
 MARGIN_S = 900.0
+SCHEDULER: dict[str, Any] = {"plans_refresh_s": 60, "deadline_margin_s": MARGIN_S}
+POLL_UNPLUGGED_S = 3600.0  # the daemon's default, used to judge which goals were feasible
 # One vendor's cloud answers 429 for half an hour, an hour into the run.
 RATE_LIMITED_VENDOR = "BMW"
 OUTAGE_AFTER_S = 3600.0
@@ -79,6 +78,7 @@ class Observed:
     late_events_s: float = 0.0
     replans: list[dict[str, Any]] = field(default_factory=list)
     extensions: list[dict[str, Any]] = field(default_factory=list)
+    margin_s: float = MARGIN_S  # the planner's deadline margin in this run
     replicas: int = 1
     replica_cpu_s: list[float] = field(default_factory=list)
     replica_rss_mb: list[float] = field(default_factory=list)
@@ -192,7 +192,8 @@ async def _run(
     group: list[Replica] = []
     proxies: list[TcpProxy] = []
     watching: asyncio.Task[None] | None = None
-    observed = Observed(cars, run, speed, replicas=setup.replicas)
+    margin_s = float(setup.scheduler["deadline_margin_s"])
+    observed = Observed(cars, run, speed, margin_s=margin_s, replicas=setup.replicas)
     chargers = {c.charger_id: c.vehicle_id for c in cars if c.charger_id is not None}
     try:
         async with httpx.AsyncClient(base_url=sim.info["control_url"], timeout=60) as control:
@@ -212,10 +213,8 @@ async def _run(
                 replica.start(timeline)
             watcher = None
             if database_url is not None:
-                shards = int(setup.scheduler.get("shards", _default_shards()))
-                watcher = LeaseWatcher(
-                    database_url, timeline.clock(), shards=shards, leader_lease=LEADER_LEASE
-                )
+                shards = int(setup.scheduler.get("shards", SchedulerSettings().shards))
+                watcher = LeaseWatcher(database_url, timeline.clock(), shards=shards)
                 observed.leases = watcher.history
                 watching = asyncio.create_task(watcher.run(), name="lease-watcher")
             _say_setup(timeline, run.start, began_s=began_s, budget_s=setup_s)
@@ -259,11 +258,6 @@ def _say_setup(timeline: Timeline, start: datetime, *, began_s: float, budget_s:
         f"fleet: set up in {time.time() - began_s:.0f} s of {budget_s:.0f} s; "
         f"daemons started, the window opens in {spare_s:.0f} s\n"
     )
-
-
-def _default_shards() -> int:
-    # Before shard leases existed, the setting did not either: the one leader lease is watched.
-    return int(getattr(SchedulerSettings(), "shards", 1))
 
 
 async def _proxies(sim: Sim, count: int) -> list[TcpProxy]:
@@ -444,9 +438,9 @@ async def _observe(
 
 
 class _Striker:
-    """Carries out the run's replica fault: the replica owning the most shards (the leader, with
-    one leader lease) is killed or paused once the window reaches the fault's fraction, and
-    restarted or resumed `for_s` wall seconds later."""
+    """Carries out the run's replica fault: the replica owning the most shards is killed or
+    paused once the window reaches the fault's fraction, and restarted or resumed `for_s` wall
+    seconds later."""
 
     def __init__(
         self,
@@ -494,7 +488,10 @@ class _Striker:
             fault.kind, victim.index, victim.holder, time.monotonic(), now,
             frozenset(owned[victim.index]),
         )  # fmt: skip
-        victim.kill() if fault.kind == "kill" else victim.pause()
+        if fault.kind == "kill":
+            victim.kill()
+        else:
+            victim.pause()
         self._observed.strikes.append(strike)
         self._victim = victim
         self._until_s = strike.wall_s + fault.for_s

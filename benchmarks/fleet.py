@@ -145,6 +145,9 @@ def context(observed: Observed) -> dict[str, Any]:
         "sim_hours": observed.run.hours(),
         "wall_s": round(observed.wall_s, 1),
         "cpu_share_of_core": round(observed.cpu_s / observed.wall_s, 3) if observed.wall_s else 0,
+        "sim_cpu_share_of_core": (
+            round(observed.sim_cpu_s / observed.wall_s, 3) if observed.wall_s else 0
+        ),
         "requests": len(observed.log),
         "boundary_commands": len(boundaries.delays_s),
         "other_commands": boundaries.unattributed,

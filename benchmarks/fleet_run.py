@@ -27,7 +27,7 @@ from sqlalchemy.engine import make_url
 
 from benchmarks import fleet_measure as measure
 from benchmarks.fleet_leases import LeaseHistory, LeaseWatcher, Poll
-from benchmarks.fleet_replicas import Replica, ReplicaFault
+from benchmarks.fleet_replicas import Replica, ReplicaFault, cpu_s
 from benchmarks.fleet_scenario import (
     CHARGER_SHARE,
     CHARGER_VENDOR,
@@ -79,6 +79,7 @@ class Observed:
     replans: list[dict[str, Any]] = field(default_factory=list)
     extensions: list[dict[str, Any]] = field(default_factory=list)
     margin_s: float = MARGIN_S  # the planner's deadline margin in this run
+    sim_cpu_s: float = 0.0  # the fake Enode's, in the window: it shares the machine
     replicas: int = 1
     replica_cpu_s: list[float] = field(default_factory=list)
     replica_rss_mb: list[float] = field(default_factory=list)
@@ -219,7 +220,9 @@ async def _run(
                 watching = asyncio.create_task(watcher.run(), name="lease-watcher")
             _say_setup(timeline, run.start, began_s=began_s, budget_s=setup_s)
             await _wait_for(timeline, run.start)
+            sim_cpu_before = cpu_s(sim.proc.pid)
             await _observe(control, group, observed, timeline, chargers, setup)
+            observed.sim_cpu_s = cpu_s(sim.proc.pid) - sim_cpu_before
             observed.db_size_mb = await _db_size_mb(database_url, tmp)
             for replica in group:
                 replica.stop()

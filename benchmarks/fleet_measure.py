@@ -10,7 +10,7 @@ import bisect
 import json
 import statistics
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -210,29 +210,43 @@ def goals(
     *,
     notice_s: float,
     margin_s: float,
-    outage: tuple[str, Span] | None = None,
+    outages: Iterable[Outage] = (),
 ) -> tuple[int, int]:
     """(feasible goals, of which met) for cars unplugged within the run.
 
     Feasible: the energy fits at full power between the daemon noticing the plug-in (at start-up
     for cars plugged before it, else within one unplugged poll, `notice_s`) and the deadline
-    less the planner's margin, less the time the car's vendor answered only 429 (`outage`).
+    less the planner's margin, less the time nobody could act for the car (`outages`: a vendor
+    answering only 429, a replica gone until its shards were taken over).
     """
+    outages = list(outages)
     feasible = met = 0
     for car in cars:
         if car.vehicle_id not in soc_at_plug_out or car.plug_out <= run.start:
             continue
         lag_s = notice_s if car.plug_in > run.start else 0.0
         plugged = Span(max(car.plug_in, run.start), car.plug_out)
-        available_s = (plugged.end - plugged.start).total_seconds()
-        if outage is not None and outage[0] == car.vendor:
-            lo, hi = max(plugged.start, outage[1].start), min(plugged.end, outage[1].end)
-            available_s -= max(0.0, (hi - lo).total_seconds())
+        lost = [span for applies, span in outages if applies(car)]
+        available_s = (plugged.end - plugged.start).total_seconds() - _overlap_s(plugged, lost)
         if car.needed_h() * 3600 + lag_s + margin_s > available_s:
             continue
         feasible += 1
         met += soc_at_plug_out[car.vehicle_id] >= car.target_percent - 0.5
     return feasible, met
+
+
+Outage = tuple[Callable[[FleetCar], bool], Span]  # which cars it hit, and when
+
+
+def _overlap_s(span: Span, others: list[Span]) -> float:
+    """Seconds of `span` covered by the union of `others`."""
+    total, cursor = 0.0, span.start
+    for other in sorted(others, key=lambda o: o.start):
+        lo, hi = max(other.start, cursor, span.start), min(other.end, span.end)
+        if hi > lo:
+            total += (hi - lo).total_seconds()
+            cursor = hi
+    return total
 
 
 def schedules_from_events(

@@ -216,4 +216,5 @@ def _record(ctx: Ctx, response: Response, fault: Fault | None) -> None:
             if ctx.state.config.log_response_bodies
             else ""
         ),
+        client=ctx.request.client.host if ctx.request.client else None,
     )

@@ -25,6 +25,8 @@ class LogEntry:
     request_body: str
     response_content_type: str | None
     response_body: str
+    # The peer's address: tells apart clients sharing the sim (replicas behind their own proxies).
+    client: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
         data = asdict(self)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import random
-from collections import deque
+from collections import defaultdict, deque
 from datetime import datetime
 from typing import Any
 
@@ -60,6 +60,9 @@ class SimState:
             self.add_user(user_id)
         self.vehicles: dict[str, SimVehicle] = {}
         self.chargers: dict[str, SimCharger] = {}
+        # Device ids by owner: a user's requests must not scan a fleet of 100,000 cars.
+        self._vehicles_of: defaultdict[str, list[str]] = defaultdict(list)
+        self._chargers_of: defaultdict[str, list[str]] = defaultdict(list)
         for vehicle in build_fleet(config, now=clock.now()):
             # Every car starts at its owner's home charging location.
             self._register(vehicle)
@@ -113,11 +116,11 @@ class SimState:
         return found
 
     def user_vehicles(self, user_id: str) -> list[SimVehicle]:
-        return [self.vehicle(v.id) for v in self.vehicles.values() if v.user_id == user_id]
+        return [self.vehicle(vid) for vid in self._vehicles_of.get(user_id, ())]
 
     def user_vendors(self, user_id: str) -> set[str]:
-        cars = {v.vendor for v in self.vehicles.values() if v.user_id == user_id}
-        return cars | {c.vendor for c in self.chargers.values() if c.user_id == user_id}
+        cars = {self.vehicles[vid].vendor for vid in self._vehicles_of.get(user_id, ())}
+        return cars | {self.chargers[cid].vendor for cid in self._chargers_of.get(user_id, ())}
 
     def plug(self, vehicle_id: str) -> SimVehicle:
         return self._set_plugged(vehicle_id, plugged=True)
@@ -238,7 +241,7 @@ class SimState:
 
     def give_new_user_vehicles(self, user_id: str) -> None:
         """On a completed link, hand a user without cars `config.vehicles_on_link` of them."""
-        if any(v.user_id == user_id for v in self.vehicles.values()):
+        if self._vehicles_of.get(user_id):
             return
         vendors = self.config.vendors
         for index in range(self.config.vehicles_on_link):
@@ -261,14 +264,17 @@ class SimState:
         return self.vehicles.get(charger.vehicle_id)
 
     def user_chargers(self, user_id: str) -> list[SimCharger]:
-        return [self.charger(c.id) for c in self.chargers.values() if c.user_id == user_id]
+        return [self.charger(cid) for cid in self._chargers_of.get(user_id, ())]
 
     def add_charger(self, user_id: str, *, vendor: str = "EASEE", **fields: Any) -> SimCharger:
         """A new charger for `user_id` (created if needed); `fields` override attributes."""
         self.add_user(user_id)
         seed = self.config.seed * 1_000_033 + len(self.chargers)
         charger = new_charger(user_id, vendor=vendor, seed=seed, now=self.now(), **fields)
+        if (old := self.chargers.get(charger.id)) is not None:
+            self._chargers_of[old.user_id].remove(old.id)
         self.chargers[charger.id] = charger
+        self._chargers_of[user_id].append(charger.id)
         self.counters[charger.id] = VehicleCounters()
         return charger
 
@@ -335,9 +341,9 @@ class SimState:
     def delete_user(self, user_id: str) -> None:
         """Enode's unlink: the user, their vehicles and tokens are gone."""
         self.users.pop(user_id, None)
-        for vehicle_id in [v.id for v in self.vehicles.values() if v.user_id == user_id]:
+        for vehicle_id in self._vehicles_of.pop(user_id, []):
             del self.vehicles[vehicle_id]
-        for charger_id in [c.id for c in self.chargers.values() if c.user_id == user_id]:
+        for charger_id in self._chargers_of.pop(user_id, []):
             del self.chargers[charger_id]
         self.auth.revoke_user(user_id)
 
@@ -409,7 +415,11 @@ class SimState:
         self.log.clear()
 
     def _register(self, vehicle: SimVehicle) -> None:
+        old = self.vehicles.get(vehicle.id)
+        if old is not None:
+            self._vehicles_of[old.user_id].remove(old.id)
         self.vehicles[vehicle.id] = vehicle
+        self._vehicles_of[vehicle.user_id].append(vehicle.id)
         self.add_user(vehicle.user_id)
 
     def _set_plugged(self, vehicle_id: str, *, plugged: bool) -> SimVehicle:

@@ -78,6 +78,7 @@ async def test_the_log_records_each_request_with_user_vendor_and_sim_time(
         car.id,
     )
     assert first["sim_time"] == "2026-01-05T18:01:30+00:00"
+    assert first["client"] == "127.0.0.1"
     assert log[1]["request_body"] == '{"action":"START"}'
     later = (await control.get("/log", params={"since": first["seq"]})).json()
     assert [e["method"] for e in later] == ["POST"]

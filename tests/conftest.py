@@ -51,3 +51,17 @@ def postgres_url() -> str:
     if url is None:
         pytest.skip(f"PostgreSQL tests need {POSTGRES_URL_ENV} (CI sets it)")
     return url
+
+
+# The tests that run real processes on accelerated clocks (the sim, daemons, a browser) run one
+# at a time on one xdist worker, as they did before the suite ran on two: each of them expects
+# the machine's second core for its own processes. The rest of the suite runs beside them.
+_IN_ORDER = ("e2e", "browser")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    tests_dir = Path(__file__).parent
+    for item in items:
+        parts = item.path.relative_to(tests_dir).parts
+        if parts and parts[0] in _IN_ORDER:
+            item.add_marker(pytest.mark.xdist_group("real_processes"))

@@ -66,7 +66,9 @@ async def test_start_and_stop_reach_the_charger_and_the_car_behind_it(
     # The car's battery filled from the charger's power, and the charger counted it.
     assert car.soc_percent > 40.0
     delivered = (car.soc_percent - 40.0) / 100 * car.capacity_kwh / car.efficiency
-    assert sim.state.chargers[box.id].delivered_kwh == pytest.approx(delivered, rel=1e-6)
+    # To 0.01 %: the car and the charger are brought up to date by separate ticks of the sim, a
+    # few sim milliseconds apart on a busy machine; an energy counted wrong is off by far more.
+    assert sim.state.chargers[box.id].delivered_kwh == pytest.approx(delivered, rel=1e-4)
     counters = sim.state.counters[box.id]
     assert (counters.starts, counters.stops) == (1, 1)
     bodies = [e.request_body for e in sim.state.requests(path_prefix="/chargers")]

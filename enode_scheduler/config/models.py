@@ -533,8 +533,7 @@ class SchedulerSettings(_Section):
         gt=0,
         description=(
             "Seconds a shard lease lasts on PostgreSQL. A replica stops sending for a shard 20 % "
-            "of it before it expires; when a replica dies, another takes its shards over the "
-            "moment they expire, within this time of its death."
+            "of it before it expires; another replica takes the shard over within 4/3 of it."
         ),
     )
     shards: int = Field(

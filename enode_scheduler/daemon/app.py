@@ -17,11 +17,9 @@ import signal
 import socket
 import time
 from collections import Counter
-from collections.abc import Coroutine
 from contextlib import AsyncExitStack
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 import structlog
 
@@ -56,11 +54,6 @@ VENDOR_RECHECK_MIN_S = 30.0
 EXIT_STALLED = 3
 # A background task (the reconcile loop, the API server) ended unexpectedly; systemd restarts us.
 EXIT_TASK_CRASHED = 4
-# Wall seconds after a dead replica's leases run out before this one claims them (database and
-# local clocks tick at slightly different rates).
-TAKEOVER_GRACE_S = 0.05
-# How long (wall seconds) the stop waits for a cancelled claim to end.
-JOB_WAIT_S = 5.0
 # How often (wall seconds) the outbox is checked for retries when nothing new was queued.
 NOTIFY_POLL_S = 2.0
 
@@ -122,10 +115,6 @@ class Daemon:
         self._vendors_checked_mono = 0.0
         self._co2_next_at: datetime | None = None
         self.exit_code = 0
-        # One renewal at a time: the lease job and an early takeover claim may meet.
-        self._renewing = asyncio.Lock()
-        self._takeover_timer: asyncio.TimerHandle | None = None
-        self._background_tasks: set[asyncio.Task[None]] = set()
         self.health_port: int | None = None
         # The API's triggers, relayed to the replica that runs the car (PostgreSQL).
         self.wakeups = WakeRelay(
@@ -182,7 +171,6 @@ class Daemon:
             await self.stop_event.wait()
             self.notifier.stopping()
             await self._drain(loop_task)
-            await self._stop_takeover()
             await self.ownership.release()
         log.info("daemon_stopped", exit_code=self.exit_code)
         return self.exit_code
@@ -527,41 +515,7 @@ class Daemon:
         )
 
     async def renew_lease(self) -> None:
-        """Heartbeat and claim this replica's fair share of the shards (every TTL/3, and at the
-        moment a replica that stopped renewing loses its leases)."""
-        async with self._renewing:
-            await self._renew_lease()
-        self._schedule_takeover()
-
-    def _schedule_takeover(self) -> None:
-        if self._takeover_timer is not None:
-            self._takeover_timer.cancel()
-            self._takeover_timer = None
-        at = self.ownership.takeover_at
-        if at is None or self.stop_event.is_set():
-            return
-        # A little after the expiry: the database must see the lease as expired.
-        delay_s = max(0.0, at - time.monotonic()) + TAKEOVER_GRACE_S
-        self._takeover_timer = asyncio.get_running_loop().call_later(
-            delay_s, lambda: self._background(self.renew_lease(), "takeover-claim")
-        )
-
-    async def _stop_takeover(self) -> None:
-        """No early claim after the stop: it would take shards back from the replicas that are
-        about to get this one's."""
-        if self._takeover_timer is not None:
-            self._takeover_timer.cancel()
-        for task in list(self._background_tasks):
-            task.cancel()
-        if self._background_tasks:
-            await asyncio.wait(self._background_tasks, timeout=JOB_WAIT_S)
-
-    def _background(self, work: Coroutine[Any, Any, None], name: str) -> None:
-        task = asyncio.create_task(work, name=name)
-        self._background_tasks.add(task)
-        task.add_done_callback(self._background_tasks.discard)
-
-    async def _renew_lease(self) -> None:
+        """Heartbeat and claim this replica's fair share of the shards (every TTL/3)."""
         reachable = self.ownership.reachable
         self.ownership.cars = len(self.reconciler.cars)
         changed = await self.ownership.renew()

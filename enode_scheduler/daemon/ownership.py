@@ -9,7 +9,6 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import timedelta
 from pathlib import Path
 
 import structlog
@@ -87,10 +86,6 @@ class ShardOwnership:
         # False while the database cannot be asked: a replica that cannot reach it is not healthy.
         self.reachable = True
         self._disagreeing_logged = False
-        # When (monotonic) the soonest lease of another holder runs out, if before our next
-        # regular renewal: a renewal then takes a dead replica's shards at once, not up to a
-        # renewal period later. None: no such lease.
-        self.takeover_at: float | None = None
 
     @property
     def margin_s(self) -> float:
@@ -165,31 +160,7 @@ class ShardOwnership:
             self.leases = {lease.shard: lease for lease in leases}
             self._valid_until = asked + self.ttl_s - self.margin_s
             self._expiry_logged = False
-            self.takeover_at = await self._soonest_foreign_expiry(asked, leases)
         return self._changed(reason="renewal")
-
-    async def _soonest_foreign_expiry(
-        self, asked: float, mine: Sequence[ShardLease]
-    ) -> float | None:
-        """A live replica renews every TTL/3, so its leases run out at least 2/3 TTL after any
-        renewal of ours; one due sooner belongs to a replica that stopped renewing. The time is
-        placed on our monotonic clock through our own new leases, which end TTL after the
-        database's `now` of the claim."""
-        if self._claim_all or not mine:
-            return None
-        try:
-            everyone = await self._store.leases()
-        except StoreError:
-            return None  # the next regular renewal will do
-        claimed_at = mine[0].expires_at - timedelta(seconds=self.ttl_s)
-        foreign = [
-            lease.expires_at for lease in everyone
-            if lease.holder not in (None, self.holder) and lease.expires_at > claimed_at
-        ]  # fmt: skip
-        if not foreign:
-            return None
-        due = asked + (min(foreign) - claimed_at).total_seconds()
-        return due if due <= asked + self.ttl_s / 3 else None
 
     async def check_peers(self) -> None:
         """Refuse to start beside a live replica that splits the users into another number of

@@ -96,34 +96,6 @@ async def test_a_dead_replicas_shards_are_taken_over_after_its_ttl(clock: FakeCl
     assert b.epochs() == {**dict.fromkeys((0, 1, 2, 3), 2), **dict.fromkeys((4, 5, 6, 7), 2)}
 
 
-async def test_a_claim_is_due_the_moment_a_dead_replicas_leases_run_out(
-    clock: FakeClock,
-) -> None:
-    store = InMemoryShardStore(clock=clock)
-    mono = Mono()
-    a, b = replica(store, "a"), replica(store, "b", mono=mono)
-    for _ in range(2):
-        await a.renew()
-        await b.renew()
-    # Both renewing: a's leases end a whole TTL after b's renewal, past b's next one.
-    assert b.takeover_at is None
-    # a stops renewing. A third of a TTL later b renews and sees a's leases end in 2/3 TTL: not
-    # before its next renewal yet. Another third later they end within one: a claim is due then.
-    await clock.advance(TTL_S / 3)
-    mono.t += TTL_S / 3
-    await b.renew()
-    assert b.takeover_at is None
-    await clock.advance(TTL_S / 3)
-    mono.t += TTL_S / 3
-    await b.renew()
-    assert b.takeover_at == pytest.approx(mono.t + TTL_S / 3)
-    # At that moment (not a renewal period later) b takes everything.
-    await clock.advance(TTL_S / 3 + 0.05)
-    mono.t = b.takeover_at + 0.05
-    assert (await b.renew()).gained == (0, 1, 2, 3)
-    assert b.takeover_at is None
-
-
 class Refusing(InMemoryShardStore):
     async def claim(
         self, holder: str, *, wanted: int, total: int, ttl_s: float
